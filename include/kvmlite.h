@@ -1,0 +1,162 @@
+/*
+ * libkvmlite: a small KVM virtual machine monitor as a C library.
+ *
+ * Threading: every function taking a struct kvmlite_vm may be called from
+ * any thread; distinct VMs are fully independent (no global state).
+ *
+ * Signals: a running VM interrupts its vCPU threads with one real-time
+ * signal (struct kvmlite_config.kick_signal, default SIGRTMAX - 1). The
+ * library blocks it in its own threads and consumes it there; it never
+ * installs a signal handler and never touches the process's dispositions.
+ * Do not use that signal number for anything else in the process.
+ *
+ * Errors: functions return 0 or a negative errno value. Creation writes a
+ * one-line reason to the caller's buffer; later failures are available from
+ * kvmlite_vm_last_error().
+ */
+#ifndef KVMLITE_H
+#define KVMLITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KVMLITE_VERSION_MAJOR 0
+#define KVMLITE_VERSION_MINOR 1
+#define KVMLITE_VERSION_PATCH 0
+#define KVMLITE_VERSION                                                  \
+	((KVMLITE_VERSION_MAJOR << 16) | (KVMLITE_VERSION_MINOR << 8) |  \
+	 KVMLITE_VERSION_PATCH)
+
+#if defined(KVMLITE_BUILDING)
+#define KVMLITE_API __attribute__((visibility("default")))
+#else
+#define KVMLITE_API
+#endif
+
+/* The library's version, as KVMLITE_VERSION, and as a string "0.1.0". */
+KVMLITE_API unsigned int kvmlite_version(void);
+KVMLITE_API const char *kvmlite_version_string(void);
+
+/* The default guest kernel command line used when cmdline is NULL. */
+#define KVMLITE_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off"
+
+/* Receives guest console output; called from a vCPU thread. */
+typedef void (*kvmlite_console_fn)(void *opaque, const char *buf, size_t len);
+
+struct kvmlite_config {
+	const char *kernel_path; /* bzImage or ELF vmlinux; required */
+	const char *initrd_path; /* NULL: no initrd */
+	const char *cmdline;     /* NULL: KVMLITE_DEFAULT_CMDLINE */
+	unsigned int cpus;       /* 1..255 */
+	uint64_t memory;         /* bytes, multiple of 4 KiB, >= 16 MiB */
+
+	/* Guest serial console (8250 at 0x3f8). Output goes to console_out_fd
+	 * (when >= 0) and to console_cb (when set); input is read from
+	 * console_in_fd (when >= 0). The library does not close them. */
+	int console_in_fd;
+	int console_out_fd;
+	kvmlite_console_fn console_cb;
+	void *console_opaque;
+
+	int kick_signal; /* 0: SIGRTMAX - 1 (see top of file) */
+
+	/* CLOCK_MONOTONIC ns of process start, for boot timings (0: unknown) */
+	uint64_t process_start_ns;
+};
+
+/* Fill @cfg with defaults: 1 vCPU, 256 MiB, no console fds. */
+KVMLITE_API void kvmlite_config_init(struct kvmlite_config *cfg);
+
+enum kvmlite_exit_reason {
+	KVMLITE_EXIT_NONE = 0,  /* still running */
+	KVMLITE_EXIT_POWEROFF,  /* guest powered off (ACPI S5) */
+	KVMLITE_EXIT_REBOOT,    /* guest reset the machine */
+	KVMLITE_EXIT_TEST_EXIT, /* guest wrote the test-exit port 0xf4 */
+	KVMLITE_EXIT_CRASH,     /* triple fault, emulation or entry failure */
+	KVMLITE_EXIT_STOPPED,   /* kvmlite_vm_stop() */
+	KVMLITE_EXIT_ERROR,     /* the VMM itself failed (see detail) */
+};
+
+struct kvmlite_exit {
+	enum kvmlite_exit_reason reason;
+	int test_exit_value; /* KVMLITE_EXIT_TEST_EXIT: 0..255 */
+	char detail[2048];   /* human-readable; crash: reason and registers */
+};
+
+/*
+ * Process exit statuses used by the kvmlite command (and suggested for
+ * embedders). A test-exit value V is returned as V itself.
+ */
+#define KVMLITE_STATUS_POWEROFF 0
+#define KVMLITE_STATUS_USAGE 64     /* bad arguments or configuration */
+#define KVMLITE_STATUS_BAD_IMAGE 65 /* kernel/initrd unreadable or invalid */
+#define KVMLITE_STATUS_NO_KVM 69    /* /dev/kvm missing or lacking features */
+#define KVMLITE_STATUS_VMM_ERROR 70 /* internal failure of the VMM */
+#define KVMLITE_STATUS_REBOOT 80    /* guest rebooted */
+#define KVMLITE_STATUS_CRASH 81     /* guest crashed */
+#define KVMLITE_STATUS_STOPPED 82   /* stopped from the host side */
+
+/* Process exit status for an exit, per the table above. */
+KVMLITE_API int kvmlite_exit_status(const struct kvmlite_exit *e);
+
+/* Boot phases, CLOCK_MONOTONIC nanoseconds; 0 when not reached. */
+struct kvmlite_timings {
+	uint64_t process_start; /* from kvmlite_config.process_start_ns */
+	uint64_t vm_created;    /* KVM VM, memory and devices set up */
+	uint64_t loaded;        /* kernel and initrd loaded, vCPUs ready */
+	uint64_t first_run;     /* first KVM_RUN entered */
+	uint64_t guest_marker;  /* guest wrote the boot-timer port 0xf5 */
+	uint64_t exit;          /* VM stopped */
+};
+
+struct kvmlite_vm;
+
+/*
+ * Create a VM (not yet running). On failure returns a negative errno,
+ * writes a one-line reason to @err and leaves *@out NULL:
+ * -EINVAL bad configuration, -ENOENT/-EACCES unreadable file,
+ * -ENOEXEC invalid or unsupported kernel/initrd, -E2BIG does not fit,
+ * -ENODEV no usable /dev/kvm or a missing capability, others: VMM failure.
+ */
+KVMLITE_API int kvmlite_vm_create(const struct kvmlite_config *cfg,
+				  struct kvmlite_vm **out, char *err,
+				  size_t errlen);
+
+/* Start the vCPUs and the console thread. */
+KVMLITE_API int kvmlite_vm_start(struct kvmlite_vm *vm);
+
+/* Wait for the VM to stop: 0 once stopped, -ETIMEDOUT after timeout_ms
+ * (a negative timeout waits forever). */
+KVMLITE_API int kvmlite_vm_wait(struct kvmlite_vm *vm, int timeout_ms);
+
+/* Force the VM to stop now (reason KVMLITE_EXIT_STOPPED unless it already
+ * stopped). Does not wait; use kvmlite_vm_wait(). */
+KVMLITE_API void kvmlite_vm_stop(struct kvmlite_vm *vm);
+
+/* A file descriptor that becomes readable once the VM has stopped, for
+ * callers with their own event loop. Owned by the VM. */
+KVMLITE_API int kvmlite_vm_exit_fd(struct kvmlite_vm *vm);
+
+/* Send bytes to the guest console as if typed; returns bytes queued. */
+KVMLITE_API size_t kvmlite_vm_console_write(struct kvmlite_vm *vm,
+					    const void *buf, size_t len);
+
+KVMLITE_API void kvmlite_vm_exit_info(struct kvmlite_vm *vm,
+				      struct kvmlite_exit *out);
+KVMLITE_API void kvmlite_vm_timings(struct kvmlite_vm *vm,
+				    struct kvmlite_timings *out);
+/* The last error recorded for this VM ("" when none). Valid until the
+ * next call on the VM. */
+KVMLITE_API const char *kvmlite_vm_last_error(struct kvmlite_vm *vm);
+
+/* Stop (if running), join every thread and free everything. NULL is ok. */
+KVMLITE_API void kvmlite_vm_destroy(struct kvmlite_vm *vm);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

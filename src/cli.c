@@ -1,0 +1,262 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvmlite.h"
+
+const char cli_usage[] =
+	"Usage: kvmlite run --kernel PATH [options]\n"
+	"       kvmlite --help | --version\n"
+	"\n"
+	"Boot a Linux guest (bzImage or ELF vmlinux) in a KVM virtual machine.\n"
+	"\n"
+	"Options for run:\n"
+	"  --kernel PATH        guest kernel: bzImage or ELF vmlinux (PVH)\n"
+	"  --initrd PATH        initial ramdisk\n"
+	"  --cmdline STR        kernel command line (default: \"" KVMLITE_DEFAULT_CMDLINE "\")\n"
+	"  --cpus N             number of vCPUs, 1-255 (default 1)\n"
+	"  --memory SIZE        guest RAM, e.g. 512M, 2G (default 256M)\n"
+	"  --serial MODE        console: stdio (default), file:PATH, none\n"
+	"  --boot-timing[=json] print boot phase timings to stderr on exit\n"
+	"\n"
+	"On a terminal, type Ctrl-A x to stop the VM, Ctrl-A Ctrl-A for a literal Ctrl-A.\n"
+	"\n"
+	"Exit status:\n"
+	"  0      guest powered off\n"
+	"  V      guest wrote V to the test-exit port 0xf4\n"
+	"  64     usage or configuration error\n"
+	"  65     kernel or initrd image unreadable, invalid or unsupported\n"
+	"  69     /dev/kvm unusable or lacking a required capability\n"
+	"  70     internal VMM failure\n"
+	"  80     guest rebooted\n"
+	"  81     guest crashed (triple fault, KVM internal error)\n"
+	"  82     stopped by a signal or Ctrl-A x\n";
+
+int parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (end == s)
+		return -EINVAL;
+	if (errno == ERANGE)
+		return -ERANGE;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	default:
+		break;
+	}
+	if (shift && (!strcmp(end, "iB") || !strcmp(end, "B")))
+		end += strlen(end);
+	if (*end)
+		return -EINVAL;
+	if (shift && v > (~0ULL >> shift))
+		return -ERANGE;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int parse_uint(const char *s, unsigned int min, unsigned int max,
+	       unsigned int *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+/* "--opt=value" or "--opt value"; returns the value or NULL. */
+static const char *opt_value(int argc, char *const argv[], int *i,
+			     const char *name, bool *matched)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+
+	*matched = false;
+	if (strncmp(a, name, n))
+		return NULL;
+	if (a[n] == '=') {
+		*matched = true;
+		return a + n + 1;
+	}
+	if (a[n] != '\0')
+		return NULL;
+	*matched = true;
+	if (*i + 1 >= argc)
+		return NULL;
+	return argv[++*i];
+}
+
+#define FAIL(...)                                                     \
+	do {                                                          \
+		snprintf(err, errlen, __VA_ARGS__);                   \
+		return -EINVAL;                                       \
+	} while (0)
+
+static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
+		     char *err, size_t errlen)
+{
+	static const char *const names[] = { "--kernel", "--initrd",
+					     "--cmdline", "--cpus",
+					     "--memory", "--serial" };
+
+	for (; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+		size_t k;
+		bool m = false;
+
+		if (!strcmp(a, "--boot-timing")) {
+			o->timing = CLI_TIMING_TEXT;
+			continue;
+		}
+		if (!strncmp(a, "--boot-timing=", 14)) {
+			if (!strcmp(a + 14, "json"))
+				o->timing = CLI_TIMING_JSON;
+			else if (!strcmp(a + 14, "text"))
+				o->timing = CLI_TIMING_TEXT;
+			else
+				FAIL("--boot-timing: unknown format '%s' "
+				     "(text or json)",
+				     a + 14);
+			continue;
+		}
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+			v = opt_value(argc, argv, &i, names[k], &m);
+			if (m)
+				break;
+		}
+		if (!m) {
+			if (a[0] == '-')
+				FAIL("unknown option '%s' (see kvmlite --help)",
+				     a);
+			FAIL("unexpected argument '%s' (see kvmlite --help)",
+			     a);
+		}
+		if (!v)
+			FAIL("%s needs a value", names[k]);
+		switch (k) {
+		case 0:
+			if (!*v)
+				FAIL("--kernel: empty path");
+			o->kernel = v;
+			break;
+		case 1:
+			if (!*v)
+				FAIL("--initrd: empty path");
+			o->initrd = v;
+			break;
+		case 2:
+			o->cmdline = v;
+			break;
+		case 3:
+			if (parse_uint(v, 1, 255, &o->cpus))
+				FAIL("--cpus '%s': need a whole number from "
+				     "1 to 255",
+				     v);
+			break;
+		case 4: {
+			int r = parse_size(v, &o->memory);
+
+			if (r)
+				FAIL("--memory '%s': %s", v,
+				     r == -ERANGE
+					     ? "too large"
+					     : "not a size (e.g. 512M, 2G)");
+			if (o->memory < (16ULL << 20) ||
+			    o->memory > (1ULL << 40))
+				FAIL("--memory '%s': must be from 16M to 1T",
+				     v);
+			if (o->memory % 4096)
+				FAIL("--memory '%s': must be a multiple of 4K",
+				     v);
+			break;
+		}
+		case 5:
+			if (!strcmp(v, "stdio")) {
+				o->serial = CLI_SERIAL_STDIO;
+			} else if (!strcmp(v, "none")) {
+				o->serial = CLI_SERIAL_NONE;
+			} else if (!strncmp(v, "file:", 5) && v[5]) {
+				o->serial = CLI_SERIAL_FILE;
+				o->serial_path = v + 5;
+			} else {
+				FAIL("--serial '%s': expected stdio, "
+				     "file:PATH or none",
+				     v);
+			}
+			break;
+		}
+	}
+	if (!o->kernel)
+		FAIL("run: --kernel PATH is required");
+	return 0;
+}
+
+int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err,
+	      size_t errlen)
+{
+	memset(o, 0, sizeof(*o));
+	o->cpus = 1;
+	o->memory = 256ULL << 20;
+	o->serial = CLI_SERIAL_STDIO;
+
+	if (argc < 2)
+		FAIL("no command given (see kvmlite --help)");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		o->command = CLI_HELP;
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V") ||
+	    !strcmp(argv[1], "version")) {
+		o->command = CLI_VERSION;
+		return 0;
+	}
+	if (!strcmp(argv[1], "run")) {
+		o->command = CLI_RUN;
+		for (int i = 2; i < argc; i++)
+			if (!strcmp(argv[i], "--help") ||
+			    !strcmp(argv[i], "-h")) {
+				o->command = CLI_HELP;
+				return 0;
+			}
+		return parse_run(argc, argv, 2, o, err, errlen);
+	}
+	FAIL("unknown command '%s' (see kvmlite --help)", argv[1]);
+}

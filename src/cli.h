@@ -1,0 +1,45 @@
+/* Command-line parsing for the kvmlite command (kept in the library so the
+ * unit tests and fuzzers reach it). */
+#ifndef KVMLITE_CLI_H
+#define KVMLITE_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum cli_command { CLI_HELP, CLI_VERSION, CLI_RUN };
+enum cli_serial { CLI_SERIAL_STDIO, CLI_SERIAL_FILE, CLI_SERIAL_NONE };
+enum cli_timing { CLI_TIMING_OFF, CLI_TIMING_TEXT, CLI_TIMING_JSON };
+
+struct cli_opts {
+	enum cli_command command;
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	unsigned int cpus;
+	uint64_t memory;
+	enum cli_serial serial;
+	const char *serial_path; /* CLI_SERIAL_FILE */
+	enum cli_timing timing;
+};
+
+/*
+ * Parse a size such as "512M", "2G", "1048576", "64k" (binary units;
+ * an optional trailing "iB"/"B"). Returns 0 or -EINVAL/-ERANGE.
+ */
+int parse_size(const char *s, uint64_t *out);
+
+/* Parse a positive decimal integer within [min, max]. */
+int parse_uint(const char *s, unsigned int min, unsigned int max,
+	       unsigned int *out);
+
+/*
+ * Parse argv (argv[0] is the program). Returns 0 or -EINVAL with a one-line
+ * message naming the offending argument in err.
+ */
+int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err,
+	      size_t errlen);
+
+extern const char cli_usage[];
+
+#endif

@@ -1,0 +1,54 @@
+/* x86 boot: kernel/initrd loading and the firmware tables a guest needs. */
+#ifndef KVMLITE_LOADER_H
+#define KVMLITE_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guest_mem.h"
+
+enum boot_protocol {
+	BOOT_PROTO_LINUX64, /* 64-bit boot protocol: long mode, rsi=zero page */
+	BOOT_PROTO_PVH,     /* PVH: 32-bit flat protected mode, ebx=start_info */
+};
+
+/* CPU entry state the loader asks for; vcpu code turns it into registers. */
+struct boot_entry {
+	enum boot_protocol proto;
+	uint64_t entry;      /* rip */
+	uint64_t boot_param; /* rsi (LINUX64) or rbx (PVH) */
+	uint64_t gdt_base;   /* GDT at LAYOUT_GDT: null, null, code 0x10, data 0x18 */
+	uint16_t gdt_limit;
+	uint64_t cr3;        /* LINUX64: identity-mapped page tables */
+};
+
+/* A virtio-mmio window the guest is told about (ACPI DSDT, LNRO0005). */
+struct boot_mmio_dev {
+	uint64_t base;
+	uint32_t size;
+	uint32_t gsi;
+};
+
+struct boot_args {
+	const uint8_t *kernel; /* whole image file */
+	size_t kernel_size;
+	const uint8_t *initrd; /* NULL when none */
+	size_t initrd_size;
+	const char *cmdline;   /* never NULL */
+	unsigned int ncpus;    /* 1..255 */
+	const struct boot_mmio_dev *mmio_devs;
+	unsigned int nr_mmio_devs;
+};
+
+/*
+ * Lay out everything the guest needs before its first instruction: kernel,
+ * initrd, command line, zero page or start_info with the e820 map, MP table,
+ * ACPI tables, GDT and page tables. On failure returns a negative errno and
+ * writes a one-line reason (no file name, no trailing newline) to err.
+ * -ENOEXEC: not a kernel we understand; -EINVAL: corrupt/truncated image;
+ * -E2BIG: does not fit guest memory or limits (cmdline, initrd).
+ */
+int x86_boot_prepare(const struct guest_mem *m, const struct boot_args *a,
+		     struct boot_entry *out, char *err, size_t errlen);
+
+#endif

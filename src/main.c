@@ -1,0 +1,304 @@
+/* The kvmlite command: a thin client of libkvmlite. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kvmlite.h"
+#include "cli.h"
+
+#define CTRL_A 0x01
+
+/* The terminal state to restore; process-wide by nature, and only the
+ * command (never the library) touches it. */
+static struct termios saved_tio;
+static volatile sig_atomic_t tio_saved;
+
+static void term_restore(void)
+{
+	if (tio_saved) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+		tio_saved = 0;
+	}
+}
+
+static void fatal_signal(int sig)
+{
+	term_restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void term_raw(void)
+{
+	struct termios t;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio))
+		return;
+	tio_saved = 1;
+	atexit(term_restore);
+	signal(SIGSEGV, fatal_signal);
+	signal(SIGBUS, fatal_signal);
+	signal(SIGABRT, fatal_signal);
+	signal(SIGFPE, fatal_signal);
+	signal(SIGILL, fatal_signal);
+	t = saved_tio;
+	cfmakeraw(&t);
+	/* Keep output processing: the guest's own tty adds the CRs. */
+	t.c_oflag = saved_tio.c_oflag & ~(tcflag_t)ONLCR;
+	tcsetattr(STDIN_FILENO, TCSANOW, &t);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int status_for_create_error(int err)
+{
+	switch (-err) {
+	case ENOEXEC:
+		return KVMLITE_STATUS_BAD_IMAGE;
+	case ENODEV:
+		return KVMLITE_STATUS_NO_KVM;
+	case ENOMEM:
+	case EIO:
+	case EFAULT:
+	case EMFILE:
+	case ENFILE:
+	case EAGAIN:
+		return KVMLITE_STATUS_VMM_ERROR;
+	default:
+		return KVMLITE_STATUS_USAGE;
+	}
+}
+
+static void print_timings(const struct kvmlite_timings *t, bool json)
+{
+	static const char *const names[] = { "vm_created", "loaded",
+					     "first_run", "guest_marker",
+					     "exit" };
+	uint64_t v[] = { t->vm_created, t->loaded, t->first_run,
+			 t->guest_marker, t->exit };
+
+	if (json) {
+		fprintf(stderr, "{\"clock\":\"CLOCK_MONOTONIC\","
+				"\"process_start_ns\":%llu",
+			(unsigned long long)t->process_start);
+		for (size_t i = 0; i < 5; i++) {
+			if (v[i])
+				fprintf(stderr, ",\"%s_us\":%.1f", names[i],
+					(double)(v[i] - t->process_start) /
+						1e3);
+			else
+				fprintf(stderr, ",\"%s_us\":null", names[i]);
+		}
+		fprintf(stderr, "}\n");
+		return;
+	}
+	fprintf(stderr, "kvmlite boot timing (ms since process start):\n");
+	for (size_t i = 0; i < 5; i++) {
+		if (v[i])
+			fprintf(stderr, "  %-13s %10.3f\n", names[i],
+				(double)(v[i] - t->process_start) / 1e6);
+		else
+			fprintf(stderr, "  %-13s %10s\n", names[i],
+				"not reached");
+	}
+}
+
+/* Console input from our stdin, with the Ctrl-A escape on a terminal. */
+struct input {
+	bool open, tty, escape;
+	char buf[1024];
+	size_t have, off;
+};
+
+/* Returns true when the user asked to quit. */
+static bool input_read(struct input *in)
+{
+	ssize_t n = read(STDIN_FILENO, in->buf, sizeof(in->buf));
+	size_t w = 0;
+	bool quit = false;
+
+	if (n <= 0) {
+		if (n == 0 || (errno != EINTR && errno != EAGAIN))
+			in->open = false;
+		return false;
+	}
+	in->off = 0;
+	if (!in->tty) {
+		in->have = (size_t)n;
+		return false;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		char c = in->buf[i];
+
+		if (in->escape) {
+			in->escape = false;
+			if (c == 'x' || c == 'X') {
+				quit = true;
+				break;
+			}
+			if (c != CTRL_A)
+				continue;
+		} else if (c == CTRL_A) {
+			in->escape = true;
+			continue;
+		}
+		in->buf[w++] = c;
+	}
+	in->have = w;
+	return quit;
+}
+
+static int run(const struct cli_opts *o, uint64_t t0)
+{
+	struct kvmlite_config cfg;
+	struct kvmlite_vm *vm = NULL;
+	struct kvmlite_exit ex;
+	struct input in = { 0 };
+	char err[512];
+	sigset_t sigs;
+	int sfd, out_fd = -1, ret, status;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGQUIT);
+	/* Blocked before any thread exists, so only the signalfd sees them. */
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	signal(SIGPIPE, SIG_IGN);
+
+	kvmlite_config_init(&cfg);
+	cfg.kernel_path = o->kernel;
+	cfg.initrd_path = o->initrd;
+	cfg.cmdline = o->cmdline;
+	cfg.cpus = o->cpus;
+	cfg.memory = o->memory;
+	cfg.process_start_ns = t0;
+	if (o->serial == CLI_SERIAL_STDIO) {
+		cfg.console_out_fd = STDOUT_FILENO;
+		in.open = true;
+		in.tty = isatty(STDIN_FILENO);
+	} else if (o->serial == CLI_SERIAL_FILE) {
+		out_fd = open(o->serial_path,
+			      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (out_fd < 0) {
+			fprintf(stderr, "kvmlite: --serial file:%s: %s\n",
+				o->serial_path, strerror(errno));
+			return KVMLITE_STATUS_USAGE;
+		}
+		cfg.console_out_fd = out_fd;
+	}
+
+	err[0] = '\0';
+	ret = kvmlite_vm_create(&cfg, &vm, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "kvmlite: %s\n", err[0] ? err : strerror(-ret));
+		status = status_for_create_error(ret);
+		goto out;
+	}
+	if (in.tty)
+		term_raw();
+	ret = kvmlite_vm_start(vm);
+	if (ret)
+		goto wait;
+
+	for (;;) {
+		struct pollfd p[3] = {
+			{ kvmlite_vm_exit_fd(vm), POLLIN, 0 },
+			{ sfd, POLLIN, 0 },
+			{ STDIN_FILENO, POLLIN, 0 },
+		};
+		int nfds = (in.open && !in.have) ? 3 : 2;
+
+		if (poll(p, (nfds_t)nfds, in.have ? 10 : -1) < 0 &&
+		    errno != EINTR)
+			break;
+		if (p[0].revents)
+			break;
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) > 0)
+				kvmlite_vm_stop(vm);
+			continue;
+		}
+		if (nfds == 3 && p[2].revents) {
+			if (input_read(&in))
+				kvmlite_vm_stop(vm);
+		}
+		if (in.have) {
+			size_t n = kvmlite_vm_console_write(
+				vm, in.buf + in.off, in.have);
+
+			in.off += n;
+			in.have -= n;
+		}
+	}
+wait:
+	kvmlite_vm_wait(vm, -1);
+	term_restore();
+	kvmlite_vm_exit_info(vm, &ex);
+	status = kvmlite_exit_status(&ex);
+	switch (ex.reason) {
+	case KVMLITE_EXIT_CRASH:
+	case KVMLITE_EXIT_ERROR:
+		fprintf(stderr, "kvmlite: %s\n", ex.detail);
+		break;
+	case KVMLITE_EXIT_STOPPED:
+		fprintf(stderr, "kvmlite: VM stopped\n");
+		break;
+	default:
+		break;
+	}
+	if (o->timing != CLI_TIMING_OFF) {
+		struct kvmlite_timings t;
+
+		kvmlite_vm_timings(vm, &t);
+		print_timings(&t, o->timing == CLI_TIMING_JSON);
+	}
+out:
+	kvmlite_vm_destroy(vm);
+	if (out_fd >= 0)
+		close(out_fd);
+	if (sfd >= 0)
+		close(sfd);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t t0 = mono_ns();
+	struct cli_opts o;
+	char err[512];
+
+	if (cli_parse(argc, argv, &o, err, sizeof(err))) {
+		fprintf(stderr, "kvmlite: %s\n", err);
+		return KVMLITE_STATUS_USAGE;
+	}
+	switch (o.command) {
+	case CLI_HELP:
+		fputs(cli_usage, stdout);
+		return 0;
+	case CLI_VERSION:
+		printf("kvmlite %s\n", kvmlite_version_string());
+		return 0;
+	case CLI_RUN:
+		break;
+	}
+	return run(&o, t0);
+}

@@ -1,0 +1,153 @@
+/* vCPU threads: KVM_RUN loop and exit dispatch. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vm.h"
+
+int vcpu_create(struct kvmlite_vm *vm, struct vcpu *v, unsigned int id,
+		char *err, size_t errlen)
+{
+	int mmap_size, ret;
+
+	memset(v, 0, sizeof(*v));
+	v->vm = vm;
+	v->id = id;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (v->fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "KVM_CREATE_VCPU %u: %s", id,
+			 strerror(errno));
+		return ret;
+	}
+	mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (mmap_size < (int)sizeof(struct kvm_run)) {
+		snprintf(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: bad size %d",
+			 mmap_size);
+		return -EIO;
+	}
+	v->run = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE,
+		      MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
+		ret = -errno;
+		snprintf(err, errlen, "mmap of vCPU %u state: %s", id,
+			 strerror(errno));
+		return ret;
+	}
+	v->run_size = (size_t)mmap_size;
+
+	ret = cpuid_setup(vm, v);
+	if (ret) {
+		snprintf(err, errlen, "KVM_SET_CPUID2 on vCPU %u: %s", id,
+			 strerror(-ret));
+		return ret;
+	}
+	ret = regs_setup_common(vm, v);
+	if (ret) {
+		snprintf(err, errlen, "vCPU %u register setup: %s", id,
+			 strerror(-ret));
+		return ret;
+	}
+	/* Secondary vCPUs wait for INIT/SIPI from the guest. */
+	if (id == 0) {
+		ret = regs_setup_boot(vm, v);
+		if (ret) {
+			snprintf(err, errlen, "vCPU 0 boot state: %s",
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (v->run)
+		munmap(v->run, v->run_size);
+	if (v->fd > 0)
+		close(v->fd);
+	v->run = NULL;
+	v->fd = -1;
+}
+
+/* Only the kick signal is unblocked, and only inside KVM_RUN. */
+static int vcpu_set_signal_mask(struct vcpu *v)
+{
+	struct {
+		struct kvm_signal_mask hdr;
+		uint8_t set[8];
+	} m;
+	sigset_t set;
+
+	pthread_sigmask(SIG_SETMASK, NULL, &set);
+	sigdelset(&set, v->vm->cfg.kick_signal);
+	m.hdr.len = 8;
+	memcpy(m.set, &set, 8);
+	if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, &m) < 0)
+		return -errno;
+	return 0;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct kvmlite_vm *vm = v->vm;
+	int ret;
+
+	ret = vcpu_set_signal_mask(v);
+	if (ret) {
+		vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
+				"vCPU %u: KVM_SET_SIGNAL_MASK: %s", v->id,
+				strerror(-ret));
+		return NULL;
+	}
+	if (v->id == 0) {
+		pthread_mutex_lock(&vm->lock);
+		vm->t.first_run = now_ns();
+		pthread_mutex_unlock(&vm->lock);
+	}
+	while (!vm->stopping) {
+		ret = ioctl(v->fd, KVM_RUN, 0);
+		if (ret < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
+					"vCPU %u: KVM_RUN: %s", v->id,
+					strerror(errno));
+			break;
+		}
+		if (vcpu_handle_exit(v))
+			break;
+	}
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *v)
+{
+	sigset_t block, old;
+	int ret;
+
+	/* Threads inherit the mask: the kick stays blocked outside KVM_RUN,
+	 * so it can never reach a handler (or kill the process). */
+	sigemptyset(&block);
+	sigaddset(&block, v->vm->cfg.kick_signal);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	ret = -pthread_create(&v->thread, NULL, vcpu_thread, v);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!ret)
+		v->thread_started = true;
+	return ret;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	if (v->run)
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (v->thread_started)
+		pthread_kill(v->thread, v->vm->cfg.kick_signal);
+}

@@ -1,0 +1,652 @@
+/* VM lifecycle: create, start, wait, stop, destroy. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "layout.h"
+#include "vm.h"
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+unsigned int kvmlite_version(void)
+{
+	return KVMLITE_VERSION;
+}
+
+const char *kvmlite_version_string(void)
+{
+	return KVMLITE_VERSION_STRING;
+}
+
+void kvmlite_config_init(struct kvmlite_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cpus = 1;
+	cfg->memory = 256ULL << 20;
+	cfg->console_in_fd = -1;
+	cfg->console_out_fd = -1;
+}
+
+int kvmlite_exit_status(const struct kvmlite_exit *e)
+{
+	switch (e->reason) {
+	case KVMLITE_EXIT_POWEROFF:
+		return KVMLITE_STATUS_POWEROFF;
+	case KVMLITE_EXIT_REBOOT:
+		return KVMLITE_STATUS_REBOOT;
+	case KVMLITE_EXIT_TEST_EXIT:
+		return e->test_exit_value & 0xff;
+	case KVMLITE_EXIT_CRASH:
+		return KVMLITE_STATUS_CRASH;
+	case KVMLITE_EXIT_STOPPED:
+		return KVMLITE_STATUS_STOPPED;
+	case KVMLITE_EXIT_NONE:
+	case KVMLITE_EXIT_ERROR:
+	default:
+		return KVMLITE_STATUS_VMM_ERROR;
+	}
+}
+
+void vm_set_error(struct kvmlite_vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&vm->lock);
+	va_start(ap, fmt);
+	vsnprintf(vm->last_error, sizeof(vm->last_error), fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static void stop_threads_locked(struct kvmlite_vm *vm)
+{
+	uint64_t one = 1;
+
+	vm->stopping = 1;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	/* Counters of fresh eventfds: these writes cannot fail. */
+	if (vm->stop_fd >= 0 && write(vm->stop_fd, &one, sizeof(one)) < 0)
+		one = 1;
+	if (vm->exit_fd >= 0 && write(vm->exit_fd, &one, sizeof(one)) < 0)
+		one = 1;
+}
+
+void vm_request_exit(struct kvmlite_vm *vm, enum kvmlite_exit_reason reason,
+		     int value, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->exit.reason == KVMLITE_EXIT_NONE) {
+		vm->exit.reason = reason;
+		vm->exit.test_exit_value = value;
+		va_start(ap, fmt);
+		vsnprintf(vm->exit.detail, sizeof(vm->exit.detail), fmt, ap);
+		va_end(ap);
+		if (reason == KVMLITE_EXIT_ERROR)
+			snprintf(vm->last_error, sizeof(vm->last_error),
+				 "%.*s", (int)sizeof(vm->last_error) - 1,
+				 vm->exit.detail);
+		vm->t.exit = now_ns();
+		stop_threads_locked(vm);
+		pthread_cond_broadcast(&vm->cond);
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static void platform_event(void *opaque, enum platform_event ev, int value)
+{
+	struct kvmlite_vm *vm = opaque;
+
+	switch (ev) {
+	case PLATFORM_POWEROFF:
+		vm_request_exit(vm, KVMLITE_EXIT_POWEROFF, 0,
+				"guest powered off");
+		break;
+	case PLATFORM_REBOOT:
+		vm_request_exit(vm, KVMLITE_EXIT_REBOOT, 0, "guest rebooted");
+		break;
+	case PLATFORM_TEST_EXIT:
+		vm_request_exit(vm, KVMLITE_EXIT_TEST_EXIT, value & 0xff,
+				"guest test-exit with value %d", value & 0xff);
+		break;
+	case PLATFORM_BOOT_MARK:
+		pthread_mutex_lock(&vm->lock);
+		if (!vm->t.guest_marker)
+			vm->t.guest_marker = now_ns();
+		pthread_mutex_unlock(&vm->lock);
+		break;
+	}
+}
+
+static void irq_set_level(void *opaque, unsigned int gsi, int level)
+{
+	struct kvmlite_vm *vm = opaque;
+	struct kvm_irq_level l = { .irq = gsi, .level = (uint32_t)level };
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
+		vm_set_error(vm, "KVM_IRQ_LINE %u: %s", gsi, strerror(errno));
+}
+
+/* Write all of buf, riding out short writes; output is dropped on a hard
+ * error (a closed console must not stop the guest). */
+static void write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				struct timespec ts = { 0, 1000000 };
+
+				nanosleep(&ts, NULL);
+				continue;
+			}
+			return;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void console_out(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct kvmlite_vm *vm = opaque;
+
+	if (vm->cfg.console_out_fd >= 0)
+		write_all(vm->cfg.console_out_fd, buf, len);
+	if (vm->cfg.console_cb)
+		vm->cfg.console_cb(vm->cfg.console_opaque, (const char *)buf,
+				   len);
+}
+
+/* Map a whole file read-only; an empty file is an error. */
+static int map_file(const char *path, const char *what, uint8_t **data,
+		    size_t *size, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+		return ret;
+	}
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = -EINVAL;
+		snprintf(err, errlen, "%s %s: not a regular file", what, path);
+		goto out;
+	}
+	if (st.st_size == 0) {
+		ret = -ENOEXEC;
+		snprintf(err, errlen, "%s %s: file is empty", what, path);
+		goto out;
+	}
+	*data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (*data == MAP_FAILED) {
+		ret = -errno;
+		*data = NULL;
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+		goto out;
+	}
+	*size = (size_t)st.st_size;
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
+static int vm_load_kernel(struct kvmlite_vm *vm, char *err, size_t errlen)
+{
+	uint8_t *kernel = NULL, *initrd = NULL;
+	size_t ksize = 0, isize = 0;
+	char why[400];
+	struct boot_args a;
+	int ret;
+
+	ret = map_file(vm->cfg.kernel_path, "kernel", &kernel, &ksize, err,
+		       errlen);
+	if (ret)
+		return ret;
+	if (vm->cfg.initrd_path) {
+		ret = map_file(vm->cfg.initrd_path, "initrd", &initrd, &isize,
+			       err, errlen);
+		if (ret)
+			goto out;
+	}
+	a = (struct boot_args){
+		.kernel = kernel,
+		.kernel_size = ksize,
+		.initrd = initrd,
+		.initrd_size = isize,
+		.cmdline = vm->cmdline,
+		.ncpus = vm->cfg.cpus,
+	};
+	why[0] = '\0';
+	ret = x86_boot_prepare(&vm->mem, &a, &vm->boot, why, sizeof(why));
+	if (ret) {
+		/* Name the culprit: everything but a too-long command line
+		 * is about the images. */
+		if (ret == -EINVAL)
+			ret = -ENOEXEC;
+		snprintf(err, errlen, "kernel %s: %s", vm->cfg.kernel_path,
+			 why[0] ? why : strerror(-ret));
+	}
+out:
+	if (kernel)
+		munmap(kernel, ksize);
+	if (initrd)
+		munmap(initrd, isize);
+	return ret;
+}
+
+static int vm_setup_devices(struct kvmlite_vm *vm, char *err, size_t errlen)
+{
+	struct irq_line serial_irq = { irq_set_level, vm, IRQ_SERIAL0 };
+	int ret;
+
+	vm->plat = (struct platform_ops){ platform_event, vm };
+	ret = serial8250_init(&vm->serial, &serial_irq, console_out, vm);
+	if (ret)
+		goto fail;
+	ret = i8042_init(&vm->i8042, &vm->plat);
+	if (ret) {
+		serial8250_destroy(&vm->serial);
+		goto fail;
+	}
+	vm->devices_ready = true;
+	test_exit_port_init(&vm->test_exit, &vm->plat);
+	boot_timer_port_init(&vm->boot_timer, &vm->plat);
+	acpi_sleep_port_init(&vm->acpi_sleep, &vm->plat);
+
+	ret = bus_register(&vm->pio, PORT_SERIAL0, 8, serial8250_io,
+			   &vm->serial, "serial0");
+	if (!ret)
+		ret = bus_register(&vm->pio, PORT_I8042_DATA, 1,
+				   i8042_data_io, &vm->i8042, "i8042-data");
+	if (!ret)
+		ret = bus_register(&vm->pio, PORT_I8042_CMD, 1, i8042_cmd_io,
+				   &vm->i8042, "i8042-cmd");
+	if (!ret)
+		ret = bus_register(&vm->pio, PORT_TEST_EXIT, 1,
+				   test_exit_port_io, &vm->test_exit,
+				   "test-exit");
+	if (!ret)
+		ret = bus_register(&vm->pio, PORT_BOOT_TIMER, 1,
+				   boot_timer_port_io, &vm->boot_timer,
+				   "boot-timer");
+	if (!ret)
+		ret = bus_register(&vm->pio, PORT_ACPI_SLEEP_CTL, 2,
+				   acpi_sleep_port_io, &vm->acpi_sleep,
+				   "acpi-sleep");
+	if (ret)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "device setup: %s", strerror(-ret));
+	return ret;
+}
+
+static int check_config(const struct kvmlite_config *c, char *err,
+			size_t errlen)
+{
+	if (!c->kernel_path || !c->kernel_path[0]) {
+		snprintf(err, errlen, "no kernel image given");
+		return -EINVAL;
+	}
+	if (c->cpus < 1 || c->cpus > KVMLITE_MAX_CPUS) {
+		snprintf(err, errlen, "cpus %u out of range 1..%d", c->cpus,
+			 KVMLITE_MAX_CPUS);
+		return -EINVAL;
+	}
+	if (c->memory < KVMLITE_MIN_MEMORY || c->memory % 4096 ||
+	    c->memory > (1ULL << 40)) {
+		snprintf(err, errlen,
+			 "memory %llu bytes: need a multiple of 4 KiB from "
+			 "16 MiB to 1 TiB",
+			 (unsigned long long)c->memory);
+		return -EINVAL;
+	}
+	if (c->kick_signal && (c->kick_signal < SIGRTMIN ||
+			       c->kick_signal > SIGRTMAX)) {
+		snprintf(err, errlen, "kick_signal %d is not a real-time signal",
+			 c->kick_signal);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int kvmlite_vm_create(const struct kvmlite_config *cfg,
+		      struct kvmlite_vm **out, char *err, size_t errlen)
+{
+	struct kvmlite_vm *vm;
+	int ret;
+
+	*out = NULL;
+	ret = check_config(cfg, err, errlen);
+	if (ret)
+		return ret;
+
+	vm = calloc(1, sizeof(*vm));
+	if (!vm) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	vm->cfg = *cfg;
+	if (!vm->cfg.kick_signal)
+		vm->cfg.kick_signal = SIGRTMAX - 1;
+	vm->t.process_start = cfg->process_start_ns;
+	vm->kvm_fd = vm->vm_fd = vm->epoll_fd = vm->stop_fd = -1;
+	vm->exit_fd = -1;
+	vm->mem.memfd = -1;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	bus_init(&vm->pio);
+	bus_init(&vm->mmio);
+
+	vm->cmdline = strdup(cfg->cmdline ? cfg->cmdline
+					  : KVMLITE_DEFAULT_CMDLINE);
+	if (!vm->cmdline) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	vm->cfg.cmdline = vm->cmdline;
+	vm->cfg.kernel_path = NULL; /* the caller's strings: not kept */
+	vm->cfg.initrd_path = NULL;
+
+	ret = kvm_open_checked(&vm->kvm_fd, err, errlen);
+	if (ret)
+		goto fail;
+	ret = guest_mem_init(&vm->mem, cfg->memory);
+	if (ret) {
+		snprintf(err, errlen, "guest memory (%llu MiB): %s",
+			 (unsigned long long)(cfg->memory >> 20),
+			 strerror(-ret));
+		goto fail;
+	}
+	ret = kvm_vm_setup(vm, err, errlen);
+	if (ret)
+		goto fail;
+	ret = vm_setup_devices(vm, err, errlen);
+	if (ret)
+		goto fail;
+	vm->t.vm_created = now_ns();
+
+	vm->cfg.kernel_path = cfg->kernel_path;
+	vm->cfg.initrd_path = cfg->initrd_path;
+	ret = vm_load_kernel(vm, err, errlen);
+	vm->cfg.kernel_path = NULL;
+	vm->cfg.initrd_path = NULL;
+	if (ret)
+		goto fail;
+
+	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (unsigned int i = 0; i < cfg->cpus; i++) {
+		vm->nr_vcpus = i + 1;
+		ret = vcpu_create(vm, &vm->vcpus[i], i, err, errlen);
+		if (ret)
+			goto fail;
+	}
+
+	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vm->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (vm->stop_fd < 0 || vm->exit_fd < 0 || vm->epoll_fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "event loop: %s", strerror(errno));
+		goto fail;
+	}
+	vm->t.loaded = now_ns();
+	*out = vm;
+	return 0;
+
+fail:
+	kvmlite_vm_destroy(vm);
+	return ret;
+}
+
+/* Console input: pollable fds are watched by epoll; regular files and the
+ * like (epoll says EPERM) are simply read as the UART has room. */
+struct console_in {
+	int fd;
+	bool open, polled, armed;
+	uint8_t buf[1024];
+	size_t have;
+};
+
+static void console_in_arm(struct kvmlite_vm *vm, struct console_in *in,
+			   bool want)
+{
+	struct epoll_event ev = { .events = want ? EPOLLIN : 0,
+				  .data.fd = in->fd };
+
+	if (in->polled && in->armed != want &&
+	    epoll_ctl(vm->epoll_fd, EPOLL_CTL_MOD, in->fd, &ev) == 0)
+		in->armed = want;
+}
+
+static void console_in_read(struct console_in *in)
+{
+	ssize_t r = read(in->fd, in->buf, sizeof(in->buf));
+
+	if (r > 0)
+		in->have = (size_t)r;
+	else if (r == 0 || (errno != EAGAIN && errno != EINTR))
+		in->open = false; /* EOF: the guest runs on without input */
+}
+
+/* The I/O thread: console input now, device backends later. */
+static void *io_thread(void *arg)
+{
+	struct kvmlite_vm *vm = arg;
+	struct console_in in = { .fd = vm->cfg.console_in_fd };
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = vm->stop_fd };
+
+	epoll_ctl(vm->epoll_fd, EPOLL_CTL_ADD, vm->stop_fd, &ev);
+	if (in.fd >= 0) {
+		in.open = true;
+		ev.data.fd = in.fd;
+		if (epoll_ctl(vm->epoll_fd, EPOLL_CTL_ADD, in.fd, &ev) == 0)
+			in.polled = in.armed = true;
+		else if (errno != EPERM)
+			in.open = false;
+	}
+
+	while (!vm->stopping) {
+		struct epoll_event evs[8];
+		bool readable = false;
+		int timeout = -1, n;
+
+		if (in.have) {
+			size_t took = serial8250_receive(&vm->serial, in.buf,
+							 in.have);
+
+			memmove(in.buf, in.buf + took, in.have - took);
+			in.have -= took;
+		}
+		/* While input waits for FIFO room, retry every 10 ms. */
+		console_in_arm(vm, &in, in.open && !in.have);
+		if (in.have)
+			timeout = 10;
+		else if (in.open && !in.polled)
+			timeout = 0;
+		n = epoll_wait(vm->epoll_fd, evs, 8, timeout);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (vm->stopping)
+			break;
+		for (int i = 0; i < n; i++)
+			if (evs[i].data.fd == in.fd)
+				readable = true;
+		if (in.open && !in.have && (readable || !in.polled))
+			console_in_read(&in);
+		if (!in.open && in.polled && in.armed)
+			console_in_arm(vm, &in, false);
+	}
+	return NULL;
+}
+
+int kvmlite_vm_start(struct kvmlite_vm *vm)
+{
+	int ret;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->started) {
+		pthread_mutex_unlock(&vm->lock);
+		return -EALREADY;
+	}
+	vm->started = true;
+	pthread_mutex_unlock(&vm->lock);
+
+	ret = -pthread_create(&vm->io_thread, NULL, io_thread, vm);
+	if (ret) {
+		vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
+				"cannot start the I/O thread: %s",
+				strerror(-ret));
+		return ret;
+	}
+	vm->io_started = true;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu_start(&vm->vcpus[i]);
+		if (ret) {
+			vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
+					"cannot start vCPU %u: %s", i,
+					strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int kvmlite_vm_wait(struct kvmlite_vm *vm, int timeout_ms)
+{
+	struct timespec deadline;
+	int ret = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	if (timeout_ms >= 0) {
+		deadline.tv_sec += timeout_ms / 1000;
+		deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+	}
+	pthread_mutex_lock(&vm->lock);
+	while (vm->exit.reason == KVMLITE_EXIT_NONE) {
+		if (timeout_ms < 0) {
+			pthread_cond_wait(&vm->cond, &vm->lock);
+		} else if (pthread_cond_timedwait(&vm->cond, &vm->lock,
+						  &deadline) == ETIMEDOUT) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
+}
+
+void kvmlite_vm_stop(struct kvmlite_vm *vm)
+{
+	vm_request_exit(vm, KVMLITE_EXIT_STOPPED, 0, "stopped by the host");
+}
+
+size_t kvmlite_vm_console_write(struct kvmlite_vm *vm, const void *buf,
+				size_t len)
+{
+	return serial8250_receive(&vm->serial, buf, len);
+}
+
+void kvmlite_vm_exit_info(struct kvmlite_vm *vm, struct kvmlite_exit *out)
+{
+	pthread_mutex_lock(&vm->lock);
+	*out = vm->exit;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void kvmlite_vm_timings(struct kvmlite_vm *vm, struct kvmlite_timings *out)
+{
+	pthread_mutex_lock(&vm->lock);
+	*out = vm->t;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+int kvmlite_vm_exit_fd(struct kvmlite_vm *vm)
+{
+	return vm->exit_fd;
+}
+
+const char *kvmlite_vm_last_error(struct kvmlite_vm *vm)
+{
+	return vm->last_error;
+}
+
+void kvmlite_vm_destroy(struct kvmlite_vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->started)
+		kvmlite_vm_stop(vm);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		if (vm->vcpus[i].thread_started)
+			pthread_join(vm->vcpus[i].thread, NULL);
+	}
+	if (vm->io_started)
+		pthread_join(vm->io_thread, NULL);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	if (vm->devices_ready) {
+		serial8250_destroy(&vm->serial);
+		i8042_destroy(&vm->i8042);
+	}
+	bus_free(&vm->pio);
+	bus_free(&vm->mmio);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	if (vm->epoll_fd >= 0)
+		close(vm->epoll_fd);
+	if (vm->stop_fd >= 0)
+		close(vm->stop_fd);
+	if (vm->exit_fd >= 0)
+		close(vm->exit_fd);
+	guest_mem_free(&vm->mem);
+	free(vm->cpuid);
+	free(vm->cmdline);
+	pthread_cond_destroy(&vm->cond);
+	pthread_mutex_destroy(&vm->lock);
+	free(vm);
+}

@@ -1,0 +1,105 @@
+/* The VM object: everything one guest owns. No globals anywhere. */
+#ifndef KVMLITE_VM_H
+#define KVMLITE_VM_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+#include "kvmlite.h"
+#include "bus.h"
+#include "guest_mem.h"
+#include "platform.h"
+#include "devices/i8042.h"
+#include "devices/platform_ports.h"
+#include "devices/serial8250.h"
+#include "loader/loader.h"
+
+#define KVMLITE_MAX_CPUS 255
+#define KVMLITE_MIN_MEMORY (16ULL << 20)
+
+struct kvmlite_vm;
+
+struct vcpu {
+	struct kvmlite_vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;
+	bool thread_started;
+};
+
+struct kvmlite_vm {
+	struct kvmlite_config cfg;
+	char *cmdline;
+
+	int kvm_fd;
+	int vm_fd;
+	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, unmodified */
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+	struct vcpu *vcpus;
+	unsigned int nr_vcpus;
+	struct boot_entry boot;
+
+	struct serial8250 serial;
+	struct i8042 i8042;
+	struct test_exit_port test_exit;
+	struct boot_timer_port boot_timer;
+	struct acpi_sleep_port acpi_sleep;
+	struct platform_ops plat;
+	bool devices_ready;
+
+	/* The console/I-O thread. */
+	pthread_t io_thread;
+	bool io_started;
+	int epoll_fd;
+	int stop_fd; /* eventfd: tells the I/O thread to quit */
+	int exit_fd; /* eventfd: readable once the VM stopped */
+
+	/* Exit state, under lock. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool started;
+	volatile int stopping; /* read by vCPU threads without the lock */
+	struct kvmlite_exit exit;
+	struct kvmlite_timings t;
+	char last_error[512];
+};
+
+uint64_t now_ns(void);
+
+/* Record why the VM stops (first caller wins) and stop every thread. */
+void vm_request_exit(struct kvmlite_vm *vm, enum kvmlite_exit_reason reason,
+		     int value, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void vm_set_error(struct kvmlite_vm *vm, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* kvm.c */
+int kvm_open_checked(int *kvm_fd, char *err, size_t errlen);
+int kvm_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen);
+
+/* vcpu/vcpu.c */
+int vcpu_create(struct kvmlite_vm *vm, struct vcpu *v, unsigned int id,
+		char *err, size_t errlen);
+void vcpu_destroy(struct vcpu *v);
+int vcpu_start(struct vcpu *v);
+void vcpu_kick(struct vcpu *v);
+
+/* vcpu/cpuid.c */
+int cpuid_setup(struct kvmlite_vm *vm, struct vcpu *v);
+/* vcpu/regs.c */
+int regs_setup_boot(struct kvmlite_vm *vm, struct vcpu *v);
+int regs_setup_common(struct kvmlite_vm *vm, struct vcpu *v);
+void regs_dump(struct vcpu *v, char *buf, size_t len);
+
+/* Exit dispatch helpers: vcpu/exit.c */
+int vcpu_handle_exit(struct vcpu *v);
+
+#endif

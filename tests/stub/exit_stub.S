@@ -1,0 +1,25 @@
+/*
+ * The smallest guest: a PVH-bootable ELF whose first instructions write the
+ * test-exit port. Used by the startup benchmark and local smoke tests.
+ * The exit value is STUB_EXIT_VALUE (default 42).
+ */
+#ifndef STUB_EXIT_VALUE
+#define STUB_EXIT_VALUE 42
+#endif
+
+	.section .note.Xen, "a"
+	.align 4
+	.long 4			/* name size: "Xen\0" */
+	.long 4			/* descriptor size */
+	.long 18		/* XEN_ELFNOTE_PHYS32_ENTRY */
+	.asciz "Xen"
+	.long pvh_start
+
+	.text
+	.code32
+	.globl pvh_start
+pvh_start:
+	movb $STUB_EXIT_VALUE, %al
+	outb %al, $0xf4
+1:	hlt
+	jmp 1b

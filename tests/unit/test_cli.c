@@ -1,0 +1,188 @@
+/* Command-line and size parsing. */
+#include <errno.h>
+#include <string.h>
+
+#include "cli.h"
+#include "unit.h"
+
+START_TEST(sizes)
+{
+	static const struct {
+		const char *in;
+		uint64_t want;
+	} good[] = {
+		{ "512M", 512ULL << 20 }, { "2G", 2ULL << 30 },
+		{ "1048576", 1048576 },  { "64k", 64 << 10 },
+		{ "1GiB", 1ULL << 30 },  { "3MB", 3ULL << 20 },
+		{ "1T", 1ULL << 40 },    { "0", 0 },
+	};
+	static const char *const bad[] = { "", "M", "-1", "+5", " 5", "5X",
+					   "5 M", "1.5G", "5MiBx", "0x10",
+					   "5Mi", NULL };
+	uint64_t v;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ck_assert_int_eq(parse_size(good[i].in, &v), 0);
+		ck_assert_uint_eq(v, good[i].want);
+	}
+	for (size_t i = 0; bad[i]; i++)
+		ck_assert_msg(parse_size(bad[i], &v) == -EINVAL,
+			      "'%s' accepted", bad[i]);
+	ck_assert_int_eq(parse_size("99999999999999999999", &v), -ERANGE);
+	ck_assert_int_eq(parse_size("17179869184G", &v), -ERANGE);
+	ck_assert_int_eq(parse_size(NULL, &v), -EINVAL);
+}
+END_TEST
+
+START_TEST(uints)
+{
+	unsigned int v;
+
+	ck_assert_int_eq(parse_uint("2", 1, 255, &v), 0);
+	ck_assert_uint_eq(v, 2);
+	ck_assert_int_eq(parse_uint("0", 1, 255, &v), -ERANGE);
+	ck_assert_int_eq(parse_uint("256", 1, 255, &v), -ERANGE);
+	ck_assert_int_eq(parse_uint("-1", 1, 255, &v), -EINVAL);
+	ck_assert_int_eq(parse_uint("2x", 1, 255, &v), -EINVAL);
+	ck_assert_int_eq(parse_uint("", 1, 255, &v), -EINVAL);
+	ck_assert_int_eq(parse_uint("99999999999999999999", 1, 255, &v),
+			 -ERANGE);
+}
+END_TEST
+
+#define ARGV(...) ((char *const[]){ "kvmlite", __VA_ARGS__, NULL })
+#define ARGC(...) ((int)(sizeof((char *[]){ "kvmlite", __VA_ARGS__ }) / \
+			 sizeof(char *)))
+#define PARSE(o, err, ...) \
+	cli_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), o, err, sizeof(err))
+
+START_TEST(run_full)
+{
+	struct cli_opts o;
+	char err[256];
+
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz", "--initrd=i",
+			       "--cmdline", "console=ttyS0 quiet", "--cpus",
+			       "2", "--memory", "512M", "--serial",
+			       "file:/tmp/x", "--boot-timing=json"),
+			 0);
+	ck_assert_int_eq(o.command, CLI_RUN);
+	ck_assert_str_eq(o.kernel, "bz");
+	ck_assert_str_eq(o.initrd, "i");
+	ck_assert_str_eq(o.cmdline, "console=ttyS0 quiet");
+	ck_assert_uint_eq(o.cpus, 2);
+	ck_assert_uint_eq(o.memory, 512ULL << 20);
+	ck_assert_int_eq(o.serial, CLI_SERIAL_FILE);
+	ck_assert_str_eq(o.serial_path, "/tmp/x");
+	ck_assert_int_eq(o.timing, CLI_TIMING_JSON);
+}
+END_TEST
+
+START_TEST(run_defaults)
+{
+	struct cli_opts o;
+	char err[256];
+
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz"), 0);
+	ck_assert_uint_eq(o.cpus, 1);
+	ck_assert_uint_eq(o.memory, 256ULL << 20);
+	ck_assert_int_eq(o.serial, CLI_SERIAL_STDIO);
+	ck_assert_ptr_null(o.initrd);
+	ck_assert_ptr_null(o.cmdline);
+	ck_assert_int_eq(o.timing, CLI_TIMING_OFF);
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz",
+			       "--boot-timing", "--serial", "none"),
+			 0);
+	ck_assert_int_eq(o.timing, CLI_TIMING_TEXT);
+	ck_assert_int_eq(o.serial, CLI_SERIAL_NONE);
+}
+END_TEST
+
+START_TEST(help_version)
+{
+	struct cli_opts o;
+	char err[256];
+
+	ck_assert_int_eq(PARSE(&o, err, "--help"), 0);
+	ck_assert_int_eq(o.command, CLI_HELP);
+	ck_assert_int_eq(PARSE(&o, err, "--version"), 0);
+	ck_assert_int_eq(o.command, CLI_VERSION);
+	ck_assert_int_eq(PARSE(&o, err, "run", "--help"), 0);
+	ck_assert_int_eq(o.command, CLI_HELP);
+}
+END_TEST
+
+/* Every bad command line gets -EINVAL and a message naming the culprit. */
+START_TEST(bad_arguments)
+{
+	static const struct {
+		const char *argv[8];
+		const char *needle;
+	} cases[] = {
+		{ { "frobnicate" }, "frobnicate" },
+		{ { "run" }, "--kernel" },
+		{ { "run", "--kernel" }, "--kernel needs a value" },
+		{ { "run", "--kernel", "" }, "--kernel" },
+		{ { "run", "--kernel", "k", "--cpus", "0" }, "--cpus '0'" },
+		{ { "run", "--kernel", "k", "--cpus", "256" }, "--cpus '256'" },
+		{ { "run", "--kernel", "k", "--cpus", "two" }, "--cpus 'two'" },
+		{ { "run", "--kernel", "k", "--memory", "lots" },
+		  "--memory 'lots'" },
+		{ { "run", "--kernel", "k", "--memory", "1M" }, "--memory '1M'" },
+		{ { "run", "--kernel", "k", "--memory", "2T" }, "--memory '2T'" },
+		{ { "run", "--kernel", "k", "--memory", "100000001" },
+		  "multiple of 4K" },
+		{ { "run", "--kernel", "k", "--memory",
+		    "99999999999999999999999" },
+		  "too large" },
+		{ { "run", "--kernel", "k", "--serial", "tcp:1" },
+		  "--serial 'tcp:1'" },
+		{ { "run", "--kernel", "k", "--serial", "file:" },
+		  "--serial 'file:'" },
+		{ { "run", "--kernel", "k", "--bogus" }, "--bogus" },
+		{ { "run", "--kernel", "k", "stray" }, "stray" },
+		{ { "run", "--kernel", "k", "--boot-timing=xml" }, "xml" },
+		{ { "run", "--kernelx", "k" }, "--kernelx" },
+		{ { "run", "--kernel", "k", "--cpus" }, "--cpus needs a value" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[10] = { "kvmlite" };
+		struct cli_opts o;
+		char err[256] = "";
+		int argc = 1;
+
+		for (int k = 0; cases[i].argv[k]; k++)
+			argv[argc++] = (char *)cases[i].argv[k];
+		ck_assert_int_eq(cli_parse(argc, argv, &o, err, sizeof(err)),
+				 -EINVAL);
+		ck_assert_msg(strstr(err, cases[i].needle),
+			      "case %zu: '%s' lacks '%s'", i, err,
+			      cases[i].needle);
+		ck_assert_ptr_null(strchr(err, '\n'));
+	}
+	{
+		char *argv[] = { "kvmlite", NULL };
+		struct cli_opts o;
+		char err[256];
+
+		ck_assert_int_eq(cli_parse(1, argv, &o, err, sizeof(err)),
+				 -EINVAL);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, sizes);
+	tcase_add_test(tc, uints);
+	tcase_add_test(tc, run_full);
+	tcase_add_test(tc, run_defaults);
+	tcase_add_test(tc, help_version);
+	tcase_add_test(tc, bad_arguments);
+	suite_add_tcase(s, tc);
+	return unit_run(s);
+}

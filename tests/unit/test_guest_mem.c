@@ -1,0 +1,100 @@
+/* Guest memory layout and the bounds-checked accessors. */
+#include "unit.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guest_mem.h"
+#include "layout.h"
+
+START_TEST(small_guest_one_region)
+{
+	struct guest_mem m;
+
+	ck_assert_int_eq(guest_mem_init(&m, MiB(64)), 0);
+	ck_assert_int_eq(m.nr_regions, 1);
+	ck_assert_uint_eq(gmem_low_end(&m), MiB(64));
+	ck_assert_ptr_nonnull(gmem_ptr(&m, 0, MiB(64)));
+	ck_assert_ptr_null(gmem_ptr(&m, 0, MiB(64) + 1));
+	ck_assert_ptr_null(gmem_ptr(&m, MiB(64), 1));
+	ck_assert_ptr_nonnull(gmem_ptr(&m, MiB(64) - 1, 1));
+	ck_assert_ptr_null(gmem_ptr(&m, MiB(64) - 1, ~0ULL));
+	ck_assert_ptr_null(gmem_ptr(&m, ~0ULL, 1));
+	guest_mem_free(&m);
+}
+END_TEST
+
+START_TEST(big_guest_split_around_hole)
+{
+	struct guest_mem m;
+	uint8_t buf[16];
+
+	ck_assert_int_eq(guest_mem_init(&m, GiB(4)), 0);
+	ck_assert_int_eq(m.nr_regions, 2);
+	ck_assert_uint_eq(gmem_low_end(&m), LAYOUT_MMIO_HOLE);
+	ck_assert_uint_eq(m.regions[1].gpa, GiB(4));
+	ck_assert_uint_eq(m.regions[1].size, GiB(1));
+	/* The hole is not RAM. */
+	ck_assert_ptr_null(gmem_ptr(&m, LAYOUT_MMIO_HOLE, 1));
+	ck_assert_ptr_null(gmem_ptr(&m, LAYOUT_IOAPIC, 4));
+	ck_assert_int_eq(gmem_read(&m, LAYOUT_MMIO_HOLE - 8, buf, 16),
+			 -EFAULT);
+	ck_assert_ptr_nonnull(gmem_ptr(&m, GiB(5) - 4, 4));
+	ck_assert_ptr_null(gmem_ptr(&m, GiB(5) - 4, 5));
+	/* Both regions are backed by one memfd, low part first. */
+	ck_assert_ptr_eq(gmem_ptr(&m, GiB(4), 1),
+			 m.base + LAYOUT_MMIO_HOLE);
+	guest_mem_free(&m);
+}
+END_TEST
+
+START_TEST(read_write_fill)
+{
+	struct guest_mem m;
+	uint8_t in[32], out[32];
+
+	ck_assert_int_eq(guest_mem_init(&m, MiB(16)), 0);
+	for (int i = 0; i < 32; i++)
+		in[i] = (uint8_t)i;
+	ck_assert_int_eq(gmem_write(&m, 0x1000, in, sizeof(in)), 0);
+	ck_assert_int_eq(gmem_read(&m, 0x1000, out, sizeof(out)), 0);
+	ck_assert_mem_eq(in, out, sizeof(in));
+	ck_assert_int_eq(gmem_fill(&m, 0x1004, 0xee, 4), 0);
+	ck_assert_int_eq(gmem_read(&m, 0x1000, out, 12), 0);
+	ck_assert_uint_eq(out[3], 3);
+	ck_assert_uint_eq(out[4], 0xee);
+	ck_assert_uint_eq(out[7], 0xee);
+	ck_assert_uint_eq(out[8], 8);
+	/* A failing write changes nothing, even the part that was RAM. */
+	memset(in, 0x77, sizeof(in));
+	ck_assert_int_eq(gmem_write(&m, MiB(16) - 16, in, 32), -EFAULT);
+	ck_assert_int_eq(gmem_read(&m, MiB(16) - 16, out, 16), 0);
+	ck_assert_uint_eq(out[0], 0);
+	ck_assert_int_eq(gmem_write(&m, ~0ULL - 3, in, 8), -EFAULT);
+	ck_assert_int_eq(gmem_read(&m, MiB(16), out, 0), 0);
+	guest_mem_free(&m);
+}
+END_TEST
+
+START_TEST(bad_sizes_refused)
+{
+	struct guest_mem m;
+
+	ck_assert_int_eq(guest_mem_init(&m, 0), -EINVAL);
+	ck_assert_int_eq(guest_mem_init(&m, MiB(16) + 1), -EINVAL);
+	ck_assert_int_eq(guest_mem_init(&m, GiB(2048)), -EINVAL);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("guest_mem");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, small_guest_one_region);
+	tcase_add_test(tc, big_guest_split_around_hole);
+	tcase_add_test(tc, read_write_fill);
+	tcase_add_test(tc, bad_sizes_refused);
+	suite_add_tcase(s, tc);
+	return unit_run(s);
+}
