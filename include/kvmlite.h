@@ -106,9 +106,9 @@ KVMLITE_API int kvmlite_exit_status(const struct kvmlite_exit *e);
 /* Boot phases, CLOCK_MONOTONIC nanoseconds; 0 when not reached. */
 struct kvmlite_timings {
 	uint64_t process_start; /* from kvmlite_config.process_start_ns */
-	uint64_t vm_created;    /* KVM VM, memory and devices set up */
-	uint64_t loaded;        /* kernel and initrd loaded, vCPUs ready */
-	uint64_t first_run;     /* first KVM_RUN entered */
+	uint64_t loaded;        /* guest memory set up, kernel/initrd loaded */
+	uint64_t vm_created;    /* KVM VM, devices and vCPUs ready */
+	uint64_t first_run;     /* vCPU 0 enters KVM_RUN for the first time */
 	uint64_t guest_marker;  /* guest wrote the boot-timer port 0xf5 */
 	uint64_t exit;          /* VM stopped */
 };

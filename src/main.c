@@ -85,10 +85,10 @@ static int status_for_create_error(int err)
 
 static void print_timings(const struct kvmlite_timings *t, bool json)
 {
-	static const char *const names[] = { "vm_created", "loaded",
+	static const char *const names[] = { "loaded", "vm_created",
 					     "first_run", "guest_marker",
 					     "exit" };
-	uint64_t v[] = { t->vm_created, t->loaded, t->first_run,
+	uint64_t v[] = { t->loaded, t->vm_created, t->first_run,
 			 t->guest_marker, t->exit };
 
 	if (json) {

@@ -380,9 +380,6 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg,
 	vm->cfg.kernel_path = NULL; /* the caller's strings: not kept */
 	vm->cfg.initrd_path = NULL;
 
-	ret = kvm_open_checked(&vm->kvm_fd, err, errlen);
-	if (ret)
-		goto fail;
 	ret = guest_mem_init(&vm->mem, cfg->memory);
 	if (ret) {
 		snprintf(err, errlen, "guest memory (%llu MiB): %s",
@@ -390,19 +387,23 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg,
 			 strerror(-ret));
 		goto fail;
 	}
-	ret = kvm_vm_setup(vm, err, errlen);
-	if (ret)
-		goto fail;
-	ret = vm_setup_devices(vm, err, errlen);
-	if (ret)
-		goto fail;
-	vm->t.vm_created = now_ns();
-
+	/* Images first: a bad kernel is reported even where KVM is not. */
 	vm->cfg.kernel_path = cfg->kernel_path;
 	vm->cfg.initrd_path = cfg->initrd_path;
 	ret = vm_load_kernel(vm, err, errlen);
 	vm->cfg.kernel_path = NULL;
 	vm->cfg.initrd_path = NULL;
+	if (ret)
+		goto fail;
+	vm->t.loaded = now_ns();
+
+	ret = kvm_open_checked(&vm->kvm_fd, err, errlen);
+	if (ret)
+		goto fail;
+	ret = kvm_vm_setup(vm, err, errlen);
+	if (ret)
+		goto fail;
+	ret = vm_setup_devices(vm, err, errlen);
 	if (ret)
 		goto fail;
 
@@ -427,7 +428,7 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg,
 		snprintf(err, errlen, "event loop: %s", strerror(errno));
 		goto fail;
 	}
-	vm->t.loaded = now_ns();
+	vm->t.vm_created = now_ns();
 	*out = vm;
 	return 0;
 

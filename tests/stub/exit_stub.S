@@ -1,7 +1,8 @@
 /*
  * The smallest guest: a PVH-bootable ELF whose first instructions write the
  * test-exit port. Used by the startup benchmark and local smoke tests.
- * The exit value is STUB_EXIT_VALUE (default 42).
+ * The exit value is STUB_EXIT_VALUE (default 42); with STUB_HANG the guest
+ * halts forever instead (for tests that stop a VM from the host).
  */
 #ifndef STUB_EXIT_VALUE
 #define STUB_EXIT_VALUE 42
@@ -19,7 +20,9 @@
 	.code32
 	.globl pvh_start
 pvh_start:
+#ifndef STUB_HANG
 	movb $STUB_EXIT_VALUE, %al
 	outb %al, $0xf4
+#endif
 1:	hlt
 	jmp 1b

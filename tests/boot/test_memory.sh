@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# --memory SIZE: the guest's MemTotal agrees (the kernel keeps a little for
+# itself, so within 4%..100% of the size).
+source "$(dirname "$0")/lib.sh"
+
+kernel=$(guest_kernel)
+initrd=$(guest_initrd <<'SCENARIO'
+echo "MEMTOTAL_KB=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
+test_exit 4
+SCENARIO
+)
+for mib in 256 1024; do
+	run_kvmlite --kernel "$kernel" --initrd "$initrd" --memory ${mib}M
+	expect_status 4
+	kb=$(sed -n 's/^MEMTOTAL_KB=\([0-9]*\).*/\1/p' "$WORK/out")
+	[[ -n $kb ]] || fail "no MemTotal printed"
+	want=$((mib * 1024))
+	if ((kb > want || kb < want * 90 / 100)); then
+		fail "--memory ${mib}M: MemTotal ${kb} kB"
+	fi
+	pass "--memory ${mib}M: MemTotal ${kb} kB"
+done
