@@ -1,0 +1,122 @@
+/*
+ * Test-exit, boot-timer and ACPI sleep ports. See platform_ports.h.
+ */
+#include <string.h>
+
+#include "devices/platform_ports.h"
+
+static void read_ones(uint8_t *data, uint32_t len, bool is_write)
+{
+	if (!is_write)
+		memset(data, 0xff, len);
+}
+
+void test_exit_port_init(struct test_exit_port *t,
+			 const struct platform_ops *plat)
+{
+	memset(t, 0, sizeof(*t));
+	if (plat)
+		t->plat = *plat;
+}
+
+void test_exit_port_destroy(struct test_exit_port *t)
+{
+	(void)t;
+}
+
+void test_exit_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+		       bool is_write)
+{
+	struct test_exit_port *t = opaque;
+
+	if (!t || !data || !len)
+		return;
+	read_ones(data, len, is_write);
+	if (is_write && len == 1 && off == 0)
+		platform_raise(&t->plat, PLATFORM_TEST_EXIT, data[0]);
+}
+
+void boot_timer_port_init(struct boot_timer_port *b,
+			  const struct platform_ops *plat)
+{
+	memset(b, 0, sizeof(*b));
+	if (plat)
+		b->plat = *plat;
+}
+
+void boot_timer_port_destroy(struct boot_timer_port *b)
+{
+	(void)b;
+}
+
+void boot_timer_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+			bool is_write)
+{
+	struct boot_timer_port *b = opaque;
+
+	(void)off; /* one-byte port */
+	if (!b || !data || !len)
+		return;
+	read_ones(data, len, is_write);
+	if (is_write)
+		platform_raise(&b->plat, PLATFORM_BOOT_MARK, data[0]);
+}
+
+void acpi_sleep_port_init(struct acpi_sleep_port *a,
+			  const struct platform_ops *plat)
+{
+	memset(a, 0, sizeof(*a));
+	if (plat)
+		a->plat = *plat;
+	atomic_init(&a->status, 0);
+}
+
+void acpi_sleep_port_destroy(struct acpi_sleep_port *a)
+{
+	(void)a;
+}
+
+/* Returns true when the write requests S5 (soft off). */
+static bool sleep_ctl_write(uint8_t v)
+{
+	unsigned int typ = (v & ACPI_SLP_TYP_MASK) >> ACPI_SLP_TYP_SHIFT;
+
+	/* S1..S4 requests are not supported: ignored, the guest carries on. */
+	return (v & ACPI_SLP_EN) && typ == ACPI_SLP_TYP_S5;
+}
+
+void acpi_sleep_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+			bool is_write)
+{
+	struct acpi_sleep_port *a = opaque;
+	bool poweroff = false;
+	uint64_t reg;
+	uint32_t i;
+
+	if (!a || !data || !len)
+		return;
+
+	for (i = 0; i < len; i++) {
+		reg = off + i;
+		if (reg < off || reg >= ACPI_SLEEP_NR_REGS) {
+			/* Past the registers (or wrapped). */
+			if (!is_write)
+				data[i] = 0xff;
+			continue;
+		}
+		if (reg == ACPI_SLEEP_CTL_OFF) {
+			if (is_write)
+				poweroff |= sleep_ctl_write(data[i]);
+			else
+				data[i] = 0; /* SLP_EN/SLP_TYP are write-only */
+		} else {
+			if (is_write)
+				atomic_fetch_and(&a->status, (uint8_t)~data[i]);
+			else
+				data[i] = atomic_load(&a->status);
+		}
+	}
+
+	if (poweroff)
+		platform_raise(&a->plat, PLATFORM_POWEROFF, 0);
+}

@@ -1,0 +1,70 @@
+/*
+ * Tiny platform I/O ports that turn guest writes into platform events:
+ *
+ *  0xf4   test exit: an 8-bit write of V ends the VM with TEST_EXIT(V)
+ *  0xf5   boot timer: any write marks a boot milestone (BOOT_MARK)
+ *  0x3c0  ACPI (hardware-reduced) sleep control register: S5 -> POWEROFF
+ *  0x3c1  ACPI sleep status register
+ *
+ * Events are raised from the vCPU thread doing the access, with no lock
+ * held. None of these devices allocate anything; the _destroy functions
+ * exist for symmetry and may be skipped.
+ */
+#ifndef KVMLITE_DEVICES_PLATFORM_PORTS_H
+#define KVMLITE_DEVICES_PLATFORM_PORTS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "platform.h"
+
+/* Port 0xf4, one byte. */
+struct test_exit_port {
+	struct platform_ops plat;
+};
+
+void test_exit_port_init(struct test_exit_port *t,
+			 const struct platform_ops *plat);
+void test_exit_port_destroy(struct test_exit_port *t);
+void test_exit_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+		       bool is_write);
+
+/* Port 0xf5, one byte. */
+struct boot_timer_port {
+	struct platform_ops plat;
+};
+
+void boot_timer_port_init(struct boot_timer_port *b,
+			  const struct platform_ops *plat);
+void boot_timer_port_destroy(struct boot_timer_port *b);
+void boot_timer_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+			bool is_write);
+
+/*
+ * Ports 0x3c0-0x3c1, registered as one 2-byte range at 0x3c0. A wider
+ * access is split into byte accesses at off, off + 1, ...; bytes beyond
+ * the two registers read 0xff and are ignored on writes.
+ */
+#define ACPI_SLEEP_CTL_OFF 0
+#define ACPI_SLEEP_STS_OFF 1
+#define ACPI_SLEEP_NR_REGS 2
+
+#define ACPI_SLP_EN 0x20     /* sleep control: start the transition */
+#define ACPI_SLP_TYP_SHIFT 2 /* sleep control: SLP_TYPx, bits 4:2 */
+#define ACPI_SLP_TYP_MASK 0x1c
+#define ACPI_SLP_TYP_S5 5 /* must match the DSDT's \_S5 package */
+#define ACPI_WAK_STS 0x80 /* sleep status: woken up */
+
+struct acpi_sleep_port {
+	struct platform_ops plat;
+	_Atomic uint8_t status; /* sleep status register, write-1-to-clear */
+};
+
+void acpi_sleep_port_init(struct acpi_sleep_port *a,
+			  const struct platform_ops *plat);
+void acpi_sleep_port_destroy(struct acpi_sleep_port *a);
+void acpi_sleep_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+			bool is_write);
+
+#endif

@@ -1,0 +1,325 @@
+/*
+ * 16550A UART emulation. See serial8250.h for the locking rules.
+ *
+ * Interrupts: the line level is "IIR would report something", recomputed
+ * after every state change. Linux's handler loops until IIR reads NO_INT,
+ * so the line is low when the guest leaves its handler and any new
+ * condition produces a fresh 0->1 edge (the ISA IRQ is edge-triggered on
+ * the IOAPIC).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "devices/serial8250.h"
+
+/* In loopback, MCR outputs feed the modem status inputs. */
+static uint8_t loop_msr_lines(uint8_t mcr)
+{
+	uint8_t msr = 0;
+
+	if (mcr & U8250_MCR_DTR)
+		msr |= U8250_MSR_DSR;
+	if (mcr & U8250_MCR_RTS)
+		msr |= U8250_MSR_CTS;
+	if (mcr & U8250_MCR_OUT1)
+		msr |= U8250_MSR_RI;
+	if (mcr & U8250_MCR_OUT2)
+		msr |= U8250_MSR_DCD;
+	return msr;
+}
+
+/* The modem lines as the UART sees them: a permanently connected peer. */
+static uint8_t msr_lines(const struct serial8250 *s)
+{
+	if (s->mcr & U8250_MCR_LOOP)
+		return loop_msr_lines(s->mcr);
+	return U8250_MSR_DCD | U8250_MSR_DSR | U8250_MSR_CTS;
+}
+
+/* Latch new modem line levels and their delta bits. */
+static void msr_update(struct serial8250 *s)
+{
+	uint8_t old = s->msr & 0xf0;
+	uint8_t now = msr_lines(s);
+	uint8_t chg = old ^ now;
+	uint8_t delta = 0;
+
+	if (chg & U8250_MSR_CTS)
+		delta |= U8250_MSR_DCTS;
+	if (chg & U8250_MSR_DSR)
+		delta |= U8250_MSR_DDSR;
+	if ((old & U8250_MSR_RI) && !(now & U8250_MSR_RI))
+		delta |= U8250_MSR_TERI;
+	if (chg & U8250_MSR_DCD)
+		delta |= U8250_MSR_DDCD;
+	s->msr = now | (s->msr & U8250_MSR_DELTAS) | delta;
+}
+
+static uint8_t iir_locked(const struct serial8250 *s)
+{
+	uint8_t fifo =
+		(s->fcr & U8250_FCR_ENABLE_FIFO) ? U8250_IIR_FIFO_ENABLED : 0;
+
+	if ((s->ier & U8250_IER_RLSI) && (s->lsr_err & U8250_LSR_ERRORS))
+		return fifo | U8250_IIR_RLSI;
+	if ((s->ier & U8250_IER_RDI) && s->rx_count)
+		return fifo | U8250_IIR_RDI;
+	if ((s->ier & U8250_IER_THRI) && s->thr_ipending)
+		return fifo | U8250_IIR_THRI;
+	if ((s->ier & U8250_IER_MSI) && (s->msr & U8250_MSR_DELTAS))
+		return fifo | U8250_IIR_MSI;
+	return fifo | U8250_IIR_NO_INT;
+}
+
+static void update_irq_locked(struct serial8250 *s)
+{
+	int level = !(iir_locked(s) & U8250_IIR_NO_INT);
+
+	if (level != s->irq_level) {
+		s->irq_level = level;
+		irq_line_set(&s->irq, level);
+	}
+}
+
+static void rx_clear(struct serial8250 *s)
+{
+	s->rx_head = 0;
+	s->rx_count = 0;
+}
+
+/* Returns false (byte dropped) when the FIFO is full. */
+static bool rx_push(struct serial8250 *s, uint8_t c)
+{
+	size_t tail;
+
+	if (s->rx_count >= SERIAL8250_RX_FIFO_SIZE)
+		return false;
+	tail = (s->rx_head + s->rx_count) % SERIAL8250_RX_FIFO_SIZE;
+	s->rx_buf[tail] = c;
+	s->rx_count++;
+	return true;
+}
+
+static uint8_t rx_pop(struct serial8250 *s)
+{
+	uint8_t c;
+
+	if (!s->rx_count)
+		return 0;
+	c = s->rx_buf[s->rx_head];
+	s->rx_head = (s->rx_head + 1) % SERIAL8250_RX_FIFO_SIZE;
+	s->rx_count--;
+	return c;
+}
+
+static uint8_t lsr_locked(const struct serial8250 *s)
+{
+	uint8_t lsr = U8250_LSR_THRE | U8250_LSR_TEMT | s->lsr_err;
+
+	if (s->rx_count)
+		lsr |= U8250_LSR_DR;
+	return lsr;
+}
+
+static uint8_t reg_read_locked(struct serial8250 *s, uint64_t offset)
+{
+	uint8_t v;
+
+	switch (offset) {
+	case U8250_RX:
+		if (s->lcr & U8250_LCR_DLAB)
+			return s->dll;
+		return rx_pop(s);
+	case U8250_IER:
+		if (s->lcr & U8250_LCR_DLAB)
+			return s->dlm;
+		return s->ier;
+	case U8250_IIR:
+		v = iir_locked(s);
+		/* Reading IIR while it reports THRI acknowledges it. */
+		if ((v & U8250_IIR_ID) == U8250_IIR_THRI &&
+		    !(v & U8250_IIR_NO_INT))
+			s->thr_ipending = false;
+		return v;
+	case U8250_LCR:
+		return s->lcr;
+	case U8250_MCR:
+		return s->mcr;
+	case U8250_LSR:
+		v = lsr_locked(s);
+		s->lsr_err = 0;
+		return v;
+	case U8250_MSR:
+		v = s->msr;
+		s->msr &= ~U8250_MSR_DELTAS;
+		return v;
+	case U8250_SCR:
+		return s->scr;
+	default:
+		return 0xff;
+	}
+}
+
+/* Returns true when @v must be sent to the output callback. */
+static bool reg_write_locked(struct serial8250 *s, uint64_t offset, uint8_t v)
+{
+	uint8_t changed;
+
+	switch (offset) {
+	case U8250_TX:
+		if (s->lcr & U8250_LCR_DLAB) {
+			s->dll = v;
+			return false;
+		}
+		/* Transmitted at once: THR empty again, THRI pending. */
+		s->thr_ipending = true;
+		if (s->mcr & U8250_MCR_LOOP) {
+			if (!rx_push(s, v))
+				s->lsr_err |= U8250_LSR_OE;
+			return false;
+		}
+		return true;
+	case U8250_IER:
+		if (s->lcr & U8250_LCR_DLAB) {
+			s->dlm = v;
+			return false;
+		}
+		changed = (s->ier ^ v) & 0x0f;
+		s->ier = v & 0x0f;
+		/*
+		 * Enabling THRI with THR empty (always, here) raises THRI: the
+		 * 8250 driver's startup test and console write path rely on
+		 * it.
+		 */
+		if (changed & U8250_IER_THRI)
+			s->thr_ipending = !!(s->ier & U8250_IER_THRI);
+		return false;
+	case U8250_FCR:
+		/* Toggling the FIFO enable resets both FIFOs. */
+		if ((v ^ s->fcr) & U8250_FCR_ENABLE_FIFO)
+			v |= U8250_FCR_CLEAR_RCVR | U8250_FCR_CLEAR_XMIT;
+		if (v & U8250_FCR_CLEAR_RCVR)
+			rx_clear(s);
+		/* CLEAR_XMIT: nothing buffered on the transmit side. */
+		s->fcr = v & (U8250_FCR_ENABLE_FIFO | U8250_FCR_DMA_SELECT |
+			      U8250_FCR_TRIGGER_MASK);
+		return false;
+	case U8250_LCR:
+		s->lcr = v;
+		return false;
+	case U8250_MCR:
+		s->mcr = v & 0x1f;
+		msr_update(s);
+		return false;
+	case U8250_SCR:
+		s->scr = v;
+		return false;
+	default:
+		/* LSR, MSR (factory test) and unknown offsets: ignored. */
+		return false;
+	}
+}
+
+void serial8250_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
+		   bool is_write)
+{
+	struct serial8250 *s = opaque;
+	bool emit;
+	uint8_t c;
+	uint32_t i;
+
+	if (!s || !data || !len)
+		return;
+
+	/*
+	 * Byte-wide device: a wider access uses its low byte; the rest of a
+	 * wider read reads as 0xff.
+	 */
+	if (!is_write) {
+		pthread_mutex_lock(&s->lock);
+		c = reg_read_locked(s, offset);
+		update_irq_locked(s);
+		pthread_mutex_unlock(&s->lock);
+		data[0] = c;
+		for (i = 1; i < len; i++)
+			data[i] = 0xff;
+		return;
+	}
+
+	c = data[0];
+	pthread_mutex_lock(&s->lock);
+	emit = reg_write_locked(s, offset, c);
+	update_irq_locked(s);
+	pthread_mutex_unlock(&s->lock);
+
+	if (emit && s->out)
+		s->out(s->out_opaque, &c, 1);
+}
+
+size_t serial8250_receive(struct serial8250 *s, const uint8_t *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (!s || !buf)
+		return 0;
+
+	pthread_mutex_lock(&s->lock);
+	while (n < len && rx_push(s, buf[n]))
+		n++;
+	if (n)
+		update_irq_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+size_t serial8250_rx_room(struct serial8250 *s)
+{
+	size_t room;
+
+	pthread_mutex_lock(&s->lock);
+	room = SERIAL8250_RX_FIFO_SIZE - s->rx_count;
+	pthread_mutex_unlock(&s->lock);
+	return room;
+}
+
+uint8_t serial8250_peek_iir(struct serial8250 *s)
+{
+	uint8_t v;
+
+	pthread_mutex_lock(&s->lock);
+	v = iir_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	return v;
+}
+
+int serial8250_init(struct serial8250 *s, const struct irq_line *irq,
+		    serial_out_fn out, void *out_opaque)
+{
+	int ret;
+
+	if (!s)
+		return -EINVAL;
+
+	memset(s, 0, sizeof(*s));
+	ret = pthread_mutex_init(&s->lock, NULL);
+	if (ret)
+		return -ret;
+
+	if (irq)
+		s->irq = *irq;
+	s->out = out;
+	s->out_opaque = out_opaque;
+
+	/* Power-on state; 0x000c = 9600 baud, as firmware would leave it. */
+	s->dll = 0x0c;
+	s->msr = msr_lines(s);
+	s->irq_level = 0;
+	return 0;
+}
+
+void serial8250_destroy(struct serial8250 *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_destroy(&s->lock);
+}
