@@ -17,7 +17,7 @@ struct boot_entry {
 	enum boot_protocol proto;
 	uint64_t entry;      /* rip */
 	uint64_t boot_param; /* rsi (LINUX64) or rbx (PVH) */
-	uint64_t gdt_base;   /* GDT at LAYOUT_GDT: null, null, code 0x10, data 0x18 */
+	uint64_t gdt_base;   /* null, null, code64 0x10, data 0x18, code32 0x20 */
 	uint16_t gdt_limit;
 	uint64_t cr3;        /* LINUX64: identity-mapped page tables */
 };
