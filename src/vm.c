@@ -341,6 +341,17 @@ static int check_config(const struct kvmlite_config *c, char *err,
 	return 0;
 }
 
+/* kvmlite_vm_wait computes CLOCK_MONOTONIC deadlines. */
+static void cond_init_monotonic(pthread_cond_t *c)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
 int kvmlite_vm_create(const struct kvmlite_config *cfg,
 		      struct kvmlite_vm **out, char *err, size_t errlen)
 {
@@ -365,7 +376,7 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg,
 	vm->exit_fd = -1;
 	vm->mem.memfd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
-	pthread_cond_init(&vm->cond, NULL);
+	cond_init_monotonic(&vm->cond);
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
 
