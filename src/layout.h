@@ -33,6 +33,7 @@
 /* I/O ports. */
 #define PORT_SERIAL0 0x3f8
 #define IRQ_SERIAL0 4
+#define PORT_RTC 0x70 /* index 0x70, data 0x71 */
 #define PORT_I8042_DATA 0x60
 #define PORT_I8042_CMD 0x64
 #define PORT_TEST_EXIT 0xf4

@@ -279,6 +279,12 @@ static int vm_setup_devices(struct kvmlite_vm *vm, char *err, size_t errlen)
 		serial8250_destroy(&vm->serial);
 		goto fail;
 	}
+	ret = rtc_init(&vm->rtc);
+	if (ret) {
+		serial8250_destroy(&vm->serial);
+		i8042_destroy(&vm->i8042);
+		goto fail;
+	}
 	vm->devices_ready = true;
 	test_exit_port_init(&vm->test_exit, &vm->plat);
 	boot_timer_port_init(&vm->boot_timer, &vm->plat);
@@ -286,6 +292,9 @@ static int vm_setup_devices(struct kvmlite_vm *vm, char *err, size_t errlen)
 
 	ret = bus_register(&vm->pio, PORT_SERIAL0, 8, serial8250_io,
 			   &vm->serial, "serial0");
+	if (!ret)
+		ret = bus_register(&vm->pio, PORT_RTC, 2, rtc_io, &vm->rtc,
+				   "rtc");
 	if (!ret)
 		ret = bus_register(&vm->pio, PORT_I8042_DATA, 1,
 				   i8042_data_io, &vm->i8042, "i8042-data");
@@ -642,6 +651,7 @@ void kvmlite_vm_destroy(struct kvmlite_vm *vm)
 	if (vm->devices_ready) {
 		serial8250_destroy(&vm->serial);
 		i8042_destroy(&vm->i8042);
+		rtc_destroy(&vm->rtc);
 	}
 	bus_free(&vm->pio);
 	bus_free(&vm->mmio);

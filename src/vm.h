@@ -15,6 +15,7 @@
 #include "platform.h"
 #include "devices/i8042.h"
 #include "devices/platform_ports.h"
+#include "devices/rtc.h"
 #include "devices/serial8250.h"
 #include "loader/loader.h"
 
@@ -49,6 +50,7 @@ struct kvmlite_vm {
 
 	struct serial8250 serial;
 	struct i8042 i8042;
+	struct rtc rtc;
 	struct test_exit_port test_exit;
 	struct boot_timer_port boot_timer;
 	struct acpi_sleep_port acpi_sleep;

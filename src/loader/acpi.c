@@ -169,9 +169,25 @@ static int dsdt_build(struct aml_buf *b, const struct boot_mmio_dev *devs,
 	aml_integer(b, 0);
 	aml_close(b, pkg);
 
-	if (!nr_devs)
-		return b->overflow ? -E2BIG : 0;
 	scope = aml_scope_open(b, "\\_SB_");
+	/* COM1: with hardware-reduced ACPI Linux has no legacy IRQs, so the
+	 * UART's interrupt only works once described here. */
+	dev = aml_device_open(b, "COM1");
+	aml_name_decl(b, "_HID");
+	aml_eisaid(b, "PNP0501");
+	aml_name_decl(b, "_UID");
+	aml_integer(b, 0);
+	aml_name_decl(b, "_CRS");
+	aml_isa_resources(b, PORT_SERIAL0, 8, IRQ_SERIAL0);
+	aml_close(b, dev);
+	/* The CMOS clock, without its IRQ 8: we raise no RTC interrupts,
+	 * and a platform device with one fails to probe here. */
+	dev = aml_device_open(b, "RTC_");
+	aml_name_decl(b, "_HID");
+	aml_eisaid(b, "PNP0B00");
+	aml_name_decl(b, "_CRS");
+	aml_isa_resources(b, PORT_RTC, 2, -1);
+	aml_close(b, dev);
 	for (unsigned int i = 0; i < nr_devs; i++) {
 		snprintf(name, sizeof(name), "V%03X", i & 0xfff);
 		dev = aml_device_open(b, name);

@@ -225,3 +225,44 @@ void aml_mmio_resources(struct aml_buf *b, uint32_t base, uint32_t size,
 	aml_byte(b, 0);
 	aml_close(b, mark);
 }
+
+/* EISA ID "PNP0501" as the compressed DWORD that _HID takes. */
+void aml_eisaid(struct aml_buf *b, const char *id)
+{
+	uint32_t v;
+
+	v = (uint32_t)((id[0] & 0x1f) << 2 | (id[1] & 0x1f) >> 3);
+	v |= (uint32_t)(((id[1] & 0x1f) << 5 | (id[2] & 0x1f)) & 0xff) << 8;
+	for (int i = 0; i < 4; i++) {
+		char c = id[3 + i];
+		uint32_t d = (uint32_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+
+		v |= (d & 0xf) << (16 + (i ^ 1) * 4);
+	}
+	aml_integer(b, v);
+}
+
+/* Small resource descriptors for a legacy ISA device: I/O ports and, when
+ * irq >= 0, an edge-triggered, active-high IRQ (ACPI 6.x, 6.4.2). */
+#define RES_IRQ_NOFLAGS 0x22
+#define RES_IO 0x47
+
+void aml_isa_resources(struct aml_buf *b, uint16_t port, uint8_t nports,
+		       int irq)
+{
+	size_t mark = aml_buffer_open(b, 8 + (irq >= 0 ? 3 : 0) + 2);
+
+	aml_byte(b, RES_IO);
+	aml_byte(b, 1); /* 16-bit decode */
+	aml_le(b, port, 2);
+	aml_le(b, port, 2);
+	aml_byte(b, 1); /* alignment */
+	aml_byte(b, nports);
+	if (irq >= 0) {
+		aml_byte(b, RES_IRQ_NOFLAGS);
+		aml_le(b, 1u << (irq & 15), 2);
+	}
+	aml_byte(b, RES_END_TAG);
+	aml_byte(b, 0);
+	aml_close(b, mark);
+}

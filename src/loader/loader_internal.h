@@ -146,6 +146,9 @@ size_t aml_package_open(struct aml_buf *b, uint8_t nr_elements);
 size_t aml_buffer_open(struct aml_buf *b, uint64_t nr_bytes);
 void aml_close(struct aml_buf *b, size_t mark);
 /* Resource template bytes for a virtio-mmio window and its interrupt. */
+void aml_eisaid(struct aml_buf *b, const char *id);
+void aml_isa_resources(struct aml_buf *b, uint16_t port, uint8_t nports,
+		       int irq);
 void aml_mmio_resources(struct aml_buf *b, uint32_t base, uint32_t size,
 			uint32_t gsi);
 

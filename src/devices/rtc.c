@@ -1,0 +1,178 @@
+#include "devices/rtc.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define REG_SECONDS 0x00
+#define REG_MINUTES 0x02
+#define REG_HOURS 0x04
+#define REG_WEEKDAY 0x06
+#define REG_DAY 0x07
+#define REG_MONTH 0x08
+#define REG_YEAR 0x09
+#define REG_A 0x0a
+#define REG_B 0x0b
+#define REG_C 0x0c
+#define REG_D 0x0d
+#define REG_CENTURY 0x32
+
+#define REG_A_DEFAULT 0x26   /* 32.768 kHz, 1024 Hz; UIP clear */
+#define REG_B_24H 0x02
+#define REG_B_BINARY 0x04
+#define REG_D_VALID 0x80     /* battery good */
+#define NMI_DISABLE 0x80     /* index bit 7 masks NMI, not a register */
+
+int rtc_init(struct rtc *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->cmos[REG_A] = REG_A_DEFAULT;
+	r->cmos[REG_B] = REG_B_24H;
+	r->cmos[REG_D] = REG_D_VALID;
+	return -pthread_mutex_init(&r->lock, NULL);
+}
+
+void rtc_destroy(struct rtc *r)
+{
+	pthread_mutex_destroy(&r->lock);
+}
+
+static uint8_t to_bcd(const struct rtc *r, int v)
+{
+	if (r->cmos[REG_B] & REG_B_BINARY)
+		return (uint8_t)v;
+	return (uint8_t)(((v / 10) % 10) << 4 | (v % 10));
+}
+
+static int from_bcd(const struct rtc *r, uint8_t v)
+{
+	if (r->cmos[REG_B] & REG_B_BINARY)
+		return v;
+	return (v >> 4) * 10 + (v & 0xf);
+}
+
+static time_t rtc_now(const struct rtc *r)
+{
+	return (r->fixed_now ? r->fixed_now : time(NULL)) + r->offset;
+}
+
+static uint8_t rtc_read_time(const struct rtc *r, uint8_t reg)
+{
+	time_t now = rtc_now(r);
+	struct tm tm;
+	int hour;
+
+	gmtime_r(&now, &tm);
+	switch (reg) {
+	case REG_SECONDS:
+		return to_bcd(r, tm.tm_sec);
+	case REG_MINUTES:
+		return to_bcd(r, tm.tm_min);
+	case REG_HOURS:
+		if (r->cmos[REG_B] & REG_B_24H)
+			return to_bcd(r, tm.tm_hour);
+		hour = tm.tm_hour % 12 ? tm.tm_hour % 12 : 12;
+		return (uint8_t)(to_bcd(r, hour) | (tm.tm_hour >= 12 ? 0x80 : 0));
+	case REG_WEEKDAY:
+		return to_bcd(r, tm.tm_wday + 1);
+	case REG_DAY:
+		return to_bcd(r, tm.tm_mday);
+	case REG_MONTH:
+		return to_bcd(r, tm.tm_mon + 1);
+	case REG_YEAR:
+		return to_bcd(r, tm.tm_year % 100);
+	default: /* REG_CENTURY */
+		return to_bcd(r, (tm.tm_year + 1900) / 100);
+	}
+}
+
+/* A guest setting the clock: keep the difference to host time. */
+static void rtc_write_time(struct rtc *r, uint8_t reg, uint8_t v)
+{
+	time_t now = rtc_now(r), t;
+	struct tm tm;
+	int n = from_bcd(r, v & 0x7f);
+
+	gmtime_r(&now, &tm);
+	switch (reg) {
+	case REG_SECONDS:
+		tm.tm_sec = n % 60;
+		break;
+	case REG_MINUTES:
+		tm.tm_min = n % 60;
+		break;
+	case REG_HOURS:
+		if (!(r->cmos[REG_B] & REG_B_24H))
+			n = n % 12 + ((v & 0x80) ? 12 : 0);
+		tm.tm_hour = n % 24;
+		break;
+	case REG_DAY:
+		if (n >= 1 && n <= 31)
+			tm.tm_mday = n;
+		break;
+	case REG_MONTH:
+		if (n >= 1 && n <= 12)
+			tm.tm_mon = n - 1;
+		break;
+	case REG_YEAR:
+		tm.tm_year = (tm.tm_year / 100) * 100 + n % 100;
+		break;
+	default:
+		return;
+	}
+	t = timegm(&tm);
+	if (t != (time_t)-1)
+		r->offset += t - now;
+}
+
+static bool is_time_reg(uint8_t reg)
+{
+	return reg <= REG_YEAR ? !(reg & 1) || reg >= REG_WEEKDAY
+			       : reg == REG_CENTURY;
+}
+
+void rtc_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+	    bool is_write)
+{
+	struct rtc *r = opaque;
+	uint8_t reg;
+
+	if (!r || !data || len == 0)
+		return;
+	pthread_mutex_lock(&r->lock);
+	if (off == 0) {
+		if (is_write)
+			r->index = data[0] & ~NMI_DISABLE;
+		else
+			data[0] = 0xff;
+		goto out;
+	}
+	if (off != 1) {
+		if (!is_write)
+			data[0] = 0xff;
+		goto out;
+	}
+	reg = r->index % RTC_NR_REGS;
+	if (!is_write) {
+		if (is_time_reg(reg))
+			data[0] = rtc_read_time(r, reg);
+		else if (reg == REG_C)
+			data[0] = 0; /* no interrupt flags; reading clears */
+		else
+			data[0] = r->cmos[reg];
+		goto out;
+	}
+	if (is_time_reg(reg) && reg != REG_WEEKDAY && reg != REG_CENTURY) {
+		rtc_write_time(r, reg, data[0]);
+	} else if (reg == REG_A) {
+		r->cmos[REG_A] = data[0] & 0x7f; /* UIP is read-only */
+	} else if (reg == REG_B) {
+		r->cmos[REG_B] = data[0];
+	} else if (reg != REG_C && reg != REG_D && !is_time_reg(reg)) {
+		r->cmos[reg] = data[0];
+	}
+out:
+	/* Bytes beyond the first of a wide read float high. */
+	if (!is_write)
+		memset(data + 1, 0xff, len - 1);
+	pthread_mutex_unlock(&r->lock);
+}
