@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Boot a stock Debian kernel to an interactive busybox shell in kvmlite
+# (inside the emulated test host where this machine lacks VMX/SVM).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/setup.sh
+tools/build.sh
+dir=$PWD/build/demo
+mkdir -p "$dir"
+cp "$(tests/guest/kernel)" "$dir/bzImage"
+tests/guest/initramfs --shell -o "$dir/initrd.gz"
+echo "demo: booting; leave with 'poweroff' or Ctrl-A x" >&2
+exec tests/testhost/run --share "$dir" -- \
+	kvmlite run --kernel "$dir/bzImage" --initrd "$dir/initrd.gz" \
+	--cpus 2 --memory 512M "$@"
