@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_pkgs="gcc make cmake pkg-config linux-libc-dev check acpica-tools"
-test_pkgs=$(cat tests/testhost/packages 2>/dev/null || echo "qemu-system-x86 busybox-static cpio")
+test_pkgs="$(cat tests/testhost/packages) $(cat tests/guest/packages)"
 
 missing=()
 for p in $build_pkgs $test_pkgs; do
