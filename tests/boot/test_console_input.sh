@@ -16,10 +16,12 @@ SCENARIO
 cat >"$WORK/drive.sh" <<DRIVE
 #!/bin/sh
 cd "$WORK"
-rm -f in; mkfifo in
-kvmlite run --kernel "$kernel" --initrd "$initrd" <in >out.guest 2>err.guest &
+# The fifo lives in the test host's /tmp: 9p shares refuse special files.
+fifo=\$(mktemp -u /tmp/console-in.XXXXXX)
+mkfifo "\$fifo"
+kvmlite run --kernel "$kernel" --initrd "$initrd" <"\$fifo" >out.guest 2>err.guest &
 pid=\$!
-exec 3>in
+exec 3>"\$fifo"
 i=0
 until grep -q READY-FOR-INPUT out.guest 2>/dev/null; do
 	i=\$((i + 1)); [ \$i -gt 1200 ] && break

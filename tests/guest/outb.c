@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/io.h>
+#include <termios.h>
+#include <unistd.h>
 
 int main(int argc, char **argv)
 {
@@ -24,6 +26,11 @@ int main(int argc, char **argv)
 		perror("outb: ioperm");
 		return 1;
 	}
+	/* The console's tty transmits asynchronously: let what the guest
+	 * printed reach the host before, say, the test-exit port ends the VM. */
+	for (int fd = 0; fd <= 2; fd++)
+		if (isatty(fd))
+			tcdrain(fd);
 	outb((unsigned char)value, (unsigned short)port);
 	return 0;
 }
