@@ -201,7 +201,12 @@ size_t aml_buffer_open(struct aml_buf *b, uint64_t nr_bytes)
 #define RES_EXTENDED_IRQ 0x89
 #define RES_END_TAG 0x79
 #define RES_MEM_READ_WRITE 0x01
-#define RES_IRQ_CONSUMER 0x01 /* level, active high, exclusive: all 0 */
+/*
+ * Extended Interrupt flags: consumer (bit 0), edge-triggered (bit 1), active
+ * high (bit 2 clear), exclusive (bit 3 clear). virtio-mmio interrupts are
+ * injected with KVM_IRQFD, which delivers a pulse: they are edges.
+ */
+#define RES_IRQ_CONSUMER_EDGE 0x03
 
 void aml_mmio_resources(struct aml_buf *b, uint32_t base, uint32_t size,
 			uint32_t gsi)
@@ -216,7 +221,7 @@ void aml_mmio_resources(struct aml_buf *b, uint32_t base, uint32_t size,
 
 	aml_byte(b, RES_EXTENDED_IRQ);
 	aml_le(b, 6, 2);
-	aml_byte(b, RES_IRQ_CONSUMER);
+	aml_byte(b, RES_IRQ_CONSUMER_EDGE);
 	aml_byte(b, 1); /* one interrupt number follows */
 	aml_le(b, gsi, 4);
 

@@ -1,0 +1,815 @@
+/*
+ * virtio-blk device. See blk.h for the lifecycle and threading rules.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "virtio/blk.h"
+
+/* At most this many requests per batch before the worker yields (so that a
+ * reset waiting for the device lock is not starved by a busy guest). */
+#define BLK_BATCH_BUDGET (4 * VIRTQ_MAX_SIZE)
+
+struct virtio_blk {
+	struct virtio_mmio_dev mmio;
+	int fd;
+	bool read_only;
+	bool is_blkdev;
+	uint64_t capacity; /* 512-byte sectors */
+	uint64_t features;
+	uint8_t config[VIRTIO_BLK_CONFIG_SIZE];
+	char serial[VIRTIO_BLK_ID_BYTES];
+
+	/* Held by whoever processes the queue; a reset takes it too. */
+	pthread_mutex_t lock;
+	bool active; /* DRIVER_OK and not reset since */
+	struct virtq_chain chain;
+	struct blk_req req;
+
+	int stop_fd;
+	pthread_t worker;
+	bool worker_started;
+};
+
+/* ---- iovec helpers ---- */
+
+/* Copy @len bytes from offset @off of the iovecs to @dst; false if short. */
+static bool iov_to_buf(const struct iovec *iov, unsigned int nr, size_t off,
+		       void *dst, size_t len)
+{
+	uint8_t *p = dst;
+
+	for (unsigned int i = 0; i < nr && len; i++) {
+		size_t n;
+
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		n = iov[i].iov_len - off;
+		if (n > len)
+			n = len;
+		memcpy(p, (uint8_t *)iov[i].iov_base + off, n);
+		p += n;
+		len -= n;
+		off = 0;
+	}
+	return !len;
+}
+
+/* The iovecs covering bytes [off, off + len) of @iov, into @out (which
+ * has room for @nr entries). Returns their number. */
+static unsigned int iov_slice(const struct iovec *iov, unsigned int nr,
+			      size_t off, size_t len, struct iovec *out)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < nr && len; i++) {
+		size_t take;
+
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		take = iov[i].iov_len - off;
+		if (take > len)
+			take = len;
+		out[n].iov_base = (uint8_t *)iov[i].iov_base + off;
+		out[n].iov_len = take;
+		n++;
+		len -= take;
+		off = 0;
+	}
+	return n;
+}
+
+/* ---- request parsing ---- */
+
+int virtio_blk_parse(const struct virtq_chain *c, struct blk_req *r)
+{
+	const struct iovec *out = c->iov;
+	const struct iovec *in = c->iov + c->nr_out;
+	const struct iovec *last;
+	uint8_t hdr[VIRTIO_BLK_HDR_BYTES];
+	uint64_t v64;
+	uint32_t v32;
+
+	r->type = 0;
+	r->sector = 0;
+	r->nr_data = 0;
+	r->data_len = 0;
+	r->status_ptr = NULL;
+	r->status = VIRTIO_BLK_S_IOERR;
+	/* The status byte ends the last device-writable buffer. Empty
+	 * buffers never make it into a chain, so nr_in > 0 means a byte. */
+	if (!c->nr_in || !c->in_len)
+		return -EINVAL;
+	last = &in[c->nr_in - 1];
+	r->status_ptr = (uint8_t *)last->iov_base + last->iov_len - 1;
+
+	if (!iov_to_buf(out, c->nr_out, 0, hdr, sizeof(hdr)))
+		return 0; /* header too short: IOERR */
+	memcpy(&v32, hdr, 4);
+	r->type = le32toh(v32);
+	memcpy(&v64, hdr + 8, 8);
+	r->sector = le64toh(v64);
+
+	switch (r->type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_GET_ID:
+		r->data_len = c->in_len - 1;
+		r->nr_data = iov_slice(in, c->nr_in, 0, r->data_len, r->data);
+		break;
+	case VIRTIO_BLK_T_OUT:
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		r->data_len = c->out_len - VIRTIO_BLK_HDR_BYTES;
+		r->nr_data = iov_slice(out, c->nr_out, VIRTIO_BLK_HDR_BYTES,
+				       r->data_len, r->data);
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		break;
+	default:
+		r->status = VIRTIO_BLK_S_UNSUPP;
+		return 0;
+	}
+	if ((r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT) &&
+	    r->data_len % VIRTIO_BLK_SECTOR)
+		return 0;
+	if ((r->type == VIRTIO_BLK_T_DISCARD ||
+	     r->type == VIRTIO_BLK_T_WRITE_ZEROES) &&
+	    (!r->data_len || r->data_len % 16))
+		return 0;
+	r->status = VIRTIO_BLK_S_OK;
+	return 0;
+}
+
+/* ---- execution ---- */
+
+static bool range_ok(const struct virtio_blk *b, uint64_t sector,
+		     uint64_t nr_sectors)
+{
+	return sector <= b->capacity && nr_sectors <= b->capacity - sector;
+}
+
+/*
+ * Read or write all of @iov at file offset @off, through short transfers
+ * and EINTR. *done: bytes transferred. -EIO when the file ends early.
+ */
+static int rw_full(int fd, const struct iovec *iov, unsigned int nr,
+		   uint64_t off, bool write, uint32_t *done)
+{
+	struct iovec v[VIRTQ_MAX_SEGS];
+	unsigned int i = 0;
+
+	*done = 0;
+	if (nr > VIRTQ_MAX_SEGS)
+		return -EINVAL;
+	memcpy(v, iov, nr * sizeof(*iov));
+	while (i < nr && !v[i].iov_len)
+		i++;
+	while (i < nr) {
+		ssize_t n;
+
+		if (write)
+			n = pwritev(fd, v + i, (int)(nr - i), (off_t)off);
+		else
+			n = preadv(fd, v + i, (int)(nr - i), (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (!n)
+			return -EIO;
+		off += (uint64_t)n;
+		*done += (uint32_t)n;
+		while (i < nr && (size_t)n >= v[i].iov_len) {
+			n -= (ssize_t)v[i].iov_len;
+			i++;
+		}
+		if (i < nr) {
+			v[i].iov_base = (uint8_t *)v[i].iov_base + n;
+			v[i].iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+static int write_zeros(int fd, uint64_t off, uint64_t len)
+{
+	static const uint8_t zeros[65536];
+
+	while (len) {
+		size_t chunk = len < sizeof(zeros) ? len : sizeof(zeros);
+		ssize_t n = pwrite(fd, zeros, chunk, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (!n)
+			return -EIO;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+static int discard_range(const struct virtio_blk *b, uint64_t off, uint64_t len)
+{
+	int ret;
+
+	if (b->is_blkdev) {
+		uint64_t range[2] = {off, len};
+
+		ret = ioctl(b->fd, BLKDISCARD, range);
+	} else {
+		ret = fallocate(b->fd,
+				FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				(off_t)off, (off_t)len);
+	}
+	/* A discard is a hint: a backend that cannot do it did it. */
+	if (ret && errno != EOPNOTSUPP && errno != ENOTTY)
+		return -errno;
+	return 0;
+}
+
+static int zero_range(const struct virtio_blk *b, uint64_t off, uint64_t len,
+		      bool unmap)
+{
+	if (b->is_blkdev) {
+		uint64_t range[2] = {off, len};
+
+		if (!ioctl(b->fd, BLKZEROOUT, range))
+			return 0;
+	} else {
+		/* A punched hole reads as zeros in a regular file. */
+		if (unmap &&
+		    !fallocate(b->fd,
+			       FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       (off_t)off, (off_t)len))
+			return 0;
+		if (!fallocate(b->fd,
+			       FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+			       (off_t)off, (off_t)len))
+			return 0;
+	}
+	return write_zeros(b->fd, off, len);
+}
+
+struct dwz_seg {
+	uint64_t sector;
+	uint32_t nr_sectors;
+	uint32_t flags;
+};
+
+static uint8_t discard_write_zeroes(struct virtio_blk *b,
+				    const struct blk_req *r)
+{
+	bool wz = r->type == VIRTIO_BLK_T_WRITE_ZEROES;
+	int feature = wz ? VIRTIO_BLK_F_WRITE_ZEROES : VIRTIO_BLK_F_DISCARD;
+	struct dwz_seg segs[VIRTIO_BLK_MAX_DWZ_SEG];
+	unsigned int nr = r->data_len / 16;
+
+	if (b->read_only)
+		return VIRTIO_BLK_S_IOERR;
+	if (!(b->features & 1ULL << feature))
+		return VIRTIO_BLK_S_UNSUPP;
+	if (nr > VIRTIO_BLK_MAX_DWZ_SEG)
+		return VIRTIO_BLK_S_IOERR;
+	/* Check every segment before touching the disk. */
+	for (unsigned int i = 0; i < nr; i++) {
+		uint8_t raw[16];
+
+		if (!iov_to_buf(r->data, r->nr_data, (size_t)i * 16, raw, 16))
+			return VIRTIO_BLK_S_IOERR;
+		memcpy(&segs[i].sector, raw, 8);
+		memcpy(&segs[i].nr_sectors, raw + 8, 4);
+		memcpy(&segs[i].flags, raw + 12, 4);
+		segs[i].sector = le64toh(segs[i].sector);
+		segs[i].nr_sectors = le32toh(segs[i].nr_sectors);
+		segs[i].flags = le32toh(segs[i].flags);
+		/* 5.2.6.2: unknown flags, or unmap on a discard: UNSUPP. */
+		if (segs[i].flags & ~VIRTIO_BLK_DWZ_FLAG_UNMAP)
+			return VIRTIO_BLK_S_UNSUPP;
+		if (!wz && segs[i].flags)
+			return VIRTIO_BLK_S_UNSUPP;
+		if (segs[i].nr_sectors > VIRTIO_BLK_MAX_DWZ_SECTORS ||
+		    !range_ok(b, segs[i].sector, segs[i].nr_sectors))
+			return VIRTIO_BLK_S_IOERR;
+	}
+	for (unsigned int i = 0; i < nr; i++) {
+		uint64_t off = segs[i].sector * VIRTIO_BLK_SECTOR;
+		uint64_t len = (uint64_t)segs[i].nr_sectors * VIRTIO_BLK_SECTOR;
+		int ret;
+
+		if (!len)
+			continue;
+		if (wz)
+			ret = zero_range(b, off, len,
+					 segs[i].flags &
+						 VIRTIO_BLK_DWZ_FLAG_UNMAP);
+		else
+			ret = discard_range(b, off, len);
+		if (ret)
+			return VIRTIO_BLK_S_IOERR;
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+/* Run a parsed request; *written: payload bytes put in guest buffers. */
+static uint8_t execute(struct virtio_blk *b, const struct blk_req *r,
+		       uint32_t *written)
+{
+	uint64_t nr_sectors = r->data_len / VIRTIO_BLK_SECTOR;
+	uint64_t off = r->sector * VIRTIO_BLK_SECTOR;
+	uint32_t n;
+	int ret;
+
+	*written = 0;
+	switch (r->type) {
+	case VIRTIO_BLK_T_IN:
+		if (!range_ok(b, r->sector, nr_sectors))
+			return VIRTIO_BLK_S_IOERR;
+		ret = rw_full(b->fd, r->data, r->nr_data, off, false, written);
+		return ret ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+	case VIRTIO_BLK_T_OUT:
+		if (b->read_only || !range_ok(b, r->sector, nr_sectors))
+			return VIRTIO_BLK_S_IOERR;
+		ret = rw_full(b->fd, r->data, r->nr_data, off, true, &n);
+		return ret ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+	case VIRTIO_BLK_T_FLUSH:
+		return fdatasync(b->fd) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+	case VIRTIO_BLK_T_GET_ID:
+		n = r->data_len < VIRTIO_BLK_ID_BYTES ? r->data_len
+						      : VIRTIO_BLK_ID_BYTES;
+		for (unsigned int i = 0, done = 0; i < r->nr_data && done < n;
+		     i++) {
+			size_t k = r->data[i].iov_len;
+
+			if (k > n - done)
+				k = n - done;
+			memcpy(r->data[i].iov_base, b->serial + done, k);
+			done += (uint32_t)k;
+		}
+		*written = n;
+		return VIRTIO_BLK_S_OK;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		return discard_write_zeroes(b, r);
+	default:
+		return VIRTIO_BLK_S_UNSUPP;
+	}
+}
+
+static void handle_chain(struct virtio_blk *b, struct virtq *q,
+			 const struct virtq_chain *c)
+{
+	struct blk_req *r = &b->req;
+	uint32_t written = 0;
+	uint8_t status;
+
+	if (virtio_blk_parse(c, r)) {
+		/* Nowhere to put a status: hand it back untouched. */
+		virtq_push(q, c->head, 0);
+		return;
+	}
+	status = r->status;
+	if (status == VIRTIO_BLK_S_OK)
+		status = execute(b, r, &written);
+	*r->status_ptr = status;
+	virtq_push(q, c->head, written + 1);
+}
+
+/* Drain the queue. Called with b->lock held and the device active. */
+static int process_locked(struct virtio_blk *b, unsigned int qi)
+{
+	struct virtio_mmio_dev *d = &b->mmio;
+	struct virtq *q = virtio_mmio_queue(d, qi);
+	const struct guest_mem *m = virtio_mmio_mem(d);
+	int done = 0, ret = 0;
+
+	if (!q || !q->ready || virtio_mmio_needs_reset(d))
+		return 0;
+	for (;;) {
+		virtq_disable_notify(q);
+		while (done < BLK_BATCH_BUDGET) {
+			ret = virtq_pop(q, m, &b->chain);
+			if (ret <= 0)
+				break;
+			handle_chain(b, q, &b->chain);
+			done++;
+		}
+		if (ret < 0)
+			break;
+		if (done >= BLK_BATCH_BUDGET) {
+			/* Come back after letting others at the lock. */
+			(void)eventfd_write(virtio_mmio_kick_fd(d, qi), 1);
+			break;
+		}
+		/* Re-check after re-enabling, or a kick may be lost. */
+		if (!virtq_enable_notify(q))
+			break;
+	}
+	if (virtq_needs_interrupt(q))
+		virtio_mmio_signal_used(d);
+	if (ret < 0) {
+		virtio_mmio_set_needs_reset(d);
+		return ret;
+	}
+	return done;
+}
+
+int virtio_blk_process_queue(struct virtio_blk *b, unsigned int q)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&b->lock);
+	if (b->active)
+		ret = process_locked(b, q);
+	pthread_mutex_unlock(&b->lock);
+	return ret;
+}
+
+static void *worker_main(void *arg)
+{
+	struct virtio_blk *b = arg;
+	int kick = virtio_mmio_kick_fd(&b->mmio, 0);
+	struct pollfd p[2] = {
+		{.fd = b->stop_fd, .events = POLLIN},
+		{.fd = kick, .events = POLLIN},
+	};
+
+	for (;;) {
+		eventfd_t v;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents)
+			break;
+		if (!p[1].revents)
+			continue;
+		(void)eventfd_read(kick, &v);
+		(void)virtio_blk_process_queue(b, 0);
+	}
+	return NULL;
+}
+
+/* ---- the transport's view ---- */
+
+static uint64_t blk_features(void *dev)
+{
+	return ((struct virtio_blk *)dev)->features;
+}
+
+static void blk_config_read(void *dev, uint32_t off, uint8_t *data,
+			    uint32_t len)
+{
+	struct virtio_blk *b = dev;
+
+	memcpy(data, b->config + off, len);
+}
+
+static int blk_activate(void *dev)
+{
+	struct virtio_blk *b = dev;
+
+	pthread_mutex_lock(&b->lock);
+	b->active = true;
+	pthread_mutex_unlock(&b->lock);
+	/* Look at the ring once: the driver may have queued requests. */
+	(void)eventfd_write(virtio_mmio_kick_fd(&b->mmio, 0), 1);
+	return 0;
+}
+
+static void blk_reset(void *dev)
+{
+	struct virtio_blk *b = dev;
+
+	/* Waits for a batch in progress; the worker then leaves the queue
+	 * alone until the next activation. */
+	pthread_mutex_lock(&b->lock);
+	b->active = false;
+	pthread_mutex_unlock(&b->lock);
+}
+
+static const struct virtio_dev_ops blk_ops = {
+	.device_id = VIRTIO_ID_BLOCK,
+	.nr_queues = 1,
+	.config_size = VIRTIO_BLK_CONFIG_SIZE,
+	.features = blk_features,
+	.config_read = blk_config_read,
+	.config_write = NULL,
+	.activate = blk_activate,
+	.reset = blk_reset,
+};
+
+const struct virtio_dev_ops *virtio_blk_ops(void)
+{
+	return &blk_ops;
+}
+
+struct virtio_mmio_dev *virtio_blk_transport(struct virtio_blk *b)
+{
+	return &b->mmio;
+}
+
+uint64_t virtio_blk_capacity(const struct virtio_blk *b)
+{
+	return b->capacity;
+}
+
+/* ---- creation ---- */
+
+static void put_le(uint8_t *p, uint64_t v, unsigned int len)
+{
+	for (unsigned int i = 0; i < len; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static unsigned int log2_u32(uint32_t v)
+{
+	unsigned int r = 0;
+
+	while (v > 1) {
+		v >>= 1;
+		r++;
+	}
+	return r;
+}
+
+static bool is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* Block sizes and I/O hints of the backing store, into the config. */
+static void fill_config(struct virtio_blk *b, const struct stat *st)
+{
+	uint32_t lbs = VIRTIO_BLK_SECTOR, pbs = VIRTIO_BLK_SECTOR;
+	uint32_t min_io = 0, opt_io = 0, align = 0;
+	uint8_t *c = b->config;
+
+	if (b->is_blkdev) {
+		int ilbs = 0, ialign = 0;
+		unsigned int ipbs = 0, imin = 0, iopt = 0;
+
+		if (!ioctl(b->fd, BLKSSZGET, &ilbs) && ilbs > 0 &&
+		    is_pow2((uint64_t)ilbs) && ilbs <= 65536)
+			lbs = (uint32_t)ilbs;
+		if (!ioctl(b->fd, BLKPBSZGET, &ipbs) && is_pow2(ipbs) &&
+		    ipbs >= lbs && ipbs <= 65536)
+			pbs = ipbs;
+		else
+			pbs = lbs;
+		if (!ioctl(b->fd, BLKIOMIN, &imin))
+			min_io = imin;
+		if (!ioctl(b->fd, BLKIOOPT, &iopt))
+			opt_io = iopt;
+		if (!ioctl(b->fd, BLKALIGNOFF, &ialign) && ialign > 0)
+			align = (uint32_t)ialign;
+	} else if (st->st_blksize >= VIRTIO_BLK_SECTOR &&
+		   st->st_blksize <= 65536 &&
+		   is_pow2((uint64_t)st->st_blksize)) {
+		pbs = (uint32_t)st->st_blksize;
+		min_io = pbs;
+	}
+
+	memset(c, 0, sizeof(b->config));
+	put_le(c + VIRTIO_BLK_CFG_CAPACITY, b->capacity, 8);
+	put_le(c + VIRTIO_BLK_CFG_SIZE_MAX, VIRTIO_BLK_SIZE_MAX, 4);
+	put_le(c + VIRTIO_BLK_CFG_SEG_MAX, VIRTIO_BLK_SEG_MAX, 4);
+	put_le(c + VIRTIO_BLK_CFG_BLK_SIZE, lbs, 4);
+	c[VIRTIO_BLK_CFG_PHYS_BLOCK_EXP] = (uint8_t)log2_u32(pbs / lbs);
+	c[VIRTIO_BLK_CFG_ALIGN_OFFSET] =
+		(uint8_t)(align / lbs > 255 ? 0 : align / lbs);
+	put_le(c + VIRTIO_BLK_CFG_MIN_IO_SIZE,
+	       min_io / lbs > 0xffff ? 0 : min_io / lbs, 2);
+	put_le(c + VIRTIO_BLK_CFG_OPT_IO_SIZE, opt_io / lbs, 4);
+	put_le(c + VIRTIO_BLK_CFG_NUM_QUEUES, 1, 2);
+	if (!b->read_only) {
+		put_le(c + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS,
+		       VIRTIO_BLK_MAX_DWZ_SECTORS, 4);
+		put_le(c + VIRTIO_BLK_CFG_MAX_DISCARD_SEG,
+		       VIRTIO_BLK_MAX_DWZ_SEG, 4);
+		put_le(c + VIRTIO_BLK_CFG_DISCARD_ALIGN,
+		       pbs / VIRTIO_BLK_SECTOR, 4);
+		put_le(c + VIRTIO_BLK_CFG_MAX_WZ_SECTORS,
+		       VIRTIO_BLK_MAX_DWZ_SECTORS, 4);
+		put_le(c + VIRTIO_BLK_CFG_MAX_WZ_SEG, VIRTIO_BLK_MAX_DWZ_SEG,
+		       4);
+		c[VIRTIO_BLK_CFG_WZ_MAY_UNMAP] = 1;
+	}
+}
+
+static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+/* Exclusive (read-write) or shared (read-only) lock on the whole image,
+ * owned by this open file description. */
+static int lock_image(int fd, bool read_only)
+{
+	struct flock fl = {
+		.l_type = read_only ? F_RDLCK : F_WRLCK,
+		.l_whence = SEEK_SET,
+		.l_start = 0,
+		.l_len = 0,
+	};
+
+	if (fcntl(fd, F_OFD_SETLK, &fl) < 0)
+		return -errno;
+	return 0;
+}
+
+static int open_image(struct virtio_blk *b,
+		      const struct virtio_blk_config_opts *o, struct stat *st,
+		      char *err, size_t errlen)
+{
+	const char *path = o->path;
+	int ret;
+
+	b->fd = open(path, (o->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (b->fd < 0)
+		return fail(err, errlen, -errno, "disk %s: %s", path,
+			    strerror(errno));
+	if (fstat(b->fd, st) < 0)
+		return fail(err, errlen, -errno, "disk %s: %s", path,
+			    strerror(errno));
+	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode))
+		return fail(err, errlen, -EINVAL,
+			    "disk %s: not a regular file or block device",
+			    path);
+	b->is_blkdev = S_ISBLK(st->st_mode);
+	ret = lock_image(b->fd, o->read_only);
+	if (ret == -EAGAIN || ret == -EACCES)
+		return fail(err, errlen, -EBUSY,
+			    "disk %s: in use by another process (locked)",
+			    path);
+	/* File systems without lock support (ENOLCK, EOPNOTSUPP...) get
+	 * the image unlocked rather than refused. */
+	if (ret && ret != -ENOLCK && ret != -EOPNOTSUPP && ret != -ENOSYS &&
+	    ret != -EINVAL)
+		return fail(err, errlen, ret, "disk %s: cannot lock: %s", path,
+			    strerror(-ret));
+
+	if (b->is_blkdev) {
+		uint64_t bytes;
+
+		if (ioctl(b->fd, BLKGETSIZE64, &bytes) < 0)
+			return fail(err, errlen, -errno,
+				    "disk %s: cannot get the device size: %s",
+				    path, strerror(errno));
+		b->capacity = bytes / VIRTIO_BLK_SECTOR;
+		if (!bytes)
+			return fail(err, errlen, -EINVAL, "disk %s: empty",
+				    path);
+	} else {
+		if (!st->st_size)
+			return fail(err, errlen, -EINVAL,
+				    "disk %s: empty image", path);
+		if (st->st_size % VIRTIO_BLK_SECTOR)
+			return fail(err, errlen, -EINVAL,
+				    "disk %s: size %lld is not a multiple of "
+				    "512 bytes",
+				    path, (long long)st->st_size);
+		b->capacity = (uint64_t)st->st_size / VIRTIO_BLK_SECTOR;
+	}
+	return 0;
+}
+
+int virtio_blk_create(struct virtio_blk **out,
+		      const struct virtio_blk_config_opts *o,
+		      const struct guest_mem *m, char *err, size_t errlen)
+{
+	struct virtio_blk *b;
+	struct stat st;
+	size_t serial_len;
+	int ret;
+
+	*out = NULL;
+	if (!o || !o->path || !*o->path)
+		return fail(err, errlen, -EINVAL, "disk: no path given");
+	serial_len = o->serial ? strlen(o->serial) : 0;
+	if (serial_len > VIRTIO_BLK_ID_BYTES)
+		return fail(err, errlen, -EINVAL,
+			    "disk %s: serial longer than %d bytes", o->path,
+			    VIRTIO_BLK_ID_BYTES);
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return fail(err, errlen, -ENOMEM, "disk %s: out of memory",
+			    o->path);
+	b->fd = -1;
+	b->stop_fd = -1;
+	b->read_only = o->read_only;
+	if (serial_len)
+		memcpy(b->serial, o->serial, serial_len);
+
+	ret = open_image(b, o, &st, err, errlen);
+	if (ret)
+		goto err_free;
+	ret = -pthread_mutex_init(&b->lock, NULL);
+	if (ret) {
+		fail(err, errlen, ret, "disk %s: %s", o->path, strerror(-ret));
+		goto err_free;
+	}
+	b->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (b->stop_fd < 0) {
+		ret = fail(err, errlen, -errno, "disk %s: eventfd: %s", o->path,
+			   strerror(errno));
+		goto err_mutex;
+	}
+
+	b->features =
+		1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_RING_F_EVENT_IDX |
+		1ULL << VIRTIO_RING_F_INDIRECT_DESC |
+		1ULL << VIRTIO_BLK_F_SIZE_MAX | 1ULL << VIRTIO_BLK_F_SEG_MAX |
+		1ULL << VIRTIO_BLK_F_BLK_SIZE | 1ULL << VIRTIO_BLK_F_FLUSH |
+		1ULL << VIRTIO_BLK_F_TOPOLOGY;
+	if (b->read_only)
+		b->features |= 1ULL << VIRTIO_BLK_F_RO;
+	else
+		b->features |= 1ULL << VIRTIO_BLK_F_DISCARD |
+			       1ULL << VIRTIO_BLK_F_WRITE_ZEROES;
+	fill_config(b, &st);
+
+	ret = virtio_mmio_init(&b->mmio, &blk_ops, b, m);
+	if (ret) {
+		fail(err, errlen, ret, "disk %s: %s", o->path, strerror(-ret));
+		goto err_stop;
+	}
+	*out = b;
+	return 0;
+
+err_stop:
+	close(b->stop_fd);
+err_mutex:
+	pthread_mutex_destroy(&b->lock);
+err_free:
+	if (b->fd >= 0)
+		close(b->fd);
+	free(b);
+	return ret;
+}
+
+int virtio_blk_start(struct virtio_blk *b)
+{
+	sigset_t all, old;
+	int ret;
+
+	if (b->worker_started)
+		return -EBUSY;
+	/* The worker takes no signals: the VMM's belong to its vCPUs. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&b->worker, NULL, worker_main, b);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret)
+		return -ret;
+	b->worker_started = true;
+	return 0;
+}
+
+void virtio_blk_destroy(struct virtio_blk *b)
+{
+	if (!b)
+		return;
+	if (b->worker_started) {
+		(void)eventfd_write(b->stop_fd, 1);
+		pthread_join(b->worker, NULL);
+	}
+	virtio_mmio_destroy(&b->mmio);
+	close(b->stop_fd);
+	pthread_mutex_destroy(&b->lock);
+	close(b->fd);
+	free(b);
+}

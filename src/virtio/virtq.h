@@ -1,0 +1,170 @@
+/*
+ * Split virtqueues (virtio 1.2, 2.7), device side.
+ *
+ * Everything in a ring is written by the guest, concurrently with us, and is
+ * hostile: descriptor indices, chain lengths, addresses, lengths and the
+ * avail index are validated here, once, before a device sees a chain. A
+ * device gets a chain as iovecs that point straight into guest RAM (every
+ * one checked with gmem_ptr), device-readable ones first.
+ *
+ * Rules enforced by virtq_pop() (any violation means the ring is malformed;
+ * the device should then enter its error state, see mmio.h):
+ * - the avail index is at most size entries ahead of what we consumed;
+ * - head and every next index are below the size of the table they index;
+ * - a chain has at most as many descriptors as its table (loop detection);
+ * - device-writable descriptors come after all device-readable ones;
+ * - every non-empty buffer lies inside one guest RAM region (a buffer that
+ *   straddles a RAM edge is refused, not split); empty buffers are skipped;
+ * - the chain's total length fits in 32 bits;
+ * - VIRTQ_DESC_F_INDIRECT only when negotiated, only on the head descriptor,
+ *   never with F_NEXT, never inside an indirect table; the table is a
+ *   non-zero multiple of 16 bytes with at most size entries, all in RAM.
+ *
+ * Threading: a struct virtq has one user at a time. The transport sets it
+ * up while the device is stopped; the device's worker then pops and pushes.
+ * Only the ring memory is shared with the guest, and it is accessed with
+ * the barriers the spec asks for.
+ */
+#ifndef KVMLITE_VIRTIO_VIRTQ_H
+#define KVMLITE_VIRTIO_VIRTQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "guest_mem.h"
+
+/* Largest queue we offer (QueueNumMax); the guest may pick any smaller
+ * power of two. */
+#define VIRTQ_MAX_SIZE 256
+/* A chain has at most queue-size descriptors, each one iovec at most. */
+#define VIRTQ_MAX_SEGS VIRTQ_MAX_SIZE
+
+#define VIRTQ_DESC_F_NEXT 1
+#define VIRTQ_DESC_F_WRITE 2
+#define VIRTQ_DESC_F_INDIRECT 4
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
+#define VIRTQ_USED_F_NO_NOTIFY 1
+
+/* Transport-independent feature bits (virtio 1.2, 6). */
+#define VIRTIO_RING_F_INDIRECT_DESC 28
+#define VIRTIO_RING_F_EVENT_IDX 29
+#define VIRTIO_F_VERSION_1 32
+
+/* The ring layout in guest memory, little-endian. */
+struct virtq_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+struct virtq_avail {
+	uint16_t flags;
+	uint16_t idx;
+	uint16_t ring[]; /* [size], then used_event */
+};
+
+struct virtq_used_elem {
+	uint32_t id;
+	uint32_t len;
+};
+
+struct virtq_used {
+	uint16_t flags;
+	uint16_t idx;
+	struct virtq_used_elem ring[]; /* [size], then avail_event */
+};
+
+/* Bytes of each part for a queue of @size entries (2.7). */
+#define VIRTQ_DESC_BYTES(size) (16ULL * (size))
+#define VIRTQ_AVAIL_BYTES(size) (6ULL + 2ULL * (size))
+#define VIRTQ_USED_BYTES(size) (6ULL + 8ULL * (size))
+
+struct virtq {
+	/* Set by the driver through the transport. */
+	uint16_t size; /* QueueNum: 0 (unset) or a power of two */
+	bool ready;    /* layout validated, host pointers valid */
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	/* Negotiated ring features, set when the device is activated. */
+	bool event_idx;
+	bool indirect;
+
+	/* Device-side ring state. */
+	uint16_t last_avail_idx; /* next avail entry to consume */
+	uint16_t used_idx;	 /* next used entry to fill */
+	uint16_t signalled_used; /* used_idx at the last interrupt check */
+
+	/* Host views of the ring, valid while ready. */
+	uint8_t *desc;
+	struct virtq_avail *avail;
+	struct virtq_used *used;
+};
+
+/*
+ * One popped chain: iov[0, nr_out) device-readable, then
+ * iov[nr_out, nr_out + nr_in) device-writable. Lengths are byte totals.
+ */
+struct virtq_chain {
+	uint16_t head;
+	unsigned int nr_out, nr_in;
+	uint32_t out_len, in_len;
+	struct iovec iov[VIRTQ_MAX_SEGS];
+};
+
+/* Forget everything: not ready, size 0, indices 0. */
+void virtq_reset(struct virtq *q);
+
+/*
+ * Check the layout the driver wrote (size a power of two <= VIRTQ_MAX_SIZE;
+ * desc 16-, avail 2-, used 4-byte aligned; each part wholly inside one
+ * guest RAM region) and, on success, map it and mark the queue ready.
+ * -EINVAL for a bad size or alignment, -EFAULT for memory outside RAM; the
+ * queue is then left not ready.
+ */
+int virtq_validate_layout(struct virtq *q, const struct guest_mem *m);
+
+/*
+ * Take the next available chain. 1: @c holds it; 0: the ring is empty (or
+ * the queue is not ready); -EINVAL / -EFAULT: the ring is malformed
+ * (nothing consumed).
+ */
+int virtq_pop(struct virtq *q, const struct guest_mem *m,
+	      struct virtq_chain *c);
+
+/*
+ * Return chain @head to the driver with @written bytes written into its
+ * device-writable buffers. The used entry is visible to the guest before
+ * the new used index (release). -EINVAL when the queue is not ready or
+ * @head is out of range.
+ */
+int virtq_push(struct virtq *q, uint16_t head, uint32_t written);
+
+/*
+ * After a batch of pushes: must the driver be interrupted? EVENT_IDX:
+ * vring_need_event(used_event, used_idx, used idx at the previous check);
+ * otherwise: something was pushed and VIRTQ_AVAIL_F_NO_INTERRUPT is clear.
+ * Issues the full barrier the spec requires before reading the driver's
+ * fields.
+ */
+bool virtq_needs_interrupt(struct virtq *q);
+
+/* Ask the driver not to notify us (while we are processing anyway). */
+void virtq_disable_notify(struct virtq *q);
+
+/*
+ * Ask the driver to notify us again (avail_event = last_avail_idx with
+ * EVENT_IDX, else clear VIRTQ_USED_F_NO_NOTIFY), then re-check the ring.
+ * True when buffers arrived meanwhile: the caller must process them, since
+ * the driver may have skipped the notification.
+ */
+bool virtq_enable_notify(struct virtq *q);
+
+/* The spec's vring_need_event(): did new_idx pass event since old? */
+static inline bool vring_need_event(uint16_t event, uint16_t new_idx,
+				    uint16_t old_idx)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+}
+
+#endif
