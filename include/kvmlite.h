@@ -44,6 +44,15 @@ KVMLITE_API const char *kvmlite_version_string(void);
 /* The default guest kernel command line used when cmdline is NULL. */
 #define KVMLITE_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off"
 
+/* A virtio-blk disk: a raw image file or a block device. */
+struct kvmlite_disk {
+	const char *path;
+	int read_only;      /* non-zero: guest writes fail, image opened O_RDONLY */
+	const char *serial; /* VIRTIO_BLK_T_GET_ID answer, <= 20 bytes; NULL: "" */
+};
+
+#define KVMLITE_MAX_DISKS 16
+
 /* Receives guest console output; called from a vCPU thread. */
 typedef void (*kvmlite_console_fn)(void *opaque, const char *buf, size_t len);
 
@@ -61,6 +70,11 @@ struct kvmlite_config {
 	int console_out_fd;
 	kvmlite_console_fn console_cb;
 	void *console_opaque;
+
+	/* Disks, in order: the guest sees them as vda, vdb, ... An image
+	 * opened read-write is locked against other users. */
+	const struct kvmlite_disk *disks;
+	unsigned int nr_disks; /* up to KVMLITE_MAX_DISKS */
 
 	int kick_signal; /* 0: SIGRTMAX - 1 (see top of file) */
 

@@ -20,6 +20,9 @@ const char cli_usage[] =
 	"  --cpus N             number of vCPUs, 1-255 (default 1)\n"
 	"  --memory SIZE        guest RAM, e.g. 512M, 2G (default 256M)\n"
 	"  --serial MODE        console: stdio (default), file:PATH, none\n"
+	"  --disk path=FILE[,ro=on][,serial=STR]\n"
+	"                       a virtio-blk disk (raw image or block device);\n"
+	"                       repeat for more (vda, vdb, ...)\n"
 	"  --boot-timing[=json] print boot phase timings to stderr on exit\n"
 	"\n"
 	"On a terminal, type Ctrl-A x to stop the VM, Ctrl-A Ctrl-A for a literal Ctrl-A.\n"
@@ -123,18 +126,76 @@ static const char *opt_value(int argc, char *const argv[], int *i,
 	return argv[++*i];
 }
 
+static int parse_bool(const char *v, int *out)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "1")) {
+		*out = 1;
+		return 0;
+	}
+	if (!strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "0")) {
+		*out = 0;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 #define FAIL(...)                                                     \
 	do {                                                          \
 		snprintf(err, errlen, __VA_ARGS__);                   \
 		return -EINVAL;                                       \
 	} while (0)
 
+int cli_parse_disk(char *spec, struct kvmlite_disk *d, char *err,
+		   size_t errlen)
+{
+	char *save = NULL, *kv;
+
+	memset(d, 0, sizeof(*d));
+	for (kv = strtok_r(spec, ",", &save); kv;
+	     kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+
+		if (!v)
+			FAIL("--disk: '%s' is not key=value", kv);
+		*v++ = '\0';
+		if (!strcmp(kv, "path")) {
+			if (!*v)
+				FAIL("--disk: empty path");
+			d->path = v;
+		} else if (!strcmp(kv, "ro")) {
+			if (parse_bool(v, &d->read_only))
+				FAIL("--disk: ro=%s: expected on or off", v);
+		} else if (!strcmp(kv, "serial")) {
+			if (strlen(v) > 20)
+				FAIL("--disk: serial '%s' is longer than 20 "
+				     "bytes",
+				     v);
+			d->serial = v;
+		} else {
+			FAIL("--disk: unknown key '%s' (path, ro, serial)",
+			     kv);
+		}
+	}
+	if (!d->path)
+		FAIL("--disk: path=FILE is required");
+	return 0;
+}
+
+void cli_free(struct cli_opts *o)
+{
+	for (unsigned int i = 0; i < KVMLITE_MAX_DISKS; i++) {
+		free(o->disk_specs[i]);
+		o->disk_specs[i] = NULL;
+	}
+}
+
 static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 		     char *err, size_t errlen)
 {
 	static const char *const names[] = { "--kernel", "--initrd",
 					     "--cmdline", "--cpus",
-					     "--memory", "--serial" };
+					     "--memory", "--serial",
+					     "--disk" };
 
 	for (; i < argc; i++) {
 		const char *a = argv[i], *v = NULL;
@@ -221,6 +282,23 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 				     v);
 			}
 			break;
+		case 6: {
+			unsigned int n = o->nr_disks;
+			int r;
+
+			if (n >= KVMLITE_MAX_DISKS)
+				FAIL("--disk: at most %d disks",
+				     KVMLITE_MAX_DISKS);
+			o->disk_specs[n] = strdup(v);
+			if (!o->disk_specs[n])
+				FAIL("out of memory");
+			r = cli_parse_disk(o->disk_specs[n], &o->disks[n], err,
+					   errlen);
+			if (r)
+				return r;
+			o->nr_disks++;
+			break;
+		}
 		}
 	}
 	if (!o->kernel)

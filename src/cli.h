@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kvmlite.h"
+
 enum cli_command { CLI_HELP, CLI_VERSION, CLI_RUN };
 enum cli_serial { CLI_SERIAL_STDIO, CLI_SERIAL_FILE, CLI_SERIAL_NONE };
 enum cli_timing { CLI_TIMING_OFF, CLI_TIMING_TEXT, CLI_TIMING_JSON };
@@ -21,7 +23,20 @@ struct cli_opts {
 	enum cli_serial serial;
 	const char *serial_path; /* CLI_SERIAL_FILE */
 	enum cli_timing timing;
+	struct kvmlite_disk disks[KVMLITE_MAX_DISKS];
+	unsigned int nr_disks;
+	/* Copies of --disk values, split in place; freed by cli_free. */
+	char *disk_specs[KVMLITE_MAX_DISKS];
 };
+
+/*
+ * Parse "path=FILE[,ro=on|off][,serial=STR]" into @d, splitting @spec in
+ * place. Returns 0 or -EINVAL with a message naming the bad part.
+ */
+int cli_parse_disk(char *spec, struct kvmlite_disk *d, char *err,
+		   size_t errlen);
+
+void cli_free(struct cli_opts *o);
 
 /*
  * Parse a size such as "512M", "2G", "1048576", "64k" (binary units;

@@ -189,6 +189,8 @@ static int run(const struct cli_opts *o, uint64_t t0)
 	cfg.cpus = o->cpus;
 	cfg.memory = o->memory;
 	cfg.process_start_ns = t0;
+	cfg.disks = o->disks;
+	cfg.nr_disks = o->nr_disks;
 	if (o->serial == CLI_SERIAL_STDIO) {
 		cfg.console_out_fd = STDOUT_FILENO;
 		in.open = true;
@@ -286,8 +288,11 @@ int main(int argc, char **argv)
 	struct cli_opts o;
 	char err[512];
 
+	int status;
+
 	if (cli_parse(argc, argv, &o, err, sizeof(err))) {
 		fprintf(stderr, "kvmlite: %s\n", err);
+		cli_free(&o);
 		return KVMLITE_STATUS_USAGE;
 	}
 	switch (o.command) {
@@ -300,5 +305,7 @@ int main(int argc, char **argv)
 	case CLI_RUN:
 		break;
 	}
-	return run(&o, t0);
+	status = run(&o, t0);
+	cli_free(&o);
+	return status;
 }

@@ -246,6 +246,8 @@ static int vm_load_kernel(struct kvmlite_vm *vm, char *err, size_t errlen)
 		.initrd_size = isize,
 		.cmdline = vm->cmdline,
 		.ncpus = vm->cfg.cpus,
+		.mmio_devs = vm->mmio_devs,
+		.nr_mmio_devs = vm->nr_mmio_devs,
 	};
 	why[0] = '\0';
 	ret = x86_boot_prepare(&vm->mem, &a, &vm->boot, why, sizeof(why));
@@ -321,6 +323,78 @@ fail:
 	return ret;
 }
 
+/* Open the disks (before KVM: a bad image is a configuration error) and
+ * give each a virtio-mmio window and GSI. */
+static int vm_open_disks(struct kvmlite_vm *vm, char *err, size_t errlen)
+{
+	for (unsigned int i = 0; i < vm->cfg.nr_disks; i++) {
+		const struct kvmlite_disk *d = &vm->cfg.disks[i];
+		struct virtio_blk_config_opts o = {
+			.path = d->path,
+			.read_only = d->read_only != 0,
+			.serial = d->serial,
+		};
+		int ret;
+
+		ret = virtio_blk_create(&vm->disks[i], &o, &vm->mem, err,
+					errlen);
+		if (ret)
+			return ret;
+		vm->nr_disks = i + 1;
+		vm->mmio_devs[vm->nr_mmio_devs] = (struct boot_mmio_dev){
+			.base = LAYOUT_VIRTIO_MMIO +
+				vm->nr_mmio_devs * VIRTIO_MMIO_WINDOW,
+			.size = VIRTIO_MMIO_WINDOW,
+			.gsi = VIRTIO_GSI_BASE + vm->nr_mmio_devs,
+		};
+		vm->nr_mmio_devs++;
+	}
+	return 0;
+}
+
+/* Route a virtio-mmio device's window, notifications and interrupt. */
+static int vm_attach_virtio(struct kvmlite_vm *vm, struct virtio_mmio_dev *d,
+			    const struct boot_mmio_dev *w, unsigned int nr_queues,
+			    const char *name, char *err, size_t errlen)
+{
+	struct kvm_irqfd irqfd = {
+		.fd = (uint32_t)virtio_mmio_call_fd(d),
+		.gsi = w->gsi,
+	};
+	int ret;
+
+	ret = bus_register(&vm->mmio, w->base, w->size, virtio_mmio_io, d,
+			   name);
+	if (ret) {
+		snprintf(err, errlen, "%s window: %s", name, strerror(-ret));
+		return ret;
+	}
+	/* A guest notify then wakes the device without leaving the kernel. */
+	for (unsigned int q = 0; q < nr_queues; q++) {
+		struct kvm_ioeventfd io = {
+			.datamatch = q,
+			.addr = w->base + VIRTIO_MMIO_QUEUE_NOTIFY,
+			.len = 4,
+			.fd = virtio_mmio_kick_fd(d, q),
+			.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "%s: KVM_IOEVENTFD: %s", name,
+				 strerror(errno));
+			return ret;
+		}
+	}
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: KVM_IRQFD: %s", name,
+			 strerror(errno));
+		return ret;
+	}
+	return 0;
+}
+
 static int check_config(const struct kvmlite_config *c, char *err,
 			size_t errlen)
 {
@@ -340,6 +414,17 @@ static int check_config(const struct kvmlite_config *c, char *err,
 			 "16 MiB to 1 TiB",
 			 (unsigned long long)c->memory);
 		return -EINVAL;
+	}
+	if (c->nr_disks > KVMLITE_MAX_DISKS || (c->nr_disks && !c->disks)) {
+		snprintf(err, errlen, "%u disks: at most %d", c->nr_disks,
+			 KVMLITE_MAX_DISKS);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < c->nr_disks; i++) {
+		if (!c->disks[i].path || !c->disks[i].path[0]) {
+			snprintf(err, errlen, "disk %u: no path given", i);
+			return -EINVAL;
+		}
 	}
 	if (c->kick_signal && (c->kick_signal < SIGRTMIN ||
 			       c->kick_signal > SIGRTMAX)) {
@@ -408,6 +493,10 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg,
 		goto fail;
 	}
 	/* Images first: a bad kernel is reported even where KVM is not. */
+	ret = vm_open_disks(vm, err, errlen);
+	if (ret)
+		goto fail;
+	vm->cfg.disks = NULL; /* the caller's array: not kept */
 	vm->cfg.kernel_path = cfg->kernel_path;
 	vm->cfg.initrd_path = cfg->initrd_path;
 	ret = vm_load_kernel(vm, err, errlen);
@@ -426,6 +515,14 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg,
 	ret = vm_setup_devices(vm, err, errlen);
 	if (ret)
 		goto fail;
+	for (unsigned int i = 0; i < vm->nr_disks; i++) {
+		ret = vm_attach_virtio(vm, virtio_blk_transport(vm->disks[i]),
+				       &vm->mmio_devs[i],
+				       virtio_blk_ops()->nr_queues,
+				       "virtio-blk", err, errlen);
+		if (ret)
+			goto fail;
+	}
 
 	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {
@@ -558,6 +655,15 @@ int kvmlite_vm_start(struct kvmlite_vm *vm)
 		return ret;
 	}
 	vm->io_started = true;
+	for (unsigned int i = 0; i < vm->nr_disks; i++) {
+		ret = virtio_blk_start(vm->disks[i]);
+		if (ret) {
+			vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
+					"cannot start disk %u: %s", i,
+					strerror(-ret));
+			return ret;
+		}
+	}
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		ret = vcpu_start(&vm->vcpus[i]);
 		if (ret) {
@@ -647,6 +753,9 @@ void kvmlite_vm_destroy(struct kvmlite_vm *vm)
 		pthread_join(vm->io_thread, NULL);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
+	/* After the vCPUs: no guest access can reach a device any more. */
+	for (unsigned int i = 0; i < vm->nr_disks; i++)
+		virtio_blk_destroy(vm->disks[i]);
 	free(vm->vcpus);
 	if (vm->devices_ready) {
 		serial8250_destroy(&vm->serial);

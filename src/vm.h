@@ -18,9 +18,11 @@
 #include "devices/rtc.h"
 #include "devices/serial8250.h"
 #include "loader/loader.h"
+#include "virtio/blk.h"
 
 #define KVMLITE_MAX_CPUS 255
 #define KVMLITE_MIN_MEMORY (16ULL << 20)
+#define VIRTIO_GSI_BASE 5
 
 struct kvmlite_vm;
 
@@ -56,6 +58,13 @@ struct kvmlite_vm {
 	struct acpi_sleep_port acpi_sleep;
 	struct platform_ops plat;
 	bool devices_ready;
+
+	/* virtio-mmio devices: window i at LAYOUT_VIRTIO_MMIO + i * 0x200,
+	 * GSI VIRTIO_GSI_BASE + i. Disks come first. */
+	struct virtio_blk *disks[KVMLITE_MAX_DISKS];
+	unsigned int nr_disks;
+	struct boot_mmio_dev mmio_devs[KVMLITE_MAX_DISKS];
+	unsigned int nr_mmio_devs;
 
 	/* The console/I-O thread. */
 	pthread_t io_thread;

@@ -52,6 +52,8 @@ in_testhost() {
 	rc=0
 	timeout -k 10 "$BOOT_TIMEOUT" "$SRC_DIR/tests/testhost/run" \
 		--share "$WORK" -- "$@" >"$WORK/out" 2>"$WORK/err" </dev/null || rc=$?
+	# The guest's tty ends lines with CR LF.
+	sed -i 's/\r$//' "$WORK/out"
 	if [[ $rc -eq 124 || $rc -eq 137 ]]; then
 		fail "timed out after ${BOOT_TIMEOUT}s"
 	fi
@@ -82,4 +84,9 @@ expect_no_out() {
 
 expect_err() {
 	grep -Eq -- "$1" "$WORK/err" || fail "stderr lacks /$1/"
+}
+
+# need_cmd CMD PACKAGE: a missing host tool fails the test, naming the package.
+need_cmd() {
+	command -v "$1" >/dev/null || fail "$1 is missing: apt-get install $2"
 }

@@ -98,6 +98,41 @@ START_TEST(run_defaults)
 }
 END_TEST
 
+START_TEST(disks)
+{
+	struct cli_opts o;
+	char err[256];
+
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "k", "--disk",
+			       "path=/a.img", "--disk",
+			       "path=/b.img,ro=on,serial=disk-b"),
+			 0);
+	ck_assert_uint_eq(o.nr_disks, 2);
+	ck_assert_str_eq(o.disks[0].path, "/a.img");
+	ck_assert_int_eq(o.disks[0].read_only, 0);
+	ck_assert_ptr_null(o.disks[0].serial);
+	ck_assert_str_eq(o.disks[1].path, "/b.img");
+	ck_assert_int_eq(o.disks[1].read_only, 1);
+	ck_assert_str_eq(o.disks[1].serial, "disk-b");
+	cli_free(&o);
+
+	/* The seventeenth disk is one too many. */
+	{
+		char *argv[40] = { "kvmlite", "run", "--kernel", "k" };
+		int argc = 4;
+
+		for (int i = 0; i < 17; i++) {
+			argv[argc++] = "--disk";
+			argv[argc++] = "path=x";
+		}
+		ck_assert_int_eq(cli_parse(argc, argv, &o, err, sizeof(err)),
+				 -EINVAL);
+		ck_assert_ptr_nonnull(strstr(err, "at most 16"));
+		cli_free(&o);
+	}
+}
+END_TEST
+
 START_TEST(help_version)
 {
 	struct cli_opts o;
@@ -144,6 +179,18 @@ START_TEST(bad_arguments)
 		{ { "run", "--kernel", "k", "--boot-timing=xml" }, "xml" },
 		{ { "run", "--kernelx", "k" }, "--kernelx" },
 		{ { "run", "--kernel", "k", "--cpus" }, "--cpus needs a value" },
+		{ { "run", "--kernel", "k", "--disk", "ro=on" },
+		  "path=FILE is required" },
+		{ { "run", "--kernel", "k", "--disk", "path=" }, "empty path" },
+		{ { "run", "--kernel", "k", "--disk", "file=x" },
+		  "unknown key 'file'" },
+		{ { "run", "--kernel", "k", "--disk", "path=x,ro=maybe" },
+		  "ro=maybe" },
+		{ { "run", "--kernel", "k", "--disk", "path=x,junk" },
+		  "'junk' is not key=value" },
+		{ { "run", "--kernel", "k", "--disk",
+		    "path=x,serial=123456789012345678901" },
+		  "longer than 20" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -160,6 +207,7 @@ START_TEST(bad_arguments)
 			      "case %zu: '%s' lacks '%s'", i, err,
 			      cases[i].needle);
 		ck_assert_ptr_null(strchr(err, '\n'));
+		cli_free(&o);
 	}
 	{
 		char *argv[] = { "kvmlite", NULL };
@@ -182,6 +230,7 @@ int main(void)
 	tcase_add_test(tc, run_full);
 	tcase_add_test(tc, run_defaults);
 	tcase_add_test(tc, help_version);
+	tcase_add_test(tc, disks);
 	tcase_add_test(tc, bad_arguments);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
