@@ -29,13 +29,15 @@ pass() {
 	echo "PASS: $TEST_NAME${1:+: $1}"
 }
 
-# The stock Debian kernel, copied next to the scenario.
+# guest_kernel [--vmlinux] [FLAVOUR]: the stock Debian kernel, copied
+# next to the scenario: the bzImage, or the ELF vmlinux inside it (PVH
+# entry; boots seconds faster under emulation, no decompression).
 guest_kernel() {
-	local flavour=${1:-}
-	local k
-	k=$("$SRC_DIR/tests/guest/kernel" $flavour) || fail "cannot get the guest kernel"
-	cp "$k" "$WORK/bzImage"
-	echo "$WORK/bzImage"
+	local k name=bzImage
+	[[ ${1:-} == --vmlinux ]] && name=vmlinux
+	k=$("$SRC_DIR/tests/guest/kernel" "$@") || fail "cannot get the guest kernel"
+	cp "$k" "$WORK/$name"
+	echo "$WORK/$name"
 }
 
 # guest_initrd [initramfs options] <<'EOF' scenario EOF

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# --cpus N: the guest sees exactly N online CPUs.
+# --cpus N: the guest sees exactly N online CPUs (ELF vmlinux, PVH entry).
 source "$(dirname "$0")/lib.sh"
 
-kernel=$(guest_kernel)
+kernel=$(guest_kernel --vmlinux)
 initrd=$(guest_initrd <<'SCENARIO'
 echo "NPROC=$(nproc) ONLINE=$(cat /sys/devices/system/cpu/online)"
 test_exit 3

@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 need_cmd mkfs.ext4 e2fsprogs
 need_cmd debugfs e2fsprogs
 
-kernel=$(guest_kernel)
+kernel=$(guest_kernel --vmlinux)
 mkdir -p "$WORK/root/sub"
 head -c 3000000 /dev/urandom >"$WORK/root/big.bin"
 echo "planted by the host" >"$WORK/root/sub/small.txt"

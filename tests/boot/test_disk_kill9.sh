@@ -2,7 +2,7 @@
 # Data the guest wrote and fsync'd survives kill -9 of kvmlite.
 source "$(dirname "$0")/lib.sh"
 
-kernel=$(guest_kernel)
+kernel=$(guest_kernel --vmlinux)
 head -c 16M /dev/zero >"$WORK/disk.img"
 initrd=$(guest_initrd --modules virtio <<'SCENARIO'
 i=0

@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 need_cmd python3 python3
 
-kernel=$(guest_kernel)
+kernel=$(guest_kernel --vmlinux)
 # plan.txt: "source-sector target-sector sectors" per block.
 python3 - "$WORK" <<'PY'
 import random, sys

@@ -3,7 +3,7 @@
 # its image is unchanged.
 source "$(dirname "$0")/lib.sh"
 
-kernel=$(guest_kernel)
+kernel=$(guest_kernel --vmlinux)
 head -c 8M /dev/urandom >"$WORK/rw.img"
 head -c 4M /dev/urandom >"$WORK/ro.img"
 ro_sum=$(sha256sum <"$WORK/ro.img")

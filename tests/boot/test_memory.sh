@@ -3,7 +3,7 @@
 # page structures and early reservations: allow up to 64 MiB or 10% less).
 source "$(dirname "$0")/lib.sh"
 
-kernel=$(guest_kernel)
+kernel=$(guest_kernel --vmlinux)
 initrd=$(guest_initrd <<'SCENARIO'
 echo "MEMTOTAL_KB=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
 test_exit 4

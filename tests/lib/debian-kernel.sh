@@ -114,7 +114,9 @@ kl_vmlinux() {
 	local off
 	off=$(LC_ALL=C grep -abo -m1 $'\xfd7zXZ\x00' "$1" | head -n1 | cut -d: -f1) || return 1
 	[[ -n $off ]] || return 1
-	tail -c +"$((off + 1))" "$1" | /bin/busybox unxz -c >"$2.part" 2>/dev/null || true
+	# xz, not busybox unxz: that one writes nothing when the stream is
+	# followed by the bzImage's trailing bytes (xz complains, yet writes).
+	tail -c +"$((off + 1))" "$1" | xz -dc >"$2.part" 2>/dev/null || true
 	[[ $(head -c 4 "$2.part" | od -An -c | tr -d ' ') == 177ELF ]] || {
 		rm -f "$2.part"
 		return 1
