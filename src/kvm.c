@@ -103,17 +103,8 @@ int kvm_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen)
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
 		  KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0)
 		(void)ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident);
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "KVM_CREATE_IRQCHIP: %s",
-			 strerror(errno));
-		return ret;
-	}
-	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "KVM_CREATE_PIT2: %s", strerror(errno));
-		return ret;
-	}
+	/* Memory before the irqchip: once an irqchip exists, the first
+	 * memslot costs milliseconds (measured: 6-11 ms vs 0.1 ms). */
 	for (int i = 0; i < vm->mem.nr_regions; i++) {
 		ret = set_region(vm, (unsigned int)i, &vm->mem.regions[i]);
 		if (ret) {
@@ -124,6 +115,17 @@ int kvm_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen)
 				 strerror(-ret));
 			return ret;
 		}
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "KVM_CREATE_IRQCHIP: %s",
+			 strerror(errno));
+		return ret;
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "KVM_CREATE_PIT2: %s", strerror(errno));
+		return ret;
 	}
 
 	/* The host CPU's features as KVM can virtualise them; grow the
