@@ -53,6 +53,15 @@ struct kvmlite_disk {
 
 #define KVMLITE_MAX_DISKS 16
 
+/* A virtio-net device on a TAP interface (created when missing, if the
+ * process may). */
+struct kvmlite_net {
+	const char *tap; /* interface name */
+	const char *mac; /* "52:54:00:12:34:56"; NULL: stable default */
+};
+
+#define KVMLITE_MAX_NETS 8
+
 /* Receives guest console output; called from a vCPU thread. */
 typedef void (*kvmlite_console_fn)(void *opaque, const char *buf, size_t len);
 
@@ -76,14 +85,39 @@ struct kvmlite_config {
 	const struct kvmlite_disk *disks;
 	unsigned int nr_disks; /* up to KVMLITE_MAX_DISKS */
 
+	const struct kvmlite_net *nets;
+	unsigned int nr_nets; /* up to KVMLITE_MAX_NETS */
+	/* Names the VM in messages; seeds default MAC addresses. */
+	const char *name;
+
 	int kick_signal; /* 0: SIGRTMAX - 1 (see top of file) */
 
 	/* CLOCK_MONOTONIC ns of process start, for boot timings (0: unknown) */
 	uint64_t process_start_ns;
+
+	/* Read by the kvmlite command only (set from a config file's
+	 * "serial" and "boot_timing"); the library ignores them. */
+	const char *serial;
+	const char *boot_timing;
+
+	void *storage; /* owned by kvmlite_config_load(); do not touch */
 };
 
 /* Fill @cfg with defaults: 1 vCPU, 256 MiB, no console fds. */
 KVMLITE_API void kvmlite_config_init(struct kvmlite_config *cfg);
+
+/*
+ * Load a JSON configuration file (format: README.md, "Configuration
+ * files") into @cfg, which is first reset with kvmlite_config_init().
+ * Relative paths in the file are relative to the file's directory. On
+ * failure returns -EINVAL (or -errno reading the file) and writes one line
+ * naming the file, line, column and offending key to @err. Release with
+ * kvmlite_config_release() (also after a failure).
+ */
+KVMLITE_API int kvmlite_config_load(const char *path,
+				    struct kvmlite_config *cfg, char *err,
+				    size_t errlen);
+KVMLITE_API void kvmlite_config_release(struct kvmlite_config *cfg);
 
 enum kvmlite_exit_reason {
 	KVMLITE_EXIT_NONE = 0,  /* still running */

@@ -9,6 +9,7 @@
 
 const char cli_usage[] =
 	"Usage: kvmlite run --kernel PATH [options]\n"
+	"       kvmlite run --config FILE [options]\n"
 	"       kvmlite --help | --version\n"
 	"\n"
 	"Boot a Linux guest (bzImage or ELF vmlinux) in a KVM virtual machine.\n"
@@ -23,6 +24,12 @@ const char cli_usage[] =
 	"  --disk path=FILE[,ro=on][,serial=STR]\n"
 	"                       a virtio-blk disk (raw image or block device);\n"
 	"                       repeat for more (vda, vdb, ...)\n"
+	"  --net tap=NAME[,mac=MAC]\n"
+	"                       a virtio-net device on TAP interface NAME\n"
+	"                       (created if missing); repeatable\n"
+	"  --name NAME          name of the VM (messages, default MACs)\n"
+	"  --config FILE        a JSON configuration file (see README.md);\n"
+	"                       options given here override it\n"
 	"  --boot-timing[=json] print boot phase timings to stderr on exit\n"
 	"\n"
 	"On a terminal, type Ctrl-A x to stop the VM, Ctrl-A Ctrl-A for a literal Ctrl-A.\n"
@@ -181,12 +188,52 @@ int cli_parse_disk(char *spec, struct kvmlite_disk *d, char *err,
 	return 0;
 }
 
+int cli_parse_net(char *spec, struct kvmlite_net *n, char *err,
+		  size_t errlen)
+{
+	char *save = NULL, *kv;
+
+	memset(n, 0, sizeof(*n));
+	for (kv = strtok_r(spec, ",", &save); kv;
+	     kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+
+		if (!v)
+			FAIL("--net: '%s' is not key=value", kv);
+		*v++ = '\0';
+		if (!strcmp(kv, "tap")) {
+			if (!*v)
+				FAIL("--net: empty tap name");
+			n->tap = v;
+		} else if (!strcmp(kv, "mac")) {
+			n->mac = v;
+		} else {
+			FAIL("--net: unknown key '%s' (tap, mac)", kv);
+		}
+	}
+	if (!n->tap)
+		FAIL("--net: tap=NAME is required");
+	return 0;
+}
+
 void cli_free(struct cli_opts *o)
 {
-	for (unsigned int i = 0; i < KVMLITE_MAX_DISKS; i++) {
-		free(o->disk_specs[i]);
-		o->disk_specs[i] = NULL;
-	}
+	for (unsigned int i = 0; i < o->nr_specs; i++)
+		free(o->specs[i]);
+	o->nr_specs = 0;
+}
+
+/* A private, splittable copy of an option's value. */
+static char *cli_spec(struct cli_opts *o, const char *v)
+{
+	char *s;
+
+	if (o->nr_specs >= sizeof(o->specs) / sizeof(o->specs[0]))
+		return NULL;
+	s = strdup(v);
+	if (s)
+		o->specs[o->nr_specs++] = s;
+	return s;
 }
 
 static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
@@ -195,7 +242,8 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 	static const char *const names[] = { "--kernel", "--initrd",
 					     "--cmdline", "--cpus",
 					     "--memory", "--serial",
-					     "--disk" };
+					     "--disk", "--net", "--config",
+					     "--name" };
 
 	for (; i < argc; i++) {
 		const char *a = argv[i], *v = NULL;
@@ -204,9 +252,11 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 
 		if (!strcmp(a, "--boot-timing")) {
 			o->timing = CLI_TIMING_TEXT;
+			o->set |= CLI_SET_TIMING;
 			continue;
 		}
 		if (!strncmp(a, "--boot-timing=", 14)) {
+			o->set |= CLI_SET_TIMING;
 			if (!strcmp(a + 14, "json"))
 				o->timing = CLI_TIMING_JSON;
 			else if (!strcmp(a + 14, "text"))
@@ -250,6 +300,7 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 				FAIL("--cpus '%s': need a whole number from "
 				     "1 to 255",
 				     v);
+			o->set |= CLI_SET_CPUS;
 			break;
 		case 4: {
 			int r = parse_size(v, &o->memory);
@@ -266,9 +317,11 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 			if (o->memory % 4096)
 				FAIL("--memory '%s': must be a multiple of 4K",
 				     v);
+			o->set |= CLI_SET_MEMORY;
 			break;
 		}
 		case 5:
+			o->set |= CLI_SET_SERIAL;
 			if (!strcmp(v, "stdio")) {
 				o->serial = CLI_SERIAL_STDIO;
 			} else if (!strcmp(v, "none")) {
@@ -283,26 +336,53 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 			}
 			break;
 		case 6: {
-			unsigned int n = o->nr_disks;
+			char *spec;
 			int r;
 
-			if (n >= KVMLITE_MAX_DISKS)
+			if (o->nr_disks >= KVMLITE_MAX_DISKS)
 				FAIL("--disk: at most %d disks",
 				     KVMLITE_MAX_DISKS);
-			o->disk_specs[n] = strdup(v);
-			if (!o->disk_specs[n])
+			spec = cli_spec(o, v);
+			if (!spec)
 				FAIL("out of memory");
-			r = cli_parse_disk(o->disk_specs[n], &o->disks[n], err,
+			r = cli_parse_disk(spec, &o->disks[o->nr_disks], err,
 					   errlen);
 			if (r)
 				return r;
 			o->nr_disks++;
 			break;
 		}
+		case 7: {
+			char *spec;
+			int r;
+
+			if (o->nr_nets >= KVMLITE_MAX_NETS)
+				FAIL("--net: at most %d networks",
+				     KVMLITE_MAX_NETS);
+			spec = cli_spec(o, v);
+			if (!spec)
+				FAIL("out of memory");
+			r = cli_parse_net(spec, &o->nets[o->nr_nets], err,
+					  errlen);
+			if (r)
+				return r;
+			o->nr_nets++;
+			break;
+		}
+		case 8:
+			if (!*v)
+				FAIL("--config: empty path");
+			o->config = v;
+			break;
+		case 9:
+			if (!*v)
+				FAIL("--name: empty name");
+			o->name = v;
+			break;
 		}
 	}
-	if (!o->kernel)
-		FAIL("run: --kernel PATH is required");
+	if (!o->kernel && !o->config)
+		FAIL("run: --kernel PATH (or --config FILE) is required");
 	return 0;
 }
 

@@ -23,11 +23,27 @@ struct cli_opts {
 	enum cli_serial serial;
 	const char *serial_path; /* CLI_SERIAL_FILE */
 	enum cli_timing timing;
+	const char *config; /* --config FILE */
+	const char *name;
+	unsigned int set;   /* CLI_SET_*: given on the command line */
 	struct kvmlite_disk disks[KVMLITE_MAX_DISKS];
 	unsigned int nr_disks;
-	/* Copies of --disk values, split in place; freed by cli_free. */
-	char *disk_specs[KVMLITE_MAX_DISKS];
+	struct kvmlite_net nets[KVMLITE_MAX_NETS];
+	unsigned int nr_nets;
+	/* Copies of --disk/--net values, split in place; see cli_free. */
+	char *specs[KVMLITE_MAX_DISKS + KVMLITE_MAX_NETS];
+	unsigned int nr_specs;
 };
+
+/* Options given explicitly (they override a --config file). */
+#define CLI_SET_CPUS (1u << 0)
+#define CLI_SET_MEMORY (1u << 1)
+#define CLI_SET_SERIAL (1u << 2)
+#define CLI_SET_TIMING (1u << 3)
+
+/* Parse "tap=NAME[,mac=MAC]" into @n, splitting @spec in place. */
+int cli_parse_net(char *spec, struct kvmlite_net *n, char *err,
+		  size_t errlen);
 
 /*
  * Parse "path=FILE[,ro=on|off][,serial=STR]" into @d, splitting @spec in

@@ -162,12 +162,76 @@ static bool input_read(struct input *in)
 	return quit;
 }
 
+/*
+ * The VM's configuration: the --config file if any, then what the command
+ * line gives explicitly. Returns 0 or an exit status.
+ */
+static int build_config(const struct cli_opts *o, struct kvmlite_config *cfg,
+			enum cli_serial *serial, const char **serial_path,
+			enum cli_timing *timing)
+{
+	char err[512];
+
+	kvmlite_config_init(cfg);
+	if (o->config && kvmlite_config_load(o->config, cfg, err, sizeof(err))) {
+		fprintf(stderr, "kvmlite: %s\n", err);
+		return KVMLITE_STATUS_USAGE;
+	}
+	if (o->kernel)
+		cfg->kernel_path = o->kernel;
+	if (o->initrd)
+		cfg->initrd_path = o->initrd;
+	if (o->cmdline)
+		cfg->cmdline = o->cmdline;
+	if (o->name)
+		cfg->name = o->name;
+	if (o->set & CLI_SET_CPUS)
+		cfg->cpus = o->cpus;
+	if (o->set & CLI_SET_MEMORY)
+		cfg->memory = o->memory;
+	/* Lists on the command line replace the file's. */
+	if (o->nr_disks) {
+		cfg->disks = o->disks;
+		cfg->nr_disks = o->nr_disks;
+	}
+	if (o->nr_nets) {
+		cfg->nets = o->nets;
+		cfg->nr_nets = o->nr_nets;
+	}
+	if (!cfg->kernel_path) {
+		fprintf(stderr, "kvmlite: %s: no \"kernel\" given (and no "
+				"--kernel)\n",
+			o->config);
+		return KVMLITE_STATUS_USAGE;
+	}
+
+	*serial = o->serial;
+	*serial_path = o->serial_path;
+	if (!(o->set & CLI_SET_SERIAL) && cfg->serial) {
+		/* Validated by the loader: stdio, none or file:PATH. */
+		if (!strcmp(cfg->serial, "none")) {
+			*serial = CLI_SERIAL_NONE;
+		} else if (!strncmp(cfg->serial, "file:", 5)) {
+			*serial = CLI_SERIAL_FILE;
+			*serial_path = cfg->serial + 5;
+		}
+	}
+	*timing = o->timing;
+	if (!(o->set & CLI_SET_TIMING) && cfg->boot_timing)
+		*timing = strcmp(cfg->boot_timing, "json") ? CLI_TIMING_TEXT
+							   : CLI_TIMING_JSON;
+	return 0;
+}
+
 static int run(const struct cli_opts *o, uint64_t t0)
 {
 	struct kvmlite_config cfg;
 	struct kvmlite_vm *vm = NULL;
 	struct kvmlite_exit ex;
 	struct input in = { 0 };
+	enum cli_serial serial;
+	enum cli_timing timing;
+	const char *serial_path;
 	char err[512];
 	sigset_t sigs;
 	int sfd, out_fd = -1, ret, status;
@@ -182,26 +246,22 @@ static int run(const struct cli_opts *o, uint64_t t0)
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	signal(SIGPIPE, SIG_IGN);
 
-	kvmlite_config_init(&cfg);
-	cfg.kernel_path = o->kernel;
-	cfg.initrd_path = o->initrd;
-	cfg.cmdline = o->cmdline;
-	cfg.cpus = o->cpus;
-	cfg.memory = o->memory;
+	status = build_config(o, &cfg, &serial, &serial_path, &timing);
+	if (status)
+		goto out;
 	cfg.process_start_ns = t0;
-	cfg.disks = o->disks;
-	cfg.nr_disks = o->nr_disks;
-	if (o->serial == CLI_SERIAL_STDIO) {
+	if (serial == CLI_SERIAL_STDIO) {
 		cfg.console_out_fd = STDOUT_FILENO;
 		in.open = true;
 		in.tty = isatty(STDIN_FILENO);
-	} else if (o->serial == CLI_SERIAL_FILE) {
-		out_fd = open(o->serial_path,
+	} else if (serial == CLI_SERIAL_FILE) {
+		out_fd = open(serial_path,
 			      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (out_fd < 0) {
 			fprintf(stderr, "kvmlite: --serial file:%s: %s\n",
-				o->serial_path, strerror(errno));
-			return KVMLITE_STATUS_USAGE;
+				serial_path, strerror(errno));
+			status = KVMLITE_STATUS_USAGE;
+			goto out;
 		}
 		cfg.console_out_fd = out_fd;
 	}
@@ -267,14 +327,15 @@ wait:
 	default:
 		break;
 	}
-	if (o->timing != CLI_TIMING_OFF) {
+	if (timing != CLI_TIMING_OFF) {
 		struct kvmlite_timings t;
 
 		kvmlite_vm_timings(vm, &t);
-		print_timings(&t, o->timing == CLI_TIMING_JSON);
+		print_timings(&t, timing == CLI_TIMING_JSON);
 	}
 out:
 	kvmlite_vm_destroy(vm);
+	kvmlite_config_release(&cfg);
 	if (out_fd >= 0)
 		close(out_fd);
 	if (sfd >= 0)

@@ -1,0 +1,782 @@
+/*
+ * virtio-net device. See net.h for the lifecycle, threading and the rules
+ * for frames in either direction.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "virtio/net.h"
+#include "virtio/tap.h"
+
+/* Frames per direction per batch before the worker lets a reset in. */
+#define NET_BATCH_BUDGET 256
+#define NET_RX_BUF_BYTES (VIRTIO_NET_HDR_BYTES + VIRTIO_NET_MAX_FRAME)
+
+struct rx_used {
+	uint16_t head;
+	uint32_t len;
+};
+
+struct virtio_net {
+	struct virtio_mmio_dev mmio;
+	int tap_fd;
+	bool is_tap; /* a real tun/tap (TUNGETIFF works) */
+	uint8_t mac[6];
+	char name[IFNAMSIZ + 16];
+	uint64_t features;
+	uint16_t link_status; /* atomic: VIRTIO_NET_S_LINK_UP or 0 */
+
+	/* Held by whoever processes the queues; a reset takes it too. */
+	pthread_mutex_t lock;
+	bool active;	 /* DRIVER_OK and not reset since */
+	bool mrg_rxbuf;	 /* negotiated features, at activation */
+	bool guest_csum;
+	bool rx_wait;	 /* out of rx buffers: wait for an rx kick */
+	bool tx_wait;	 /* tx_chain waits for the TAP to take it */
+	bool tap_dead;	 /* the TAP read EOF or a fatal error */
+	uint32_t rx_len; /* bytes of the frame in rx_buf, header included */
+	uint8_t *rx_buf; /* NET_RX_BUF_BYTES */
+	struct virtq_chain rx_chain;
+	struct virtq_chain tx_chain;
+	struct rx_used rx_used[VIRTQ_MAX_SIZE];
+
+	struct virtio_net_stats stats; /* atomic counters */
+
+	int stop_fd;
+	pthread_t worker;
+	bool worker_started;
+};
+
+#define STAT_ADD(n, field, v)                                                  \
+	__atomic_fetch_add(&(n)->stats.field, (uint64_t)(v), __ATOMIC_RELAXED)
+
+/* ---- iovec helpers ---- */
+
+/* Copy @len bytes from @src to offset @off of the iovecs; bytes copied. */
+static size_t iov_from_buf(const struct iovec *iov, unsigned int nr,
+			   size_t off, const void *src, size_t len)
+{
+	const uint8_t *p = src;
+	size_t done = 0;
+
+	for (unsigned int i = 0; i < nr && done < len; i++) {
+		size_t n;
+
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		n = iov[i].iov_len - off;
+		if (n > len - done)
+			n = len - done;
+		memcpy((uint8_t *)iov[i].iov_base + off, p + done, n);
+		done += n;
+		off = 0;
+	}
+	return done;
+}
+
+/* The byte at offset @off of the iovecs, or NULL past their end. */
+static uint8_t *iov_byte(const struct iovec *iov, unsigned int nr, size_t off)
+{
+	for (unsigned int i = 0; i < nr; i++) {
+		if (off < iov[i].iov_len)
+			return (uint8_t *)iov[i].iov_base + off;
+		off -= iov[i].iov_len;
+	}
+	return NULL;
+}
+
+/* Give back the last @count chains popped (they stay available). */
+static void unpop(struct virtq *q, unsigned int count)
+{
+	q->last_avail_idx = (uint16_t)(q->last_avail_idx - count);
+}
+
+/* ---- transmit ---- */
+
+/* Hand chain @c to the TAP. 1: done with it (sent or dropped; pushed),
+ * 0: the TAP is full, the chain is kept in n->tx_chain. */
+static int tx_one(struct virtio_net *n, struct virtq *q,
+		  const struct virtq_chain *c)
+{
+	ssize_t w;
+
+	if (c->nr_in || c->out_len < VIRTIO_NET_HDR_BYTES) {
+		STAT_ADD(n, tx_dropped_malformed, 1);
+		goto done;
+	}
+	if (c->out_len > VIRTIO_NET_HDR_BYTES + VIRTIO_NET_MAX_FRAME) {
+		STAT_ADD(n, tx_dropped_oversize, 1);
+		goto done;
+	}
+	do
+		w = writev(n->tap_fd, c->iov, (int)c->nr_out);
+	while (w < 0 && errno == EINTR);
+	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		STAT_ADD(n, tx_eagain, 1);
+		n->tx_wait = true;
+		return 0;
+	}
+	if (w < 0) {
+		STAT_ADD(n, tx_dropped_error, 1);
+		goto done;
+	}
+	STAT_ADD(n, tx_packets, 1);
+	STAT_ADD(n, tx_bytes, c->out_len - VIRTIO_NET_HDR_BYTES);
+done:
+	virtq_push(q, c->head, 0);
+	return 1;
+}
+
+/* Drain the tx queue into the TAP. Frames handled, or -errno for a
+ * malformed ring. */
+static int tx_process(struct virtio_net *n, struct virtq *q,
+		      const struct guest_mem *m)
+{
+	int done = 0, ret = 0;
+
+	if (!q->ready)
+		return 0;
+	if (n->tx_wait) {
+		n->tx_wait = false;
+		if (!tx_one(n, q, &n->tx_chain))
+			return 0; /* still full */
+		done++;
+	}
+	for (;;) {
+		virtq_disable_notify(q);
+		while (done < NET_BATCH_BUDGET) {
+			ret = virtq_pop(q, m, &n->tx_chain);
+			if (ret <= 0)
+				break;
+			if (!tx_one(n, q, &n->tx_chain))
+				return done; /* back on POLLOUT */
+			done++;
+		}
+		if (ret < 0)
+			return ret;
+		if (done >= NET_BATCH_BUDGET) {
+			(void)eventfd_write(
+				virtio_mmio_kick_fd(&n->mmio, VIRTIO_NET_TXQ),
+				1);
+			break;
+		}
+		/* Re-check after re-enabling, or a kick may be lost. */
+		if (!virtq_enable_notify(q))
+			break;
+	}
+	return done;
+}
+
+/* ---- receive ---- */
+
+/* Errors after which reading the TAP again is pointless. */
+static bool read_error_fatal(int e)
+{
+	return e != EFAULT && e != EMSGSIZE && e != ENOBUFS && e != ENOMEM &&
+	       e != EINVAL;
+}
+
+/* Read one frame; > 0: its length, 0: nothing to read, < 0: counted
+ * error (the caller just moves on). */
+static ssize_t tap_read(struct virtio_net *n, const struct iovec *iov,
+			unsigned int nr)
+{
+	ssize_t r;
+
+	do
+		r = readv(n->tap_fd, iov, (int)nr);
+	while (r < 0 && errno == EINTR);
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	if (r <= 0) {
+		STAT_ADD(n, rx_read_errors, 1);
+		if (!r || read_error_fatal(errno))
+			n->tap_dead = true;
+		return -1;
+	}
+	if (r < VIRTIO_NET_HDR_BYTES) {
+		STAT_ADD(n, rx_read_errors, 1);
+		return -1;
+	}
+	return r;
+}
+
+/* The header fields the device owns (5.1.6.4), in the header at @hdr. */
+static void fix_hdr(const struct virtio_net *n, uint8_t *flags,
+		    uint16_t num_buffers, uint8_t *nb_lo, uint8_t *nb_hi)
+{
+	if (!n->guest_csum)
+		*flags = 0;
+	*nb_lo = (uint8_t)num_buffers;
+	*nb_hi = (uint8_t)(num_buffers >> 8);
+}
+
+static bool rx_chain_ok(const struct virtq_chain *c, uint32_t min_len)
+{
+	return !c->nr_out && c->in_len >= min_len && c->in_len;
+}
+
+/*
+ * Deliver the frame in n->rx_buf. 1: delivered or dropped (n->rx_len is
+ * then 0), 0: not enough buffers yet, -errno: malformed ring or chain.
+ */
+static int rx_deliver(struct virtio_net *n, struct virtq *q,
+		      const struct guest_mem *m)
+{
+	struct virtq_chain *c = &n->rx_chain;
+	uint32_t len = n->rx_len, off = 0;
+	uint8_t *nb_lo = NULL, *nb_hi = NULL, *flags = NULL;
+	unsigned int count = 0;
+	int ret;
+
+	if (!n->mrg_rxbuf) {
+		ret = virtq_pop(q, m, c);
+		if (ret <= 0)
+			return ret;
+		if (!rx_chain_ok(c, 1))
+			goto bad_chain;
+		if (c->in_len < len) {
+			/* It will never fit: keep the buffer for the next. */
+			unpop(q, 1);
+			STAT_ADD(n, rx_dropped_too_big, 1);
+			n->rx_len = 0;
+			return 1;
+		}
+		fix_hdr(n, n->rx_buf, 1, n->rx_buf + 10, n->rx_buf + 11);
+		iov_from_buf(c->iov, c->nr_in, 0, n->rx_buf, len);
+		virtq_push(q, c->head, len);
+		goto delivered;
+	}
+
+	while (off < len) {
+		uint32_t take;
+
+		if (count == q->size) {
+			/* Every entry of the ring cannot hold it. */
+			unpop(q, count);
+			STAT_ADD(n, rx_dropped_too_big, 1);
+			n->rx_len = 0;
+			return 1;
+		}
+		ret = virtq_pop(q, m, c);
+		if (ret < 0) {
+			unpop(q, count);
+			return ret;
+		}
+		if (!ret) {
+			unpop(q, count); /* wait for more */
+			return 0;
+		}
+		if (!rx_chain_ok(c, count ? 1 : VIRTIO_NET_HDR_BYTES)) {
+			unpop(q, count + 1);
+			goto bad_chain;
+		}
+		take = len - off < c->in_len ? len - off : c->in_len;
+		iov_from_buf(c->iov, c->nr_in, 0, n->rx_buf + off, take);
+		if (!count) {
+			flags = iov_byte(c->iov, c->nr_in, 0);
+			nb_lo = iov_byte(c->iov, c->nr_in, 10);
+			nb_hi = iov_byte(c->iov, c->nr_in, 11);
+		}
+		n->rx_used[count].head = c->head;
+		n->rx_used[count].len = take;
+		count++;
+		off += take;
+	}
+	fix_hdr(n, flags, (uint16_t)count, nb_lo, nb_hi);
+	for (unsigned int i = 0; i < count; i++)
+		virtq_push(q, n->rx_used[i].head, n->rx_used[i].len);
+delivered:
+	STAT_ADD(n, rx_packets, 1);
+	STAT_ADD(n, rx_bytes, len - VIRTIO_NET_HDR_BYTES);
+	n->rx_len = 0;
+	return 1;
+
+bad_chain:
+	STAT_ADD(n, rx_bad_chain, 1);
+	return -EINVAL;
+}
+
+/*
+ * Zero copy: when the next chain can hold the largest frame, read straight
+ * into it. 1: a frame delivered (or a read error counted), 0: no such
+ * chain (nothing consumed), -1: the TAP is empty, -errno: malformed.
+ */
+static int rx_direct(struct virtio_net *n, struct virtq *q,
+		     const struct guest_mem *m)
+{
+	struct virtq_chain *c = &n->rx_chain;
+	ssize_t r;
+	int ret;
+
+	ret = virtq_pop(q, m, c);
+	if (ret <= 0)
+		return ret;
+	if (!rx_chain_ok(c, n->mrg_rxbuf ? VIRTIO_NET_HDR_BYTES : 1)) {
+		STAT_ADD(n, rx_bad_chain, 1);
+		return -EINVAL;
+	}
+	if (c->in_len < NET_RX_BUF_BYTES) {
+		unpop(q, 1);
+		return 0;
+	}
+	r = tap_read(n, c->iov + c->nr_out, c->nr_in);
+	if (r <= 0) {
+		unpop(q, 1);
+		return r ? 1 : -1;
+	}
+	fix_hdr(n, iov_byte(c->iov, c->nr_in, 0), 1,
+		iov_byte(c->iov, c->nr_in, 10), iov_byte(c->iov, c->nr_in, 11));
+	virtq_push(q, c->head, (uint32_t)r);
+	STAT_ADD(n, rx_packets, 1);
+	STAT_ADD(n, rx_bytes, (uint64_t)r - VIRTIO_NET_HDR_BYTES);
+	return 1;
+}
+
+/* Move frames from the TAP to the rx queue while both have some. Frames
+ * handled, or -errno for a malformed ring or chain. */
+static int rx_process(struct virtio_net *n, struct virtq *q,
+		      const struct guest_mem *m)
+{
+	struct iovec bounce = {n->rx_buf, NET_RX_BUF_BYTES};
+	int done = 0, ret;
+
+	n->rx_wait = false;
+	if (!q->ready)
+		return 0;
+	virtq_disable_notify(q);
+	while (done < NET_BATCH_BUDGET) {
+		if (!n->rx_len) {
+			ssize_t r;
+
+			if (n->tap_dead)
+				break;
+			ret = rx_direct(n, q, m);
+			if (ret < 0 && ret != -1)
+				return ret;
+			if (ret == -1)
+				break; /* the TAP is empty */
+			if (ret == 1) {
+				done++;
+				continue;
+			}
+			/* Do not take a frame the guest has no room for. */
+			if ((uint16_t)(__atomic_load_n(&q->avail->idx,
+						       __ATOMIC_ACQUIRE) -
+				       q->last_avail_idx) == 0) {
+				if (virtq_enable_notify(q))
+					continue;
+				n->rx_wait = true;
+				break;
+			}
+			r = tap_read(n, &bounce, 1);
+			if (!r)
+				break;
+			if (r < 0) {
+				done++;
+				continue;
+			}
+			n->rx_len = (uint32_t)r;
+		}
+		ret = rx_deliver(n, q, m);
+		if (ret < 0)
+			return ret;
+		if (!ret) {
+			/* Ask for a kick when buffers come, then re-check. */
+			if (virtq_enable_notify(q))
+				continue;
+			STAT_ADD(n, rx_no_room, 1);
+			n->rx_wait = true;
+			break;
+		}
+		done++;
+	}
+	if (done >= NET_BATCH_BUDGET)
+		(void)eventfd_write(
+			virtio_mmio_kick_fd(&n->mmio, VIRTIO_NET_RXQ), 1);
+	return done;
+}
+
+/* ---- processing ---- */
+
+/* Called with n->lock held and the device active. */
+static int process_locked(struct virtio_net *n)
+{
+	struct virtio_mmio_dev *d = &n->mmio;
+	const struct guest_mem *m = virtio_mmio_mem(d);
+	struct virtq *rxq = virtio_mmio_queue(d, VIRTIO_NET_RXQ);
+	struct virtq *txq = virtio_mmio_queue(d, VIRTIO_NET_TXQ);
+	int tx, rx = 0, ret = 0;
+	bool irq;
+
+	if (virtio_mmio_needs_reset(d))
+		return 0;
+	tx = tx_process(n, txq, m);
+	if (tx >= 0)
+		rx = rx_process(n, rxq, m);
+	irq = virtq_needs_interrupt(txq);
+	irq |= virtq_needs_interrupt(rxq);
+	if (irq) {
+		STAT_ADD(n, interrupts, 1);
+		virtio_mmio_signal_used(d);
+	}
+	if (tx < 0 || rx < 0) {
+		virtio_mmio_set_needs_reset(d);
+		ret = tx < 0 ? tx : rx;
+		return ret;
+	}
+	return tx + rx;
+}
+
+int virtio_net_process(struct virtio_net *n)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&n->lock);
+	if (n->active)
+		ret = process_locked(n);
+	pthread_mutex_unlock(&n->lock);
+	return ret;
+}
+
+bool virtio_net_rx_pending(struct virtio_net *n)
+{
+	bool ret;
+
+	pthread_mutex_lock(&n->lock);
+	ret = n->rx_len != 0;
+	pthread_mutex_unlock(&n->lock);
+	return ret;
+}
+
+bool virtio_net_tx_pending(struct virtio_net *n)
+{
+	bool ret;
+
+	pthread_mutex_lock(&n->lock);
+	ret = n->tx_wait;
+	pthread_mutex_unlock(&n->lock);
+	return ret;
+}
+
+static void *worker_main(void *arg)
+{
+	struct virtio_net *n = arg;
+	int rx_kick = virtio_mmio_kick_fd(&n->mmio, VIRTIO_NET_RXQ);
+	int tx_kick = virtio_mmio_kick_fd(&n->mmio, VIRTIO_NET_TXQ);
+	struct pollfd p[4] = {
+		{.fd = n->stop_fd, .events = POLLIN},
+		{.fd = rx_kick, .events = POLLIN},
+		{.fd = tx_kick, .events = POLLIN},
+		{.fd = -1},
+	};
+
+	for (;;) {
+		short ev = 0;
+		eventfd_t v;
+
+		pthread_mutex_lock(&n->lock);
+		if (n->active && !n->tap_dead) {
+			if (!n->rx_wait)
+				ev |= POLLIN;
+			if (n->tx_wait)
+				ev |= POLLOUT;
+		}
+		pthread_mutex_unlock(&n->lock);
+		p[3].fd = ev ? n->tap_fd : -1;
+		p[3].events = ev;
+		p[3].revents = 0;
+		if (poll(p, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents)
+			break;
+		if (p[1].revents)
+			(void)eventfd_read(rx_kick, &v);
+		if (p[2].revents)
+			(void)eventfd_read(tx_kick, &v);
+		(void)virtio_net_process(n);
+	}
+	return NULL;
+}
+
+/* ---- the transport's view ---- */
+
+static uint64_t net_features(void *dev)
+{
+	return ((struct virtio_net *)dev)->features;
+}
+
+static void net_config_read(void *dev, uint32_t off, uint8_t *data,
+			    uint32_t len)
+{
+	struct virtio_net *n = dev;
+	uint8_t cfg[VIRTIO_NET_CONFIG_SIZE];
+	uint16_t st = __atomic_load_n(&n->link_status, __ATOMIC_RELAXED);
+
+	memcpy(cfg + VIRTIO_NET_CFG_MAC, n->mac, 6);
+	cfg[VIRTIO_NET_CFG_STATUS] = (uint8_t)st;
+	cfg[VIRTIO_NET_CFG_STATUS + 1] = (uint8_t)(st >> 8);
+	memcpy(data, cfg + off, len);
+}
+
+static int net_activate(void *dev)
+{
+	struct virtio_net *n = dev;
+	uint64_t f = virtio_mmio_driver_features(&n->mmio);
+	int ret = 0;
+
+	if (n->is_tap) {
+		ret = tap_set_offload(n->tap_fd, f);
+		/* A tap that cannot do some offload: the guest must not get
+		 * frames it did not ask for, so refuse. */
+		if (ret && tap_set_offload(n->tap_fd, 0) == 0)
+			ret = -EOPNOTSUPP;
+	}
+	pthread_mutex_lock(&n->lock);
+	n->mrg_rxbuf = f & 1ULL << VIRTIO_NET_F_MRG_RXBUF;
+	n->guest_csum = f & 1ULL << VIRTIO_NET_F_GUEST_CSUM;
+	n->rx_wait = false;
+	n->tx_wait = false;
+	n->active = !ret;
+	pthread_mutex_unlock(&n->lock);
+	if (ret)
+		return ret;
+	/* Wake the worker: it looks at both rings and starts polling. */
+	(void)eventfd_write(virtio_mmio_kick_fd(&n->mmio, VIRTIO_NET_RXQ), 1);
+	(void)eventfd_write(virtio_mmio_kick_fd(&n->mmio, VIRTIO_NET_TXQ), 1);
+	return 0;
+}
+
+static void net_reset(void *dev)
+{
+	struct virtio_net *n = dev;
+
+	/* Waits for a batch in progress; the worker then leaves the queues
+	 * alone until the next activation. */
+	pthread_mutex_lock(&n->lock);
+	n->active = false;
+	if (n->rx_len)
+		STAT_ADD(n, rx_dropped_reset, 1);
+	n->rx_len = 0;
+	n->rx_wait = false;
+	n->tx_wait = false; /* the chain belonged to the old ring */
+	pthread_mutex_unlock(&n->lock);
+}
+
+static const struct virtio_dev_ops net_ops = {
+	.device_id = VIRTIO_ID_NET,
+	.nr_queues = 2,
+	.config_size = VIRTIO_NET_CONFIG_SIZE,
+	.features = net_features,
+	.config_read = net_config_read,
+	.config_write = NULL,
+	.activate = net_activate,
+	.reset = net_reset,
+};
+
+const struct virtio_dev_ops *virtio_net_ops(void)
+{
+	return &net_ops;
+}
+
+struct virtio_mmio_dev *virtio_net_transport(struct virtio_net *n)
+{
+	return &n->mmio;
+}
+
+void virtio_net_get_stats(const struct virtio_net *n,
+			  struct virtio_net_stats *s)
+{
+	const uint64_t *src = (const uint64_t *)&n->stats;
+	uint64_t *dst = (uint64_t *)s;
+
+	for (size_t i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+void virtio_net_set_link(struct virtio_net *n, bool up)
+{
+	uint16_t v = up ? VIRTIO_NET_S_LINK_UP : 0;
+
+	if (__atomic_exchange_n(&n->link_status, v, __ATOMIC_SEQ_CST) == v)
+		return;
+	if (n->features & 1ULL << VIRTIO_NET_F_STATUS)
+		virtio_mmio_config_changed(&n->mmio);
+}
+
+/* ---- creation ---- */
+
+static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+/* A real tap must carry the 12-byte vnet header we assume. */
+static int check_tap(struct virtio_net *n, char *err, size_t errlen)
+{
+	struct ifreq ifr;
+	int sz = 0;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(n->tap_fd, TUNGETIFF, &ifr) < 0)
+		return 0; /* not a tun/tap: a test's packet socket */
+	n->is_tap = true;
+	if (!(ifr.ifr_flags & IFF_TAP) || !(ifr.ifr_flags & IFF_NO_PI) ||
+	    !(ifr.ifr_flags & IFF_VNET_HDR))
+		return fail(err, errlen, -EINVAL,
+			    "net %s: the tap needs IFF_TAP, IFF_NO_PI and "
+			    "IFF_VNET_HDR",
+			    n->name);
+	if (ioctl(n->tap_fd, TUNGETVNETHDRSZ, &sz) < 0 ||
+	    sz != VIRTIO_NET_HDR_BYTES)
+		return fail(err, errlen, -EINVAL,
+			    "net %s: the tap's vnet header is %d bytes, not "
+			    "%d",
+			    n->name, sz, VIRTIO_NET_HDR_BYTES);
+	return 0;
+}
+
+int virtio_net_create(struct virtio_net **out,
+		      const struct virtio_net_config_opts *o,
+		      const struct guest_mem *m, char *err, size_t errlen)
+{
+	const char *name = o && o->name ? o->name : "";
+	struct virtio_net *n;
+	int fl, ret;
+
+	*out = NULL;
+	if (!o || o->tap_fd < 0)
+		return fail(err, errlen, -EBADF, "net %s: no tap fd", name);
+	if (!o->mac)
+		return fail(err, errlen, -EINVAL, "net %s: no MAC address",
+			    name);
+	if ((o->mac[0] & 1) || !(o->mac[0] | o->mac[1] | o->mac[2] |
+				 o->mac[3] | o->mac[4] | o->mac[5]))
+		return fail(err, errlen, -EINVAL,
+			    "net %s: MAC address is multicast or zero", name);
+	fl = fcntl(o->tap_fd, F_GETFL);
+	if (fl < 0 || fcntl(o->tap_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return fail(err, errlen, -errno, "net %s: tap fd: %s", name,
+			    strerror(errno));
+
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return fail(err, errlen, -ENOMEM, "net %s: out of memory",
+			    name);
+	n->tap_fd = o->tap_fd;
+	n->stop_fd = -1;
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	memcpy(n->mac, o->mac, 6);
+	n->link_status = VIRTIO_NET_S_LINK_UP;
+	ret = check_tap(n, err, errlen);
+	if (ret)
+		goto err_free;
+	n->rx_buf = malloc(NET_RX_BUF_BYTES);
+	if (!n->rx_buf) {
+		ret = fail(err, errlen, -ENOMEM, "net %s: out of memory",
+			   name);
+		goto err_free;
+	}
+	ret = -pthread_mutex_init(&n->lock, NULL);
+	if (ret) {
+		fail(err, errlen, ret, "net %s: %s", name, strerror(-ret));
+		goto err_free;
+	}
+	n->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (n->stop_fd < 0) {
+		ret = fail(err, errlen, -errno, "net %s: eventfd: %s", name,
+			   strerror(errno));
+		goto err_mutex;
+	}
+	n->features =
+		1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_RING_F_EVENT_IDX |
+		1ULL << VIRTIO_RING_F_INDIRECT_DESC | 1ULL << VIRTIO_NET_F_MAC |
+		1ULL << VIRTIO_NET_F_STATUS | 1ULL << VIRTIO_NET_F_CSUM |
+		1ULL << VIRTIO_NET_F_GUEST_CSUM |
+		1ULL << VIRTIO_NET_F_HOST_TSO4 |
+		1ULL << VIRTIO_NET_F_HOST_TSO6 |
+		1ULL << VIRTIO_NET_F_HOST_ECN |
+		1ULL << VIRTIO_NET_F_GUEST_TSO4 |
+		1ULL << VIRTIO_NET_F_GUEST_TSO6 |
+		1ULL << VIRTIO_NET_F_GUEST_ECN | 1ULL << VIRTIO_NET_F_MRG_RXBUF;
+
+	ret = virtio_mmio_init(&n->mmio, &net_ops, n, m);
+	if (ret) {
+		fail(err, errlen, ret, "net %s: %s", name, strerror(-ret));
+		goto err_stop;
+	}
+	*out = n;
+	return 0;
+
+err_stop:
+	close(n->stop_fd);
+err_mutex:
+	pthread_mutex_destroy(&n->lock);
+err_free:
+	free(n->rx_buf);
+	free(n);
+	return ret;
+}
+
+int virtio_net_start(struct virtio_net *n)
+{
+	sigset_t all, old;
+	int ret;
+
+	if (n->worker_started)
+		return -EBUSY;
+	/* The worker takes no signals: the VMM's belong to its vCPUs. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&n->worker, NULL, worker_main, n);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret)
+		return -ret;
+	n->worker_started = true;
+	return 0;
+}
+
+void virtio_net_destroy(struct virtio_net *n)
+{
+	if (!n)
+		return;
+	if (n->worker_started) {
+		(void)eventfd_write(n->stop_fd, 1);
+		pthread_join(n->worker, NULL);
+	}
+	virtio_mmio_destroy(&n->mmio);
+	close(n->stop_fd);
+	pthread_mutex_destroy(&n->lock);
+	close(n->tap_fd);
+	free(n->rx_buf);
+	free(n);
+}

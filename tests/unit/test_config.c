@@ -1,0 +1,194 @@
+/* JSON configuration files: good files and every kind of mistake. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kvmlite.h"
+#include "unit.h"
+
+static char dir[] = "/tmp/kvmlite-config-XXXXXX";
+static char path[256];
+
+static void write_file(const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/vm.json", dir);
+}
+
+static void teardown(void)
+{
+	unlink(path);
+	rmdir(dir);
+	strcpy(dir, "/tmp/kvmlite-config-XXXXXX");
+}
+
+START_TEST(full_file)
+{
+	struct kvmlite_config c;
+	char err[512] = "", want[300];
+
+	write_file("{\n"
+		   "  \"name\": \"vm1\",\n"
+		   "  \"kernel\": \"bzImage\",\n"
+		   "  \"initrd\": \"/abs/initrd.gz\",\n"
+		   "  \"cmdline\": \"console=ttyS0 quiet\",\n"
+		   "  \"cpus\": 4,\n"
+		   "  \"memory\": \"1G\",\n"
+		   "  \"serial\": \"file:console.log\",\n"
+		   "  \"boot_timing\": \"json\",\n"
+		   "  \"disks\": [ {\"path\": \"a.img\"},\n"
+		   "             {\"path\": \"/b.img\", \"ro\": true, "
+		   "\"serial\": \"bee\"} ],\n"
+		   "  \"nets\": [ {\"tap\": \"tap0\", \"mac\": "
+		   "\"52:54:00:00:00:01\"} ]\n"
+		   "}\n");
+	ck_assert_int_eq(kvmlite_config_load(path, &c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.name, "vm1");
+	snprintf(want, sizeof(want), "%s/bzImage", dir);
+	ck_assert_str_eq(c.kernel_path, want);
+	ck_assert_str_eq(c.initrd_path, "/abs/initrd.gz");
+	ck_assert_str_eq(c.cmdline, "console=ttyS0 quiet");
+	ck_assert_uint_eq(c.cpus, 4);
+	ck_assert_uint_eq(c.memory, 1ULL << 30);
+	snprintf(want, sizeof(want), "file:%s/console.log", dir);
+	ck_assert_str_eq(c.serial, want);
+	ck_assert_str_eq(c.boot_timing, "json");
+	ck_assert_uint_eq(c.nr_disks, 2);
+	snprintf(want, sizeof(want), "%s/a.img", dir);
+	ck_assert_str_eq(c.disks[0].path, want);
+	ck_assert_int_eq(c.disks[0].read_only, 0);
+	ck_assert_str_eq(c.disks[1].path, "/b.img");
+	ck_assert_int_eq(c.disks[1].read_only, 1);
+	ck_assert_str_eq(c.disks[1].serial, "bee");
+	ck_assert_uint_eq(c.nr_nets, 1);
+	ck_assert_str_eq(c.nets[0].tap, "tap0");
+	ck_assert_str_eq(c.nets[0].mac, "52:54:00:00:00:01");
+	kvmlite_config_release(&c);
+	ck_assert_ptr_null(c.storage);
+}
+END_TEST
+
+START_TEST(defaults)
+{
+	struct kvmlite_config c;
+	char err[512];
+
+	write_file("{\"kernel\": \"k\", \"memory\": 67108864, "
+		   "\"boot_timing\": true}");
+	ck_assert_int_eq(kvmlite_config_load(path, &c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.cpus, 1);
+	ck_assert_uint_eq(c.memory, 64ULL << 20);
+	ck_assert_str_eq(c.boot_timing, "text");
+	ck_assert_ptr_null(c.initrd_path);
+	ck_assert_uint_eq(c.nr_disks, 0);
+	kvmlite_config_release(&c);
+}
+END_TEST
+
+/* Each mistake: the message names file:line:col, the key, the problem. */
+START_TEST(mistakes)
+{
+	static const struct {
+		const char *text;
+		const char *want; /* after "PATH:" */
+	} cases[] = {
+		{ "{\n  \"kernel\": \"k\",\n  \"cpu\": 2\n}",
+		  "3:3: cpu: unknown key" },
+		{ "{\"kernel\": \"k\", \"cpus\": 0}",
+		  "1:17: cpus: expected a whole number from 1 to 255" },
+		{ "{\"kernel\": \"k\", \"cpus\": \"2\"}", "1:17: cpus: expected" },
+		{ "{\"kernel\": \"k\", \"cpus\": 2.5}", "1:17: cpus: expected" },
+		{ "{\"kernel\": \"k\", \"memory\": \"lots\"}",
+		  "1:17: memory: expected a size" },
+		{ "{\"kernel\": \"k\", \"memory\": \"1M\"}",
+		  "1:17: memory: must be a multiple of 4K from 16M to 1T" },
+		{ "{\"kernel\": \"k\", \"memory\": -5}", "memory: expected" },
+		{ "{\"kernel\": 5}", "1:2: kernel: expected a string" },
+		{ "{\"kernel\": \"\"}", "1:2: kernel: must not be empty" },
+		{ "{\"kernel\": \"k\", \"serial\": \"tcp:1\"}",
+		  "serial: expected \"stdio\", \"file:PATH\" or \"none\"" },
+		{ "{\"kernel\": \"k\", \"boot_timing\": \"xml\"}",
+		  "boot_timing: expected" },
+		{ "{\"kernel\": \"k\",\n \"disks\": {\"path\": \"a\"}}",
+		  "2:2: disks: expected a list" },
+		{ "{\"kernel\": \"k\",\n \"disks\": [\"a.img\"]}",
+		  "2:12: disks[0]: expected an object" },
+		{ "{\"kernel\": \"k\",\n \"disks\": [{\"path\": \"a\"},\n"
+		  "   {\"path\": \"b\", \"ro\": \"yes\"}]}",
+		  "3:20: disks[1].ro: expected true or false" },
+		{ "{\"kernel\": \"k\", \"disks\": [{\"ro\": true}]}",
+		  "disks[0].path: missing" },
+		{ "{\"kernel\": \"k\", \"disks\": [{\"path\": \"a\", "
+		  "\"serial\": \"123456789012345678901\"}]}",
+		  "disks[0].serial: longer than 20 bytes" },
+		{ "{\"kernel\": \"k\", \"disks\": [{\"path\": \"a\", "
+		  "\"size\": 5}]}",
+		  "disks[0].size: unknown key" },
+		{ "{\"kernel\": \"k\", \"nets\": [{\"mac\": \"x\"}]}",
+		  "nets[0].tap: missing" },
+		{ "{\"kernel\": \"k\", \"nets\": [{\"tap\": \"t\", "
+		  "\"vhost\": true}]}",
+		  "nets[0].vhost: unknown key" },
+		{ "{\"kernel\": \"k\", \"kernel\": \"j\"}", "duplicate object key" },
+		{ "{\"kernel\": \"k\",}", "1:16:" },
+		{ "[1, 2]", "1:1: the top level must be an object" },
+		{ "", "1:0:" },
+		{ "{\"kernel\": \"k\", \"name\": \"a\\u0000b\"}",
+		  "name: contains a NUL character" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct kvmlite_config c;
+		char err[512] = "", want[600];
+
+		write_file(cases[i].text);
+		ck_assert_msg(kvmlite_config_load(path, &c, err, sizeof(err)) ==
+				      -EINVAL,
+			      "case %zu accepted", i);
+		snprintf(want, sizeof(want), "%s:%s", path, cases[i].want);
+		ck_assert_msg(strstr(err, cases[i].want) &&
+				      !strncmp(err, path, strlen(path)),
+			      "case %zu: got '%s', want '%s'", i, err, want);
+		ck_assert_ptr_null(strchr(err, '\n'));
+		kvmlite_config_release(&c);
+	}
+}
+END_TEST
+
+START_TEST(missing_file)
+{
+	struct kvmlite_config c;
+	char err[512];
+
+	ck_assert_int_eq(kvmlite_config_load("/nonexistent/vm.json", &c, err,
+					     sizeof(err)),
+			 -ENOENT);
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/vm.json"));
+	kvmlite_config_release(&c);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, full_file);
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, mistakes);
+	tcase_add_test(tc, missing_file);
+	suite_add_tcase(s, tc);
+	return unit_run(s);
+}
