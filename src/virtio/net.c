@@ -349,6 +349,15 @@ static int rx_direct(struct virtio_net *n, struct virtq *q,
 	return 1;
 }
 
+/* Has the driver made any buffer available that we have not taken? */
+static bool avail_pending(const struct virtq *q)
+{
+	uint16_t idx = le16toh(
+		__atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE));
+
+	return idx != q->last_avail_idx;
+}
+
 /* Move frames from the TAP to the rx queue while both have some. Frames
  * handled, or -errno for a malformed ring or chain. */
 static int rx_process(struct virtio_net *n, struct virtq *q,
@@ -357,7 +366,8 @@ static int rx_process(struct virtio_net *n, struct virtq *q,
 	struct iovec bounce = {n->rx_buf, NET_RX_BUF_BYTES};
 	int done = 0, ret;
 
-	n->rx_wait = false;
+	/* No ring: nothing to do until the driver resets the device. */
+	n->rx_wait = !q->ready;
 	if (!q->ready)
 		return 0;
 	virtq_disable_notify(q);
@@ -377,9 +387,7 @@ static int rx_process(struct virtio_net *n, struct virtq *q,
 				continue;
 			}
 			/* Do not take a frame the guest has no room for. */
-			if ((uint16_t)(__atomic_load_n(&q->avail->idx,
-						       __ATOMIC_ACQUIRE) -
-				       q->last_avail_idx) == 0) {
+			if (!avail_pending(q)) {
 				if (virtq_enable_notify(q))
 					continue;
 				n->rx_wait = true;
@@ -492,7 +500,8 @@ static void *worker_main(void *arg)
 		eventfd_t v;
 
 		pthread_mutex_lock(&n->lock);
-		if (n->active && !n->tap_dead) {
+		if (n->active && !n->tap_dead &&
+		    !virtio_mmio_needs_reset(&n->mmio)) {
 			if (!n->rx_wait)
 				ev |= POLLIN;
 			if (n->tx_wait)

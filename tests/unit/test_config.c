@@ -126,7 +126,7 @@ START_TEST(mistakes)
 		  "2:12: disks[0]: expected an object" },
 		{ "{\"kernel\": \"k\",\n \"disks\": [{\"path\": \"a\"},\n"
 		  "   {\"path\": \"b\", \"ro\": \"yes\"}]}",
-		  "3:20: disks[1].ro: expected true or false" },
+		  "3:18: disks[1].ro: expected true or false" },
 		{ "{\"kernel\": \"k\", \"disks\": [{\"ro\": true}]}",
 		  "disks[0].path: missing" },
 		{ "{\"kernel\": \"k\", \"disks\": [{\"path\": \"a\", "
