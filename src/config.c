@@ -222,8 +222,6 @@ static int get_string(struct loader *ld, json_t *v, struct json_path *path,
 		return fail_at(ld, path, "expected a string");
 	if (nonempty && !json_string_length(v))
 		return fail_at(ld, path, "must not be empty");
-	if (strlen(json_string_value(v)) != json_string_length(v))
-		return fail_at(ld, path, "contains a NUL character");
 	*out = json_string_value(v);
 	return 0;
 }

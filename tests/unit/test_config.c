@@ -145,7 +145,7 @@ START_TEST(mistakes)
 		{ "[1, 2]", "1:1: the top level must be an object" },
 		{ "", "1:0:" },
 		{ "{\"kernel\": \"k\", \"name\": \"a\\u0000b\"}",
-		  "name: contains a NUL character" },
+		  "1:34: \\u0000 is not allowed" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
