@@ -189,6 +189,23 @@ KVMLITE_API void kvmlite_vm_stop(struct kvmlite_vm *vm);
  * callers with their own event loop. Owned by the VM. */
 KVMLITE_API int kvmlite_vm_exit_fd(struct kvmlite_vm *vm);
 
+/*
+ * Wait up to @timeout_ms (negative: forever, 0: just look) for @needle in
+ * the console output printed since the last successful expect (or since
+ * boot). Returns 0 and moves past the match, -ETIMEDOUT, or -ESRCH when
+ * the VM stopped without printing it. @seen (may be NULL) receives the
+ * output from there up to the match's end (or all of it on failure),
+ * truncated to its last seen_len - 1 bytes, NUL-terminated. The library
+ * keeps the last 1 MiB of output for this.
+ */
+KVMLITE_API int kvmlite_vm_expect(struct kvmlite_vm *vm, const char *needle,
+				  int timeout_ms, char *seen, size_t seen_len);
+
+/* Stop every vCPU (returns once they all are stopped) and let them run
+ * again. -EINVAL when the VM is not running. */
+KVMLITE_API int kvmlite_vm_pause(struct kvmlite_vm *vm);
+KVMLITE_API int kvmlite_vm_resume(struct kvmlite_vm *vm);
+
 /* Send bytes to the guest console as if typed; returns bytes queued. */
 KVMLITE_API size_t kvmlite_vm_console_write(struct kvmlite_vm *vm,
 					    const void *buf, size_t len);

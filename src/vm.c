@@ -109,6 +109,7 @@ void vm_request_exit(struct kvmlite_vm *vm, enum kvmlite_exit_reason reason,
 		pthread_cond_broadcast(&vm->cond);
 	}
 	pthread_mutex_unlock(&vm->lock);
+	console_log_close(&vm->con);
 }
 
 static void platform_event(void *opaque, enum platform_event ev, int value)
@@ -177,6 +178,7 @@ static void console_out(void *opaque, const uint8_t *buf, size_t len)
 	if (vm->cfg.console_cb)
 		vm->cfg.console_cb(vm->cfg.console_opaque, (const char *)buf,
 				   len);
+	console_log_append(&vm->con, (const char *)buf, len);
 }
 
 /* Map a whole file read-only; an empty file is an error. */
@@ -471,6 +473,7 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg,
 	vm->mem.memfd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	cond_init_monotonic(&vm->cond);
+	console_log_init(&vm->con);
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
 
@@ -709,6 +712,60 @@ void kvmlite_vm_stop(struct kvmlite_vm *vm)
 	vm_request_exit(vm, KVMLITE_EXIT_STOPPED, 0, "stopped by the host");
 }
 
+int kvmlite_vm_expect(struct kvmlite_vm *vm, const char *needle,
+		      int timeout_ms, char *seen, size_t seen_len)
+{
+	if (!needle)
+		return -EINVAL;
+	return console_log_expect(&vm->con, needle, timeout_ms, seen,
+				  seen_len);
+}
+
+void vm_park_vcpu(struct kvmlite_vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->nr_parked++;
+	pthread_cond_broadcast(&vm->cond);
+	while (vm->pause_requested && !vm->stopping)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	vm->nr_parked--;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+int kvmlite_vm_pause(struct kvmlite_vm *vm)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->started || vm->stopping) {
+		ret = -EINVAL;
+		goto out;
+	}
+	vm->pause_requested = true;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	while (vm->nr_parked < vm->nr_vcpus && !vm->stopping)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	if (vm->stopping)
+		ret = -EINVAL;
+out:
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
+}
+
+int kvmlite_vm_resume(struct kvmlite_vm *vm)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->pause_requested || vm->stopping)
+		ret = -EINVAL;
+	vm->pause_requested = false;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
+}
+
 size_t kvmlite_vm_console_write(struct kvmlite_vm *vm, const void *buf,
 				size_t len)
 {
@@ -777,6 +834,7 @@ void kvmlite_vm_destroy(struct kvmlite_vm *vm)
 	guest_mem_free(&vm->mem);
 	free(vm->cpuid);
 	free(vm->cmdline);
+	console_log_free(&vm->con);
 	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);

@@ -11,6 +11,7 @@
 
 #include "kvmlite.h"
 #include "bus.h"
+#include "console_log.h"
 #include "guest_mem.h"
 #include "platform.h"
 #include "devices/i8042.h"
@@ -73,10 +74,14 @@ struct kvmlite_vm {
 	int stop_fd; /* eventfd: tells the I/O thread to quit */
 	int exit_fd; /* eventfd: readable once the VM stopped */
 
+	struct console_log con;
+
 	/* Exit state, under lock. */
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond; /* exit, and vCPUs parking for a pause */
 	bool started;
+	bool pause_requested;
+	unsigned int nr_parked;
 	volatile int stopping; /* read by vCPU threads without the lock */
 	struct kvmlite_exit exit;
 	struct kvmlite_timings t;
@@ -95,6 +100,9 @@ void vm_set_error(struct kvmlite_vm *vm, const char *fmt, ...)
 /* kvm.c */
 int kvm_open_checked(int *kvm_fd, char *err, size_t errlen);
 int kvm_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen);
+
+/* A vCPU thread stops here while the VM is paused. */
+void vm_park_vcpu(struct kvmlite_vm *vm);
 
 /* vcpu/vcpu.c */
 int vcpu_create(struct kvmlite_vm *vm, struct vcpu *v, unsigned int id,

@@ -93,6 +93,26 @@ static int vcpu_set_signal_mask(struct vcpu *v)
 	return 0;
 }
 
+/*
+ * After a kick: take the pending kick signal (it would make every later
+ * KVM_RUN return at once), re-arm KVM_RUN, and park if a pause is asked.
+ */
+static void vcpu_kicked(struct vcpu *v)
+{
+	static const struct timespec zero = { 0, 0 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, v->vm->cfg.kick_signal);
+	while (sigtimedwait(&set, NULL, &zero) > 0)
+		;
+	if (v->vm->stopping)
+		return;
+	if (v->vm->pause_requested)
+		vm_park_vcpu(v->vm);
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -114,8 +134,10 @@ static void *vcpu_thread(void *arg)
 	while (!vm->stopping) {
 		ret = ioctl(v->fd, KVM_RUN, 0);
 		if (ret < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN) {
+				vcpu_kicked(v);
 				continue;
+			}
 			vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
 					"vCPU %u: KVM_RUN: %s", v->id,
 					strerror(errno));

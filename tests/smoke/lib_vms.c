@@ -69,6 +69,25 @@ int main(int argc, char **argv)
 	      "exit stub: reason %d value %d", ex.reason, ex.test_exit_value);
 	CHECK(kvmlite_exit_status(&ex) == 42, "exit status");
 
+	/* Console output through expect; a pause holds every vCPU. */
+	{
+		char seen[128];
+
+		CHECK(kvmlite_vm_expect(vms[1], "hello from the", 5000, seen,
+					sizeof(seen)) == 0,
+		      "expect hello: saw '%s'", seen);
+		CHECK(strstr(seen, "stub: hello from the") != NULL,
+		      "seen '%s'", seen);
+		CHECK(kvmlite_vm_expect(vms[1], "never printed", 100, seen,
+					sizeof(seen)) == -ETIMEDOUT,
+		      "expect timeout");
+		CHECK(strcmp(seen, " guest\n") == 0, "rest '%s'", seen);
+		CHECK(kvmlite_vm_pause(vms[3]) == 0, "pause");
+		CHECK(kvmlite_vm_resume(vms[3]) == 0, "resume");
+		CHECK(kvmlite_vm_resume(vms[3]) == -EINVAL, "double resume");
+		CHECK(kvmlite_vm_pause(vms[2]) == 0, "pause 2");
+	}
+
 	/* The halting ones keep running until stopped. */
 	for (int i = 1; i < NVMS; i++)
 		CHECK(kvmlite_vm_wait(vms[i], 200) == -ETIMEDOUT,
@@ -83,6 +102,10 @@ int main(int argc, char **argv)
 		CHECK(kvmlite_exit_status(&ex) == KVMLITE_STATUS_STOPPED,
 		      "stopped status");
 	}
+	CHECK(kvmlite_vm_expect(vms[1], "never printed", 1000, NULL, 0) ==
+		      -ESRCH,
+	      "expect after stop");
+	CHECK(kvmlite_vm_pause(vms[1]) == -EINVAL, "pause after stop");
 	for (int i = 0; i < NVMS; i++)
 		kvmlite_vm_destroy(vms[i]);
 

@@ -2,7 +2,8 @@
  * The smallest guest: a PVH-bootable ELF whose first instructions write the
  * test-exit port. Used by the startup benchmark and local smoke tests.
  * The exit value is STUB_EXIT_VALUE (default 42); with STUB_HANG the guest
- * halts forever instead (for tests that stop a VM from the host).
+ * prints a line on the UART and halts forever instead (for tests that
+ * wait for output and stop a VM from the host).
  */
 #ifndef STUB_EXIT_VALUE
 #define STUB_EXIT_VALUE 42
@@ -23,6 +24,21 @@ pvh_start:
 #ifndef STUB_HANG
 	movb $STUB_EXIT_VALUE, %al
 	outb %al, $0xf4
+#else
+	/* Say hello on the UART (THR at 0x3f8), then halt forever. */
+	movl $hello, %esi
+	movw $0x3f8, %dx
+2:	lodsb
+	testb %al, %al
+	jz 1f
+	outb %al, %dx
+	jmp 2b
 #endif
 1:	hlt
 	jmp 1b
+
+#ifdef STUB_HANG
+	.section .rodata
+hello:
+	.asciz "stub: hello from the guest\n"
+#endif
