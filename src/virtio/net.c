@@ -42,14 +42,15 @@ struct virtio_net {
 
 	/* Held by whoever processes the queues; a reset takes it too. */
 	pthread_mutex_t lock;
-	bool active;	 /* DRIVER_OK and not reset since */
-	bool mrg_rxbuf;	 /* negotiated features, at activation */
+	bool active;	/* DRIVER_OK and not reset since */
+	bool mrg_rxbuf; /* negotiated features, at activation */
 	bool guest_csum;
-	bool rx_wait;	 /* out of rx buffers: wait for an rx kick */
-	bool tx_wait;	 /* tx_chain waits for the TAP to take it */
-	bool tap_dead;	 /* the TAP read EOF or a fatal error */
-	uint32_t rx_len; /* bytes of the frame in rx_buf, header included */
-	uint8_t *rx_buf; /* NET_RX_BUF_BYTES */
+	bool rx_wait;	  /* out of rx buffers: wait for an rx kick */
+	bool tx_wait;	  /* tx_chain waits for the TAP to take it */
+	bool tap_dead;	  /* the TAP read EOF or a fatal error */
+	uint32_t rx_len;  /* bytes of the frame in rx_buf, header included */
+	uint16_t rx_seen; /* avail index up to which the ring ran dry */
+	uint8_t *rx_buf;  /* NET_RX_BUF_BYTES */
 	struct virtq_chain rx_chain;
 	struct virtq_chain tx_chain;
 	struct rx_used rx_used[VIRTQ_MAX_SIZE];
@@ -67,8 +68,8 @@ struct virtio_net {
 /* ---- iovec helpers ---- */
 
 /* Copy @len bytes from @src to offset @off of the iovecs; bytes copied. */
-static size_t iov_from_buf(const struct iovec *iov, unsigned int nr,
-			   size_t off, const void *src, size_t len)
+static size_t iov_from_buf(const struct iovec *iov, unsigned int nr, size_t off,
+			   const void *src, size_t len)
 {
 	const uint8_t *p = src;
 	size_t done = 0;
@@ -247,6 +248,8 @@ static int rx_deliver(struct virtio_net *n, struct virtq *q,
 
 	if (!n->mrg_rxbuf) {
 		ret = virtq_pop(q, m, c);
+		if (!ret)
+			n->rx_seen = q->last_avail_idx;
 		if (ret <= 0)
 			return ret;
 		if (!rx_chain_ok(c, 1))
@@ -280,7 +283,9 @@ static int rx_deliver(struct virtio_net *n, struct virtq *q,
 			return ret;
 		}
 		if (!ret) {
-			unpop(q, count); /* wait for more */
+			/* Wait for more: the next buffer is at rx_seen. */
+			n->rx_seen = q->last_avail_idx;
+			unpop(q, count);
 			return 0;
 		}
 		if (!rx_chain_ok(c, count ? 1 : VIRTIO_NET_HDR_BYTES)) {
@@ -352,10 +357,26 @@ static int rx_direct(struct virtio_net *n, struct virtq *q,
 /* Has the driver made any buffer available that we have not taken? */
 static bool avail_pending(const struct virtq *q)
 {
-	uint16_t idx = le16toh(
-		__atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE));
+	uint16_t idx =
+		le16toh(__atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE));
 
 	return idx != q->last_avail_idx;
+}
+
+/*
+ * Ask the driver to notify us when it makes the buffer at avail index
+ * n->rx_seen available (chains before it may have been given back with
+ * unpop()), then re-check. True when it already has: try again.
+ */
+static bool rx_enable_notify(struct virtio_net *n, struct virtq *q)
+{
+	uint16_t saved = q->last_avail_idx;
+	bool more;
+
+	q->last_avail_idx = n->rx_seen;
+	more = virtq_enable_notify(q);
+	q->last_avail_idx = saved;
+	return more;
 }
 
 /* Move frames from the TAP to the rx queue while both have some. Frames
@@ -388,7 +409,8 @@ static int rx_process(struct virtio_net *n, struct virtq *q,
 			}
 			/* Do not take a frame the guest has no room for. */
 			if (!avail_pending(q)) {
-				if (virtq_enable_notify(q))
+				n->rx_seen = q->last_avail_idx;
+				if (rx_enable_notify(n, q))
 					continue;
 				n->rx_wait = true;
 				break;
@@ -407,7 +429,7 @@ static int rx_process(struct virtio_net *n, struct virtq *q,
 			return ret;
 		if (!ret) {
 			/* Ask for a kick when buffers come, then re-check. */
-			if (virtq_enable_notify(q))
+			if (rx_enable_notify(n, q))
 				continue;
 			STAT_ADD(n, rx_no_room, 1);
 			n->rx_wait = true;
@@ -688,8 +710,8 @@ int virtio_net_create(struct virtio_net **out,
 	if (!o->mac)
 		return fail(err, errlen, -EINVAL, "net %s: no MAC address",
 			    name);
-	if ((o->mac[0] & 1) || !(o->mac[0] | o->mac[1] | o->mac[2] |
-				 o->mac[3] | o->mac[4] | o->mac[5]))
+	if ((o->mac[0] & 1) || !(o->mac[0] | o->mac[1] | o->mac[2] | o->mac[3] |
+				 o->mac[4] | o->mac[5]))
 		return fail(err, errlen, -EINVAL,
 			    "net %s: MAC address is multicast or zero", name);
 	fl = fcntl(o->tap_fd, F_GETFL);
@@ -711,8 +733,7 @@ int virtio_net_create(struct virtio_net **out,
 		goto err_free;
 	n->rx_buf = malloc(NET_RX_BUF_BYTES);
 	if (!n->rx_buf) {
-		ret = fail(err, errlen, -ENOMEM, "net %s: out of memory",
-			   name);
+		ret = fail(err, errlen, -ENOMEM, "net %s: out of memory", name);
 		goto err_free;
 	}
 	ret = -pthread_mutex_init(&n->lock, NULL);
@@ -732,8 +753,7 @@ int virtio_net_create(struct virtio_net **out,
 		1ULL << VIRTIO_NET_F_STATUS | 1ULL << VIRTIO_NET_F_CSUM |
 		1ULL << VIRTIO_NET_F_GUEST_CSUM |
 		1ULL << VIRTIO_NET_F_HOST_TSO4 |
-		1ULL << VIRTIO_NET_F_HOST_TSO6 |
-		1ULL << VIRTIO_NET_F_HOST_ECN |
+		1ULL << VIRTIO_NET_F_HOST_TSO6 | 1ULL << VIRTIO_NET_F_HOST_ECN |
 		1ULL << VIRTIO_NET_F_GUEST_TSO4 |
 		1ULL << VIRTIO_NET_F_GUEST_TSO6 |
 		1ULL << VIRTIO_NET_F_GUEST_ECN | 1ULL << VIRTIO_NET_F_MRG_RXBUF;

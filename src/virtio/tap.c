@@ -122,8 +122,8 @@ int tap_open(const char *name, bool vnet_hdr, int *fd_out, char *err,
 	if (vnet_hdr && ioctl(fd, TUNSETOFFLOAD, 0U) < 0) {
 		ret = -errno;
 		close(fd);
-		return fail(err, errlen, ret, "tap %s: TUNSETOFFLOAD: %s",
-			    name, strerror(-ret));
+		return fail(err, errlen, ret, "tap %s: TUNSETOFFLOAD: %s", name,
+			    strerror(-ret));
 	}
 	*fd_out = fd;
 	return 0;
