@@ -325,6 +325,21 @@ fail:
 	return ret;
 }
 
+/* The next virtio-mmio window and its GSI. */
+static const struct boot_mmio_dev *vm_add_mmio_window(struct kvmlite_vm *vm)
+{
+	struct boot_mmio_dev *w = &vm->mmio_devs[vm->nr_mmio_devs];
+
+	*w = (struct boot_mmio_dev){
+		.base = LAYOUT_VIRTIO_MMIO +
+			vm->nr_mmio_devs * VIRTIO_MMIO_WINDOW,
+		.size = VIRTIO_MMIO_WINDOW,
+		.gsi = VIRTIO_GSI_BASE + vm->nr_mmio_devs,
+	};
+	vm->nr_mmio_devs++;
+	return w;
+}
+
 /* Open the disks (before KVM: a bad image is a configuration error) and
  * give each a virtio-mmio window and GSI. */
 static int vm_open_disks(struct kvmlite_vm *vm, char *err, size_t errlen)
@@ -343,13 +358,44 @@ static int vm_open_disks(struct kvmlite_vm *vm, char *err, size_t errlen)
 		if (ret)
 			return ret;
 		vm->nr_disks = i + 1;
-		vm->mmio_devs[vm->nr_mmio_devs] = (struct boot_mmio_dev){
-			.base = LAYOUT_VIRTIO_MMIO +
-				vm->nr_mmio_devs * VIRTIO_MMIO_WINDOW,
-			.size = VIRTIO_MMIO_WINDOW,
-			.gsi = VIRTIO_GSI_BASE + vm->nr_mmio_devs,
-		};
-		vm->nr_mmio_devs++;
+		vm_add_mmio_window(vm);
+	}
+	return 0;
+}
+
+/* Open the TAPs and make their virtio-net devices. */
+static int vm_open_nets(struct kvmlite_vm *vm, char *err, size_t errlen)
+{
+	for (unsigned int i = 0; i < vm->cfg.nr_nets; i++) {
+		const struct kvmlite_net *n = &vm->cfg.nets[i];
+		struct virtio_net_config_opts o = { .name = n->tap };
+		uint8_t mac[6];
+		int fd, ret;
+
+		if (n->mac) {
+			if (mac_parse(n->mac, mac)) {
+				snprintf(err, errlen,
+					 "net %s: invalid MAC '%s' (want a "
+					 "unicast xx:xx:xx:xx:xx:xx)",
+					 n->tap, n->mac);
+				return -EINVAL;
+			}
+		} else {
+			mac_default(mac, vm->cfg.name ? vm->cfg.name : "", i);
+		}
+		ret = tap_open(n->tap, true, &fd, err, errlen);
+		if (ret)
+			return ret;
+		o.tap_fd = fd;
+		o.mac = mac;
+		ret = virtio_net_create(&vm->nets[i], &o, &vm->mem, err,
+					errlen);
+		if (ret) {
+			close(fd);
+			return ret;
+		}
+		vm->nr_nets = i + 1;
+		vm_add_mmio_window(vm);
 	}
 	return 0;
 }
@@ -428,6 +474,17 @@ static int check_config(const struct kvmlite_config *c, char *err,
 			return -EINVAL;
 		}
 	}
+	if (c->nr_nets > KVMLITE_MAX_NETS || (c->nr_nets && !c->nets)) {
+		snprintf(err, errlen, "%u networks: at most %d", c->nr_nets,
+			 KVMLITE_MAX_NETS);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < c->nr_nets; i++) {
+		if (!c->nets[i].tap || !c->nets[i].tap[0]) {
+			snprintf(err, errlen, "net %u: no tap name given", i);
+			return -EINVAL;
+		}
+	}
 	if (c->kick_signal && (c->kick_signal < SIGRTMIN ||
 			       c->kick_signal > SIGRTMAX)) {
 		snprintf(err, errlen, "kick_signal %d is not a real-time signal",
@@ -497,9 +554,14 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg,
 	}
 	/* Images first: a bad kernel is reported even where KVM is not. */
 	ret = vm_open_disks(vm, err, errlen);
+	if (!ret)
+		ret = vm_open_nets(vm, err, errlen);
 	if (ret)
 		goto fail;
-	vm->cfg.disks = NULL; /* the caller's array: not kept */
+	/* The caller's arrays and strings: not kept. */
+	vm->cfg.disks = NULL;
+	vm->cfg.nets = NULL;
+	vm->cfg.name = NULL;
 	vm->cfg.kernel_path = cfg->kernel_path;
 	vm->cfg.initrd_path = cfg->initrd_path;
 	ret = vm_load_kernel(vm, err, errlen);
@@ -523,6 +585,14 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg,
 				       &vm->mmio_devs[i],
 				       virtio_blk_ops()->nr_queues,
 				       "virtio-blk", err, errlen);
+		if (ret)
+			goto fail;
+	}
+	for (unsigned int i = 0; i < vm->nr_nets; i++) {
+		ret = vm_attach_virtio(vm, virtio_net_transport(vm->nets[i]),
+				       &vm->mmio_devs[vm->nr_disks + i],
+				       virtio_net_ops()->nr_queues,
+				       "virtio-net", err, errlen);
 		if (ret)
 			goto fail;
 	}
@@ -663,6 +733,15 @@ int kvmlite_vm_start(struct kvmlite_vm *vm)
 		if (ret) {
 			vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
 					"cannot start disk %u: %s", i,
+					strerror(-ret));
+			return ret;
+		}
+	}
+	for (unsigned int i = 0; i < vm->nr_nets; i++) {
+		ret = virtio_net_start(vm->nets[i]);
+		if (ret) {
+			vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
+					"cannot start network %u: %s", i,
 					strerror(-ret));
 			return ret;
 		}
@@ -813,6 +892,8 @@ void kvmlite_vm_destroy(struct kvmlite_vm *vm)
 	/* After the vCPUs: no guest access can reach a device any more. */
 	for (unsigned int i = 0; i < vm->nr_disks; i++)
 		virtio_blk_destroy(vm->disks[i]);
+	for (unsigned int i = 0; i < vm->nr_nets; i++)
+		virtio_net_destroy(vm->nets[i]);
 	free(vm->vcpus);
 	if (vm->devices_ready) {
 		serial8250_destroy(&vm->serial);

@@ -20,6 +20,8 @@
 #include "devices/serial8250.h"
 #include "loader/loader.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
+#include "virtio/tap.h"
 
 #define KVMLITE_MAX_CPUS 255
 #define KVMLITE_MIN_MEMORY (16ULL << 20)
@@ -61,10 +63,12 @@ struct kvmlite_vm {
 	bool devices_ready;
 
 	/* virtio-mmio devices: window i at LAYOUT_VIRTIO_MMIO + i * 0x200,
-	 * GSI VIRTIO_GSI_BASE + i. Disks come first. */
+	 * GSI VIRTIO_GSI_BASE + i. Disks first, then networks. */
 	struct virtio_blk *disks[KVMLITE_MAX_DISKS];
 	unsigned int nr_disks;
-	struct boot_mmio_dev mmio_devs[KVMLITE_MAX_DISKS];
+	struct virtio_net *nets[KVMLITE_MAX_NETS];
+	unsigned int nr_nets;
+	struct boot_mmio_dev mmio_devs[KVMLITE_MAX_DISKS + KVMLITE_MAX_NETS];
 	unsigned int nr_mmio_devs;
 
 	/* The console/I-O thread. */
