@@ -203,16 +203,23 @@ static char *keep(struct loader *ld, char *s)
 	return s;
 }
 
+/* "PREFIXDIR/NAME", owned by the loader. */
+static const char *dir_join(struct loader *ld, const char *prefix,
+			    const char *name)
+{
+	size_t n = strlen(prefix) + strlen(ld->st->dir) + strlen(name) + 2;
+	char *s = malloc(n);
+
+	if (!s)
+		return NULL;
+	snprintf(s, n, "%s%s/%s", prefix, ld->st->dir, name);
+	return keep(ld, s);
+}
+
 /* A path from the file: relative ones are relative to the file. */
 static const char *file_path(struct loader *ld, const char *v)
 {
-	char *s;
-
-	if (v[0] == '/')
-		return v;
-	if (asprintf(&s, "%s/%s", ld->st->dir, v) < 0)
-		return NULL;
-	return keep(ld, s);
+	return v[0] == '/' ? v : dir_join(ld, "", v);
 }
 
 static int get_string(struct loader *ld, json_t *v, struct json_path *path,
@@ -229,7 +236,7 @@ static int get_string(struct loader *ld, json_t *v, struct json_path *path,
 static int get_path(struct loader *ld, json_t *v, struct json_path *path,
 		    const char **out)
 {
-	const char *s;
+	const char *s = NULL;
 	int ret = get_string(ld, v, path, true, &s);
 
 	if (ret)
@@ -465,7 +472,7 @@ static int load_root(struct loader *ld, json_t *root)
 		cfg->memory = bytes;
 	}
 	if ((v = field(root, &path, "serial"))) {
-		const char *s;
+		const char *s = NULL;
 
 		ret = get_string(ld, v, &path, true, &s);
 		if (ret)
@@ -476,13 +483,9 @@ static int load_root(struct loader *ld, json_t *root)
 				       "expected \"stdio\", \"file:PATH\" or "
 				       "\"none\"");
 		if (!strncmp(s, "file:", 5) && s[5] != '/') {
-			char *abs;
-
-			if (asprintf(&abs, "file:%s/%s", ld->st->dir, s + 5) <
-				    0 ||
-			    !keep(ld, abs))
+			s = dir_join(ld, "file:", s + 5);
+			if (!s)
 				return -ENOMEM;
-			s = abs;
 		}
 		cfg->serial = s;
 	}

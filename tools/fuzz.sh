@@ -50,13 +50,13 @@ for t in "${targets[@]}"; do
 		-max_len="${max_len[$t]:-4096}" -print_final_stats=1 \
 		-artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1 || rc=$?
 	stats=$(grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' \
-		"$log" | awk '{printf "%s ", $2}')
-	cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
+		"$log" | awk '{printf "%s ", $2}' || true)
+	cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 || true)
 	if [[ $rc -ne 0 ]]; then
 		echo "!! $t FAILED (status $rc):" >&2
 		grep -E 'ERROR|SUMMARY|runtime error|fuzz_[a-z_]+: ' "$log" \
 			| head -5 >&2 || true
-		repro=$(ls -t "$artifacts"/* 2>/dev/null | head -1)
+		repro=$(ls -t "$artifacts"/* 2>/dev/null | head -1 || true)
 		echo "!! reproducer: ${repro:-none}" >&2
 		echo "!! rerun: $bin $repro" >&2
 		exit 1

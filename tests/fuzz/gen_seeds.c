@@ -1,0 +1,377 @@
+/*
+ * Writes the seed corpora of the fuzz targets:
+ *
+ *	gen_seeds OUTDIR	(normally tests/fuzz/corpus)
+ *
+ * OUTDIR/fuzz_virtq_blk: valid ring layouts with well-formed requests (and
+ * one malformed ring); OUTDIR/fuzz_elf and OUTDIR/fuzz_bzimage: tiny
+ * synthetic kernels (the same shapes as tests/unit/loader_fixtures.h);
+ * OUTDIR/fuzz_cli: NUL-separated command lines. The stub guest ELF
+ * (build/exit_stub.elf) is copied into corpus/fuzz_elf by hand.
+ */
+#include <asm/bootparam.h>
+#include <elf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_layout.h"
+#include "virtio/blk.h"
+#include "virtio/virtq.h"
+
+#define XEN_ELFNOTE_PHYS32_ENTRY 18
+
+static const char *outdir;
+
+static void put(const char *target, const char *name, const void *p, size_t n)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", outdir, target, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(p, 1, n, f) != n || fclose(f)) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/* ---- virtqueue seeds ---- */
+
+struct vq_seed {
+	struct fuzz_layout l;
+	uint8_t buf[16384]; /* the input: header, then memory from GPA 0 */
+	size_t len;	    /* bytes used */
+	uint64_t next;	    /* next free GPA for buffers */
+	uint16_t ndesc, navail;
+};
+
+static uint8_t *gpa_ptr(struct vq_seed *s, uint64_t gpa, size_t n)
+{
+	if (FUZZ_VQ_HDR + gpa + n > sizeof(s->buf))
+		abort();
+	if (FUZZ_VQ_HDR + gpa + n > s->len)
+		s->len = FUZZ_VQ_HDR + gpa + n;
+	return s->buf + FUZZ_VQ_HDR + gpa;
+}
+
+static void vq_init(struct vq_seed *s, unsigned int log2size, uint8_t flags)
+{
+	memset(s, 0, sizeof(*s));
+	fuzz_layout((uint8_t)log2size, flags, &s->l);
+	s->buf[0] = (uint8_t)log2size;
+	s->buf[1] = flags;
+	s->len = FUZZ_VQ_HDR;
+	(void)gpa_ptr(s, 0, s->l.end);
+	s->next = (s->l.end + 15) & ~15ULL;
+}
+
+static uint64_t vq_alloc(struct vq_seed *s, size_t n)
+{
+	uint64_t gpa = s->next;
+
+	(void)gpa_ptr(s, gpa, n);
+	s->next = (gpa + n + 15) & ~15ULL;
+	return gpa;
+}
+
+static void put_desc(uint8_t *table, uint16_t i, uint64_t addr, uint32_t len,
+		     uint16_t flags, uint16_t next)
+{
+	struct virtq_desc d = {addr, len, flags, next};
+
+	memcpy(table + 16 * i, &d, sizeof(d));
+}
+
+static uint64_t vq_hdr(struct vq_seed *s, uint32_t type, uint64_t sector)
+{
+	uint64_t gpa = vq_alloc(s, 16);
+	uint8_t *p = gpa_ptr(s, gpa, 16);
+
+	memcpy(p, &type, 4);
+	memcpy(p + 8, &sector, 8);
+	return gpa;
+}
+
+static void vq_offer(struct vq_seed *s, uint16_t head)
+{
+	uint8_t *avail = gpa_ptr(s, s->l.avail, 4 + 2ULL * s->l.size);
+	uint16_t idx = s->navail % s->l.size;
+
+	memcpy(avail + 4 + 2 * idx, &head, 2);
+	s->navail++;
+	memcpy(avail + 2, &s->navail, 2);
+}
+
+struct seg {
+	uint64_t gpa;
+	uint32_t len;
+	bool write;
+};
+
+/* A direct chain of @n segments. */
+static void vq_chain(struct vq_seed *s, const struct seg *g, int n)
+{
+	uint8_t *table = gpa_ptr(s, s->l.desc, 16ULL * s->l.size);
+	uint16_t head = s->ndesc % s->l.size;
+
+	for (int i = 0; i < n; i++) {
+		uint16_t d = s->ndesc++ % s->l.size;
+
+		put_desc(table, d, g[i].gpa, g[i].len,
+			 (uint16_t)((g[i].write ? VIRTQ_DESC_F_WRITE : 0) |
+				    (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
+			 (uint16_t)(s->ndesc % s->l.size));
+	}
+	vq_offer(s, head);
+}
+
+/* One descriptor pointing at an indirect table of @n segments. */
+static void vq_indirect(struct vq_seed *s, const struct seg *g, int n)
+{
+	uint8_t *table = gpa_ptr(s, s->l.desc, 16ULL * s->l.size);
+	uint64_t itab = vq_alloc(s, 16ULL * n);
+	uint16_t head = s->ndesc++ % s->l.size;
+
+	for (int i = 0; i < n; i++)
+		put_desc(gpa_ptr(s, itab, 16ULL * n), (uint16_t)i, g[i].gpa,
+			 g[i].len,
+			 (uint16_t)((g[i].write ? VIRTQ_DESC_F_WRITE : 0) |
+				    (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
+			 (uint16_t)(i + 1));
+	put_desc(table, head, itab, (uint32_t)(16 * n), VIRTQ_DESC_F_INDIRECT,
+		 0);
+	vq_offer(s, head);
+}
+
+/* header + data + status, for IN/OUT/GET_ID/FLUSH. */
+static void vq_simple(struct vq_seed *s, uint32_t type, uint64_t sector,
+		      uint32_t data_len, bool indirect)
+{
+	bool in = type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_GET_ID;
+	struct seg g[3];
+	int n = 0;
+
+	g[n++] = (struct seg){vq_hdr(s, type, sector), 16, false};
+	if (data_len) {
+		uint64_t d = vq_alloc(s, data_len);
+
+		if (!in)
+			memset(gpa_ptr(s, d, data_len), 0xa5, data_len);
+		g[n++] = (struct seg){d, data_len, in};
+	}
+	g[n++] = (struct seg){vq_alloc(s, 1), 1, true};
+	if (indirect)
+		vq_indirect(s, g, n);
+	else
+		vq_chain(s, g, n);
+}
+
+/* discard / write-zeroes with one segment. */
+static void vq_dwz(struct vq_seed *s, uint32_t type, uint64_t sector,
+		   uint32_t nr, uint32_t flags)
+{
+	uint64_t seg = vq_alloc(s, 16);
+	uint8_t *p = gpa_ptr(s, seg, 16);
+	struct seg g[3];
+
+	memcpy(p, &sector, 8);
+	memcpy(p + 8, &nr, 4);
+	memcpy(p + 12, &flags, 4);
+	g[0] = (struct seg){vq_hdr(s, type, 0), 16, false};
+	g[1] = (struct seg){seg, 16, false};
+	g[2] = (struct seg){vq_alloc(s, 1), 1, true};
+	vq_chain(s, g, 3);
+}
+
+static void vq_put(struct vq_seed *s, const char *name)
+{
+	put("fuzz_virtq_blk", name, s->buf, s->len);
+}
+
+static void virtq_seeds(void)
+{
+	static struct vq_seed s;
+
+	vq_init(&s, 2, 0);
+	vq_simple(&s, VIRTIO_BLK_T_IN, 0, 512, false);
+	vq_put(&s, "read1");
+
+	vq_init(&s, 3, FUZZ_VQ_EVENT_IDX);
+	vq_simple(&s, VIRTIO_BLK_T_OUT, 2, 1024, false);
+	vq_simple(&s, VIRTIO_BLK_T_FLUSH, 0, 0, false);
+	vq_simple(&s, VIRTIO_BLK_T_GET_ID, 0, 20, false);
+	vq_simple(&s, VIRTIO_BLK_T_IN, 63, 512, false);
+	vq_put(&s, "write_flush_id_read");
+
+	vq_init(&s, 4, FUZZ_VQ_INDIRECT);
+	vq_simple(&s, VIRTIO_BLK_T_IN, 4, 512, true);
+	vq_simple(&s, VIRTIO_BLK_T_OUT, 8, 512, true);
+	vq_put(&s, "indirect");
+
+	vq_init(&s, 1, FUZZ_VQ_EVENT_IDX | FUZZ_VQ_INDIRECT);
+	vq_dwz(&s, VIRTIO_BLK_T_DISCARD, 8, 8, 0);
+	vq_dwz(&s, VIRTIO_BLK_T_WRITE_ZEROES, 16, 4, 1);
+	vq_put(&s, "discard_wz");
+
+	vq_init(&s, 3, 0);
+	vq_simple(&s, VIRTIO_BLK_T_IN, 64, 512, false); /* out of range */
+	vq_simple(&s, 99, 0, 0, false);			/* unsupported */
+	vq_simple(&s, VIRTIO_BLK_T_IN, 0, 100, false);	/* not a sector */
+	vq_put(&s, "errors");
+
+	/* A loop: the second descriptor points back at the first. */
+	vq_init(&s, 2, 0);
+	vq_simple(&s, VIRTIO_BLK_T_IN, 0, 512, false);
+	{
+		uint8_t *t = gpa_ptr(&s, s.l.desc, 64);
+		struct virtq_desc d;
+
+		memcpy(&d, t + 16, 16);
+		d.next = 0;
+		memcpy(t + 16, &d, 16);
+	}
+	vq_put(&s, "loop");
+
+	vq_init(&s, 8, FUZZ_VQ_EVENT_IDX);
+	for (int i = 0; i < 8; i++)
+		vq_simple(&s, i & 1 ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN,
+			  (uint64_t)i, 512, false);
+	vq_put(&s, "size256");
+}
+
+/* ---- kernel seeds ---- */
+
+static void bzimage_seed(const char *name, uint8_t setup_sects,
+			 uint16_t version, size_t payload)
+{
+	size_t setup = ((size_t)setup_sects + 1) * 512;
+	uint8_t *img = calloc(1, setup + payload);
+	struct setup_header h;
+
+	memset(&h, 0, sizeof(h));
+	h.setup_sects = setup_sects;
+	h.boot_flag = 0xaa55;
+	h.jump = 0x66eb;
+	h.header = 0x53726448;
+	h.version = version;
+	h.loadflags = LOADED_HIGH;
+	h.cmdline_size = 2047;
+	h.initrd_addr_max = 0x7fffffff;
+	h.kernel_alignment = 0x200000;
+	h.relocatable_kernel = 1;
+	h.xloadflags = XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G;
+	h.pref_address = 0x1000000;
+	h.init_size = 0x800000;
+	h.syssize = (uint32_t)(payload / 16);
+	memcpy(img + 0x1f1, &h, sizeof(h));
+	for (size_t i = 0; i < payload; i++)
+		img[setup + i] = (uint8_t)(i * 7 + 3);
+	put("fuzz_bzimage", name, img, setup + payload);
+	free(img);
+}
+
+#define PADDR 0x1000000ULL
+#define VADDR 0xffffffff81000000ULL
+#define DATA_OFF 0x200
+
+static void elf_seed(const char *name, bool pvh, uint32_t descsz,
+		     uint64_t bss_paddr, uint64_t bss_size)
+{
+	size_t filesz = 1024;
+	uint8_t *img = calloc(1, DATA_OFF + filesz);
+	size_t note_off = sizeof(Elf64_Ehdr) + 3 * sizeof(Elf64_Phdr);
+	uint64_t pvh_entry = PADDR + 0x40;
+	Elf64_Ehdr eh = {0};
+	Elf64_Phdr ph[3] = {0};
+	Elf64_Nhdr nh = {4, descsz, XEN_ELFNOTE_PHYS32_ENTRY};
+
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	eh.e_type = ET_EXEC;
+	eh.e_machine = EM_X86_64;
+	eh.e_version = EV_CURRENT;
+	eh.e_entry = VADDR + 0x10;
+	eh.e_phoff = sizeof(eh);
+	eh.e_ehsize = sizeof(eh);
+	eh.e_phentsize = sizeof(Elf64_Phdr);
+	eh.e_phnum = 3;
+	ph[0] = (Elf64_Phdr){PT_LOAD, PF_R | PF_X, DATA_OFF, VADDR,
+			     PADDR,   filesz,	   8192,     0x200000};
+	if (bss_paddr)
+		ph[1] = (Elf64_Phdr){PT_LOAD,	PF_R | PF_W,
+				     DATA_OFF,	bss_paddr + (VADDR - PADDR),
+				     bss_paddr, 0,
+				     bss_size,	0x1000};
+	ph[2].p_type = pvh ? PT_NOTE : PT_NULL;
+	ph[2].p_offset = note_off;
+	ph[2].p_filesz = sizeof(nh) + 4 + descsz;
+	ph[2].p_align = 4;
+	memcpy(img, &eh, sizeof(eh));
+	memcpy(img + sizeof(eh), ph, sizeof(ph));
+	memcpy(img + note_off, &nh, sizeof(nh));
+	memcpy(img + note_off + sizeof(nh), "Xen", 4);
+	memcpy(img + note_off + sizeof(nh) + 4, &pvh_entry, descsz);
+	for (size_t i = 0; i < filesz; i++)
+		img[DATA_OFF + i] = (uint8_t)(i * 7 + 3);
+	put("fuzz_elf", name, img, DATA_OFF + filesz);
+	free(img);
+}
+
+/* ---- command lines ---- */
+
+static void cli_seed(const char *name, const char *const *args)
+{
+	char buf[1024];
+	size_t n = 0;
+
+	for (int i = 0; args[i]; i++) {
+		size_t k = strlen(args[i]);
+
+		if (i)
+			buf[n++] = 0;
+		memcpy(buf + n, args[i], k);
+		n += k;
+	}
+	put("fuzz_cli", name, buf, n);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
+		return 64;
+	}
+	outdir = argv[1];
+	virtq_seeds();
+
+	bzimage_seed("bzimage_2_15", 4, 0x020f, 8192);
+	bzimage_seed("bzimage_2_12", 1, 0x020c, 4096);
+	elf_seed("elf_pvh8", true, 8, 0, 0);
+	elf_seed("elf_pvh4_bss", true, 4, 0x1400000, 0x10000);
+	elf_seed("elf_linux64", false, 4, 0, 0);
+
+	cli_seed("help", (const char *const[]){"--help", NULL});
+	cli_seed("version", (const char *const[]){"--version", NULL});
+	cli_seed("run_min",
+		 (const char *const[]){"run", "--kernel", "bzImage", NULL});
+	cli_seed("run_all",
+		 (const char *const[]){
+			 "run", "--kernel", "vmlinux", "--initrd",
+			 "initrd.cpio", "--cmdline", "console=ttyS0 quiet",
+			 "--cpus", "4", "--memory", "512M", "--serial",
+			 "file:/tmp/console.log", "--boot-timing=json", NULL});
+	cli_seed("run_eq",
+		 (const char *const[]){"run", "--kernel=k", "--memory=2GiB",
+				       "--cpus=255", "--serial=none",
+				       "--boot-timing", NULL});
+	cli_seed("run_disks",
+		 (const char *const[]){"run", "--kernel", "k", "--disk",
+				       "path=a.img", "--disk",
+				       "path=b.img,ro=on,serial=disk-b",
+				       "--disk", "path=/dev/vdb,ro=off", NULL});
+	return 0;
+}

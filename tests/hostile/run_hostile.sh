@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Run hostile guests on the local /dev/kvm:
+#
+#	run_hostile.sh KVMLITE GUEST_DIR [GUEST...]
+#
+# Each GUEST_DIR/GUEST.elf runs as
+#	kvmlite run --kernel GUEST.elf --disk path=IMG --memory 64M
+# with a fresh 1 MiB scratch image (sector N holds "KVMLITE-SECTOR-" and
+# the letter 'A' + N % 26, repeated), under a timeout and /usr/bin/time.
+# Passes when the guest's verdict (test-exit) is 1, kvmlite reported no
+# crash or sanitizer error, and its peak RSS stayed below guest RAM + 32 MiB.
+# Exit status 77 (SKIP) when /dev/kvm is unusable.
+#
+# Environment: HOSTILE_TIMEOUT (s, default 120), HOSTILE_RSS_LIMIT_KB
+# (default (64 + 32) MiB), HOSTILE_KEEP=1 keeps the scratch directory.
+set -uo pipefail
+
+if [[ $# -lt 2 ]]; then
+	echo "usage: $0 KVMLITE GUEST_DIR [GUEST...]" >&2
+	exit 64
+fi
+kvmlite=$1 dir=$2
+shift 2
+guests=("$@")
+if [[ ${#guests[@]} -eq 0 ]]; then
+	guests=(sanity regs_scribble queue_outside_ram desc_loop
+		absurd_lengths notify_hammer)
+fi
+timeout_s=${HOSTILE_TIMEOUT:-120}
+mem_mib=64
+rss_limit_kb=${HOSTILE_RSS_LIMIT_KB:-$(((mem_mib + 32) * 1024))}
+
+if [[ ! -r /dev/kvm || ! -w /dev/kvm ]]; then
+	echo "*** SKIP: hostile guests: /dev/kvm is not usable here ***" >&2
+	exit 77
+fi
+timecmd=/usr/bin/time
+if [[ ! -x $timecmd ]]; then
+	echo "*** SKIP: hostile guests: $timecmd (package time) missing ***" >&2
+	exit 77
+fi
+
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/kvmlite-hostile.XXXXXX")
+if [[ ${HOSTILE_KEEP:-0} != 1 ]]; then
+	trap 'rm -rf "$scratch"' EXIT
+fi
+
+make_image() { # PATH: 2048 sectors of the pattern
+	local block=$scratch/block n letter
+	: >"$block"
+	for ((n = 0; n < 26; n++)); do
+		letter=$(printf "\\x$(printf %x $((65 + n)))")
+		for ((i = 0; i < 32; i++)); do
+			printf 'KVMLITE-SECTOR-%s' "$letter"
+		done >>"$block"
+	done
+	: >"$1"
+	for ((n = 0; n < 79; n++)); do
+		cat "$block"
+	done >>"$1"
+	truncate -s 1M "$1"
+}
+
+fails=0
+for g in "${guests[@]}"; do
+	elf=$dir/$g.elf
+	work=$scratch/$g
+	mkdir -p "$work"
+	if [[ ! -r $elf ]]; then
+		echo "FAIL: $g: no guest $elf" >&2
+		fails=$((fails + 1))
+		continue
+	fi
+	make_image "$work/disk.img"
+	start=$(date +%s)
+	rc=0
+	timeout -k 5 "$timeout_s" "$timecmd" -f %M -o "$work/rss" \
+		"$kvmlite" run --kernel "$elf" --disk path="$work/disk.img" \
+		--memory ${mem_mib}M --serial file:"$work/console.log" \
+		</dev/null >"$work/stdout" 2>"$work/stderr" || rc=$?
+	secs=$(($(date +%s) - start))
+	rss=$(tail -n 1 "$work/rss" 2>/dev/null)
+	why=
+	if [[ $rc -eq 124 || $rc -eq 137 ]]; then
+		why="hung: killed after ${timeout_s}s"
+	elif grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|Segmentation fault|core dumped' \
+		"$work/stderr"; then
+		why="sanitizer error or crash in kvmlite"
+	elif [[ $rc -eq 81 ]]; then
+		why="the guest crashed (status 81)"
+	elif [[ $rc -eq 70 ]]; then
+		why="internal VMM failure (status 70)"
+	elif [[ $rc -ne 1 ]]; then
+		why="status $rc, expected verdict 1"
+		if [[ $rc -ge 10 && $rc -lt 64 ]]; then
+			why+=" (guest step $((rc - 10)) failed)"
+		fi
+	elif ! [[ $rss =~ ^[0-9]+$ ]]; then
+		why="no max RSS measured"
+	elif [[ $rss -gt $rss_limit_kb ]]; then
+		why="max RSS ${rss} KiB over the ${rss_limit_kb} KiB bound"
+	fi
+	if [[ -n $why ]]; then
+		echo "FAIL: hostile/$g: $why" >&2
+		echo "--- kvmlite stderr:" >&2
+		tail -n 20 "$work/stderr" >&2
+		echo "--- guest console (last lines):" >&2
+		tr -cd "[:print:]\n" 2>/dev/null <"$work/console.log" | tail -n 15 >&2
+		fails=$((fails + 1))
+	else
+		echo "PASS: hostile/$g (${secs}s, max RSS ${rss} KiB)"
+	fi
+done
+if [[ $fails -gt 0 ]]; then
+	[[ ${HOSTILE_KEEP:-0} == 1 ]] && echo "scratch kept in $scratch" >&2
+	exit 1
+fi
+exit 0
