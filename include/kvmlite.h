@@ -92,6 +92,19 @@ struct kvmlite_config {
 
 	int kick_signal; /* 0: SIGRTMAX - 1 (see top of file) */
 
+	/*
+	 * 1: every thread the library starts loads a seccomp
+	 * allow-list for its kind (vCPU, I/O) before it touches anything the
+	 * guest controls. A forbidden call raises SIGSYS; unless the program
+	 * handles SIGSYS itself, the library then installs a handler that
+	 * names the thread kind and call and ends the process with
+	 * KVMLITE_STATUS_SANDBOX. Console callbacks run on vCPU threads and
+	 * are bound by their list (read, write, futex, memory: see
+	 * src/sandbox.c). 0: off. -1 (what kvmlite_config_init sets): off in
+	 * the library; on in the kvmlite command.
+	 */
+	int seccomp;
+
 	/* CLOCK_MONOTONIC ns of process start, for boot timings (0: unknown) */
 	uint64_t process_start_ns;
 
@@ -144,6 +157,7 @@ struct kvmlite_exit {
 #define KVMLITE_STATUS_BAD_IMAGE 65 /* kernel/initrd unreadable or invalid */
 #define KVMLITE_STATUS_NO_KVM 69    /* /dev/kvm missing or lacking features */
 #define KVMLITE_STATUS_VMM_ERROR 70 /* internal failure of the VMM */
+#define KVMLITE_STATUS_SANDBOX 71   /* a thread broke its seccomp filter */
 #define KVMLITE_STATUS_REBOOT 80    /* guest rebooted */
 #define KVMLITE_STATUS_CRASH 81     /* guest crashed */
 #define KVMLITE_STATUS_STOPPED 82   /* stopped from the host side */

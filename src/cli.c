@@ -31,6 +31,7 @@ const char cli_usage[] =
 	"  --config FILE        a JSON configuration file (see README.md);\n"
 	"                       options given here override it\n"
 	"  --boot-timing[=json] print boot phase timings to stderr on exit\n"
+	"  --no-seccomp         run without the seccomp system-call filters\n"
 	"\n"
 	"On a terminal, type Ctrl-A x to stop the VM, Ctrl-A Ctrl-A for a literal Ctrl-A.\n"
 	"\n"
@@ -43,6 +44,7 @@ const char cli_usage[] =
 	"  70     internal VMM failure\n"
 	"  80     guest rebooted\n"
 	"  81     guest crashed (triple fault, KVM internal error)\n"
+	"  71     a kvmlite thread made a system call its seccomp filter forbids\n"
 	"  82     stopped by a signal or Ctrl-A x\n";
 
 int parse_size(const char *s, uint64_t *out)
@@ -250,6 +252,10 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 		size_t k;
 		bool m = false;
 
+		if (!strcmp(a, "--no-seccomp")) {
+			o->set |= CLI_SET_NO_SECCOMP;
+			continue;
+		}
 		if (!strcmp(a, "--boot-timing")) {
 			o->timing = CLI_TIMING_TEXT;
 			o->set |= CLI_SET_TIMING;

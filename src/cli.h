@@ -40,6 +40,7 @@ struct cli_opts {
 #define CLI_SET_MEMORY (1u << 1)
 #define CLI_SET_SERIAL (1u << 2)
 #define CLI_SET_TIMING (1u << 3)
+#define CLI_SET_NO_SECCOMP (1u << 4)
 
 /* Parse "tap=NAME[,mac=MAC]" into @n, splitting @spec in place. */
 int cli_parse_net(char *spec, struct kvmlite_net *n, char *err,

@@ -418,7 +418,8 @@ static int load_root(struct loader *ld, json_t *root)
 {
 	static const char *const keys[] = {
 		"name",	  "kernel", "initrd", "cmdline",     "cpus",
-		"memory", "serial", "disks",  "nets", "boot_timing", NULL
+		"memory", "serial", "disks",  "nets", "boot_timing",
+		"seccomp", NULL
 	};
 	struct kvmlite_config *cfg = ld->cfg;
 	struct json_path path = { 0 };
@@ -504,6 +505,9 @@ static int load_root(struct loader *ld, json_t *root)
 				       "\"json\"");
 		}
 	}
+	if ((v = field(root, &path, "seccomp")) &&
+	    (ret = get_bool(ld, v, &path, &cfg->seccomp)))
+		return ret;
 	ret = load_list(ld, root, "disks", KVMLITE_MAX_DISKS, &cfg->nr_disks,
 			load_disk_cb, ld->st->disks, sizeof(ld->st->disks[0]));
 	if (ret)

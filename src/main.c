@@ -13,6 +13,7 @@
 
 #include "kvmlite.h"
 #include "cli.h"
+#include "sandbox.h"
 
 #define CTRL_A 0x01
 
@@ -189,6 +190,11 @@ static int build_config(const struct cli_opts *o, struct kvmlite_config *cfg,
 		cfg->cpus = o->cpus;
 	if (o->set & CLI_SET_MEMORY)
 		cfg->memory = o->memory;
+	/* Filters are on unless the file or the command line says no. */
+	if (o->set & CLI_SET_NO_SECCOMP)
+		cfg->seccomp = 0;
+	else if (cfg->seccomp < 0)
+		cfg->seccomp = 1;
 	/* Lists on the command line replace the file's. */
 	if (o->nr_disks) {
 		cfg->disks = o->disks;
@@ -278,6 +284,19 @@ static int run(const struct cli_opts *o, uint64_t t0)
 	ret = kvmlite_vm_start(vm);
 	if (ret)
 		goto wait;
+	/* After start: threads inherit filters, and theirs differ. */
+	if (cfg.seccomp > 0) {
+		ret = sandbox_enter(SANDBOX_MAIN);
+		if (ret) {
+			kvmlite_vm_stop(vm);
+			kvmlite_vm_wait(vm, -1);
+			term_restore();
+			fprintf(stderr, "kvmlite: seccomp filter: %s\n",
+				strerror(-ret));
+			status = KVMLITE_STATUS_VMM_ERROR;
+			goto out;
+		}
+	}
 
 	for (;;) {
 		struct pollfd p[3] = {

@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "layout.h"
+#include "sandbox.h"
 #include "vm.h"
+#include "worker.h"
 
 uint64_t now_ns(void)
 {
@@ -41,6 +43,7 @@ void kvmlite_config_init(struct kvmlite_config *cfg)
 	cfg->memory = 256ULL << 20;
 	cfg->console_in_fd = -1;
 	cfg->console_out_fd = -1;
+	cfg->seccomp = -1;
 }
 
 int kvmlite_exit_status(const struct kvmlite_exit *e)
@@ -350,6 +353,7 @@ static int vm_open_disks(struct kvmlite_vm *vm, char *err, size_t errlen)
 			.path = d->path,
 			.read_only = d->read_only != 0,
 			.serial = d->serial,
+			.seccomp = vm->cfg.seccomp > 0,
 		};
 		int ret;
 
@@ -368,7 +372,10 @@ static int vm_open_nets(struct kvmlite_vm *vm, char *err, size_t errlen)
 {
 	for (unsigned int i = 0; i < vm->cfg.nr_nets; i++) {
 		const struct kvmlite_net *n = &vm->cfg.nets[i];
-		struct virtio_net_config_opts o = { .name = n->tap };
+		struct virtio_net_config_opts o = {
+			.name = n->tap,
+			.seccomp = vm->cfg.seccomp > 0,
+		};
 		uint8_t mac[6];
 		int fd, ret;
 
@@ -545,6 +552,16 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg,
 	vm->cfg.kernel_path = NULL; /* the caller's strings: not kept */
 	vm->cfg.initrd_path = NULL;
 
+	if (cfg->seccomp > 0) {
+		ret = sandbox_available();
+		if (ret) {
+			snprintf(err, errlen,
+				 "seccomp filtering is not available on this "
+				 "kernel (turn it off to run unfiltered)");
+			goto fail;
+		}
+		sandbox_install_reporter();
+	}
 	ret = guest_mem_init(&vm->mem, cfg->memory);
 	if (ret) {
 		snprintf(err, errlen, "guest memory (%llu MiB): %s",
@@ -720,7 +737,7 @@ int kvmlite_vm_start(struct kvmlite_vm *vm)
 	vm->started = true;
 	pthread_mutex_unlock(&vm->lock);
 
-	ret = -pthread_create(&vm->io_thread, NULL, io_thread, vm);
+	ret = worker_start(&vm->io_thread, io_thread, vm, vm->cfg.seccomp > 0);
 	if (ret) {
 		vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
 				"cannot start the I/O thread: %s",

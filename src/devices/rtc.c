@@ -50,6 +50,51 @@ static int from_bcd(const struct rtc *r, uint8_t v)
 	return (v >> 4) * 10 + (v & 0xf);
 }
 
+/*
+ * UTC civil time from seconds and back (Howard Hinnant's days/civil
+ * algorithms). Not gmtime_r/timegm: glibc's read /etc/localtime on first
+ * use, a file a sandboxed vCPU thread may not open.
+ */
+struct civil {
+	int year, mon, mday, hour, min, sec, wday; /* mon 1-12, wday 0=Sun */
+};
+
+static void civil_from_time(time_t t, struct civil *c)
+{
+	int64_t days = t / 86400, secs = t % 86400, era, doe, yoe, doy, mp;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	c->hour = (int)(secs / 3600);
+	c->min = (int)(secs / 60 % 60);
+	c->sec = (int)(secs % 60);
+	c->wday = (int)((days % 7 + 11) % 7); /* 1970-01-01 was a Thursday */
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	c->mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	c->mon = (int)(mp < 10 ? mp + 3 : mp - 9);
+	c->year = (int)(yoe + era * 400 + (c->mon <= 2));
+}
+
+static time_t time_from_civil(const struct civil *c)
+{
+	int64_t y = c->year - (c->mon <= 2), era, yoe, doy, doe;
+
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (c->mon > 2 ? c->mon - 3 : c->mon + 9) + 2) / 5 +
+	      c->mday - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (time_t)((era * 146097 + doe - 719468) * 86400 +
+			c->hour * 3600 + c->min * 60 + c->sec);
+}
+
 static time_t rtc_now(const struct rtc *r)
 {
 	return (r->fixed_now ? r->fixed_now : time(NULL)) + r->offset;
@@ -57,71 +102,68 @@ static time_t rtc_now(const struct rtc *r)
 
 static uint8_t rtc_read_time(const struct rtc *r, uint8_t reg)
 {
-	time_t now = rtc_now(r);
-	struct tm tm;
+	struct civil c;
 	int hour;
 
-	gmtime_r(&now, &tm);
+	civil_from_time(rtc_now(r), &c);
 	switch (reg) {
 	case REG_SECONDS:
-		return to_bcd(r, tm.tm_sec);
+		return to_bcd(r, c.sec);
 	case REG_MINUTES:
-		return to_bcd(r, tm.tm_min);
+		return to_bcd(r, c.min);
 	case REG_HOURS:
 		if (r->cmos[REG_B] & REG_B_24H)
-			return to_bcd(r, tm.tm_hour);
-		hour = tm.tm_hour % 12 ? tm.tm_hour % 12 : 12;
-		return (uint8_t)(to_bcd(r, hour) | (tm.tm_hour >= 12 ? 0x80 : 0));
+			return to_bcd(r, c.hour);
+		hour = c.hour % 12 ? c.hour % 12 : 12;
+		return (uint8_t)(to_bcd(r, hour) | (c.hour >= 12 ? 0x80 : 0));
 	case REG_WEEKDAY:
-		return to_bcd(r, tm.tm_wday + 1);
+		return to_bcd(r, c.wday + 1);
 	case REG_DAY:
-		return to_bcd(r, tm.tm_mday);
+		return to_bcd(r, c.mday);
 	case REG_MONTH:
-		return to_bcd(r, tm.tm_mon + 1);
+		return to_bcd(r, c.mon);
 	case REG_YEAR:
-		return to_bcd(r, tm.tm_year % 100);
+		return to_bcd(r, c.year % 100);
 	default: /* REG_CENTURY */
-		return to_bcd(r, (tm.tm_year + 1900) / 100);
+		return to_bcd(r, c.year / 100);
 	}
 }
 
 /* A guest setting the clock: keep the difference to host time. */
 static void rtc_write_time(struct rtc *r, uint8_t reg, uint8_t v)
 {
-	time_t now = rtc_now(r), t;
-	struct tm tm;
+	time_t now = rtc_now(r);
+	struct civil c;
 	int n = from_bcd(r, v & 0x7f);
 
-	gmtime_r(&now, &tm);
+	civil_from_time(now, &c);
 	switch (reg) {
 	case REG_SECONDS:
-		tm.tm_sec = n % 60;
+		c.sec = n % 60;
 		break;
 	case REG_MINUTES:
-		tm.tm_min = n % 60;
+		c.min = n % 60;
 		break;
 	case REG_HOURS:
 		if (!(r->cmos[REG_B] & REG_B_24H))
 			n = n % 12 + ((v & 0x80) ? 12 : 0);
-		tm.tm_hour = n % 24;
+		c.hour = n % 24;
 		break;
 	case REG_DAY:
 		if (n >= 1 && n <= 31)
-			tm.tm_mday = n;
+			c.mday = n;
 		break;
 	case REG_MONTH:
 		if (n >= 1 && n <= 12)
-			tm.tm_mon = n - 1;
+			c.mon = n;
 		break;
 	case REG_YEAR:
-		tm.tm_year = (tm.tm_year / 100) * 100 + n % 100;
+		c.year = (c.year / 100) * 100 + n % 100;
 		break;
 	default:
 		return;
 	}
-	t = timegm(&tm);
-	if (t != (time_t)-1)
-		r->offset += t - now;
+	r->offset += time_from_civil(&c) - now;
 }
 
 static bool is_time_reg(uint8_t reg)

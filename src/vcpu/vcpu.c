@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "sandbox.h"
 #include "vm.h"
 
 int vcpu_create(struct kvmlite_vm *vm, struct vcpu *v, unsigned int id,
@@ -125,6 +126,16 @@ static void *vcpu_thread(void *arg)
 				"vCPU %u: KVM_SET_SIGNAL_MASK: %s", v->id,
 				strerror(-ret));
 		return NULL;
+	}
+	/* Before the first guest instruction. */
+	if (vm->cfg.seccomp > 0) {
+		ret = sandbox_enter(SANDBOX_VCPU);
+		if (ret) {
+			vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
+					"vCPU %u: seccomp filter: %s", v->id,
+					strerror(-ret));
+			return NULL;
+		}
 	}
 	if (v->id == 0) {
 		pthread_mutex_lock(&vm->lock);

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "worker.h"
 #include "virtio/blk.h"
 
 /* At most this many requests per batch before the worker yields (so that a
@@ -42,6 +43,7 @@ struct virtio_blk {
 	int stop_fd;
 	pthread_t worker;
 	bool worker_started;
+	bool seccomp; /* the worker loads the I/O allow-list */
 };
 
 /* ---- iovec helpers ---- */
@@ -731,6 +733,7 @@ int virtio_blk_create(struct virtio_blk **out,
 	b->fd = -1;
 	b->stop_fd = -1;
 	b->read_only = o->read_only;
+	b->seccomp = o->seccomp;
 	if (serial_len)
 		memcpy(b->serial, o->serial, serial_len);
 
@@ -783,18 +786,13 @@ err_free:
 
 int virtio_blk_start(struct virtio_blk *b)
 {
-	sigset_t all, old;
 	int ret;
 
 	if (b->worker_started)
 		return -EBUSY;
-	/* The worker takes no signals: the VMM's belong to its vCPUs. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = pthread_create(&b->worker, NULL, worker_main, b);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ret = worker_start(&b->worker, worker_main, b, b->seccomp);
 	if (ret)
-		return -ret;
+		return ret;
 	b->worker_started = true;
 	return 0;
 }

@@ -107,6 +107,7 @@ struct virtio_blk_config_opts {
 	const char *path;   /* image file or block device */
 	bool read_only;	    /* open O_RDONLY, offer VIRTIO_BLK_F_RO */
 	const char *serial; /* GET_ID answer, <= 20 bytes; NULL: "" */
+	bool seccomp;	    /* the worker runs under the I/O allow-list */
 };
 
 struct virtio_blk;

@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "worker.h"
 #include "virtio/net.h"
 #include "virtio/tap.h"
 
@@ -60,6 +61,7 @@ struct virtio_net {
 	int stop_fd;
 	pthread_t worker;
 	bool worker_started;
+	bool seccomp; /* the worker loads the I/O allow-list */
 };
 
 #define STAT_ADD(n, field, v)                                                  \
@@ -724,6 +726,7 @@ int virtio_net_create(struct virtio_net **out,
 		return fail(err, errlen, -ENOMEM, "net %s: out of memory",
 			    name);
 	n->tap_fd = o->tap_fd;
+	n->seccomp = o->seccomp;
 	n->stop_fd = -1;
 	snprintf(n->name, sizeof(n->name), "%s", name);
 	memcpy(n->mac, o->mac, 6);
@@ -778,18 +781,13 @@ err_free:
 
 int virtio_net_start(struct virtio_net *n)
 {
-	sigset_t all, old;
 	int ret;
 
 	if (n->worker_started)
 		return -EBUSY;
-	/* The worker takes no signals: the VMM's belong to its vCPUs. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = pthread_create(&n->worker, NULL, worker_main, n);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ret = worker_start(&n->worker, worker_main, n, n->seccomp);
 	if (ret)
-		return -ret;
+		return ret;
 	n->worker_started = true;
 	return 0;
 }

@@ -139,6 +139,7 @@ struct virtio_net_config_opts {
 	int tap_fd;	    /* from tap_open(), or any packet fd (tests) */
 	const uint8_t *mac; /* 6 bytes, unicast, not zero; required */
 	const char *name;   /* for messages, e.g. the TAP's name */
+	bool seccomp;	    /* the worker runs under the I/O allow-list */
 };
 
 /* Counters, read with virtio_net_get_stats(). Bytes exclude the header. */

@@ -1,0 +1,27 @@
+/* seccomp filters, one allow-list per kind of thread. */
+#ifndef KVMLITE_SANDBOX_H
+#define KVMLITE_SANDBOX_H
+
+enum sandbox_kind {
+	SANDBOX_VCPU, /* KVM_RUN loop and the device emulation it calls */
+	SANDBOX_IO,   /* device workers and the console thread */
+	SANDBOX_MAIN, /* the kvmlite command's main thread */
+};
+
+/*
+ * Restrict the calling thread to its kind's system calls (a forbidden one
+ * raises SIGSYS). Returns 0 or a negative errno.
+ */
+int sandbox_enter(enum sandbox_kind kind);
+
+/* 0 when this kernel and libseccomp can filter, else a negative errno. */
+int sandbox_available(void);
+
+/*
+ * Report forbidden system calls: unless the program already handles
+ * SIGSYS, install a handler that prints which kind of thread made which
+ * call and ends the process with KVMLITE_STATUS_SANDBOX.
+ */
+void sandbox_install_reporter(void);
+
+#endif
