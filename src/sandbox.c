@@ -59,12 +59,15 @@ static const int main_calls[] = {
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS, KVM_GET_SREGS, TUNSETOFFLOAD,
 };
+/* KVM_IRQ_LINE: console input raises the UART's interrupt on the thread
+ * that delivers it (the console thread, or the command's main thread). */
 static const unsigned long io_ioctls[] = {
 	BLKDISCARD,
 	BLKZEROOUT,
+	KVM_IRQ_LINE,
 };
 static const unsigned long main_ioctls[] = {
-	TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ,
+	TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, KVM_IRQ_LINE,
 };
 
 static int allow_all(scmp_filter_ctx ctx, const int *calls, size_t n)
