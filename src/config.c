@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "kvmlite.h"
@@ -525,12 +526,19 @@ static int load_root(struct loader *ld, json_t *root)
 static char *read_text(const char *path, char *err, size_t errlen, int *ret)
 {
 	FILE *f = fopen(path, "re");
+	struct stat st;
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 
 	if (!f) {
 		*ret = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		*ret = -EISDIR;
+		snprintf(err, errlen, "%s: is a directory", path);
+		fclose(f);
 		return NULL;
 	}
 	for (;;) {

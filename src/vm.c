@@ -257,12 +257,19 @@ static int vm_load_kernel(struct kvmlite_vm *vm, char *err, size_t errlen)
 	why[0] = '\0';
 	ret = x86_boot_prepare(&vm->mem, &a, &vm->boot, why, sizeof(why));
 	if (ret) {
-		/* Name the culprit: everything but a too-long command line
-		 * is about the images. */
+		/* Name the culprit: the initrd, the command line, or else
+		 * the kernel image. */
 		if (ret == -EINVAL)
 			ret = -ENOEXEC;
-		snprintf(err, errlen, "kernel %s: %s", vm->cfg.kernel_path,
-			 why[0] ? why : strerror(-ret));
+		if (!strncmp(why, "initrd", 6) && vm->cfg.initrd_path)
+			snprintf(err, errlen, "initrd %s: %s",
+				 vm->cfg.initrd_path, why);
+		else if (strstr(why, "command line"))
+			snprintf(err, errlen, "--cmdline: %s", why);
+		else
+			snprintf(err, errlen, "kernel %s: %s",
+				 vm->cfg.kernel_path,
+				 why[0] ? why : strerror(-ret));
 	}
 out:
 	if (kernel)
