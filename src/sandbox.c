@@ -37,7 +37,26 @@ static const int common_calls[] = {
 	SCMP_SYS(clock_gettime), SCMP_SYS(gettid),
 	SCMP_SYS(getpid),	 SCMP_SYS(tgkill),
 	SCMP_SYS(sched_yield),	 SCMP_SYS(restart_syscall),
+	SCMP_SYS(sigaltstack),
 };
+
+#ifdef KVMLITE_SANITIZE_BUILD
+/* ASan/UBSan/LSan runtimes: thread bookkeeping, /proc reads, the leak
+ * checker's stop-the-world (a ptrace-ing clone) and report symbolisation.
+ * Test builds only. */
+static const int sanitizer_calls[] = {
+	SCMP_SYS(openat),	 SCMP_SYS(open),	SCMP_SYS(close),
+	SCMP_SYS(readlink),	 SCMP_SYS(readlinkat),	SCMP_SYS(getdents64),
+	SCMP_SYS(clone),	 SCMP_SYS(clone3),	SCMP_SYS(wait4),
+	SCMP_SYS(waitid),	 SCMP_SYS(ptrace),	SCMP_SYS(prctl),
+	SCMP_SYS(pipe2),	 SCMP_SYS(dup2),	SCMP_SYS(execve),
+	SCMP_SYS(sched_getaffinity), SCMP_SYS(prlimit64), SCMP_SYS(getrlimit),
+	SCMP_SYS(uname),	 SCMP_SYS(fstat),	SCMP_SYS(newfstatat),
+	SCMP_SYS(lseek),	 SCMP_SYS(rt_sigaction), SCMP_SYS(kill),
+	SCMP_SYS(getppid),	 SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
+	SCMP_SYS(pread64),	 SCMP_SYS(statx),
+};
+#endif
 
 static const int io_calls[] = {
 	SCMP_SYS(pread64),    SCMP_SYS(pwrite64),   SCMP_SYS(preadv),
@@ -119,10 +138,20 @@ int sandbox_enter(enum sandbox_kind kind)
 	scmp_filter_ctx ctx;
 	int ret;
 
+#ifdef KVMLITE_SANITIZE_BUILD
+	/* LeakSanitizer's exit-time check runs on the main thread and
+	 * stops the world with a ptrace-ing clone: leave that thread free. */
+	if (kind == SANDBOX_MAIN)
+		return 0;
+#endif
 	ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (!ctx)
 		return -ENOMEM;
 	ret = allow_all(ctx, common_calls, ARRAY_LEN(common_calls));
+#ifdef KVMLITE_SANITIZE_BUILD
+	if (!ret)
+		ret = allow_all(ctx, sanitizer_calls, ARRAY_LEN(sanitizer_calls));
+#endif
 	if (!ret)
 		ret = allow_mappings(ctx);
 	switch (kind) {
@@ -165,9 +194,9 @@ static void sigsys_report(int sig, siginfo_t *si, void *uc)
 	char num[24], *p = num + sizeof(num);
 	unsigned int nr = (unsigned int)si->si_syscall;
 	const char *kind = sandbox_thread_kind ? sandbox_thread_kind : "?";
-	static const char a[] = "kvmlite: seccomp: a ";
-	static const char b[] = " thread made forbidden system call ";
-	static const char c[] = "; stopping\n";
+	static const char a[] = "kvmlite: seccomp: forbidden system call ";
+	static const char b[] = " on a ";
+	static const char c[] = " thread; stopping\n";
 
 	(void)sig;
 	(void)uc;
@@ -177,9 +206,9 @@ static void sigsys_report(int sig, siginfo_t *si, void *uc)
 		nr /= 10;
 	} while (nr);
 	if (write(STDERR_FILENO, a, sizeof(a) - 1) < 0 ||
-	    write(STDERR_FILENO, kind, strlen(kind)) < 0 ||
-	    write(STDERR_FILENO, b, sizeof(b) - 1) < 0 ||
 	    write(STDERR_FILENO, p, strlen(p)) < 0 ||
+	    write(STDERR_FILENO, b, sizeof(b) - 1) < 0 ||
+	    write(STDERR_FILENO, kind, strlen(kind)) < 0 ||
 	    write(STDERR_FILENO, c, sizeof(c) - 1) < 0) {
 		/* Nothing more can be done from here. */
 	}

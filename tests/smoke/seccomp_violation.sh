@@ -12,7 +12,7 @@ trap 'rm -f "$err"' EXIT
 rc=0
 "$prog" "$hang_stub" 2>"$err" || rc=$?
 if [[ $rc -ne 71 ]] ||
-	! grep -qx "kvmlite: seccomp: a vCPU thread made forbidden system call 41; stopping" "$err"; then
+	! grep -qx "kvmlite: seccomp: forbidden system call 41 on a vCPU thread; stopping" "$err"; then
 	echo "FAIL: status $rc, stderr: $(cat "$err")" >&2
 	exit 1
 fi
