@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up, build and run every test: unit tests (also under ASan+UBSan),
-# the local smoke test, and the Linux boot tests through the test host.
+# Set up, build and run every test, twice: in an ASan+UBSan build and in
+# the release build. Unit tests, local smoke/bad-input/hostile-guest tests
+# on /dev/kvm, and the Linux boot tests through the test host.
 # A skipped test fails this script unless KVMLITE_ALLOW_SKIP=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,11 +25,11 @@ run_ctest() { # build dir, ctest args...
 
 echo "== build (sanitizers: address, undefined) =="
 KVMLITE_BUILD_DIR=build-asan tools/build.sh -DKVMLITE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-echo "== unit tests under ASan+UBSan =="
+echo "== every test under ASan+UBSan (LeakSanitizer on) =="
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	run_ctest build-asan -L 'unit|smoke'
+	run_ctest build-asan -j1
 
 echo "== build (release) =="
 KVMLITE_BUILD_DIR=build tools/build.sh -DCMAKE_BUILD_TYPE=RelWithDebInfo
-echo "== unit, smoke and Linux boot tests =="
+echo "== every test, release build =="
 run_ctest build -j1
