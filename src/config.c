@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "config.h"
 #include "kvmlite.h"
 
 /* Everything a loaded config owns. */
@@ -583,44 +584,64 @@ fail:
 	return NULL;
 }
 
-int kvmlite_config_load(const char *path, struct kvmlite_config *cfg,
-			char *err, size_t errlen)
+/* Set up @cfg's storage; the directory relative paths resolve against. */
+static int config_begin(struct kvmlite_config *cfg, const char *dir,
+			struct config_storage **out, char *err, size_t errlen)
 {
-	struct loader ld = { .file = path, .cfg = cfg, .err = err,
-			     .errlen = errlen };
 	struct config_storage *st;
-	json_error_t je;
-	char *copy, *text;
-	int ret = 0;
 
 	kvmlite_config_init(cfg);
 	st = calloc(1, sizeof(*st));
-	if (!st) {
+	if (st)
+		st->dir = strdup(dir);
+	if (!st || !st->dir) {
+		free(st);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	cfg->storage = st;
-	ld.st = st;
-	copy = strdup(path);
-	st->dir = copy ? strdup(dirname(copy)) : NULL;
-	free(copy);
-	if (!st->dir) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+	*out = st;
+	return 0;
+}
+
+int config_parse_text(const char *file, const char *dir, const char *text,
+		      struct kvmlite_config *cfg, char *err, size_t errlen)
+{
+	struct loader ld = { .file = file, .text = text, .cfg = cfg,
+			     .err = err, .errlen = errlen };
+	json_error_t je;
+	int ret;
+
+	ret = config_begin(cfg, dir, &ld.st, err, errlen);
+	if (ret)
+		return ret;
+	ld.st->root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	if (!ld.st->root) {
+		snprintf(err, errlen, "%s:%d:%d: %s", file, je.line, je.column,
+			 je.text);
+		return -EINVAL;
 	}
+	return load_root(&ld, ld.st->root);
+}
+
+int kvmlite_config_load(const char *path, struct kvmlite_config *cfg,
+			char *err, size_t errlen)
+{
+	char *copy, *text;
+	int ret = 0;
+
+	kvmlite_config_init(cfg);
 	text = read_text(path, err, errlen, &ret);
 	if (!text)
 		return ret;
-	ld.text = text;
-	st->root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
-	if (!st->root) {
-		snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column,
-			 je.text);
-		ret = -EINVAL;
-		goto out;
+	copy = strdup(path);
+	if (!copy) {
+		free(text);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
 	}
-	ret = load_root(&ld, st->root);
-out:
+	ret = config_parse_text(path, dirname(copy), text, cfg, err, errlen);
+	free(copy);
 	free(text);
 	return ret;
 }

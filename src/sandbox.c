@@ -104,10 +104,11 @@ static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *req,
 			size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl),
-					   1,
-					   SCMP_A1(SCMP_CMP_EQ,
-						   (scmp_datum_t)req[i]));
+		/* Spelled out: clang warns on SCMP_A1's partial initializer. */
+		struct scmp_arg_cmp cmp = { .arg = 1, .op = SCMP_CMP_EQ,
+					    .datum_a = req[i], .datum_b = 0 };
+		int ret = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW,
+						 SCMP_SYS(ioctl), 1, &cmp);
 
 		if (ret)
 			return ret;
@@ -118,15 +119,15 @@ static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *req,
 /* mmap and mprotect, but never to make memory executable. */
 static int allow_mappings(scmp_filter_ctx ctx)
 {
+	struct scmp_arg_cmp no_exec = { .arg = 2, .op = SCMP_CMP_MASKED_EQ,
+					.datum_a = PROT_EXEC, .datum_b = 0 };
 	int ret;
 
-	ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-			       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	ret = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+				     &no_exec);
 	if (!ret)
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect),
-				       1,
-				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC,
-					       0));
+		ret = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW,
+					     SCMP_SYS(mprotect), 1, &no_exec);
 	return ret;
 }
 

@@ -1,0 +1,148 @@
+/*
+ * Fuzz the virtio-net header and packet paths with arbitrary ring
+ * contents: the input (fuzz_layout.h format, as fuzz_virtq_blk) describes
+ * rings that serve as both the receive and the transmit queue; a frame
+ * made of the input's last bytes waits on the "tap" (a socketpair) to be
+ * received. The device is brought up through its registers with
+ * MRG_RXBUF and checksum offloads, then processed synchronously. Nothing
+ * may crash, hang or touch memory outside guest RAM; a malformed ring must
+ * leave the device in NEEDS_RESET.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fuzz_layout.h"
+#include "guest_mem.h"
+#include "layout.h"
+#include "virtio/mmio.h"
+#include "virtio/net.h"
+#include "virtio/virtq.h"
+
+#define MEM_BYTES MiB(2)
+
+static struct guest_mem mem;
+static struct virtio_net *net;
+static struct virtio_mmio_dev *dev;
+static int peer = -1; /* the host side of the fake tap */
+
+static void die(const char *what)
+{
+	fprintf(stderr, "fuzz_virtq_net: %s\n", what);
+	abort();
+}
+
+static void init_once(void)
+{
+	static const uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
+	struct virtio_net_config_opts o = { .mac = mac, .name = "fuzz" };
+	char err[256];
+	int sv[2];
+
+	if (guest_mem_init(&mem, MEM_BYTES))
+		die("guest_mem_init");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv))
+		die("socketpair");
+	o.tap_fd = sv[0];
+	peer = sv[1];
+	if (virtio_net_create(&net, &o, &mem, err, sizeof(err)))
+		die(err);
+	dev = virtio_net_transport(net);
+}
+
+static void wr(uint64_t off, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
+			 (uint8_t)(v >> 24) };
+
+	virtio_mmio_io(dev, off, b, 4, true);
+}
+
+static uint32_t rd(uint64_t off)
+{
+	uint8_t b[4] = { 0 };
+
+	virtio_mmio_io(dev, off, b, 4, false);
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	       (uint32_t)b[3] << 24;
+}
+
+static void setup_queue(unsigned int q, const struct fuzz_layout *l)
+{
+	wr(VIRTIO_MMIO_QUEUE_SEL, q);
+	wr(VIRTIO_MMIO_QUEUE_NUM, l->size);
+	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)l->desc);
+	wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)l->avail);
+	wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)l->used);
+	wr(VIRTIO_MMIO_QUEUE_READY, 1);
+}
+
+static void drain_peer(void)
+{
+	static uint8_t buf[70000];
+
+	while (recv(peer, buf, sizeof(buf), 0) > 0)
+		;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
+	uint64_t f = 1ULL << VIRTIO_F_VERSION_1 |
+		     1ULL << VIRTIO_NET_F_MRG_RXBUF | 1ULL << VIRTIO_NET_F_CSUM |
+		     1ULL << VIRTIO_NET_F_GUEST_CSUM | 1ULL << VIRTIO_NET_F_MAC;
+	struct fuzz_layout l;
+	eventfd_t v;
+	size_t frame;
+
+	if (!net)
+		init_once();
+	if (size < FUZZ_VQ_HDR)
+		return 0;
+	fuzz_layout(data[0], data[1], &l);
+	if (l.event_idx)
+		f |= 1ULL << VIRTIO_RING_F_EVENT_IDX;
+	if (l.indirect)
+		f |= 1ULL << VIRTIO_RING_F_INDIRECT_DESC;
+	frame = data[2] | (size_t)data[3] << 8;
+	data += FUZZ_VQ_HDR;
+	size -= FUZZ_VQ_HDR;
+	if (frame > size)
+		frame = size;
+
+	gmem_fill(&mem, 0, 0, MEM_BYTES);
+	gmem_write(&mem, 0, data, size < MEM_BYTES ? size : MEM_BYTES);
+	drain_peer();
+	if (frame)
+		(void)send(peer, data + size - frame, frame, 0);
+
+	wr(VIRTIO_MMIO_STATUS, 0);
+	wr(VIRTIO_MMIO_STATUS, st);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
+	st |= VIRTIO_STATUS_FEATURES_OK;
+	wr(VIRTIO_MMIO_STATUS, st);
+	setup_queue(VIRTIO_NET_RXQ, &l);
+	setup_queue(VIRTIO_NET_TXQ, &l);
+	wr(VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK);
+	if (!(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DRIVER_OK))
+		return 0; /* the layout was refused: fine */
+	for (int i = 0; i < 4; i++) {
+		int ret = virtio_net_process(net);
+
+		if (ret < 0 &&
+		    !(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET))
+			die("malformed ring without NEEDS_RESET");
+		if (ret <= 0)
+			break;
+	}
+	(void)eventfd_read(virtio_mmio_call_fd(dev), &v);
+	drain_peer();
+	return 0;
+}
