@@ -16,7 +16,8 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
-	targets=(fuzz_virtq_blk fuzz_elf fuzz_bzimage fuzz_cli)
+	targets=(fuzz_virtq_blk fuzz_virtq_net fuzz_elf fuzz_bzimage fuzz_cli
+		fuzz_config)
 fi
 build=${FUZZ_BUILD_DIR:-$src/build-fuzz}
 work=${FUZZ_WORK_DIR:-$build/fuzz-work}
@@ -32,8 +33,9 @@ CC=${CC:-clang} cmake -S "$src" -B "$build" -DKVMLITE_FUZZ=ON \
 	-DKVMLITE_SANITIZE=ON -DKVMLITE_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" -j"${FUZZ_JOBS:-2}" --target "${targets[@]}" >/dev/null
 
-declare -A max_len=([fuzz_virtq_blk]=16384 [fuzz_elf]=65536
-		    [fuzz_bzimage]=65536 [fuzz_cli]=1024)
+declare -A max_len=([fuzz_virtq_blk]=16384 [fuzz_virtq_net]=16384
+		    [fuzz_elf]=65536 [fuzz_bzimage]=65536 [fuzz_cli]=1024
+		    [fuzz_config]=4096)
 summary=()
 for t in "${targets[@]}"; do
 	bin=$build/tests/fuzz/$t
