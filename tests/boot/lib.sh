@@ -51,9 +51,23 @@ guest_initrd() {
 # in_testhost CMD...: run in the test host with $WORK shared; sets $rc and
 # leaves stdout/stderr in $WORK/out and $WORK/err.
 in_testhost() {
-	rc=0
-	timeout -k 10 "$BOOT_TIMEOUT" "$SRC_DIR/tests/testhost/run" \
-		--share "$WORK" -- "$@" >"$WORK/out" 2>"$WORK/err" </dev/null || rc=$?
+	local try
+	for try in 1 2; do
+		rc=0
+		timeout -k 10 "$BOOT_TIMEOUT" "$SRC_DIR/tests/testhost/run" \
+			--share "$WORK" -- "$@" >"$WORK/out" 2>"$WORK/err" </dev/null || rc=$?
+		# The emulated host's own kernel can die under heavy nested load
+		# (seen: "corrupted stack end detected inside scheduler" with 8
+		# guests). That is the test environment, not kvmlite: retry such
+		# a run once, loudly. Any other result stands as it is.
+		if [[ $rc -eq 125 && $try -eq 1 ]] &&
+			grep -q "Kernel panic" "$WORK/err"; then
+			echo "RETRY: $TEST_NAME: the emulated test host panicked:" \
+				"$(grep -m1 "Kernel panic" "$WORK/err")" >&2
+			continue
+		fi
+		break
+	done
 	# The guest's tty ends lines with CR LF.
 	sed -i 's/\r$//' "$WORK/out"
 	if [[ $rc -eq 124 || $rc -eq 137 ]]; then

@@ -20,6 +20,7 @@ for d in /sys/block/vd*; do
 	echo "CFG DISK ${d##*/} serial=$(cat "$d/serial") ro=$(cat "$d/ro")"
 done
 echo "CFG DISKS=$(ls /sys/block | grep -c '^vd')"
+[ -e /sys/class/net/eth0 ] && echo "CFG MAC $(cat /sys/class/net/eth0/address)"
 if [ -b /dev/vda ]; then
 	mkdir -p /mnt
 	mount -t ext4 /dev/vda /mnt && cat /mnt/hello &&
@@ -33,7 +34,7 @@ fi
 test_exit 5
 SCENARIO
 )
-for c in minimal minimal-elf disks; do
+for c in minimal minimal-elf disks network; do
 	mkdir -p "$WORK/$c"
 	cp "$SRC_DIR/configs/${c%-elf}.json" "$WORK/$c/"
 	cp "$vmlinux" "$WORK/$c/bzImage"
@@ -65,6 +66,9 @@ kvmlite run --config "$WORK/minimal-elf/minimal.json" --cpus 2 --memory 512M \
 echo "override status=\$?"
 kvmlite run --config "$WORK/disks/disks.json" >"$WORK/disks.out" 2>"$WORK/disks.err"
 echo "disks status=\$?"
+ip tuntap add dev kvl-tap0 mode tap
+kvmlite run --config "$WORK/network/network.json" >"$WORK/network.out" 2>"$WORK/network.err"
+echo "network status=\$?"
 DRIVE
 chmod +x "$WORK/drive.sh"
 in_testhost "$WORK/drive.sh" minimal
@@ -118,8 +122,9 @@ expect_out '^CFG DATA write refused$'
 	fail "the read-only data.img changed"
 pass "disks.json: 2 CPUs, MemTotal $kb kB (512M), vda root rw (ext4 written), vdb data ro (unchanged)"
 
-# TODO(network.json): boot configs/network.json once virtio-net is wired:
-# it needs a TAP interface "kvl-tap0" in the test host (ip tuntap add ...),
-# MAC 52:54:00:12:34:56 checked from the guest, and its "serial": "stdio"
-# and "boot_timing": "json" (a JSON timing object on stderr). Not tested
-# here yet, on purpose: left for the virtio-net work.
+run_ok network
+expect_out '^CFG NPROC=2 '
+expect_out '^CFG MAC 52:54:00:12:34:56$'
+grep -Eq '^\{"clock":"CLOCK_MONOTONIC",.*"guest_marker_us":[0-9.]+,' "$WORK/err" ||
+	fail "network.json: no JSON boot timing on stderr"
+pass "network.json: virtio-net on kvl-tap0 with its MAC, JSON boot timing"
