@@ -9,7 +9,7 @@ dir=$PWD/build/demo
 mkdir -p "$dir"
 cp "$(tests/guest/kernel)" "$dir/bzImage"
 tests/guest/initramfs --shell -o "$dir/initrd.gz"
-echo "demo: booting; leave with 'poweroff' or Ctrl-A x" >&2
+echo "demo: booting; leave the shell with 'exit' (powers off) or Ctrl-A x" >&2
 exec tests/testhost/run --share "$dir" -- \
 	kvmlite run --kernel "$dir/bzImage" --initrd "$dir/initrd.gz" \
 	--cpus 2 --memory 512M "$@"
