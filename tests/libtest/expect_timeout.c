@@ -128,6 +128,7 @@ static struct kvmlite_vm *create(void)
 	char err[512];
 
 	kvmlite_config_init(&cfg);
+	cfg.seccomp = 1; /* as the kvmlite command runs */
 	cfg.kernel_path = kernel;
 	cfg.initrd_path = initrd;
 	cfg.memory = 256 << 20;

@@ -133,6 +133,7 @@ int main(int argc, char **argv)
 			 "%s kltoken=%s klexit=%d", KVMLITE_DEFAULT_CMDLINE,
 			 g[i].token, g[i].exit_value);
 		kvmlite_config_init(&cfg);
+		cfg.seccomp = 1; /* as the kvmlite command runs */
 		cfg.kernel_path = argv[1];
 		cfg.initrd_path = argv[2];
 		cfg.cmdline = g[i].cmdline;
