@@ -97,8 +97,9 @@ int main(int argc, char **argv)
 	 * the tty: type only once the prompt is there. */
 	ret = kvmlite_vm_expect(vm, prompt, timeout_ms, seen, sizeof(seen));
 	if (ret) {
-		snprintf(msg, sizeof(msg), "no prompt '%s' (%s); last output: %s",
-			 prompt, strerror(-ret), seen);
+		snprintf(msg, sizeof(msg),
+			 "no prompt '%s' (%s); last output: %s", prompt,
+			 strerror(-ret), seen);
 		return verdict(vm, msg);
 	}
 	printf("\nRIG: got the prompt, typing: %s\n", command);
@@ -123,8 +124,8 @@ int main(int argc, char **argv)
 		snprintf(msg, sizeof(msg),
 			 "exit reason %d value %d (status %d), wanted "
 			 "test-exit %d: %s",
-			 ex.reason, ex.test_exit_value, kvmlite_exit_status(&ex),
-			 want_exit, ex.detail);
+			 ex.reason, ex.test_exit_value,
+			 kvmlite_exit_status(&ex), want_exit, ex.detail);
 		return verdict(vm, msg);
 	}
 	printf("RIG-VERDICT: PASS: marker seen, test-exit %d\n",

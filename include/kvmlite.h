@@ -27,8 +27,8 @@ extern "C" {
 #define KVMLITE_VERSION_MAJOR 0
 #define KVMLITE_VERSION_MINOR 1
 #define KVMLITE_VERSION_PATCH 0
-#define KVMLITE_VERSION                                                  \
-	((KVMLITE_VERSION_MAJOR << 16) | (KVMLITE_VERSION_MINOR << 8) |  \
+#define KVMLITE_VERSION                                                        \
+	((KVMLITE_VERSION_MAJOR << 16) | (KVMLITE_VERSION_MINOR << 8) |        \
 	 KVMLITE_VERSION_PATCH)
 
 #if defined(KVMLITE_BUILDING)
@@ -47,8 +47,9 @@ KVMLITE_API const char *kvmlite_version_string(void);
 /* A virtio-blk disk: a raw image file or a block device. */
 struct kvmlite_disk {
 	const char *path;
-	int read_only;      /* non-zero: guest writes fail, image opened O_RDONLY */
-	const char *serial; /* VIRTIO_BLK_T_GET_ID answer, <= 20 bytes; NULL: "" */
+	int read_only; /* non-zero: guest writes fail, image opened O_RDONLY */
+	const char
+		*serial; /* VIRTIO_BLK_T_GET_ID answer, <= 20 bytes; NULL: "" */
 };
 
 #define KVMLITE_MAX_DISKS 16
@@ -68,9 +69,9 @@ typedef void (*kvmlite_console_fn)(void *opaque, const char *buf, size_t len);
 struct kvmlite_config {
 	const char *kernel_path; /* bzImage or ELF vmlinux; required */
 	const char *initrd_path; /* NULL: no initrd */
-	const char *cmdline;     /* NULL: KVMLITE_DEFAULT_CMDLINE */
-	unsigned int cpus;       /* 1..255 */
-	uint64_t memory;         /* bytes, multiple of 4 KiB, >= 16 MiB */
+	const char *cmdline;	 /* NULL: KVMLITE_DEFAULT_CMDLINE */
+	unsigned int cpus;	 /* 1..255 */
+	uint64_t memory;	 /* bytes, multiple of 4 KiB, >= 16 MiB */
 
 	/* Guest serial console (8250 at 0x3f8). Output goes to console_out_fd
 	 * (when >= 0) and to console_cb (when set); input is read from
@@ -133,13 +134,13 @@ KVMLITE_API int kvmlite_config_load(const char *path,
 KVMLITE_API void kvmlite_config_release(struct kvmlite_config *cfg);
 
 enum kvmlite_exit_reason {
-	KVMLITE_EXIT_NONE = 0,  /* still running */
-	KVMLITE_EXIT_POWEROFF,  /* guest powered off (ACPI S5) */
-	KVMLITE_EXIT_REBOOT,    /* guest reset the machine */
+	KVMLITE_EXIT_NONE = 0,	/* still running */
+	KVMLITE_EXIT_POWEROFF,	/* guest powered off (ACPI S5) */
+	KVMLITE_EXIT_REBOOT,	/* guest reset the machine */
 	KVMLITE_EXIT_TEST_EXIT, /* guest wrote the test-exit port 0xf4 */
-	KVMLITE_EXIT_CRASH,     /* triple fault, emulation or entry failure */
-	KVMLITE_EXIT_STOPPED,   /* kvmlite_vm_stop() */
-	KVMLITE_EXIT_ERROR,     /* the VMM itself failed (see detail) */
+	KVMLITE_EXIT_CRASH,	/* triple fault, emulation or entry failure */
+	KVMLITE_EXIT_STOPPED,	/* kvmlite_vm_stop() */
+	KVMLITE_EXIT_ERROR,	/* the VMM itself failed (see detail) */
 };
 
 struct kvmlite_exit {
@@ -153,13 +154,13 @@ struct kvmlite_exit {
  * embedders). A test-exit value V is returned as V itself.
  */
 #define KVMLITE_STATUS_POWEROFF 0
-#define KVMLITE_STATUS_USAGE 64     /* bad arguments or configuration */
+#define KVMLITE_STATUS_USAGE 64	    /* bad arguments or configuration */
 #define KVMLITE_STATUS_BAD_IMAGE 65 /* kernel/initrd unreadable or invalid */
 #define KVMLITE_STATUS_NO_KVM 69    /* /dev/kvm missing or lacking features */
 #define KVMLITE_STATUS_VMM_ERROR 70 /* internal failure of the VMM */
 #define KVMLITE_STATUS_SANDBOX 71   /* a thread broke its seccomp filter */
 #define KVMLITE_STATUS_REBOOT 80    /* guest rebooted */
-#define KVMLITE_STATUS_CRASH 81     /* guest crashed */
+#define KVMLITE_STATUS_CRASH 81	    /* guest crashed */
 #define KVMLITE_STATUS_STOPPED 82   /* stopped from the host side */
 
 /* Process exit status for an exit, per the table above. */
@@ -168,11 +169,11 @@ KVMLITE_API int kvmlite_exit_status(const struct kvmlite_exit *e);
 /* Boot phases, CLOCK_MONOTONIC nanoseconds; 0 when not reached. */
 struct kvmlite_timings {
 	uint64_t process_start; /* from kvmlite_config.process_start_ns */
-	uint64_t loaded;        /* guest memory set up, kernel/initrd loaded */
-	uint64_t vm_created;    /* KVM VM, devices and vCPUs ready */
-	uint64_t first_run;     /* vCPU 0 enters KVM_RUN for the first time */
-	uint64_t guest_marker;  /* guest wrote the boot-timer port 0xf5 */
-	uint64_t exit;          /* VM stopped */
+	uint64_t loaded;	/* guest memory set up, kernel/initrd loaded */
+	uint64_t vm_created;	/* KVM VM, devices and vCPUs ready */
+	uint64_t first_run;	/* vCPU 0 enters KVM_RUN for the first time */
+	uint64_t guest_marker;	/* guest wrote the boot-timer port 0xf5 */
+	uint64_t exit;		/* VM stopped */
 };
 
 struct kvmlite_vm;

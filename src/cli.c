@@ -12,17 +12,20 @@ const char cli_usage[] =
 	"       kvmlite run --config FILE [options]\n"
 	"       kvmlite --help | --version\n"
 	"\n"
-	"Boot a Linux guest (bzImage or ELF vmlinux) in a KVM virtual machine.\n"
+	"Boot a Linux guest (bzImage or ELF vmlinux) in a KVM virtual "
+	"machine.\n"
 	"\n"
 	"Options for run:\n"
 	"  --kernel PATH        guest kernel: bzImage or ELF vmlinux (PVH)\n"
 	"  --initrd PATH        initial ramdisk\n"
-	"  --cmdline STR        kernel command line (default: \"" KVMLITE_DEFAULT_CMDLINE "\")\n"
+	"  --cmdline STR        kernel command line (default: "
+	"\"" KVMLITE_DEFAULT_CMDLINE "\")\n"
 	"  --cpus N             number of vCPUs, 1-255 (default 1)\n"
 	"  --memory SIZE        guest RAM, e.g. 512M, 2G (default 256M)\n"
 	"  --serial MODE        console: stdio (default), file:PATH, none\n"
 	"  --disk path=FILE[,ro=on][,serial=STR]\n"
-	"                       a virtio-blk disk (raw image or block device);\n"
+	"                       a virtio-blk disk (raw image or block "
+	"device);\n"
 	"                       repeat for more (vda, vdb, ...)\n"
 	"  --net tap=NAME[,mac=MAC]\n"
 	"                       a virtio-net device on TAP interface NAME\n"
@@ -33,7 +36,8 @@ const char cli_usage[] =
 	"  --boot-timing[=json] print boot phase timings to stderr on exit\n"
 	"  --no-seccomp         run without the seccomp system-call filters\n"
 	"\n"
-	"On a terminal, type Ctrl-A x to stop the VM, Ctrl-A Ctrl-A for a literal Ctrl-A.\n"
+	"On a terminal, type Ctrl-A x to stop the VM, Ctrl-A Ctrl-A for a "
+	"literal Ctrl-A.\n"
 	"\n"
 	"Exit status:\n"
 	"  0      guest powered off\n"
@@ -44,7 +48,8 @@ const char cli_usage[] =
 	"  70     internal VMM failure\n"
 	"  80     guest rebooted\n"
 	"  81     guest crashed (triple fault, KVM internal error)\n"
-	"  71     a kvmlite thread made a system call its seccomp filter forbids\n"
+	"  71     a kvmlite thread made a system call its seccomp filter "
+	"forbids\n"
 	"  82     stopped by a signal or Ctrl-A x\n";
 
 int parse_size(const char *s, uint64_t *out)
@@ -148,14 +153,13 @@ static int parse_bool(const char *v, int *out)
 	return -EINVAL;
 }
 
-#define FAIL(...)                                                     \
-	do {                                                          \
-		snprintf(err, errlen, __VA_ARGS__);                   \
-		return -EINVAL;                                       \
+#define FAIL(...)                                                              \
+	do {                                                                   \
+		snprintf(err, errlen, __VA_ARGS__);                            \
+		return -EINVAL;                                                \
 	} while (0)
 
-int cli_parse_disk(char *spec, struct kvmlite_disk *d, char *err,
-		   size_t errlen)
+int cli_parse_disk(char *spec, struct kvmlite_disk *d, char *err, size_t errlen)
 {
 	char *save = NULL, *kv;
 
@@ -181,8 +185,7 @@ int cli_parse_disk(char *spec, struct kvmlite_disk *d, char *err,
 				     v);
 			d->serial = v;
 		} else {
-			FAIL("--disk: unknown key '%s' (path, ro, serial)",
-			     kv);
+			FAIL("--disk: unknown key '%s' (path, ro, serial)", kv);
 		}
 	}
 	if (!d->path)
@@ -190,8 +193,7 @@ int cli_parse_disk(char *spec, struct kvmlite_disk *d, char *err,
 	return 0;
 }
 
-int cli_parse_net(char *spec, struct kvmlite_net *n, char *err,
-		  size_t errlen)
+int cli_parse_net(char *spec, struct kvmlite_net *n, char *err, size_t errlen)
 {
 	char *save = NULL, *kv;
 
@@ -241,11 +243,10 @@ static char *cli_spec(struct cli_opts *o, const char *v)
 static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 		     char *err, size_t errlen)
 {
-	static const char *const names[] = { "--kernel", "--initrd",
-					     "--cmdline", "--cpus",
-					     "--memory", "--serial",
-					     "--disk", "--net", "--config",
-					     "--name" };
+	static const char *const names[] = {
+		"--kernel", "--initrd", "--cmdline", "--cpus",	 "--memory",
+		"--serial", "--disk",	"--net",     "--config", "--name"
+	};
 
 	for (; i < argc; i++) {
 		const char *a = argv[i], *v = NULL;

@@ -25,7 +25,7 @@ struct cli_opts {
 	enum cli_timing timing;
 	const char *config; /* --config FILE */
 	const char *name;
-	unsigned int set;   /* CLI_SET_*: given on the command line */
+	unsigned int set; /* CLI_SET_*: given on the command line */
 	struct kvmlite_disk disks[KVMLITE_MAX_DISKS];
 	unsigned int nr_disks;
 	struct kvmlite_net nets[KVMLITE_MAX_NETS];
@@ -43,8 +43,7 @@ struct cli_opts {
 #define CLI_SET_NO_SECCOMP (1u << 4)
 
 /* Parse "tap=NAME[,mac=MAC]" into @n, splitting @spec in place. */
-int cli_parse_net(char *spec, struct kvmlite_net *n, char *err,
-		  size_t errlen);
+int cli_parse_net(char *spec, struct kvmlite_net *n, char *err, size_t errlen);
 
 /*
  * Parse "path=FILE[,ro=on|off][,serial=STR]" into @d, splitting @spec in

@@ -267,7 +267,8 @@ static int check_keys(struct loader *ld, json_t *obj, struct json_path *path,
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		size_t i;
 
 		for (i = 0; known[i] && strcmp(known[i], key); i++)
@@ -282,17 +283,17 @@ static int check_keys(struct loader *ld, json_t *obj, struct json_path *path,
 	return 0;
 }
 
-#define PUSH_KEY(p, k)                                                    \
-	do {                                                              \
-		(p)->key[(p)->depth] = (k);                               \
-		(p)->index[(p)->depth] = -1;                              \
-		(p)->depth++;                                             \
+#define PUSH_KEY(p, k)                                                         \
+	do {                                                                   \
+		(p)->key[(p)->depth] = (k);                                    \
+		(p)->index[(p)->depth] = -1;                                   \
+		(p)->depth++;                                                  \
 	} while (0)
-#define PUSH_INDEX(p, i)                                                  \
-	do {                                                              \
-		(p)->key[(p)->depth] = NULL;                              \
-		(p)->index[(p)->depth] = (i);                             \
-		(p)->depth++;                                             \
+#define PUSH_INDEX(p, i)                                                       \
+	do {                                                                   \
+		(p)->key[(p)->depth] = NULL;                                   \
+		(p)->index[(p)->depth] = (i);                                  \
+		(p)->depth++;                                                  \
 	} while (0)
 #define POP(p) ((p)->depth--)
 
@@ -385,7 +386,8 @@ static int load_list(struct loader *ld, json_t *root, const char *key,
 		return fail_at(ld, &path, "expected a list");
 	if (json_array_size(arr) > max)
 		return fail_at(ld, &path, "at most %u entries", max);
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		PUSH_INDEX(&path, (int)i);
 		ret = one(ld, v, &path, (char *)base + i * elem);
 		POP(&path);
@@ -418,11 +420,10 @@ static json_t *field(json_t *root, struct json_path *path, const char *key)
 
 static int load_root(struct loader *ld, json_t *root)
 {
-	static const char *const keys[] = {
-		"name",	  "kernel", "initrd", "cmdline",     "cpus",
-		"memory", "serial", "disks",  "nets", "boot_timing",
-		"seccomp", NULL
-	};
+	static const char *const keys[] = { "name",	   "kernel",  "initrd",
+					    "cmdline",	   "cpus",    "memory",
+					    "serial",	   "disks",   "nets",
+					    "boot_timing", "seccomp", NULL };
 	struct kvmlite_config *cfg = ld->cfg;
 	struct json_path path = { 0 };
 	json_t *v;
@@ -607,8 +608,11 @@ static int config_begin(struct kvmlite_config *cfg, const char *dir,
 int config_parse_text(const char *file, const char *dir, const char *text,
 		      struct kvmlite_config *cfg, char *err, size_t errlen)
 {
-	struct loader ld = { .file = file, .text = text, .cfg = cfg,
-			     .err = err, .errlen = errlen };
+	struct loader ld = { .file = file,
+			     .text = text,
+			     .cfg = cfg,
+			     .err = err,
+			     .errlen = errlen };
 	json_error_t je;
 	int ret;
 
@@ -624,8 +628,8 @@ int config_parse_text(const char *file, const char *dir, const char *text,
 	return load_root(&ld, ld.st->root);
 }
 
-int kvmlite_config_load(const char *path, struct kvmlite_config *cfg,
-			char *err, size_t errlen)
+int kvmlite_config_load(const char *path, struct kvmlite_config *cfg, char *err,
+			size_t errlen)
 {
 	char *copy, *text;
 	int ret = 0;

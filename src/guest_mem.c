@@ -38,9 +38,9 @@ int guest_mem_init(struct guest_mem *m, uint64_t size)
 	m->regions[0] = (struct guest_region){ 0, low, m->base };
 	m->nr_regions = 1;
 	if (size > low) {
-		m->regions[1] = (struct guest_region){ LAYOUT_MMIO_HOLE_END,
-						       size - low,
-						       m->base + low };
+		m->regions[1] =
+			(struct guest_region){ LAYOUT_MMIO_HOLE_END, size - low,
+					       m->base + low };
 		m->nr_regions = 2;
 	}
 	return 0;

@@ -72,7 +72,7 @@ static int set_region(struct kvmlite_vm *vm, unsigned int slot,
 	};
 
 	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0 ? -errno
-								     : 0;
+								      : 0;
 }
 
 int kvm_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen)

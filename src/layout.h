@@ -7,19 +7,19 @@
 #define GiB(x) ((unsigned long long)(x) << 30)
 
 /* Low memory, all inside the first 640 KiB unless noted. */
-#define LAYOUT_GDT 0x500ULL          /* boot GDT (4 entries) */
+#define LAYOUT_GDT 0x500ULL	     /* boot GDT (4 entries) */
 #define LAYOUT_BOOT_PARAMS 0x7000ULL /* zero page / PVH start_info */
 #define LAYOUT_PVH_MEMMAP 0x8000ULL  /* PVH memory map entries */
-#define LAYOUT_PML4 0x9000ULL        /* identity page tables: */
-#define LAYOUT_PDPT 0xa000ULL        /*   PML4, PDPT, 4 PDs of 2 MiB */
-#define LAYOUT_PD 0xb000ULL          /*   pages: first 4 GiB mapped */
+#define LAYOUT_PML4 0x9000ULL	     /* identity page tables: */
+#define LAYOUT_PDPT 0xa000ULL	     /*   PML4, PDPT, 4 PDs of 2 MiB */
+#define LAYOUT_PD 0xb000ULL	     /*   pages: first 4 GiB mapped */
 #define LAYOUT_CMDLINE 0x20000ULL
 #define LAYOUT_CMDLINE_MAX 0x10000ULL /* bytes, NUL included */
-#define LAYOUT_EBDA 0x9fc00ULL        /* MP table lives here */
+#define LAYOUT_EBDA 0x9fc00ULL	      /* MP table lives here */
 #define LAYOUT_LOWMEM_END 0xa0000ULL  /* 640 KiB */
-#define LAYOUT_ACPI 0xe0000ULL        /* RSDP + tables, BIOS area */
+#define LAYOUT_ACPI 0xe0000ULL	      /* RSDP + tables, BIOS area */
 #define LAYOUT_ACPI_END 0x100000ULL
-#define LAYOUT_KERNEL 0x100000ULL     /* 1 MiB: protected-mode kernel */
+#define LAYOUT_KERNEL 0x100000ULL /* 1 MiB: protected-mode kernel */
 
 /* The 32-bit MMIO hole: RAM beyond this continues at 4 GiB. */
 #define LAYOUT_MMIO_HOLE GiB(3)
@@ -27,7 +27,7 @@
 #define LAYOUT_VIRTIO_MMIO 0xd0000000ULL /* virtio-mmio windows */
 #define LAYOUT_IOAPIC 0xfec00000ULL
 #define LAYOUT_LAPIC 0xfee00000ULL
-#define LAYOUT_TSS 0xfffbd000ULL     /* KVM_SET_TSS_ADDR, 3 pages */
+#define LAYOUT_TSS 0xfffbd000ULL /* KVM_SET_TSS_ADDR, 3 pages */
 #define LAYOUT_IDENT_MAP 0xfffbc000ULL
 
 /* I/O ports. */

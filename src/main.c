@@ -93,8 +93,9 @@ static void print_timings(const struct kvmlite_timings *t, bool json)
 			 t->guest_marker, t->exit };
 
 	if (json) {
-		fprintf(stderr, "{\"clock\":\"CLOCK_MONOTONIC\","
-				"\"process_start_ns\":%llu",
+		fprintf(stderr,
+			"{\"clock\":\"CLOCK_MONOTONIC\","
+			"\"process_start_ns\":%llu",
 			(unsigned long long)t->process_start);
 		for (size_t i = 0; i < 5; i++) {
 			if (v[i])
@@ -174,7 +175,8 @@ static int build_config(const struct cli_opts *o, struct kvmlite_config *cfg,
 	char err[512];
 
 	kvmlite_config_init(cfg);
-	if (o->config && kvmlite_config_load(o->config, cfg, err, sizeof(err))) {
+	if (o->config &&
+	    kvmlite_config_load(o->config, cfg, err, sizeof(err))) {
 		fprintf(stderr, "kvmlite: %s\n", err);
 		return KVMLITE_STATUS_USAGE;
 	}
@@ -205,8 +207,9 @@ static int build_config(const struct cli_opts *o, struct kvmlite_config *cfg,
 		cfg->nr_nets = o->nr_nets;
 	}
 	if (!cfg->kernel_path) {
-		fprintf(stderr, "kvmlite: %s: no \"kernel\" given (and no "
-				"--kernel)\n",
+		fprintf(stderr,
+			"kvmlite: %s: no \"kernel\" given (and no "
+			"--kernel)\n",
 			o->config);
 		return KVMLITE_STATUS_USAGE;
 	}
@@ -323,8 +326,8 @@ static int run(const struct cli_opts *o, uint64_t t0)
 				kvmlite_vm_stop(vm);
 		}
 		if (in.have) {
-			size_t n = kvmlite_vm_console_write(
-				vm, in.buf + in.off, in.have);
+			size_t n = kvmlite_vm_console_write(vm, in.buf + in.off,
+							    in.have);
 
 			in.off += n;
 			in.have -= n;

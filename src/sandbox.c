@@ -45,24 +45,29 @@ static const int common_calls[] = {
  * checker's stop-the-world (a ptrace-ing clone) and report symbolisation.
  * Test builds only. */
 static const int sanitizer_calls[] = {
-	SCMP_SYS(openat),	 SCMP_SYS(open),	SCMP_SYS(close),
-	SCMP_SYS(readlink),	 SCMP_SYS(readlinkat),	SCMP_SYS(getdents64),
-	SCMP_SYS(clone),	 SCMP_SYS(clone3),	SCMP_SYS(wait4),
-	SCMP_SYS(waitid),	 SCMP_SYS(ptrace),	SCMP_SYS(prctl),
-	SCMP_SYS(pipe2),	 SCMP_SYS(dup2),	SCMP_SYS(execve),
-	SCMP_SYS(sched_getaffinity), SCMP_SYS(prlimit64), SCMP_SYS(getrlimit),
-	SCMP_SYS(uname),	 SCMP_SYS(fstat),	SCMP_SYS(newfstatat),
-	SCMP_SYS(lseek),	 SCMP_SYS(rt_sigaction), SCMP_SYS(kill),
-	SCMP_SYS(getppid),	 SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
-	SCMP_SYS(pread64),	 SCMP_SYS(statx),
+	SCMP_SYS(openat),	SCMP_SYS(open),
+	SCMP_SYS(close),	SCMP_SYS(readlink),
+	SCMP_SYS(readlinkat),	SCMP_SYS(getdents64),
+	SCMP_SYS(clone),	SCMP_SYS(clone3),
+	SCMP_SYS(wait4),	SCMP_SYS(waitid),
+	SCMP_SYS(ptrace),	SCMP_SYS(prctl),
+	SCMP_SYS(pipe2),	SCMP_SYS(dup2),
+	SCMP_SYS(execve),	SCMP_SYS(sched_getaffinity),
+	SCMP_SYS(prlimit64),	SCMP_SYS(getrlimit),
+	SCMP_SYS(uname),	SCMP_SYS(fstat),
+	SCMP_SYS(newfstatat),	SCMP_SYS(lseek),
+	SCMP_SYS(rt_sigaction), SCMP_SYS(kill),
+	SCMP_SYS(getppid),	SCMP_SYS(set_robust_list),
+	SCMP_SYS(rseq),		SCMP_SYS(pread64),
+	SCMP_SYS(statx),
 };
 #endif
 
 static const int io_calls[] = {
-	SCMP_SYS(pread64),    SCMP_SYS(pwrite64),   SCMP_SYS(preadv),
-	SCMP_SYS(pwritev),    SCMP_SYS(preadv2),    SCMP_SYS(pwritev2),
-	SCMP_SYS(fdatasync),  SCMP_SYS(fsync),	    SCMP_SYS(fallocate),
-	SCMP_SYS(poll),	      SCMP_SYS(ppoll),	    SCMP_SYS(epoll_wait),
+	SCMP_SYS(pread64),     SCMP_SYS(pwrite64),  SCMP_SYS(preadv),
+	SCMP_SYS(pwritev),     SCMP_SYS(preadv2),   SCMP_SYS(pwritev2),
+	SCMP_SYS(fdatasync),   SCMP_SYS(fsync),	    SCMP_SYS(fallocate),
+	SCMP_SYS(poll),	       SCMP_SYS(ppoll),	    SCMP_SYS(epoll_wait),
 	SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl), SCMP_SYS(lseek),
 	SCMP_SYS(close),
 };
@@ -70,8 +75,8 @@ static const int io_calls[] = {
 /* Loaded once the VM's threads run (filters are inherited, so earlier
  * would bind them too); this thread only sees stdin and signals. */
 static const int main_calls[] = {
-	SCMP_SYS(poll),	      SCMP_SYS(ppoll),	SCMP_SYS(close),
-	SCMP_SYS(newfstatat), SCMP_SYS(fstat),	SCMP_SYS(lseek),
+	SCMP_SYS(poll),		SCMP_SYS(ppoll), SCMP_SYS(close),
+	SCMP_SYS(newfstatat),	SCMP_SYS(fstat), SCMP_SYS(lseek),
 	SCMP_SYS(rt_sigaction),
 };
 
@@ -100,13 +105,14 @@ static int allow_all(scmp_filter_ctx ctx, const int *calls, size_t n)
 	return 0;
 }
 
-static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *req,
-			size_t n)
+static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *req, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		/* Spelled out: clang warns on SCMP_A1's partial initializer. */
-		struct scmp_arg_cmp cmp = { .arg = 1, .op = SCMP_CMP_EQ,
-					    .datum_a = req[i], .datum_b = 0 };
+		struct scmp_arg_cmp cmp = { .arg = 1,
+					    .op = SCMP_CMP_EQ,
+					    .datum_a = req[i],
+					    .datum_b = 0 };
 		int ret = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW,
 						 SCMP_SYS(ioctl), 1, &cmp);
 
@@ -119,8 +125,10 @@ static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *req,
 /* mmap and mprotect, but never to make memory executable. */
 static int allow_mappings(scmp_filter_ctx ctx)
 {
-	struct scmp_arg_cmp no_exec = { .arg = 2, .op = SCMP_CMP_MASKED_EQ,
-					.datum_a = PROT_EXEC, .datum_b = 0 };
+	struct scmp_arg_cmp no_exec = { .arg = 2,
+					.op = SCMP_CMP_MASKED_EQ,
+					.datum_a = PROT_EXEC,
+					.datum_b = 0 };
 	int ret;
 
 	ret = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
@@ -151,7 +159,8 @@ int sandbox_enter(enum sandbox_kind kind)
 	ret = allow_all(ctx, common_calls, ARRAY_LEN(common_calls));
 #ifdef KVMLITE_SANITIZE_BUILD
 	if (!ret)
-		ret = allow_all(ctx, sanitizer_calls, ARRAY_LEN(sanitizer_calls));
+		ret = allow_all(ctx, sanitizer_calls,
+				ARRAY_LEN(sanitizer_calls));
 #endif
 	if (!ret)
 		ret = allow_mappings(ctx);
@@ -165,7 +174,8 @@ int sandbox_enter(enum sandbox_kind kind)
 		if (!ret)
 			ret = allow_all(ctx, io_calls, ARRAY_LEN(io_calls));
 		if (!ret)
-			ret = allow_ioctls(ctx, io_ioctls, ARRAY_LEN(io_ioctls));
+			ret = allow_ioctls(ctx, io_ioctls,
+					   ARRAY_LEN(io_ioctls));
 		break;
 	case SANDBOX_MAIN:
 		if (!ret)

@@ -104,8 +104,8 @@ void vm_request_exit(struct kvmlite_vm *vm, enum kvmlite_exit_reason reason,
 		vsnprintf(vm->exit.detail, sizeof(vm->exit.detail), fmt, ap);
 		va_end(ap);
 		if (reason == KVMLITE_EXIT_ERROR)
-			snprintf(vm->last_error, sizeof(vm->last_error),
-				 "%.*s", (int)sizeof(vm->last_error) - 1,
+			snprintf(vm->last_error, sizeof(vm->last_error), "%.*s",
+				 (int)sizeof(vm->last_error) - 1,
 				 vm->exit.detail);
 		vm->t.exit = now_ns();
 		stop_threads_locked(vm);
@@ -310,8 +310,8 @@ static int vm_setup_devices(struct kvmlite_vm *vm, char *err, size_t errlen)
 		ret = bus_register(&vm->pio, PORT_RTC, 2, rtc_io, &vm->rtc,
 				   "rtc");
 	if (!ret)
-		ret = bus_register(&vm->pio, PORT_I8042_DATA, 1,
-				   i8042_data_io, &vm->i8042, "i8042-data");
+		ret = bus_register(&vm->pio, PORT_I8042_DATA, 1, i8042_data_io,
+				   &vm->i8042, "i8042-data");
 	if (!ret)
 		ret = bus_register(&vm->pio, PORT_I8042_CMD, 1, i8042_cmd_io,
 				   &vm->i8042, "i8042-cmd");
@@ -416,8 +416,9 @@ static int vm_open_nets(struct kvmlite_vm *vm, char *err, size_t errlen)
 
 /* Route a virtio-mmio device's window, notifications and interrupt. */
 static int vm_attach_virtio(struct kvmlite_vm *vm, struct virtio_mmio_dev *d,
-			    const struct boot_mmio_dev *w, unsigned int nr_queues,
-			    const char *name, char *err, size_t errlen)
+			    const struct boot_mmio_dev *w,
+			    unsigned int nr_queues, const char *name, char *err,
+			    size_t errlen)
 {
 	struct kvm_irqfd irqfd = {
 		.fd = (uint32_t)virtio_mmio_call_fd(d),
@@ -499,9 +500,10 @@ static int check_config(const struct kvmlite_config *c, char *err,
 			return -EINVAL;
 		}
 	}
-	if (c->kick_signal && (c->kick_signal < SIGRTMIN ||
-			       c->kick_signal > SIGRTMAX)) {
-		snprintf(err, errlen, "kick_signal %d is not a real-time signal",
+	if (c->kick_signal &&
+	    (c->kick_signal < SIGRTMIN || c->kick_signal > SIGRTMAX)) {
+		snprintf(err, errlen,
+			 "kick_signal %d is not a real-time signal",
 			 c->kick_signal);
 		return -EINVAL;
 	}
@@ -519,8 +521,8 @@ static void cond_init_monotonic(pthread_cond_t *c)
 	pthread_condattr_destroy(&ca);
 }
 
-int kvmlite_vm_create(const struct kvmlite_config *cfg,
-		      struct kvmlite_vm **out, char *err, size_t errlen)
+int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
+		      char *err, size_t errlen)
 {
 	struct kvmlite_vm *vm;
 	int ret;
@@ -548,8 +550,8 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg,
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
 
-	vm->cmdline = strdup(cfg->cmdline ? cfg->cmdline
-					  : KVMLITE_DEFAULT_CMDLINE);
+	vm->cmdline =
+		strdup(cfg->cmdline ? cfg->cmdline : KVMLITE_DEFAULT_CMDLINE);
 	if (!vm->cmdline) {
 		ret = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
@@ -815,13 +817,12 @@ void kvmlite_vm_stop(struct kvmlite_vm *vm)
 	vm_request_exit(vm, KVMLITE_EXIT_STOPPED, 0, "stopped by the host");
 }
 
-int kvmlite_vm_expect(struct kvmlite_vm *vm, const char *needle,
-		      int timeout_ms, char *seen, size_t seen_len)
+int kvmlite_vm_expect(struct kvmlite_vm *vm, const char *needle, int timeout_ms,
+		      char *seen, size_t seen_len)
 {
 	if (!needle)
 		return -EINVAL;
-	return console_log_expect(&vm->con, needle, timeout_ms, seen,
-				  seen_len);
+	return console_log_expect(&vm->con, needle, timeout_ms, seen, seen_len);
 }
 
 void vm_park_vcpu(struct kvmlite_vm *vm)

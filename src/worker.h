@@ -7,9 +7,9 @@
 
 /*
  * Start fn(arg) on a new thread with every signal but SIGSYS blocked
- * (signals belong to the host program and to the vCPU threads). With @seccomp the thread
- * first loads the I/O allow-list; its failure is returned here and fn
- * never runs. Returns 0 or a negative errno.
+ * (signals belong to the host program and to the vCPU threads). With @seccomp
+ * the thread first loads the I/O allow-list; its failure is returned here and
+ * fn never runs. Returns 0 or a negative errno.
  */
 int worker_start(pthread_t *t, void *(*fn)(void *), void *arg, bool seccomp);
 

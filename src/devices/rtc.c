@@ -16,11 +16,11 @@
 #define REG_D 0x0d
 #define REG_CENTURY 0x32
 
-#define REG_A_DEFAULT 0x26   /* 32.768 kHz, 1024 Hz; UIP clear */
+#define REG_A_DEFAULT 0x26 /* 32.768 kHz, 1024 Hz; UIP clear */
 #define REG_B_24H 0x02
 #define REG_B_BINARY 0x04
-#define REG_D_VALID 0x80     /* battery good */
-#define NMI_DISABLE 0x80     /* index bit 7 masks NMI, not a register */
+#define REG_D_VALID 0x80 /* battery good */
+#define NMI_DISABLE 0x80 /* index bit 7 masks NMI, not a register */
 
 int rtc_init(struct rtc *r)
 {
@@ -88,11 +88,11 @@ static time_t time_from_civil(const struct civil *c)
 
 	era = (y >= 0 ? y : y - 399) / 400;
 	yoe = y - era * 400;
-	doy = (153 * (c->mon > 2 ? c->mon - 3 : c->mon + 9) + 2) / 5 +
-	      c->mday - 1;
+	doy = (153 * (c->mon > 2 ? c->mon - 3 : c->mon + 9) + 2) / 5 + c->mday -
+	      1;
 	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (time_t)((era * 146097 + doe - 719468) * 86400 +
-			c->hour * 3600 + c->min * 60 + c->sec);
+	return (time_t)((era * 146097 + doe - 719468) * 86400 + c->hour * 3600 +
+			c->min * 60 + c->sec);
 }
 
 static time_t rtc_now(const struct rtc *r)

@@ -322,7 +322,7 @@ int acpi_tables_write(const struct guest_mem *m, unsigned int ncpus,
 		      const struct boot_mmio_dev *devs, unsigned int nr_devs,
 		      uint64_t *rsdp_addr, char *err, size_t errlen)
 {
-	struct acpi_space s = {.next = LAYOUT_ACPI + 64};
+	struct acpi_space s = { .next = LAYOUT_ACPI + 64 };
 	uint64_t dsdt, fadt, madt, xsdt;
 	struct acpi_rsdp r;
 	int ret;

@@ -240,7 +240,8 @@ void aml_eisaid(struct aml_buf *b, const char *id)
 	v |= (uint32_t)(((id[1] & 0x1f) << 5 | (id[2] & 0x1f)) & 0xff) << 8;
 	for (int i = 0; i < 4; i++) {
 		char c = id[3 + i];
-		uint32_t d = (uint32_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+		uint32_t d =
+			(uint32_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
 
 		v |= (d & 0xf) << (16 + (i ^ 1) * 4);
 	}

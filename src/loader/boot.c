@@ -74,8 +74,8 @@ int gdt_write(const struct guest_mem *m, uint64_t *base, uint16_t *limit)
 /* Identity map of the first 4 GiB with 2 MiB pages. */
 int page_tables_write(const struct guest_mem *m)
 {
-	uint64_t pml4[512] = {LAYOUT_PDPT | PTE_PRESENT | PTE_RW};
-	uint64_t pdpt[512] = {0};
+	uint64_t pml4[512] = { LAYOUT_PDPT | PTE_PRESENT | PTE_RW };
+	uint64_t pdpt[512] = { 0 };
 	uint64_t pd[512];
 	int ret;
 

@@ -10,7 +10,7 @@ static int e820_add(struct e820_map *map, uint64_t addr, uint64_t size,
 		return 0;
 	if (map->nr >= E820_MAX_ENTRIES)
 		return -E2BIG;
-	map->e[map->nr++] = (struct boot_e820_entry){addr, size, type};
+	map->e[map->nr++] = (struct boot_e820_entry){ addr, size, type };
 	return 0;
 }
 

@@ -134,7 +134,7 @@ int elf_load(const struct guest_mem *m, const uint8_t *img, size_t size,
 	     struct kernel_info *ki, char *err, size_t errlen)
 {
 	uint64_t low_end = gmem_low_end(m);
-	struct elf_scan s = {0};
+	struct elf_scan s = { 0 };
 	Elf64_Phdr phdr, *ph = &phdr;
 	Elf64_Ehdr eh;
 	uint64_t entry;

@@ -9,17 +9,17 @@
 
 enum boot_protocol {
 	BOOT_PROTO_LINUX64, /* 64-bit boot protocol: long mode, rsi=zero page */
-	BOOT_PROTO_PVH,     /* PVH: 32-bit flat protected mode, ebx=start_info */
+	BOOT_PROTO_PVH, /* PVH: 32-bit flat protected mode, ebx=start_info */
 };
 
 /* CPU entry state the loader asks for; vcpu code turns it into registers. */
 struct boot_entry {
 	enum boot_protocol proto;
-	uint64_t entry;      /* rip */
+	uint64_t entry;	     /* rip */
 	uint64_t boot_param; /* rsi (LINUX64) or rbx (PVH) */
-	uint64_t gdt_base;   /* null, null, code64 0x10, data 0x18, code32 0x20 */
+	uint64_t gdt_base; /* null, null, code64 0x10, data 0x18, code32 0x20 */
 	uint16_t gdt_limit;
-	uint64_t cr3;        /* LINUX64: identity-mapped page tables */
+	uint64_t cr3; /* LINUX64: identity-mapped page tables */
 };
 
 /* A virtio-mmio window the guest is told about (ACPI DSDT, LNRO0005). */
@@ -34,8 +34,8 @@ struct boot_args {
 	size_t kernel_size;
 	const uint8_t *initrd; /* NULL when none */
 	size_t initrd_size;
-	const char *cmdline;   /* never NULL */
-	unsigned int ncpus;    /* 1..255 */
+	const char *cmdline; /* never NULL */
+	unsigned int ncpus;  /* 1..255 */
 	const struct boot_mmio_dev *mmio_devs;
 	unsigned int nr_mmio_devs;
 };

@@ -149,7 +149,7 @@ int mptable_write(const struct guest_mem *m, unsigned int ncpus)
 		p = put(p, &cpu, sizeof(cpu));
 	}
 
-	struct mpc_bus bus = {.type = MP_BUS, .busid = 0};
+	struct mpc_bus bus = { .type = MP_BUS, .busid = 0 };
 
 	memcpy(bus.bustype, "ISA   ", 6);
 	p = put(p, &bus, sizeof(bus));

@@ -94,8 +94,8 @@ int vcpu_handle_exit(struct vcpu *v)
 	case KVM_EXIT_FAIL_ENTRY:
 		snprintf(what, sizeof(what),
 			 "VM entry failed, hardware reason 0x%llx",
-			 (unsigned long long)run->fail_entry
-				 .hardware_entry_failure_reason);
+			 (unsigned long long)
+				 run->fail_entry.hardware_entry_failure_reason);
 		crash(v, what);
 		return 1;
 	default:

@@ -237,7 +237,7 @@ static int discard_range(const struct virtio_blk *b, uint64_t off, uint64_t len)
 	int ret;
 
 	if (b->is_blkdev) {
-		uint64_t range[2] = {off, len};
+		uint64_t range[2] = { off, len };
 
 		ret = ioctl(b->fd, BLKDISCARD, range);
 	} else {
@@ -255,7 +255,7 @@ static int zero_range(const struct virtio_blk *b, uint64_t off, uint64_t len,
 		      bool unmap)
 {
 	if (b->is_blkdev) {
-		uint64_t range[2] = {off, len};
+		uint64_t range[2] = { off, len };
 
 		if (!ioctl(b->fd, BLKZEROOUT, range))
 			return 0;
@@ -453,8 +453,8 @@ static void *worker_main(void *arg)
 	struct virtio_blk *b = arg;
 	int kick = virtio_mmio_kick_fd(&b->mmio, 0);
 	struct pollfd p[2] = {
-		{.fd = b->stop_fd, .events = POLLIN},
-		{.fd = kick, .events = POLLIN},
+		{ .fd = b->stop_fd, .events = POLLIN },
+		{ .fd = kick, .events = POLLIN },
 	};
 
 	for (;;) {

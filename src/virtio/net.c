@@ -386,7 +386,7 @@ static bool rx_enable_notify(struct virtio_net *n, struct virtq *q)
 static int rx_process(struct virtio_net *n, struct virtq *q,
 		      const struct guest_mem *m)
 {
-	struct iovec bounce = {n->rx_buf, NET_RX_BUF_BYTES};
+	struct iovec bounce = { n->rx_buf, NET_RX_BUF_BYTES };
 	int done = 0, ret;
 
 	/* No ring: nothing to do until the driver resets the device. */
@@ -513,10 +513,10 @@ static void *worker_main(void *arg)
 	int rx_kick = virtio_mmio_kick_fd(&n->mmio, VIRTIO_NET_RXQ);
 	int tx_kick = virtio_mmio_kick_fd(&n->mmio, VIRTIO_NET_TXQ);
 	struct pollfd p[4] = {
-		{.fd = n->stop_fd, .events = POLLIN},
-		{.fd = rx_kick, .events = POLLIN},
-		{.fd = tx_kick, .events = POLLIN},
-		{.fd = -1},
+		{ .fd = n->stop_fd, .events = POLLIN },
+		{ .fd = rx_kick, .events = POLLIN },
+		{ .fd = tx_kick, .events = POLLIN },
+		{ .fd = -1 },
 	};
 
 	for (;;) {

@@ -52,7 +52,7 @@ static void die(const char *what)
 
 static void init_once(void)
 {
-	struct virtio_blk_config_opts o = {0};
+	struct virtio_blk_config_opts o = { 0 };
 	char path[64], err[256];
 
 	if (guest_mem_init(&mem, MEM_BYTES))
@@ -77,8 +77,8 @@ static void init_once(void)
 
 static void wr(uint64_t off, uint32_t v)
 {
-	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
-			(uint8_t)(v >> 24)};
+	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
+			 (uint8_t)(v >> 24) };
 
 	virtio_mmio_io(dev, off, b, 4, true);
 }

@@ -93,7 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
 	uint64_t f = 1ULL << VIRTIO_F_VERSION_1 |
-		     1ULL << VIRTIO_NET_F_MRG_RXBUF | 1ULL << VIRTIO_NET_F_CSUM |
+		     1ULL << VIRTIO_NET_F_MRG_RXBUF |
+		     1ULL << VIRTIO_NET_F_CSUM |
 		     1ULL << VIRTIO_NET_F_GUEST_CSUM | 1ULL << VIRTIO_NET_F_MAC;
 	struct fuzz_layout l;
 	eventfd_t v;

@@ -79,7 +79,7 @@ static uint64_t vq_alloc(struct vq_seed *s, size_t n)
 static void put_desc(uint8_t *table, uint16_t i, uint64_t addr, uint32_t len,
 		     uint16_t flags, uint16_t next)
 {
-	struct virtq_desc d = {addr, len, flags, next};
+	struct virtq_desc d = { addr, len, flags, next };
 
 	memcpy(table + 16 * i, &d, sizeof(d));
 }
@@ -153,15 +153,15 @@ static void vq_simple(struct vq_seed *s, uint32_t type, uint64_t sector,
 	struct seg g[3];
 	int n = 0;
 
-	g[n++] = (struct seg){vq_hdr(s, type, sector), 16, false};
+	g[n++] = (struct seg){ vq_hdr(s, type, sector), 16, false };
 	if (data_len) {
 		uint64_t d = vq_alloc(s, data_len);
 
 		if (!in)
 			memset(gpa_ptr(s, d, data_len), 0xa5, data_len);
-		g[n++] = (struct seg){d, data_len, in};
+		g[n++] = (struct seg){ d, data_len, in };
 	}
-	g[n++] = (struct seg){vq_alloc(s, 1), 1, true};
+	g[n++] = (struct seg){ vq_alloc(s, 1), 1, true };
 	if (indirect)
 		vq_indirect(s, g, n);
 	else
@@ -179,9 +179,9 @@ static void vq_dwz(struct vq_seed *s, uint32_t type, uint64_t sector,
 	memcpy(p, &sector, 8);
 	memcpy(p + 8, &nr, 4);
 	memcpy(p + 12, &flags, 4);
-	g[0] = (struct seg){vq_hdr(s, type, 0), 16, false};
-	g[1] = (struct seg){seg, 16, false};
-	g[2] = (struct seg){vq_alloc(s, 1), 1, true};
+	g[0] = (struct seg){ vq_hdr(s, type, 0), 16, false };
+	g[1] = (struct seg){ seg, 16, false };
+	g[2] = (struct seg){ vq_alloc(s, 1), 1, true };
 	vq_chain(s, g, 3);
 }
 
@@ -283,9 +283,9 @@ static void elf_seed(const char *name, bool pvh, uint32_t descsz,
 	uint8_t *img = calloc(1, DATA_OFF + filesz);
 	size_t note_off = sizeof(Elf64_Ehdr) + 3 * sizeof(Elf64_Phdr);
 	uint64_t pvh_entry = PADDR + 0x40;
-	Elf64_Ehdr eh = {0};
-	Elf64_Phdr ph[3] = {0};
-	Elf64_Nhdr nh = {4, descsz, XEN_ELFNOTE_PHYS32_ENTRY};
+	Elf64_Ehdr eh = { 0 };
+	Elf64_Phdr ph[3] = { 0 };
+	Elf64_Nhdr nh = { 4, descsz, XEN_ELFNOTE_PHYS32_ENTRY };
 
 	memcpy(eh.e_ident, ELFMAG, SELFMAG);
 	eh.e_ident[EI_CLASS] = ELFCLASS64;
@@ -299,13 +299,13 @@ static void elf_seed(const char *name, bool pvh, uint32_t descsz,
 	eh.e_ehsize = sizeof(eh);
 	eh.e_phentsize = sizeof(Elf64_Phdr);
 	eh.e_phnum = 3;
-	ph[0] = (Elf64_Phdr){PT_LOAD, PF_R | PF_X, DATA_OFF, VADDR,
-			     PADDR,   filesz,	   8192,     0x200000};
+	ph[0] = (Elf64_Phdr){ PT_LOAD, PF_R | PF_X, DATA_OFF, VADDR,
+			      PADDR,   filesz,	    8192,     0x200000 };
 	if (bss_paddr)
-		ph[1] = (Elf64_Phdr){PT_LOAD,	PF_R | PF_W,
-				     DATA_OFF,	bss_paddr + (VADDR - PADDR),
-				     bss_paddr, 0,
-				     bss_size,	0x1000};
+		ph[1] = (Elf64_Phdr){ PT_LOAD,	 PF_R | PF_W,
+				      DATA_OFF,	 bss_paddr + (VADDR - PADDR),
+				      bss_paddr, 0,
+				      bss_size,	 0x1000 };
 	ph[2].p_type = pvh ? PT_NOTE : PT_NULL;
 	ph[2].p_offset = note_off;
 	ph[2].p_filesz = sizeof(nh) + 4 + descsz;
@@ -354,24 +354,24 @@ int main(int argc, char **argv)
 	elf_seed("elf_pvh4_bss", true, 4, 0x1400000, 0x10000);
 	elf_seed("elf_linux64", false, 4, 0, 0);
 
-	cli_seed("help", (const char *const[]){"--help", NULL});
-	cli_seed("version", (const char *const[]){"--version", NULL});
+	cli_seed("help", (const char *const[]){ "--help", NULL });
+	cli_seed("version", (const char *const[]){ "--version", NULL });
 	cli_seed("run_min",
-		 (const char *const[]){"run", "--kernel", "bzImage", NULL});
+		 (const char *const[]){ "run", "--kernel", "bzImage", NULL });
 	cli_seed("run_all",
 		 (const char *const[]){
 			 "run", "--kernel", "vmlinux", "--initrd",
 			 "initrd.cpio", "--cmdline", "console=ttyS0 quiet",
 			 "--cpus", "4", "--memory", "512M", "--serial",
-			 "file:/tmp/console.log", "--boot-timing=json", NULL});
+			 "file:/tmp/console.log", "--boot-timing=json", NULL });
 	cli_seed("run_eq",
-		 (const char *const[]){"run", "--kernel=k", "--memory=2GiB",
-				       "--cpus=255", "--serial=none",
-				       "--boot-timing", NULL});
+		 (const char *const[]){ "run", "--kernel=k", "--memory=2GiB",
+					"--cpus=255", "--serial=none",
+					"--boot-timing", NULL });
 	cli_seed("run_disks",
-		 (const char *const[]){"run", "--kernel", "k", "--disk",
-				       "path=a.img", "--disk",
-				       "path=b.img,ro=on,serial=disk-b",
-				       "--disk", "path=/dev/vdb,ro=off", NULL});
+		 (const char *const[]){
+			 "run", "--kernel", "k", "--disk", "path=a.img",
+			 "--disk", "path=b.img,ro=on,serial=disk-b", "--disk",
+			 "path=/dev/vdb,ro=off", NULL });
 	return 0;
 }

@@ -92,7 +92,8 @@ static void report(const char *role, const char *dir, uint64_t bytes,
 		   double secs)
 {
 	printf("NETBENCH role=%s dir=%s bytes=%llu secs=%.4f mbps=%.1f\n", role,
-	       dir, (unsigned long long)bytes, secs, (double)bytes / secs / 1e6);
+	       dir, (unsigned long long)bytes, secs,
+	       (double)bytes / secs / 1e6);
 	fflush(stdout);
 }
 
@@ -153,8 +154,8 @@ static void encode(unsigned char req[16], char dir, uint64_t bytes)
 
 static int client(const char *host, int port, uint64_t bytes, char dir)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)port)};
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port) };
 	unsigned char req[16];
 	int fd, one = 1;
 
@@ -189,9 +190,9 @@ static int client(const char *host, int port, uint64_t bytes, char dir)
 
 static int server(int port, long conns)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_ANY)};
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_ANY) };
 	int lfd, one = 1;
 
 	lfd = socket(AF_INET, SOCK_STREAM, 0);

@@ -20,28 +20,28 @@ struct layout {
 
 static const struct layout cases[] = {
 	/* the MMIO hole (the virtio window itself, the IOAPIC) */
-	{VIRTIO_BASE, AVAIL_GPA, USED_GPA},
-	{DESC_GPA, 0xfec00000u, USED_GPA},
-	{DESC_GPA, AVAIL_GPA, 0xfee00000u},
+	{ VIRTIO_BASE, AVAIL_GPA, USED_GPA },
+	{ DESC_GPA, 0xfec00000u, USED_GPA },
+	{ DESC_GPA, AVAIL_GPA, 0xfee00000u },
 	/* beyond RAM, below the hole */
-	{0x10000000u, AVAIL_GPA, USED_GPA},
-	{DESC_GPA, 0x80000000u, USED_GPA},
-	{DESC_GPA, AVAIL_GPA, END},
+	{ 0x10000000u, AVAIL_GPA, USED_GPA },
+	{ DESC_GPA, 0x80000000u, USED_GPA },
+	{ DESC_GPA, AVAIL_GPA, END },
 	/* straddling the end of RAM */
-	{END - 16 * SZ + 16, AVAIL_GPA, USED_GPA},
-	{DESC_GPA, END - 4, USED_GPA},
-	{DESC_GPA, AVAIL_GPA, END - 8},
+	{ END - 16 * SZ + 16, AVAIL_GPA, USED_GPA },
+	{ DESC_GPA, END - 4, USED_GPA },
+	{ DESC_GPA, AVAIL_GPA, END - 8 },
 	/* above 4 GiB (no RAM there with 64M), and near 2^64 */
-	{0x100000000ull, AVAIL_GPA, USED_GPA},
-	{DESC_GPA, 0xfffffffffffffff0ull, USED_GPA},
-	{DESC_GPA, AVAIL_GPA, 0xfffffffffffffffcull},
-	{0xffffffffffff0000ull, 0xffffffffffffff00ull, 0xfffffffffffffff8ull},
+	{ 0x100000000ull, AVAIL_GPA, USED_GPA },
+	{ DESC_GPA, 0xfffffffffffffff0ull, USED_GPA },
+	{ DESC_GPA, AVAIL_GPA, 0xfffffffffffffffcull },
+	{ 0xffffffffffff0000ull, 0xffffffffffffff00ull, 0xfffffffffffffff8ull },
 	/* misaligned */
-	{DESC_GPA + 8, AVAIL_GPA, USED_GPA},
-	{DESC_GPA, AVAIL_GPA + 1, USED_GPA},
-	{DESC_GPA, AVAIL_GPA, USED_GPA + 2},
+	{ DESC_GPA + 8, AVAIL_GPA, USED_GPA },
+	{ DESC_GPA, AVAIL_GPA + 1, USED_GPA },
+	{ DESC_GPA, AVAIL_GPA, USED_GPA + 2 },
 	/* all three overlapping, in RAM: may be taken, must not crash */
-	{DESC_GPA, DESC_GPA, DESC_GPA},
+	{ DESC_GPA, DESC_GPA, DESC_GPA },
 };
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))

@@ -43,13 +43,13 @@ size_t __sanitizer_get_current_allocated_bytes(void);
 
 static int fails;
 
-#define CHECK(cond, ...)                                                  \
-	do {                                                              \
-		if (!(cond)) {                                            \
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
 			fprintf(stderr, "FAIL: expect_timeout: " __VA_ARGS__); \
-			fprintf(stderr, "\n");                            \
-			fails++;                                          \
-		}                                                         \
+			fprintf(stderr, "\n");                                 \
+			fails++;                                               \
+		}                                                              \
 	} while (0)
 
 static const char *kernel, *initrd;

@@ -22,15 +22,15 @@
 static int fails;
 static pthread_mutex_t fails_lock = PTHREAD_MUTEX_INITIALIZER;
 
-#define CHECK(cond, ...)                                                \
-	do {                                                            \
-		if (!(cond)) {                                          \
-			pthread_mutex_lock(&fails_lock);                \
-			fprintf(stderr, "FAIL: two_vms: " __VA_ARGS__); \
-			fprintf(stderr, "\n");                          \
-			fails++;                                        \
-			pthread_mutex_unlock(&fails_lock);              \
-		}                                                       \
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			pthread_mutex_lock(&fails_lock);                       \
+			fprintf(stderr, "FAIL: two_vms: " __VA_ARGS__);        \
+			fprintf(stderr, "\n");                                 \
+			fails++;                                               \
+			pthread_mutex_unlock(&fails_lock);                     \
+		}                                                              \
 	} while (0)
 
 struct guest {

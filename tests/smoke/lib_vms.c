@@ -16,13 +16,13 @@
 
 static int fails;
 
-#define CHECK(cond, ...)                                        \
-	do {                                                    \
-		if (!(cond)) {                                  \
-			fprintf(stderr, "FAIL: " __VA_ARGS__);  \
-			fprintf(stderr, "\n");                  \
-			fails++;                                \
-		}                                               \
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "FAIL: " __VA_ARGS__);                 \
+			fprintf(stderr, "\n");                                 \
+			fails++;                                               \
+		}                                                              \
 	} while (0)
 
 static struct kvmlite_vm *create(const char *kernel, unsigned int cpus)
@@ -76,8 +76,8 @@ int main(int argc, char **argv)
 		CHECK(kvmlite_vm_expect(vms[1], "hello from the", 5000, seen,
 					sizeof(seen)) == 0,
 		      "expect hello: saw '%s'", seen);
-		CHECK(strstr(seen, "stub: hello from the") != NULL,
-		      "seen '%s'", seen);
+		CHECK(strstr(seen, "stub: hello from the") != NULL, "seen '%s'",
+		      seen);
 		CHECK(kvmlite_vm_expect(vms[1], "never printed", 100, seen,
 					sizeof(seen)) == -ETIMEDOUT,
 		      "expect timeout");

@@ -23,9 +23,9 @@ static void teardown(void)
 }
 
 static const struct boot_mmio_dev devs[3] = {
-	{LAYOUT_VIRTIO_MMIO, 0x1000, 5},
-	{LAYOUT_VIRTIO_MMIO + 0x1000, 0x1000, 6},
-	{LAYOUT_VIRTIO_MMIO + 0x2000, 0x1000, 7},
+	{ LAYOUT_VIRTIO_MMIO, 0x1000, 5 },
+	{ LAYOUT_VIRTIO_MMIO + 0x1000, 0x1000, 6 },
+	{ LAYOUT_VIRTIO_MMIO + 0x2000, 0x1000, 7 },
 };
 
 static const uint8_t *find(const uint8_t *hay, size_t n, const void *needle,
@@ -153,12 +153,12 @@ END_TEST
 
 START_TEST(test_dsdt)
 {
-	static const uint8_t s5[] = {0x08, '_',	 'S',  '5',  '_',  0x12, 0x07,
-				     0x04, 0x0a, 0x05, 0x00, 0x00, 0x00};
-	static const uint8_t crs0[] = {0x86, 0x09, 0x00, 0x01, 0x00, 0x00,
-				       0x00, 0xd0, 0x00, 0x10, 0x00, 0x00,
-				       0x89, 0x06, 0x00, 0x03, 0x01, 0x05,
-				       0x00, 0x00, 0x00, 0x79, 0x00};
+	static const uint8_t s5[] = { 0x08, '_',  'S',	'5',  '_',  0x12, 0x07,
+				      0x04, 0x0a, 0x05, 0x00, 0x00, 0x00 };
+	static const uint8_t crs0[] = { 0x86, 0x09, 0x00, 0x01, 0x00, 0x00,
+					0x00, 0xd0, 0x00, 0x10, 0x00, 0x00,
+					0x89, 0x06, 0x00, 0x03, 0x01, 0x05,
+					0x00, 0x00, 0x00, 0x79, 0x00 };
 	struct tables t;
 	uint32_t len;
 	const uint8_t *d;
@@ -179,7 +179,7 @@ END_TEST
 
 START_TEST(test_mmio_validation)
 {
-	struct boot_mmio_dev bad = {GiB(5), 0x1000, 5};
+	struct boot_mmio_dev bad = { GiB(5), 0x1000, 5 };
 	uint64_t rsdp;
 
 	ck_assert_int_eq(
@@ -207,8 +207,9 @@ START_TEST(test_many_devices)
 	uint32_t len;
 
 	for (unsigned int i = 0; i < 5000; i++)
-		d[i] = (struct boot_mmio_dev){LAYOUT_VIRTIO_MMIO + i * 0x200ULL,
-					      0x200, 5 + i % 20};
+		d[i] = (struct boot_mmio_dev){
+			LAYOUT_VIRTIO_MMIO + i * 0x200ULL, 0x200, 5 + i % 20
+		};
 	write_and_check(8, d, 300, &t);
 	len = (uint32_t)fx_rd(&mem, t.dsdt + 4, 4);
 	ck_assert_ptr_nonnull(
@@ -278,9 +279,10 @@ START_TEST(test_aml_integers_names)
 	aml_integer(&b, 0x1234);
 	aml_integer(&b, 0xd0000000);
 	aml_integer(&b, 0x100000000ULL);
-	static const uint8_t want[] = {0x00, 0x01, 0x0a, 0x80, 0x0b, 0x34, 0x12,
-				       0x0c, 0x00, 0x00, 0x00, 0xd0, 0x0e, 0,
-				       0,    0,	   0,	 1,    0,    0,	   0};
+	static const uint8_t want[] = { 0x00, 0x01, 0x0a, 0x80, 0x0b, 0x34,
+					0x12, 0x0c, 0x00, 0x00, 0x00, 0xd0,
+					0x0e, 0,    0,	  0,	0,    1,
+					0,    0,    0 };
 	ck_assert_uint_eq(b.len, sizeof(want));
 	ck_assert_mem_eq(buf, want, sizeof(want));
 

@@ -70,8 +70,7 @@ START_TEST(overlap_and_bad_ranges_refused)
 
 	bus_init(&b);
 	ck_assert_int_eq(bus_register(&b, 0x100, 0x10, handler, &a, "a"), 0);
-	ck_assert_int_eq(bus_register(&b, 0x10f, 1, handler, &a, "b"),
-			 -EEXIST);
+	ck_assert_int_eq(bus_register(&b, 0x10f, 1, handler, &a, "b"), -EEXIST);
 	ck_assert_int_eq(bus_register(&b, 0xf0, 0x11, handler, &a, "b"),
 			 -EEXIST);
 	ck_assert_int_eq(bus_register(&b, 0x80, 0x200, handler, &a, "b"),
@@ -80,10 +79,8 @@ START_TEST(overlap_and_bad_ranges_refused)
 	ck_assert_int_eq(bus_register(&b, 0xff, 1, handler, &a, "b"), 0);
 	ck_assert_int_eq(bus_register(&b, 0x1000, 0, handler, &a, "z"),
 			 -EINVAL);
-	ck_assert_int_eq(bus_register(&b, ~0ULL, 2, handler, &a, "w"),
-			 -EINVAL);
-	ck_assert_int_eq(bus_register(&b, 0x2000, 1, NULL, &a, "n"),
-			 -EINVAL);
+	ck_assert_int_eq(bus_register(&b, ~0ULL, 2, handler, &a, "w"), -EINVAL);
+	ck_assert_int_eq(bus_register(&b, 0x2000, 1, NULL, &a, "n"), -EINVAL);
 	bus_free(&b);
 }
 END_TEST
@@ -122,13 +119,12 @@ START_TEST(many_ranges_sorted)
 				 0);
 	}
 	for (int k = 0; k < 64; k++) {
-		ck_assert_int_eq(bus_dispatch(&b, 0x1000 + k * 0x10 + 7, d, 1,
-					      true),
-				 0);
+		ck_assert_int_eq(
+			bus_dispatch(&b, 0x1000 + k * 0x10 + 7, d, 1, true), 0);
 		ck_assert_int_eq(r[k].calls, 1);
-		ck_assert_int_eq(bus_dispatch(&b, 0x1000 + k * 0x10 + 8, d, 1,
-					      true),
-				 -ENOENT);
+		ck_assert_int_eq(
+			bus_dispatch(&b, 0x1000 + k * 0x10 + 8, d, 1, true),
+			-ENOENT);
 	}
 	bus_free(&b);
 }

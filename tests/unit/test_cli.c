@@ -12,13 +12,13 @@ START_TEST(sizes)
 		uint64_t want;
 	} good[] = {
 		{ "512M", 512ULL << 20 }, { "2G", 2ULL << 30 },
-		{ "1048576", 1048576 },  { "64k", 64 << 10 },
-		{ "1GiB", 1ULL << 30 },  { "3MB", 3ULL << 20 },
-		{ "1T", 1ULL << 40 },    { "0", 0 },
+		{ "1048576", 1048576 },	  { "64k", 64 << 10 },
+		{ "1GiB", 1ULL << 30 },	  { "3MB", 3ULL << 20 },
+		{ "1T", 1ULL << 40 },	  { "0", 0 },
 	};
-	static const char *const bad[] = { "", "M", "-1", "+5", " 5", "5X",
-					   "5 M", "1.5G", "5MiBx", "0x10",
-					   "5Mi", NULL };
+	static const char *const bad[] = { "",	    "M",    "-1",  "+5",
+					   " 5",    "5X",   "5 M", "1.5G",
+					   "5MiBx", "0x10", "5Mi", NULL };
 	uint64_t v;
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -51,9 +51,9 @@ START_TEST(uints)
 END_TEST
 
 #define ARGV(...) ((char *const[]){ "kvmlite", __VA_ARGS__, NULL })
-#define ARGC(...) ((int)(sizeof((char *[]){ "kvmlite", __VA_ARGS__ }) / \
-			 sizeof(char *)))
-#define PARSE(o, err, ...) \
+#define ARGC(...)                                                              \
+	((int)(sizeof((char *[]){ "kvmlite", __VA_ARGS__ }) / sizeof(char *)))
+#define PARSE(o, err, ...)                                                     \
 	cli_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), o, err, sizeof(err))
 
 START_TEST(run_full)
@@ -163,8 +163,10 @@ START_TEST(bad_arguments)
 		{ { "run", "--kernel", "k", "--cpus", "two" }, "--cpus 'two'" },
 		{ { "run", "--kernel", "k", "--memory", "lots" },
 		  "--memory 'lots'" },
-		{ { "run", "--kernel", "k", "--memory", "1M" }, "--memory '1M'" },
-		{ { "run", "--kernel", "k", "--memory", "2T" }, "--memory '2T'" },
+		{ { "run", "--kernel", "k", "--memory", "1M" },
+		  "--memory '1M'" },
+		{ { "run", "--kernel", "k", "--memory", "2T" },
+		  "--memory '2T'" },
 		{ { "run", "--kernel", "k", "--memory", "100000001" },
 		  "multiple of 4K" },
 		{ { "run", "--kernel", "k", "--memory",
@@ -178,7 +180,8 @@ START_TEST(bad_arguments)
 		{ { "run", "--kernel", "k", "stray" }, "stray" },
 		{ { "run", "--kernel", "k", "--boot-timing=xml" }, "xml" },
 		{ { "run", "--kernelx", "k" }, "--kernelx" },
-		{ { "run", "--kernel", "k", "--cpus" }, "--cpus needs a value" },
+		{ { "run", "--kernel", "k", "--cpus" },
+		  "--cpus needs a value" },
 		{ { "run", "--kernel", "k", "--disk", "ro=on" },
 		  "path=FILE is required" },
 		{ { "run", "--kernel", "k", "--disk", "path=" }, "empty path" },

@@ -14,14 +14,13 @@ START_TEST(match_and_cursor)
 
 	console_log_init(&c);
 	console_log_append(&c, "boot...\nlogin: ", 15);
-	ck_assert_int_eq(console_log_expect(&c, "login:", 0, seen,
-					    sizeof(seen)),
-			 0);
+	ck_assert_int_eq(
+		console_log_expect(&c, "login:", 0, seen, sizeof(seen)), 0);
 	ck_assert_str_eq(seen, "boot...\nlogin:");
 	/* The same text is not matched twice. */
-	ck_assert_int_eq(console_log_expect(&c, "login:", 0, seen,
-					    sizeof(seen)),
-			 -ETIMEDOUT);
+	ck_assert_int_eq(
+		console_log_expect(&c, "login:", 0, seen, sizeof(seen)),
+		-ETIMEDOUT);
 	ck_assert_str_eq(seen, " ");
 	console_log_append(&c, "ro", 2);
 	console_log_append(&c, "ot\n# ", 5);

@@ -7,8 +7,11 @@
 static struct kvm_cpuid2 *make(void)
 {
 	static const struct kvm_cpuid_entry2 e[] = {
-		{ .function = 1, .eax = 0x800f12, .ebx = 0x0000800,
-		  .ecx = 0x1, .edx = 0x178bfbff },
+		{ .function = 1,
+		  .eax = 0x800f12,
+		  .ebx = 0x0000800,
+		  .ecx = 0x1,
+		  .edx = 0x178bfbff },
 		{ .function = 4, .index = 0, .eax = 0x121 },
 		{ .function = 4, .index = 3, .eax = 0x163 },
 		{ .function = 0xb, .index = 0 },

@@ -37,13 +37,11 @@ START_TEST(big_guest_split_around_hole)
 	/* The hole is not RAM. */
 	ck_assert_ptr_null(gmem_ptr(&m, LAYOUT_MMIO_HOLE, 1));
 	ck_assert_ptr_null(gmem_ptr(&m, LAYOUT_IOAPIC, 4));
-	ck_assert_int_eq(gmem_read(&m, LAYOUT_MMIO_HOLE - 8, buf, 16),
-			 -EFAULT);
+	ck_assert_int_eq(gmem_read(&m, LAYOUT_MMIO_HOLE - 8, buf, 16), -EFAULT);
 	ck_assert_ptr_nonnull(gmem_ptr(&m, GiB(5) - 4, 4));
 	ck_assert_ptr_null(gmem_ptr(&m, GiB(5) - 4, 5));
 	/* Both regions are backed by one memfd, low part first. */
-	ck_assert_ptr_eq(gmem_ptr(&m, GiB(4), 1),
-			 m.base + LAYOUT_MMIO_HOLE);
+	ck_assert_ptr_eq(gmem_ptr(&m, GiB(4), 1), m.base + LAYOUT_MMIO_HOLE);
 	guest_mem_free(&m);
 }
 END_TEST

@@ -28,7 +28,7 @@ static struct fake_plat fplat;
 
 static void setup(void)
 {
-	struct platform_ops ops = {.event = fake_event, .opaque = &fplat};
+	struct platform_ops ops = { .event = fake_event, .opaque = &fplat };
 
 	memset(&fplat, 0, sizeof(fplat));
 	ck_assert_int_eq(i8042_init(&kbc, &ops), 0);
@@ -200,7 +200,7 @@ END_TEST
 
 START_TEST(test_hostile)
 {
-	static const uint32_t lens[] = {1, 2, 4, 8};
+	static const uint32_t lens[] = { 1, 2, 4, 8 };
 	uint8_t buf[24];
 	size_t li, i;
 	unsigned int c, off;

@@ -63,7 +63,7 @@ static void expect_elf_fail(uint8_t *img, size_t size, int rc)
 START_TEST(test_bzimage_loads)
 {
 	struct fx_bzimage o = fx_bzimage_default();
-	static const uint8_t initrd[10000] = {1, 2, 3};
+	static const uint8_t initrd[10000] = { 1, 2, 3 };
 	struct boot_entry e;
 	struct boot_params *bp;
 	size_t size;
@@ -148,7 +148,7 @@ END_TEST
 START_TEST(test_e820_above_4g)
 {
 	struct guest_mem big = {
-		.regions = {{0, GiB(3), NULL}, {GiB(4), GiB(5), NULL}},
+		.regions = { { 0, GiB(3), NULL }, { GiB(4), GiB(5), NULL } },
 		.nr_regions = 2,
 		.size = GiB(8),
 	};
@@ -173,7 +173,7 @@ END_TEST
 START_TEST(test_bzimage_e820_big_guest)
 {
 	struct fx_bzimage o = fx_bzimage_default();
-	static const uint8_t initrd[4096] = {9};
+	static const uint8_t initrd[4096] = { 9 };
 	struct guest_mem big;
 	struct boot_entry e;
 	struct boot_params *bp;
@@ -383,7 +383,7 @@ END_TEST
 START_TEST(test_elf_linux64)
 {
 	struct fx_elf o = fx_elf_default();
-	static const uint8_t initrd[5000] = {7};
+	static const uint8_t initrd[5000] = { 7 };
 	struct boot_entry e;
 	struct boot_params *bp;
 	size_t size;
@@ -453,7 +453,7 @@ END_TEST
 static void check_pvh(uint32_t descsz)
 {
 	struct fx_elf o = fx_elf_default();
-	static const uint8_t initrd[3000] = {5};
+	static const uint8_t initrd[3000] = { 5 };
 	const struct hvm_start_info *si;
 	const struct hvm_modlist_entry *mod;
 	const struct hvm_memmap_table_entry *mm;

@@ -24,7 +24,7 @@ static void fake_event(void *opaque, enum platform_event ev, int value)
 }
 
 static struct fake_plat fplat;
-static struct platform_ops ops = {.event = fake_event, .opaque = &fplat};
+static struct platform_ops ops = { .event = fake_event, .opaque = &fplat };
 
 static void setup(void)
 {
@@ -52,7 +52,7 @@ END_TEST
 START_TEST(test_exit_ignored)
 {
 	struct test_exit_port t;
-	uint8_t d[8] = {5, 0, 0, 0, 0, 0, 0, 0};
+	uint8_t d[8] = { 5, 0, 0, 0, 0, 0, 0, 0 };
 	uint8_t buf[16];
 	size_t i;
 
@@ -84,8 +84,8 @@ END_TEST
 START_TEST(test_boot_mark)
 {
 	struct boot_timer_port b;
-	uint8_t d[8] = {0x42, 1, 2, 3, 4, 5, 6, 7};
-	uint8_t r[4] = {0};
+	uint8_t d[8] = { 0x42, 1, 2, 3, 4, 5, 6, 7 };
+	uint8_t r[4] = { 0 };
 
 	boot_timer_port_init(&b, &ops);
 	boot_timer_port_io(&b, 0, d, 1, true);

@@ -56,7 +56,7 @@ START_TEST(binary_and_12h)
 
 	ck_assert_int_eq(rtc_init(&r), 0);
 	r.fixed_now = NOW + 12 * 3600; /* 17:29:12 */
-	wr(&r, 0x0b, 0x04);            /* binary, 12-hour */
+	wr(&r, 0x0b, 0x04);	       /* binary, 12-hour */
 	ck_assert_uint_eq(rd(&r, 0x02), 29);
 	ck_assert_uint_eq(rd(&r, 0x04), 0x80 | 5);
 	wr(&r, 0x0b, 0x06);

@@ -448,10 +448,11 @@ END_TEST
 /* Any width, any offset: only data[0..len) is touched. */
 START_TEST(test_widths_canary)
 {
-	static const uint32_t lens[] = {1, 2, 3, 4, 8};
-	static const uint64_t offs[] = {
-		0, 1, 2,    3,	    4,	   5,	      6,	 7,
-		8, 9, 0xff, 0x1000, ~0ULL, ~0ULL - 3, 1ULL << 40};
+	static const uint32_t lens[] = { 1, 2, 3, 4, 8 };
+	static const uint64_t offs[] = { 0,	1,	   2,	      3,
+					 4,	5,	   6,	      7,
+					 8,	9,	   0xff,      0x1000,
+					 ~0ULL, ~0ULL - 3, 1ULL << 40 };
 	uint8_t buf[32];
 	size_t li, oi, i;
 	int w, dlab;
@@ -498,7 +499,7 @@ END_TEST
 /* Wide writes use the low byte. */
 START_TEST(test_wide_low_byte)
 {
-	uint8_t d[8] = {0x42, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77};
+	uint8_t d[8] = { 0x42, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77 };
 
 	serial8250_io(&uart, U8250_SCR, d, 4, true);
 	ck_assert_uint_eq(rd(U8250_SCR), 0x42);
@@ -525,7 +526,7 @@ static uint32_t rnd(void)
 
 START_TEST(test_fuzz)
 {
-	static const uint32_t lens[] = {1, 1, 1, 1, 2, 4, 8};
+	static const uint32_t lens[] = { 1, 1, 1, 1, 2, 4, 8 };
 	uint8_t buf[16 + 8 + 16];
 	uint8_t in[64];
 	uint8_t iir, lsr;

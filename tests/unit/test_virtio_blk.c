@@ -134,8 +134,8 @@ static uint32_t rd(uint64_t off)
 
 static void wr(uint64_t off, uint32_t v)
 {
-	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
-			(uint8_t)(v >> 24)};
+	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
+			 (uint8_t)(v >> 24) };
 
 	virtio_mmio_io(dev, off, b, 4, true);
 }
@@ -178,13 +178,13 @@ static void driver_up(uint64_t features)
 	wr(VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK);
 	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), st | VIRTIO_STATUS_DRIVER_OK);
 	/* Activation kicked the queue: forget that. */
-	(void)eventfd_read(virtio_mmio_kick_fd(dev, 0), &(eventfd_t){0});
+	(void)eventfd_read(virtio_mmio_kick_fd(dev, 0), &(eventfd_t){ 0 });
 	drv_avail = next_desc = drv_used = 0;
 }
 
 static void create(bool ro, const char *serial)
 {
-	struct virtio_blk_config_opts o = {img, ro, serial, false};
+	struct virtio_blk_config_opts o = { img, ro, serial, false };
 	int ret = virtio_blk_create(&blk, &o, &mem, err, sizeof(err));
 
 	ck_assert_msg(ret == 0, "create: %d %s", ret, err);
@@ -208,7 +208,8 @@ static uint16_t submit(const struct seg *segs, int n)
 			segs[i].gpa, segs[i].len,
 			(uint16_t)((segs[i].write ? VIRTQ_DESC_F_WRITE : 0) |
 				   (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
-			(uint16_t)(next_desc % QSIZE)};
+			(uint16_t)(next_desc % QSIZE)
+		};
 
 		gmem_write(&mem, DESC_GPA + 16ULL * idx, &d, sizeof(d));
 	}
@@ -220,7 +221,7 @@ static uint16_t submit(const struct seg *segs, int n)
 
 static void put_hdr(uint64_t gpa, uint32_t type, uint64_t sector)
 {
-	uint8_t h[16] = {0};
+	uint8_t h[16] = { 0 };
 
 	memcpy(h, &type, 4);
 	memcpy(h + 8, &sector, 8);
@@ -254,9 +255,9 @@ static uint8_t simple_req(uint32_t type, uint64_t sector, uint32_t data_len,
 {
 	bool in = type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_GET_ID;
 	struct seg s[3] = {
-		{HDR_GPA, 16, false},
-		{DATA_GPA, data_len, in},
-		{STATUS_GPA, 1, true},
+		{ HDR_GPA, 16, false },
+		{ DATA_GPA, data_len, in },
+		{ STATUS_GPA, 1, true },
 	};
 	struct virtq_used_elem e;
 
@@ -288,8 +289,8 @@ static uint64_t efd_value(int fd)
 
 START_TEST(create_errors)
 {
-	struct virtio_blk_config_opts o = {"/nonexistent/disk.img", false,
-					   NULL, false};
+	struct virtio_blk_config_opts o = { "/nonexistent/disk.img", false,
+					    NULL, false };
 	char path[128];
 
 	ck_assert_int_eq(virtio_blk_create(&blk, &o, &mem, err, sizeof(err)),
@@ -335,8 +336,8 @@ END_TEST
 
 START_TEST(lock_conflicts)
 {
-	struct virtio_blk_config_opts rw = {img, false, NULL, false};
-	struct virtio_blk_config_opts ro = {img, true, NULL, false};
+	struct virtio_blk_config_opts rw = { img, false, NULL, false };
+	struct virtio_blk_config_opts ro = { img, true, NULL, false };
 	struct virtio_blk *b2 = NULL, *b3 = NULL;
 
 	ck_assert_int_eq(virtio_blk_create(&blk, &rw, &mem, err, sizeof(err)),
@@ -408,12 +409,12 @@ START_TEST(read_split_everywhere)
 	/* Header in 3 pieces, data in 3 uneven pieces, the status sharing
 	 * the last data descriptor. */
 	struct seg s[] = {
-		{HDR_GPA, 5, false},
-		{HDR_GPA + 5, 3, false},
-		{HDR_GPA + 8, 8, false},
-		{DATA_GPA, 100, true},
-		{DATA_GPA + 0x1000, 700, true},
-		{DATA_GPA + 0x2000, 224 + 1, true},
+		{ HDR_GPA, 5, false },
+		{ HDR_GPA + 5, 3, false },
+		{ HDR_GPA + 8, 8, false },
+		{ DATA_GPA, 100, true },
+		{ DATA_GPA + 0x1000, 700, true },
+		{ DATA_GPA + 0x2000, 224 + 1, true },
 	};
 	uint8_t buf[1024];
 	struct virtq_used_elem e;
@@ -438,10 +439,10 @@ START_TEST(write_and_read_back)
 {
 	uint8_t buf[2048], back[2048];
 	struct seg s[] = {
-		{HDR_GPA, 16, false},
-		{DATA_GPA, 1000, false},
-		{DATA_GPA + 0x3000, 1048, false},
-		{STATUS_GPA, 1, true},
+		{ HDR_GPA, 16, false },
+		{ DATA_GPA, 1000, false },
+		{ DATA_GPA + 0x3000, 1048, false },
+		{ STATUS_GPA, 1, true },
 	};
 	uint32_t used;
 
@@ -573,7 +574,7 @@ START_TEST(discard_write_zeroes_malformed)
 		put_dwz(1, 0, 8, 0);
 		gmem_write(&mem, DATA_GPA + 16, &s, 8);
 		gmem_write(&mem, DATA_GPA + 24, &n, 4);
-		gmem_write(&mem, DATA_GPA + 28, (uint32_t[1]){0}, 4);
+		gmem_write(&mem, DATA_GPA + 28, (uint32_t[1]){ 0 }, 4);
 	}
 	ck_assert_uint_eq(simple_req(VIRTIO_BLK_T_WRITE_ZEROES, 0, 32, NULL),
 			  VIRTIO_BLK_S_IOERR);
@@ -637,8 +638,8 @@ START_TEST(malformed_requests)
 
 	create(false, NULL);
 	/* Header too short. */
-	s[0] = (struct seg){HDR_GPA, 8, false};
-	s[1] = (struct seg){STATUS_GPA, 1, true};
+	s[0] = (struct seg){ HDR_GPA, 8, false };
+	s[1] = (struct seg){ STATUS_GPA, 1, true };
 	put_hdr(HDR_GPA, VIRTIO_BLK_T_OUT, 0);
 	submit(s, 2);
 	ck_assert_int_eq(virtio_blk_process_queue(blk, 0), 1);
@@ -647,9 +648,9 @@ START_TEST(malformed_requests)
 
 	/* No status byte: the status "descriptor" is read-only. Returned
 	 * untouched, the device carries on. */
-	s[0] = (struct seg){HDR_GPA, 16, false};
-	s[1] = (struct seg){DATA_GPA, 512, false};
-	s[2] = (struct seg){STATUS_GPA, 1, false};
+	s[0] = (struct seg){ HDR_GPA, 16, false };
+	s[1] = (struct seg){ DATA_GPA, 512, false };
+	s[2] = (struct seg){ STATUS_GPA, 1, false };
 	gmem_fill(&mem, STATUS_GPA, 0xee, 1);
 	submit(s, 3);
 	ck_assert_int_eq(virtio_blk_process_queue(blk, 0), 1);
@@ -676,13 +677,13 @@ START_TEST(parse_directly)
 {
 	struct virtq_chain c;
 	struct blk_req r;
-	uint8_t hdr[16] = {0}, data[1024], status = 0xee;
+	uint8_t hdr[16] = { 0 }, data[1024], status = 0xee;
 
 	memset(&c, 0, sizeof(c));
 	/* Nothing at all. */
 	ck_assert_int_eq(virtio_blk_parse(&c, &r), -EINVAL);
 	/* Only a status. */
-	c.iov[0] = (struct iovec){&status, 1};
+	c.iov[0] = (struct iovec){ &status, 1 };
 	c.nr_in = 1;
 	c.in_len = 1;
 	ck_assert_int_eq(virtio_blk_parse(&c, &r), 0);
@@ -691,10 +692,10 @@ START_TEST(parse_directly)
 	/* A write: header split 1 + 15, data in the second piece. */
 	hdr[0] = VIRTIO_BLK_T_OUT;
 	hdr[8] = 7;
-	c.iov[0] = (struct iovec){hdr, 1};
-	c.iov[1] = (struct iovec){hdr + 1, 15};
-	c.iov[2] = (struct iovec){data, 1024};
-	c.iov[3] = (struct iovec){&status, 1};
+	c.iov[0] = (struct iovec){ hdr, 1 };
+	c.iov[1] = (struct iovec){ hdr + 1, 15 };
+	c.iov[2] = (struct iovec){ data, 1024 };
+	c.iov[3] = (struct iovec){ &status, 1 };
 	c.nr_out = 3;
 	c.out_len = 1040;
 	ck_assert_int_eq(virtio_blk_parse(&c, &r), 0);
@@ -706,8 +707,8 @@ START_TEST(parse_directly)
 	ck_assert_uint_eq(r.data_len, 1024);
 	/* Header and data in one buffer. */
 	memcpy(data, hdr, 16);
-	c.iov[0] = (struct iovec){data, 16 + 512};
-	c.iov[1] = (struct iovec){&status, 1};
+	c.iov[0] = (struct iovec){ data, 16 + 512 };
+	c.iov[1] = (struct iovec){ &status, 1 };
 	c.nr_out = 1;
 	c.out_len = 528;
 	ck_assert_int_eq(virtio_blk_parse(&c, &r), 0);
@@ -716,8 +717,8 @@ START_TEST(parse_directly)
 	ck_assert_uint_eq(r.data[0].iov_len, 512);
 	/* A read whose status shares the data buffer. */
 	data[0] = VIRTIO_BLK_T_IN;
-	c.iov[0] = (struct iovec){data, 16};
-	c.iov[1] = (struct iovec){data + 16, 513};
+	c.iov[0] = (struct iovec){ data, 16 };
+	c.iov[1] = (struct iovec){ data + 16, 513 };
 	c.out_len = 16;
 	c.in_len = 513;
 	ck_assert_int_eq(virtio_blk_parse(&c, &r), 0);
@@ -754,7 +755,7 @@ END_TEST
 
 START_TEST(malformed_ring_needs_reset)
 {
-	struct virtq_desc d = {DATA_GPA, 16, VIRTQ_DESC_F_NEXT, 0};
+	struct virtq_desc d = { DATA_GPA, 16, VIRTQ_DESC_F_NEXT, 0 };
 	int call;
 
 	create(false, NULL);
@@ -762,8 +763,8 @@ START_TEST(malformed_ring_needs_reset)
 	(void)efd_value(call);
 	/* A self-loop. */
 	gmem_write(&mem, DESC_GPA, &d, sizeof(d));
-	gmem_write(&mem, AVAIL_GPA + 4, &(uint16_t){0}, 2);
-	gmem_write(&mem, AVAIL_GPA + 2, &(uint16_t){1}, 2);
+	gmem_write(&mem, AVAIL_GPA + 4, &(uint16_t){ 0 }, 2);
+	gmem_write(&mem, AVAIL_GPA + 2, &(uint16_t){ 1 }, 2);
 	ck_assert_int_lt(virtio_blk_process_queue(blk, 0), 0);
 	ck_assert(virtio_mmio_needs_reset(dev));
 	ck_assert_uint_ne(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET,
@@ -785,9 +786,9 @@ START_TEST(batch_and_event_idx)
 	uint64_t f;
 	int call;
 	struct seg s[3] = {
-		{HDR_GPA, 16, false},
-		{DATA_GPA, 512, true},
-		{STATUS_GPA, 1, true},
+		{ HDR_GPA, 16, false },
+		{ DATA_GPA, 512, true },
+		{ STATUS_GPA, 1, true },
 	};
 
 	create(false, NULL);
@@ -809,7 +810,7 @@ START_TEST(batch_and_event_idx)
 	/* EVENT_IDX: the driver asks for an interrupt at used index 2. */
 	driver_up(~0ULL);
 	(void)efd_value(call);
-	gmem_write(&mem, AVAIL_GPA + 4 + 2 * QSIZE, &(uint16_t){2}, 2);
+	gmem_write(&mem, AVAIL_GPA + 4 + 2 * QSIZE, &(uint16_t){ 2 }, 2);
 	submit(s, 3);
 	submit(s, 3);
 	ck_assert_int_eq(virtio_blk_process_queue(blk, 0), 2);
@@ -830,9 +831,9 @@ END_TEST
 START_TEST(worker_thread)
 {
 	struct seg s[3] = {
-		{HDR_GPA, 16, false},
-		{DATA_GPA, 4096, false},
-		{STATUS_GPA, 1, true},
+		{ HDR_GPA, 16, false },
+		{ DATA_GPA, 4096, false },
+		{ STATUS_GPA, 1, true },
 	};
 	struct pollfd p;
 	uint8_t back[4096];
@@ -879,9 +880,9 @@ END_TEST
 START_TEST(worker_many_requests)
 {
 	struct seg s[3] = {
-		{HDR_GPA, 16, false},
-		{DATA_GPA, 512, true},
-		{STATUS_GPA, 1, true},
+		{ HDR_GPA, 16, false },
+		{ DATA_GPA, 512, true },
+		{ STATUS_GPA, 1, true },
 	};
 	struct pollfd p;
 	int done = 0;
@@ -899,7 +900,7 @@ START_TEST(worker_many_requests)
 
 		/* Interrupt after the last of the five (EVENT_IDX). */
 		gmem_write(&mem, AVAIL_GPA + 4 + 2 * QSIZE,
-			   &(uint16_t){(uint16_t)(drv_used + 4)}, 2);
+			   &(uint16_t){ (uint16_t)(drv_used + 4) }, 2);
 		for (int i = 0; i < 5; i++)
 			submit(s, 3);
 		(void)eventfd_write(virtio_mmio_kick_fd(dev, 0), 1);

@@ -41,7 +41,7 @@ static struct virtio_mmio_dev *dev;
 static struct drvq dq[2];
 static int sv[2]; /* sv[0]: the device's "tap", sv[1]: the network */
 static char err[256];
-static const uint8_t test_mac[6] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
+static const uint8_t test_mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
 
 static uint32_t rd(uint64_t off)
 {
@@ -53,8 +53,8 @@ static uint32_t rd(uint64_t off)
 
 static void wr(uint64_t off, uint32_t v)
 {
-	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
-			(uint8_t)(v >> 24)};
+	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
+			 (uint8_t)(v >> 24) };
 
 	virtio_mmio_io(dev, off, b, 4, true);
 }
@@ -115,7 +115,7 @@ static void setup(void)
 
 	ck_assert_int_eq(guest_mem_init(&mem, MiB(16)), 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-	o = (struct virtio_net_config_opts){sv[0], test_mac, "test", false};
+	o = (struct virtio_net_config_opts){ sv[0], test_mac, "test", false };
 	ret = virtio_net_create(&net, &o, &mem, err, sizeof(err));
 	ck_assert_msg(ret == 0, "create: %d %s", ret, err);
 	dev = virtio_net_transport(net);
@@ -148,7 +148,8 @@ static uint16_t submit(int q, const struct seg *segs, int n)
 			segs[i].gpa, segs[i].len,
 			(uint16_t)((segs[i].write ? VIRTQ_DESC_F_WRITE : 0) |
 				   (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
-			(uint16_t)(d->next_desc % QSIZE)};
+			(uint16_t)(d->next_desc % QSIZE)
+		};
 
 		gmem_write(&mem, d->desc + 16ULL * idx, &desc, sizeof(desc));
 	}
@@ -241,7 +242,7 @@ static void tx_frame_split(uint64_t gpa, const uint8_t *f, size_t len,
 	for (int i = 0; i <= nr_cuts; i++) {
 		uint32_t end = i < nr_cuts ? cuts[i] : (uint32_t)len;
 
-		s[n++] = (struct seg){gpa + prev, end - prev, false};
+		s[n++] = (struct seg){ gpa + prev, end - prev, false };
 		prev = end;
 	}
 	submit(VIRTIO_NET_TXQ, s, n);
@@ -313,8 +314,8 @@ END_TEST
 START_TEST(create_errors)
 {
 	struct virtio_net *n2 = NULL;
-	uint8_t mc[6] = {0x01, 0, 0, 0, 0, 1}, zero[6] = {0};
-	struct virtio_net_config_opts o = {-1, test_mac, "x", false};
+	uint8_t mc[6] = { 0x01, 0, 0, 0, 0, 1 }, zero[6] = { 0 };
+	struct virtio_net_config_opts o = { -1, test_mac, "x", false };
 
 	ck_assert_int_eq(virtio_net_create(&n2, &o, &mem, err, sizeof(err)),
 			 -EBADF);
@@ -343,7 +344,7 @@ START_TEST(tx_normal_and_split)
 {
 	uint8_t *f = make_frame(1000, 1, VIRTIO_NET_HDR_F_NEEDS_CSUM);
 	uint8_t buf[2048];
-	uint32_t cuts[] = {5, 12, 13, 600};
+	uint32_t cuts[] = { 5, 12, 13, 600 };
 	struct virtq_used_elem e;
 
 	driver_up(base_features | 1ULL << VIRTIO_NET_F_CSUM);
@@ -380,10 +381,10 @@ START_TEST(tx_malformed_dropped)
 	uint8_t buf[256];
 	struct virtio_net_stats s;
 	struct seg w[2] = {
-		{TXBUF_GPA, HDR + 50, false},
-		{TXBUF_GPA + 0x1000, 100, true},
+		{ TXBUF_GPA, HDR + 50, false },
+		{ TXBUF_GPA + 0x1000, 100, true },
 	};
-	struct seg wonly = {TXBUF_GPA, 100, true};
+	struct seg wonly = { TXBUF_GPA, 100, true };
 
 	driver_up(base_features);
 	gmem_write(&mem, TXBUF_GPA, f, HDR + 50);
@@ -470,7 +471,7 @@ END_TEST
 
 static void post_rx(uint64_t gpa, uint32_t len)
 {
-	struct seg s = {gpa, len, true};
+	struct seg s = { gpa, len, true };
 
 	submit(VIRTIO_NET_RXQ, &s, 1);
 }
@@ -494,9 +495,9 @@ START_TEST(rx_basic)
 	uint8_t got[HDR + 100];
 	struct virtq_used_elem e;
 	struct seg split[3] = {
-		{BUF_GPA + 0x10000, 5, true},
-		{BUF_GPA + 0x11000, 10, true},
-		{BUF_GPA + 0x12000, 2000, true},
+		{ BUF_GPA + 0x10000, 5, true },
+		{ BUF_GPA + 0x11000, 10, true },
+		{ BUF_GPA + 0x12000, 2000, true },
 	};
 
 	driver_up(base_features | 1ULL << VIRTIO_NET_F_GUEST_CSUM);
@@ -688,8 +689,8 @@ START_TEST(rx_direct_big_buffer)
 	uint8_t *f = make_frame(len, 10, 0);
 	uint8_t *got = malloc(HDR + len);
 	struct seg s[2] = {
-		{BUF_GPA, HDR, true},
-		{BUF_GPA + 0x1000, VIRTIO_NET_MAX_FRAME, true},
+		{ BUF_GPA, HDR, true },
+		{ BUF_GPA + 0x1000, VIRTIO_NET_MAX_FRAME, true },
 	};
 	struct virtq_used_elem e;
 
@@ -711,8 +712,8 @@ END_TEST
 START_TEST(rx_bad_chain_needs_reset)
 {
 	struct seg s[2] = {
-		{BUF_GPA, 100, false},
-		{BUF_GPA + 0x1000, 2048, true},
+		{ BUF_GPA, 100, false },
+		{ BUF_GPA + 0x1000, 2048, true },
 	};
 	uint8_t *f = make_frame(100, 11, 0);
 
@@ -814,7 +815,7 @@ END_TEST
 
 static bool wait_irq(int ms)
 {
-	struct pollfd p = {virtio_mmio_call_fd(dev), POLLIN, 0};
+	struct pollfd p = { virtio_mmio_call_fd(dev), POLLIN, 0 };
 
 	if (poll(&p, 1, ms) != 1)
 		return false;
@@ -824,7 +825,7 @@ static bool wait_irq(int ms)
 
 static ssize_t net_recv_wait(uint8_t *buf, size_t len, int ms)
 {
-	struct pollfd p = {sv[1], POLLIN, 0};
+	struct pollfd p = { sv[1], POLLIN, 0 };
 
 	if (poll(&p, 1, ms) != 1)
 		return -1;
@@ -957,7 +958,7 @@ END_TEST
 
 START_TEST(mac_parse_cases)
 {
-	uint8_t m[6] = {0}, keep[6];
+	uint8_t m[6] = { 0 }, keep[6];
 	char s[32];
 
 	ck_assert_int_eq(mac_parse("52:54:00:12:34:56", m), 0);
@@ -1102,7 +1103,7 @@ START_TEST(tap_real)
 		      err);
 
 	/* A device on the real tap; activation sets the offloads. */
-	o = (struct virtio_net_config_opts){fd, test_mac, name, false};
+	o = (struct virtio_net_config_opts){ fd, test_mac, name, false };
 	ret = virtio_net_create(&n2, &o, &mem, err, sizeof(err));
 	ck_assert_msg(ret == 0, "create: %s", err);
 	virtio_net_destroy(net); /* swap the fixture's device out */
@@ -1125,7 +1126,8 @@ START_TEST(tap_real)
 			 (unsigned int)getpid() % 100000);
 		ck_assert_int_eq(tap_open(name2, false, &fd3, err, sizeof(err)),
 				 0);
-		o = (struct virtio_net_config_opts){fd3, test_mac, name2, false};
+		o = (struct virtio_net_config_opts){ fd3, test_mac, name2,
+						     false };
 		ck_assert_int_eq(
 			virtio_net_create(&n2, &o, &mem, err, sizeof(err)),
 			-EINVAL);

@@ -45,7 +45,7 @@ static void teardown(void)
 static void put_desc(uint64_t table, uint16_t i, uint64_t addr, uint32_t len,
 		     uint16_t flags, uint16_t next)
 {
-	struct virtq_desc d = {addr, len, flags, next};
+	struct virtq_desc d = { addr, len, flags, next };
 
 	ck_assert_int_eq(gmem_write(&mem, table + 16ULL * i, &d, sizeof(d)), 0);
 }
