@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 #define KVMLITE_VERSION_MAJOR 0
-#define KVMLITE_VERSION_MINOR 1
+#define KVMLITE_VERSION_MINOR 2
 #define KVMLITE_VERSION_PATCH 0
 #define KVMLITE_VERSION                                                        \
 	((KVMLITE_VERSION_MAJOR << 16) | (KVMLITE_VERSION_MINOR << 8) |        \
@@ -37,7 +37,7 @@ extern "C" {
 #define KVMLITE_API
 #endif
 
-/* The library's version, as KVMLITE_VERSION, and as a string "0.1.0". */
+/* The library's version, as KVMLITE_VERSION, and as a string "0.2.0". */
 KVMLITE_API unsigned int kvmlite_version(void);
 KVMLITE_API const char *kvmlite_version_string(void);
 
@@ -62,6 +62,8 @@ struct kvmlite_net {
 };
 
 #define KVMLITE_MAX_NETS 8
+/* Disks and nets together: each takes one of the IOAPIC's free lines. */
+#define KVMLITE_MAX_DEVICES 19
 
 /* Receives guest console output; called from a vCPU thread. */
 typedef void (*kvmlite_console_fn)(void *opaque, const char *buf, size_t len);
@@ -199,6 +201,17 @@ KVMLITE_API int kvmlite_vm_wait(struct kvmlite_vm *vm, int timeout_ms);
 /* Force the VM to stop now (reason KVMLITE_EXIT_STOPPED unless it already
  * stopped). Does not wait; use kvmlite_vm_wait(). */
 KVMLITE_API void kvmlite_vm_stop(struct kvmlite_vm *vm);
+
+/*
+ * Ask the guest to shut down: press the ACPI power button (a Generic Event
+ * Device, ACPI0013, notifying a PNP0C0C button). The guest decides what to
+ * do: a systemd guest powers off; a minimal one needs the `button` and
+ * `evdev` drivers and something that acts on KEY_POWER (busybox acpid, or
+ * a read of /dev/input/eventN). Does not wait: follow with
+ * kvmlite_vm_wait() and a timeout, then kvmlite_vm_stop() for a guest
+ * that ignores it. 0, -ESRCH when the VM is not running, or -errno.
+ */
+KVMLITE_API int kvmlite_vm_shutdown(struct kvmlite_vm *vm);
 
 /* A file descriptor that becomes readable once the VM has stopped, for
  * callers with their own event loop. Owned by the VM. */

@@ -33,6 +33,11 @@ int guest_mem_init(struct guest_mem *m, uint64_t size)
 		goto err_close;
 	}
 	m->size = size;
+	/* Transparent huge pages where the host allows them for shared
+	 * memory (shmem_enabled = advise): a guest's first touch of fresh
+	 * RAM then costs one nested page fault per 2 MiB, not per 4 KiB.
+	 * Advice only: failure changes nothing. */
+	(void)madvise(m->base, size, MADV_HUGEPAGE);
 
 	low = size < LAYOUT_MMIO_HOLE ? size : LAYOUT_MMIO_HOLE;
 	m->regions[0] = (struct guest_region){ 0, low, m->base };

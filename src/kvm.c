@@ -1,6 +1,8 @@
 /* /dev/kvm: open, check every capability we rely on, create the VM. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +80,7 @@ static int set_region(struct kvmlite_vm *vm, unsigned int slot,
 int kvm_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	int max_vcpus, nent = 256, ret;
+	int max_vcpus, ret;
 	uint64_t ident = LAYOUT_IDENT_MAP;
 
 	max_vcpus = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
@@ -128,32 +130,74 @@ int kvm_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen)
 		return ret;
 	}
 
-	/* The host CPU's features as KVM can virtualise them; grow the
-	 * buffer until it fits. */
-	for (;;) {
-		struct kvm_cpuid2 *c;
-
-		c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
-		if (!c)
-			return -ENOMEM;
-		c->nent = nent;
-		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
-			vm->cpuid = c;
-			break;
-		}
-		ret = -errno;
-		free(c);
-		if (ret != -E2BIG || nent >= 4096) {
-			snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s",
-				 strerror(-ret));
-			return ret;
-		}
-		nent *= 2;
-	}
 	return 0;
 
 fail_errno_tss:
 	ret = -errno;
 	snprintf(err, errlen, "KVM_SET_TSS_ADDR: %s", strerror(errno));
 	return ret;
+}
+
+/* The host CPU's features as KVM can virtualise them; grow the buffer
+ * until it fits. */
+static void *cpuid_fetch(void *arg)
+{
+	struct kvm_cpuid_fetch *f = arg;
+	int nent = 256;
+
+	for (;;) {
+		struct kvm_cpuid2 *c;
+
+		c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+		if (!c) {
+			f->ret = -ENOMEM;
+			return NULL;
+		}
+		c->nent = nent;
+		if (ioctl(f->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			f->cpuid = c;
+			f->ret = 0;
+			return NULL;
+		}
+		f->ret = -errno;
+		free(c);
+		if (f->ret != -E2BIG || nent >= 4096)
+			return NULL;
+		nent *= 2;
+	}
+}
+
+void kvm_cpuid_fetch_start(struct kvm_cpuid_fetch *f, int kvm_fd)
+{
+	sigset_t all, old;
+
+	f->kvm_fd = kvm_fd;
+	f->cpuid = NULL;
+	f->ret = 0;
+	/* KVM_GET_SUPPORTED_CPUID is slow where CPUID traps (~0.4 ms on
+	 * nested KVM): overlap it with VM set-up. No signals for the
+	 * helper: it is the library's, not the program's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	f->threaded = pthread_create(&f->thread, NULL, cpuid_fetch, f) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!f->threaded)
+		cpuid_fetch(f);
+}
+
+int kvm_cpuid_fetch_finish(struct kvm_cpuid_fetch *f,
+			   struct kvm_cpuid2 **out, char *err, size_t errlen)
+{
+	if (f->threaded) {
+		pthread_join(f->thread, NULL);
+		f->threaded = false;
+	}
+	if (f->ret) {
+		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s",
+			 strerror(-f->ret));
+		return f->ret;
+	}
+	*out = f->cpuid;
+	f->cpuid = NULL;
+	return 0;
 }

@@ -33,6 +33,7 @@
 /* I/O ports. */
 #define PORT_SERIAL0 0x3f8
 #define IRQ_SERIAL0 4
+#define IRQ_GED 3     /* ACPI Generic Event Device: the power button */
 #define PORT_RTC 0x70 /* index 0x70, data 0x71 */
 #define PORT_I8042_DATA 0x60
 #define PORT_I8042_CMD 0x64

@@ -126,22 +126,24 @@ struct input {
 	size_t have, off;
 };
 
-/* Returns true when the user asked to quit. */
-static bool input_read(struct input *in)
+enum input_action { INPUT_NONE, INPUT_QUIT, INPUT_POWER_BUTTON };
+
+/* What the user asked for with Ctrl-A x (quit) or Ctrl-A p (power). */
+static enum input_action input_read(struct input *in)
 {
 	ssize_t n = read(STDIN_FILENO, in->buf, sizeof(in->buf));
 	size_t w = 0;
-	bool quit = false;
+	enum input_action act = INPUT_NONE;
 
 	if (n <= 0) {
 		if (n == 0 || (errno != EINTR && errno != EAGAIN))
 			in->open = false;
-		return false;
+		return INPUT_NONE;
 	}
 	in->off = 0;
 	if (!in->tty) {
 		in->have = (size_t)n;
-		return false;
+		return INPUT_NONE;
 	}
 	for (ssize_t i = 0; i < n; i++) {
 		char c = in->buf[i];
@@ -149,8 +151,12 @@ static bool input_read(struct input *in)
 		if (in->escape) {
 			in->escape = false;
 			if (c == 'x' || c == 'X') {
-				quit = true;
+				act = INPUT_QUIT;
 				break;
+			}
+			if (c == 'p' || c == 'P') {
+				act = INPUT_POWER_BUTTON;
+				continue;
 			}
 			if (c != CTRL_A)
 				continue;
@@ -161,7 +167,7 @@ static bool input_read(struct input *in)
 		in->buf[w++] = c;
 	}
 	in->have = w;
-	return quit;
+	return act;
 }
 
 /*
@@ -250,6 +256,7 @@ static int run(const struct cli_opts *o, uint64_t t0)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGQUIT);
+	sigaddset(&sigs, SIGPWR); /* press the guest's power button */
 	/* Blocked before any thread exists, so only the signalfd sees them. */
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
@@ -317,13 +324,25 @@ static int run(const struct cli_opts *o, uint64_t t0)
 		if (p[1].revents) {
 			struct signalfd_siginfo si;
 
-			if (read(sfd, &si, sizeof(si)) > 0)
+			if (read(sfd, &si, sizeof(si)) <= 0)
+				continue;
+			if (si.ssi_signo == SIGPWR)
+				(void)kvmlite_vm_shutdown(vm);
+			else
 				kvmlite_vm_stop(vm);
 			continue;
 		}
 		if (nfds == 3 && p[2].revents) {
-			if (input_read(&in))
+			switch (input_read(&in)) {
+			case INPUT_QUIT:
 				kvmlite_vm_stop(vm);
+				break;
+			case INPUT_POWER_BUTTON:
+				(void)kvmlite_vm_shutdown(vm);
+				break;
+			case INPUT_NONE:
+				break;
+			}
 		}
 		if (in.have) {
 			size_t n = kvmlite_vm_console_write(vm, in.buf + in.off,

@@ -494,6 +494,13 @@ static int check_config(const struct kvmlite_config *c, char *err,
 			 KVMLITE_MAX_NETS);
 		return -EINVAL;
 	}
+	if (c->nr_disks + c->nr_nets > KVMLITE_MAX_DEVICES) {
+		snprintf(err, errlen,
+			 "%u disks and %u networks: at most %d devices in all "
+			 "(one interrupt line each)",
+			 c->nr_disks, c->nr_nets, KVMLITE_MAX_DEVICES);
+		return -EINVAL;
+	}
 	for (unsigned int i = 0; i < c->nr_nets; i++) {
 		if (!c->nets[i].tap || !c->nets[i].tap[0]) {
 			snprintf(err, errlen, "net %u: no tap name given", i);
@@ -572,6 +579,7 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 		sandbox_install_reporter();
 	}
 	ret = guest_mem_init(&vm->mem, cfg->memory);
+
 	if (ret) {
 		snprintf(err, errlen, "guest memory (%llu MiB): %s",
 			 (unsigned long long)(cfg->memory >> 20),
@@ -600,6 +608,7 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 	ret = kvm_open_checked(&vm->kvm_fd, err, errlen);
 	if (ret)
 		goto fail;
+	kvm_cpuid_fetch_start(&vm->cpuid_fetch, vm->kvm_fd);
 	ret = kvm_vm_setup(vm, err, errlen);
 	if (ret)
 		goto fail;
@@ -623,6 +632,10 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 			goto fail;
 	}
 
+	ret = kvm_cpuid_fetch_finish(&vm->cpuid_fetch, &vm->cpuid, err,
+				     errlen);
+	if (ret)
+		goto fail;
 	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {
 		ret = -ENOMEM;
@@ -746,6 +759,19 @@ int kvmlite_vm_start(struct kvmlite_vm *vm)
 	vm->started = true;
 	pthread_mutex_unlock(&vm->lock);
 
+	/* vCPUs first: the I/O thread and device workers are not needed
+	 * before the guest's first exit, so their start-up (seccomp filter
+	 * compilation above all) overlaps the guest's. */
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu_start(&vm->vcpus[i]);
+		if (ret) {
+			vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
+					"cannot start vCPU %u: %s", i,
+					strerror(-ret));
+			return ret;
+		}
+	}
+
 	ret = worker_start(&vm->io_thread, io_thread, vm, vm->cfg.seccomp > 0);
 	if (ret) {
 		vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
@@ -768,15 +794,6 @@ int kvmlite_vm_start(struct kvmlite_vm *vm)
 		if (ret) {
 			vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
 					"cannot start network %u: %s", i,
-					strerror(-ret));
-			return ret;
-		}
-	}
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		ret = vcpu_start(&vm->vcpus[i]);
-		if (ret) {
-			vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
-					"cannot start vCPU %u: %s", i,
 					strerror(-ret));
 			return ret;
 		}
@@ -815,6 +832,31 @@ int kvmlite_vm_wait(struct kvmlite_vm *vm, int timeout_ms)
 void kvmlite_vm_stop(struct kvmlite_vm *vm)
 {
 	vm_request_exit(vm, KVMLITE_EXIT_STOPPED, 0, "stopped by the host");
+}
+
+int kvmlite_vm_shutdown(struct kvmlite_vm *vm)
+{
+	struct kvm_irq_level l = { .irq = IRQ_GED };
+	int ret = 0;
+
+	/* Under the lock so the VM cannot be torn down meanwhile. */
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->started || vm->stopping) {
+		ret = -ESRCH;
+		goto out;
+	}
+	/* A pulse on the GED's edge-triggered line: a button press. */
+	l.level = 1;
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	l.level = 0;
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
+		ret = -errno;
+out:
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
 }
 
 int kvmlite_vm_expect(struct kvmlite_vm *vm, const char *needle, int timeout_ms,
@@ -912,6 +954,9 @@ void kvmlite_vm_destroy(struct kvmlite_vm *vm)
 	}
 	if (vm->io_started)
 		pthread_join(vm->io_thread, NULL);
+	if (vm->cpuid_fetch.threaded)
+		pthread_join(vm->cpuid_fetch.thread, NULL);
+	free(vm->cpuid_fetch.cpuid); /* fetched, not handed over */
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	/* After the vCPUs: no guest access can reach a device any more. */

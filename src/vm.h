@@ -26,8 +26,18 @@
 #define KVMLITE_MAX_CPUS 255
 #define KVMLITE_MIN_MEMORY (16ULL << 20)
 #define VIRTIO_GSI_BASE 5
+_Static_assert(VIRTIO_GSI_BASE + KVMLITE_MAX_DEVICES <= 24,
+	       "virtio GSIs fit the 24-pin IOAPIC");
 
 struct kvmlite_vm;
+
+struct kvm_cpuid_fetch {
+	pthread_t thread;
+	bool threaded; /* thread running or not yet joined */
+	int kvm_fd;
+	int ret;
+	struct kvm_cpuid2 *cpuid;
+};
 
 struct vcpu {
 	struct kvmlite_vm *vm;
@@ -46,6 +56,7 @@ struct kvmlite_vm {
 	int kvm_fd;
 	int vm_fd;
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, unmodified */
+	struct kvm_cpuid_fetch cpuid_fetch;
 	struct guest_mem mem;
 	struct bus pio;
 	struct bus mmio;
@@ -104,6 +115,11 @@ void vm_set_error(struct kvmlite_vm *vm, const char *fmt, ...)
 /* kvm.c */
 int kvm_open_checked(int *kvm_fd, char *err, size_t errlen);
 int kvm_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen);
+/* KVM_GET_SUPPORTED_CPUID on a helper thread, while the VM is set up. */
+void kvm_cpuid_fetch_start(struct kvm_cpuid_fetch *f, int kvm_fd);
+/* Joins the helper; 0 and the table in *out (the caller frees it). */
+int kvm_cpuid_fetch_finish(struct kvm_cpuid_fetch *f,
+			   struct kvm_cpuid2 **out, char *err, size_t errlen);
 
 /* A vCPU thread stops here while the VM is paused. */
 void vm_park_vcpu(struct kvmlite_vm *vm);

@@ -1,7 +1,7 @@
 /*
  * ACPI tables for a hardware-reduced platform (no PM timer, no SCI, no
- * legacy fixed hardware): RSDP, XSDT, FADT, MADT and a DSDT with \_S5 and
- * the virtio-mmio devices.
+ * legacy fixed hardware): RSDP, XSDT, FADT, MADT and a DSDT with \_S5, the
+ * UART, RTC, a GED power button and the virtio-mmio devices.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -156,7 +156,7 @@ static int acpi_put(const struct guest_mem *m, struct acpi_space *s,
 static int dsdt_build(struct aml_buf *b, const struct boot_mmio_dev *devs,
 		      unsigned int nr_devs)
 {
-	size_t pkg, scope, dev;
+	size_t pkg, scope, dev, method;
 	char name[5];
 
 	/* Sleep type 5 for both SLP_TYPa and SLP_TYPb: the guest writes
@@ -187,6 +187,27 @@ static int dsdt_build(struct aml_buf *b, const struct boot_mmio_dev *devs,
 	aml_eisaid(b, "PNP0B00");
 	aml_name_decl(b, "_CRS");
 	aml_isa_resources(b, PORT_RTC, 2, -1);
+	aml_close(b, dev);
+	/* A power button the VMM can press: a hardware-reduced platform has
+	 * no fixed one, so a Generic Event Device turns an interrupt into
+	 * Notify(PWRB, 0x80), which the guest's ACPI button driver reports
+	 * as KEY_POWER. */
+	dev = aml_device_open(b, "PWRB");
+	aml_name_decl(b, "_HID");
+	aml_eisaid(b, "PNP0C0C");
+	aml_name_decl(b, "_UID");
+	aml_integer(b, 0);
+	aml_close(b, dev);
+	dev = aml_device_open(b, "GED0");
+	aml_name_decl(b, "_HID");
+	aml_string(b, "ACPI0013");
+	aml_name_decl(b, "_UID");
+	aml_integer(b, 0);
+	aml_name_decl(b, "_CRS");
+	aml_irq_resources(b, IRQ_GED);
+	method = aml_method_open(b, "_EVT", 1);
+	aml_notify(b, "\\_SB_PWRB", 0x80);
+	aml_close(b, method);
 	aml_close(b, dev);
 	for (unsigned int i = 0; i < nr_devs; i++) {
 		snprintf(name, sizeof(name), "V%03X", i & 0xfff);

@@ -19,6 +19,8 @@
 #define AML_ROOT_CHAR 0x5c
 #define AML_EXT_OP_PREFIX 0x5b
 #define AML_DEVICE_OP 0x82
+#define AML_METHOD_OP 0x14
+#define AML_NOTIFY_OP 0x86
 
 /* PkgLength can describe at most 28 bits. */
 #define AML_PKG_LENGTH_MAX 0x0fffffffULL
@@ -176,6 +178,25 @@ size_t aml_device_open(struct aml_buf *b, const char *path)
 	return mark;
 }
 
+size_t aml_method_open(struct aml_buf *b, const char *name,
+		       unsigned int nr_args)
+{
+	size_t mark;
+
+	aml_byte(b, AML_METHOD_OP);
+	mark = aml_pkg_open(b);
+	aml_name(b, name);
+	aml_byte(b, (uint8_t)(nr_args & 7)); /* not serialized, sync level 0 */
+	return mark;
+}
+
+void aml_notify(struct aml_buf *b, const char *target, uint64_t value)
+{
+	aml_byte(b, AML_NOTIFY_OP);
+	aml_name(b, target);
+	aml_integer(b, value);
+}
+
 size_t aml_package_open(struct aml_buf *b, uint8_t nr_elements)
 {
 	size_t mark;
@@ -226,6 +247,20 @@ void aml_mmio_resources(struct aml_buf *b, uint32_t base, uint32_t size,
 	aml_le(b, gsi, 4);
 
 	/* Checksum 0 means "treat as correct". */
+	aml_byte(b, RES_END_TAG);
+	aml_byte(b, 0);
+	aml_close(b, mark);
+}
+
+void aml_irq_resources(struct aml_buf *b, uint32_t gsi)
+{
+	size_t mark = aml_buffer_open(b, 9 + 2);
+
+	aml_byte(b, RES_EXTENDED_IRQ);
+	aml_le(b, 6, 2);
+	aml_byte(b, RES_IRQ_CONSUMER_EDGE);
+	aml_byte(b, 1);
+	aml_le(b, gsi, 4);
 	aml_byte(b, RES_END_TAG);
 	aml_byte(b, 0);
 	aml_close(b, mark);

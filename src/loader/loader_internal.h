@@ -143,12 +143,19 @@ void aml_name_decl(struct aml_buf *b, const char *path);
 size_t aml_scope_open(struct aml_buf *b, const char *path);
 size_t aml_device_open(struct aml_buf *b, const char *path);
 size_t aml_package_open(struct aml_buf *b, uint8_t nr_elements);
+/* Method(name, nr_args, NotSerialized) { ... } */
+size_t aml_method_open(struct aml_buf *b, const char *name,
+		       unsigned int nr_args);
+/* Notify(target, value) */
+void aml_notify(struct aml_buf *b, const char *target, uint64_t value);
 size_t aml_buffer_open(struct aml_buf *b, uint64_t nr_bytes);
 void aml_close(struct aml_buf *b, size_t mark);
 /* Resource template bytes for a virtio-mmio window and its interrupt. */
 void aml_eisaid(struct aml_buf *b, const char *id);
 void aml_isa_resources(struct aml_buf *b, uint16_t port, uint8_t nports,
 		       int irq);
+/* ResourceTemplate with one edge-triggered, active-high interrupt. */
+void aml_irq_resources(struct aml_buf *b, uint32_t gsi);
 void aml_mmio_resources(struct aml_buf *b, uint32_t base, uint32_t size,
 			uint32_t gsi);
 

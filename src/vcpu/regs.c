@@ -75,17 +75,13 @@ int regs_setup_common(struct kvmlite_vm *vm, struct vcpu *v)
 			    .data = MSR_IA32_MISC_ENABLE_FAST_STRING },
 			  { .index = MSR_MTRR_DEF_TYPE,
 			    .data = MTRR_ENABLE | MTRR_TYPE_WB } } };
-	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
-	int ret;
-
 	(void)vm;
+	/* No KVM_SET_FPU: a new vCPU's FPU is already in its reset state
+	 * (FCW 0x37f, MXCSR 0x1f80), and the ioctl costs ~0.1 ms here. */
 	/* KVM_SET_MSRS returns how many it set; not every KVM takes all. */
 	if (ioctl(v->fd, KVM_SET_MSRS, &msrs) < 0)
 		return -errno;
-	if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0)
-		return -errno;
-	ret = lapic_setup(v);
-	return ret;
+	return lapic_setup(v);
 }
 
 int regs_setup_boot(struct kvmlite_vm *vm, struct vcpu *v)

@@ -133,6 +133,8 @@ CASES = [
     ("disk serial too long", ["run", "--kernel", stub, "--disk", "path=x,serial=" + "s" * 21], USAGE,
      r"longer than 20", False),
     ("17 disks", ["run", "--kernel", stub] + ["--disk", "path=" + disk] * 17, USAGE, r"at most 16", False),
+    ("20 devices", ["run", "--kernel", stub] + ["--disk", "path=" + disk] * 16 + ["--net", "tap=kvlbad0"] * 4,
+     USAGE, r"16 disks and 4 networks: at most 19 devices", False),
     ("net without tap", ["run", "--kernel", stub, "--net", "mac=52:54:00:00:00:01"], USAGE,
      r"tap=NAME is required", False),
     ("net empty tap", ["run", "--kernel", stub, "--net", "tap="], USAGE, r"empty tap name", False),

@@ -88,6 +88,8 @@ int main(int argc, char **argv)
 		CHECK(kvmlite_vm_pause(vms[2]) == 0, "pause 2");
 	}
 
+	/* A power button press reaches a running VM; the stub ignores it. */
+	CHECK(kvmlite_vm_shutdown(vms[1]) == 0, "shutdown request");
 	/* The halting ones keep running until stopped. */
 	for (int i = 1; i < NVMS; i++)
 		CHECK(kvmlite_vm_wait(vms[i], 200) == -ETIMEDOUT,
@@ -106,6 +108,7 @@ int main(int argc, char **argv)
 		      -ESRCH,
 	      "expect after stop");
 	CHECK(kvmlite_vm_pause(vms[1]) == -EINVAL, "pause after stop");
+	CHECK(kvmlite_vm_shutdown(vms[1]) == -ESRCH, "shutdown after stop");
 	for (int i = 0; i < NVMS; i++)
 		kvmlite_vm_destroy(vms[i]);
 

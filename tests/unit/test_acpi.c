@@ -301,7 +301,7 @@ END_TEST
 START_TEST(test_dsdt_iasl)
 {
 	char dir[] = "/tmp/kvmlite-acpi-XXXXXX";
-	char path[128], cmd[512];
+	char path[128], cmd[1024];
 	struct tables t;
 	uint32_t len;
 	FILE *f;
@@ -322,6 +322,11 @@ START_TEST(test_dsdt_iasl)
 		 "grep -q 'LNRO0005' dsdt.dsl && grep -q '_S5_' dsdt.dsl && "
 		 "grep -q 'Memory32Fixed (ReadWrite,' dsdt.dsl && "
 		 "grep -q 0xD0002000 dsdt.dsl && "
+		 "grep -q 'EisaId (\"PNP0C0C\")' dsdt.dsl && "
+		 "grep -q '\"ACPI0013\"' dsdt.dsl && "
+		 "grep -q 'Method (_EVT, 1' dsdt.dsl && "
+		 "grep -qF 'Notify (\\_SB.PWRB, 0x80)' dsdt.dsl && "
+		 "grep -qx ' *0x00000003,' dsdt.dsl && "
 		 "! grep -qi 'error' log",
 		 dir);
 	rc = system(cmd);
