@@ -85,7 +85,7 @@ static void stop_threads_locked(struct kvmlite_vm *vm)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	/* Counters of fresh eventfds: these writes cannot fail. */
-	if (vm->stop_fd >= 0 && write(vm->stop_fd, &one, sizeof(one)) < 0)
+	if (vm->io.stop_fd >= 0 && write(vm->io.stop_fd, &one, sizeof(one)) < 0)
 		one = 1;
 	if (vm->exit_fd >= 0 && write(vm->exit_fd, &one, sizeof(one)) < 0)
 		one = 1;
@@ -548,7 +548,7 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 	if (!vm->cfg.kick_signal)
 		vm->cfg.kick_signal = SIGRTMAX - 1;
 	vm->t.process_start = cfg->process_start_ns;
-	vm->kvm_fd = vm->vm_fd = vm->epoll_fd = vm->stop_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->epoll_fd = vm->io.stop_fd = -1;
 	vm->exit_fd = -1;
 	vm->mem.memfd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
@@ -632,8 +632,7 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 			goto fail;
 	}
 
-	ret = kvm_cpuid_fetch_finish(&vm->cpuid_fetch, &vm->cpuid, err,
-				     errlen);
+	ret = kvm_cpuid_fetch_finish(&vm->cpuid_fetch, &vm->cpuid, err, errlen);
 	if (ret)
 		goto fail;
 	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
@@ -649,12 +648,12 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 			goto fail;
 	}
 
-	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ret = worker_init(&vm->io, vm->cfg.seccomp > 0);
 	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (vm->stop_fd < 0 || vm->exit_fd < 0 || vm->epoll_fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "event loop: %s", strerror(errno));
+	if (ret || vm->exit_fd < 0 || vm->epoll_fd < 0) {
+		ret = ret ? ret : -errno;
+		snprintf(err, errlen, "event loop: %s", strerror(-ret));
 		goto fail;
 	}
 	vm->t.vm_created = now_ns();
@@ -701,9 +700,10 @@ static void *io_thread(void *arg)
 {
 	struct kvmlite_vm *vm = arg;
 	struct console_in in = { .fd = vm->cfg.console_in_fd };
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = vm->stop_fd };
+	struct epoll_event ev = { .events = EPOLLIN,
+				  .data.fd = vm->io.stop_fd };
 
-	epoll_ctl(vm->epoll_fd, EPOLL_CTL_ADD, vm->stop_fd, &ev);
+	epoll_ctl(vm->epoll_fd, EPOLL_CTL_ADD, vm->io.stop_fd, &ev);
 	if (in.fd >= 0) {
 		in.open = true;
 		ev.data.fd = in.fd;
@@ -772,14 +772,13 @@ int kvmlite_vm_start(struct kvmlite_vm *vm)
 		}
 	}
 
-	ret = worker_start(&vm->io_thread, io_thread, vm, vm->cfg.seccomp > 0);
+	ret = worker_run(&vm->io, io_thread, vm);
 	if (ret) {
 		vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
 				"cannot start the I/O thread: %s",
 				strerror(-ret));
 		return ret;
 	}
-	vm->io_started = true;
 	for (unsigned int i = 0; i < vm->nr_disks; i++) {
 		ret = virtio_blk_start(vm->disks[i]);
 		if (ret) {
@@ -952,8 +951,7 @@ void kvmlite_vm_destroy(struct kvmlite_vm *vm)
 		if (vm->vcpus[i].thread_started)
 			pthread_join(vm->vcpus[i].thread, NULL);
 	}
-	if (vm->io_started)
-		pthread_join(vm->io_thread, NULL);
+	worker_release(&vm->io); /* the stop was signalled */
 	if (vm->cpuid_fetch.threaded)
 		pthread_join(vm->cpuid_fetch.thread, NULL);
 	free(vm->cpuid_fetch.cpuid); /* fetched, not handed over */
@@ -978,8 +976,6 @@ void kvmlite_vm_destroy(struct kvmlite_vm *vm)
 		close(vm->kvm_fd);
 	if (vm->epoll_fd >= 0)
 		close(vm->epoll_fd);
-	if (vm->stop_fd >= 0)
-		close(vm->stop_fd);
 	if (vm->exit_fd >= 0)
 		close(vm->exit_fd);
 	guest_mem_free(&vm->mem);

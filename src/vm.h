@@ -12,6 +12,7 @@
 #include "kvmlite.h"
 #include "bus.h"
 #include "console_log.h"
+#include "worker.h"
 #include "guest_mem.h"
 #include "platform.h"
 #include "devices/i8042.h"
@@ -82,11 +83,9 @@ struct kvmlite_vm {
 	struct boot_mmio_dev mmio_devs[KVMLITE_MAX_DISKS + KVMLITE_MAX_NETS];
 	unsigned int nr_mmio_devs;
 
-	/* The console/I-O thread. */
-	pthread_t io_thread;
-	bool io_started;
+	/* The console/I-O thread; its stop_fd is written when the VM stops. */
+	struct worker io;
 	int epoll_fd;
-	int stop_fd; /* eventfd: tells the I/O thread to quit */
 	int exit_fd; /* eventfd: readable once the VM stopped */
 
 	struct console_log con;
@@ -118,8 +117,8 @@ int kvm_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen);
 /* KVM_GET_SUPPORTED_CPUID on a helper thread, while the VM is set up. */
 void kvm_cpuid_fetch_start(struct kvm_cpuid_fetch *f, int kvm_fd);
 /* Joins the helper; 0 and the table in *out (the caller frees it). */
-int kvm_cpuid_fetch_finish(struct kvm_cpuid_fetch *f,
-			   struct kvm_cpuid2 **out, char *err, size_t errlen);
+int kvm_cpuid_fetch_finish(struct kvm_cpuid_fetch *f, struct kvm_cpuid2 **out,
+			   char *err, size_t errlen);
 
 /* A vCPU thread stops here while the VM is paused. */
 void vm_park_vcpu(struct kvmlite_vm *vm);

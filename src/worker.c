@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "sandbox.h"
 
@@ -48,4 +50,36 @@ int worker_start(pthread_t *t, void *(*fn)(void *), void *arg, bool seccomp)
 	}
 	sem_destroy(&wb.ready);
 	return ret;
+}
+
+int worker_init(struct worker *w, bool seccomp)
+{
+	w->started = false;
+	w->seccomp = seccomp;
+	w->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	return w->stop_fd < 0 ? -errno : 0;
+}
+
+int worker_run(struct worker *w, void *(*fn)(void *), void *arg)
+{
+	int ret;
+
+	if (w->started)
+		return -EBUSY;
+	ret = worker_start(&w->thread, fn, arg, w->seccomp);
+	if (!ret)
+		w->started = true;
+	return ret;
+}
+
+void worker_release(struct worker *w)
+{
+	if (w->started) {
+		(void)eventfd_write(w->stop_fd, 1);
+		pthread_join(w->thread, NULL);
+		w->started = false;
+	}
+	if (w->stop_fd >= 0)
+		close(w->stop_fd);
+	w->stop_fd = -1;
 }

@@ -13,4 +13,22 @@
  */
 int worker_start(pthread_t *t, void *(*fn)(void *), void *arg, bool seccomp);
 
+/*
+ * A device's worker thread with its stop eventfd: worker_init() makes the
+ * eventfd, worker_run() starts fn(arg) once (as worker_start()), and
+ * worker_release() signals the eventfd, joins the thread if it runs and
+ * closes the eventfd. fn polls worker->stop_fd and returns when it fires.
+ */
+struct worker {
+	pthread_t thread;
+	int stop_fd;
+	bool started;
+	bool seccomp; /* load the I/O allow-list first */
+};
+
+int worker_init(struct worker *w, bool seccomp);
+/* 0, -EBUSY when already started, or worker_start()'s error. */
+int worker_run(struct worker *w, void *(*fn)(void *), void *arg);
+void worker_release(struct worker *w);
+
 #endif

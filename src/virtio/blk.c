@@ -8,7 +8,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "worker.h"
+#include "virtio/iov.h"
 #include "virtio/blk.h"
 
 /* At most this many requests per batch before the worker yields (so that a
@@ -40,63 +41,8 @@ struct virtio_blk {
 	struct virtq_chain chain;
 	struct blk_req req;
 
-	int stop_fd;
-	pthread_t worker;
-	bool worker_started;
-	bool seccomp; /* the worker loads the I/O allow-list */
+	struct worker worker; /* loads the I/O allow-list when asked */
 };
-
-/* ---- iovec helpers ---- */
-
-/* Copy @len bytes from offset @off of the iovecs to @dst; false if short. */
-static bool iov_to_buf(const struct iovec *iov, unsigned int nr, size_t off,
-		       void *dst, size_t len)
-{
-	uint8_t *p = dst;
-
-	for (unsigned int i = 0; i < nr && len; i++) {
-		size_t n;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		n = iov[i].iov_len - off;
-		if (n > len)
-			n = len;
-		memcpy(p, (uint8_t *)iov[i].iov_base + off, n);
-		p += n;
-		len -= n;
-		off = 0;
-	}
-	return !len;
-}
-
-/* The iovecs covering bytes [off, off + len) of @iov, into @out (which
- * has room for @nr entries). Returns their number. */
-static unsigned int iov_slice(const struct iovec *iov, unsigned int nr,
-			      size_t off, size_t len, struct iovec *out)
-{
-	unsigned int n = 0;
-
-	for (unsigned int i = 0; i < nr && len; i++) {
-		size_t take;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		take = iov[i].iov_len - off;
-		if (take > len)
-			take = len;
-		out[n].iov_base = (uint8_t *)iov[i].iov_base + off;
-		out[n].iov_len = take;
-		n++;
-		len -= take;
-		off = 0;
-	}
-	return n;
-}
 
 /* ---- request parsing ---- */
 
@@ -453,7 +399,7 @@ static void *worker_main(void *arg)
 	struct virtio_blk *b = arg;
 	int kick = virtio_mmio_kick_fd(&b->mmio, 0);
 	struct pollfd p[2] = {
-		{ .fd = b->stop_fd, .events = POLLIN },
+		{ .fd = b->worker.stop_fd, .events = POLLIN },
 		{ .fd = kick, .events = POLLIN },
 	};
 
@@ -622,21 +568,6 @@ static void fill_config(struct virtio_blk *b, const struct stat *st)
 	}
 }
 
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
 /* Exclusive (read-write) or shared (read-only) lock on the whole image,
  * owned by this open file description. */
 static int lock_image(int fd, bool read_only)
@@ -662,48 +593,50 @@ static int open_image(struct virtio_blk *b,
 
 	b->fd = open(path, (o->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (b->fd < 0)
-		return fail(err, errlen, -errno, "disk %s: %s", path,
-			    strerror(errno));
+		return err_fmt(err, errlen, -errno, "disk %s: %s", path,
+			       strerror(errno));
 	if (fstat(b->fd, st) < 0)
-		return fail(err, errlen, -errno, "disk %s: %s", path,
-			    strerror(errno));
+		return err_fmt(err, errlen, -errno, "disk %s: %s", path,
+			       strerror(errno));
 	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode))
-		return fail(err, errlen, -EINVAL,
-			    "disk %s: not a regular file or block device",
-			    path);
+		return err_fmt(err, errlen, -EINVAL,
+			       "disk %s: not a regular file or block device",
+			       path);
 	b->is_blkdev = S_ISBLK(st->st_mode);
 	ret = lock_image(b->fd, o->read_only);
 	if (ret == -EAGAIN || ret == -EACCES)
-		return fail(err, errlen, -EBUSY,
-			    "disk %s: in use by another process (locked)",
-			    path);
+		return err_fmt(err, errlen, -EBUSY,
+			       "disk %s: in use by another process (locked)",
+			       path);
 	/* File systems without lock support (ENOLCK, EOPNOTSUPP...) get
 	 * the image unlocked rather than refused. */
 	if (ret && ret != -ENOLCK && ret != -EOPNOTSUPP && ret != -ENOSYS &&
 	    ret != -EINVAL)
-		return fail(err, errlen, ret, "disk %s: cannot lock: %s", path,
-			    strerror(-ret));
+		return err_fmt(err, errlen, ret, "disk %s: cannot lock: %s",
+			       path, strerror(-ret));
 
 	if (b->is_blkdev) {
 		uint64_t bytes;
 
 		if (ioctl(b->fd, BLKGETSIZE64, &bytes) < 0)
-			return fail(err, errlen, -errno,
-				    "disk %s: cannot get the device size: %s",
-				    path, strerror(errno));
+			return err_fmt(
+				err, errlen, -errno,
+				"disk %s: cannot get the device size: %s", path,
+				strerror(errno));
 		b->capacity = bytes / VIRTIO_BLK_SECTOR;
 		if (!bytes)
-			return fail(err, errlen, -EINVAL, "disk %s: empty",
-				    path);
+			return err_fmt(err, errlen, -EINVAL, "disk %s: empty",
+				       path);
 	} else {
 		if (!st->st_size)
-			return fail(err, errlen, -EINVAL,
-				    "disk %s: empty image", path);
+			return err_fmt(err, errlen, -EINVAL,
+				       "disk %s: empty image", path);
 		if (st->st_size % VIRTIO_BLK_SECTOR)
-			return fail(err, errlen, -EINVAL,
-				    "disk %s: size %lld is not a multiple of "
-				    "512 bytes",
-				    path, (long long)st->st_size);
+			return err_fmt(
+				err, errlen, -EINVAL,
+				"disk %s: size %lld is not a multiple of "
+				"512 bytes",
+				path, (long long)st->st_size);
 		b->capacity = (uint64_t)st->st_size / VIRTIO_BLK_SECTOR;
 	}
 	return 0;
@@ -720,20 +653,19 @@ int virtio_blk_create(struct virtio_blk **out,
 
 	*out = NULL;
 	if (!o || !o->path || !*o->path)
-		return fail(err, errlen, -EINVAL, "disk: no path given");
+		return err_fmt(err, errlen, -EINVAL, "disk: no path given");
 	serial_len = o->serial ? strlen(o->serial) : 0;
 	if (serial_len > VIRTIO_BLK_ID_BYTES)
-		return fail(err, errlen, -EINVAL,
-			    "disk %s: serial longer than %d bytes", o->path,
-			    VIRTIO_BLK_ID_BYTES);
+		return err_fmt(err, errlen, -EINVAL,
+			       "disk %s: serial longer than %d bytes", o->path,
+			       VIRTIO_BLK_ID_BYTES);
 	b = calloc(1, sizeof(*b));
 	if (!b)
-		return fail(err, errlen, -ENOMEM, "disk %s: out of memory",
-			    o->path);
+		return err_fmt(err, errlen, -ENOMEM, "disk %s: out of memory",
+			       o->path);
 	b->fd = -1;
-	b->stop_fd = -1;
+	b->worker.stop_fd = -1;
 	b->read_only = o->read_only;
-	b->seccomp = o->seccomp;
 	if (serial_len)
 		memcpy(b->serial, o->serial, serial_len);
 
@@ -742,13 +674,14 @@ int virtio_blk_create(struct virtio_blk **out,
 		goto err_free;
 	ret = -pthread_mutex_init(&b->lock, NULL);
 	if (ret) {
-		fail(err, errlen, ret, "disk %s: %s", o->path, strerror(-ret));
+		err_fmt(err, errlen, ret, "disk %s: %s", o->path,
+			strerror(-ret));
 		goto err_free;
 	}
-	b->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (b->stop_fd < 0) {
-		ret = fail(err, errlen, -errno, "disk %s: eventfd: %s", o->path,
-			   strerror(errno));
+	ret = worker_init(&b->worker, o->seccomp);
+	if (ret) {
+		err_fmt(err, errlen, ret, "disk %s: eventfd: %s", o->path,
+			strerror(-ret));
 		goto err_mutex;
 	}
 
@@ -767,14 +700,15 @@ int virtio_blk_create(struct virtio_blk **out,
 
 	ret = virtio_mmio_init(&b->mmio, &blk_ops, b, m);
 	if (ret) {
-		fail(err, errlen, ret, "disk %s: %s", o->path, strerror(-ret));
+		err_fmt(err, errlen, ret, "disk %s: %s", o->path,
+			strerror(-ret));
 		goto err_stop;
 	}
 	*out = b;
 	return 0;
 
 err_stop:
-	close(b->stop_fd);
+	worker_release(&b->worker);
 err_mutex:
 	pthread_mutex_destroy(&b->lock);
 err_free:
@@ -786,27 +720,15 @@ err_free:
 
 int virtio_blk_start(struct virtio_blk *b)
 {
-	int ret;
-
-	if (b->worker_started)
-		return -EBUSY;
-	ret = worker_start(&b->worker, worker_main, b, b->seccomp);
-	if (ret)
-		return ret;
-	b->worker_started = true;
-	return 0;
+	return worker_run(&b->worker, worker_main, b);
 }
 
 void virtio_blk_destroy(struct virtio_blk *b)
 {
 	if (!b)
 		return;
-	if (b->worker_started) {
-		(void)eventfd_write(b->stop_fd, 1);
-		pthread_join(b->worker, NULL);
-	}
+	worker_release(&b->worker);
 	virtio_mmio_destroy(&b->mmio);
-	close(b->stop_fd);
 	pthread_mutex_destroy(&b->lock);
 	close(b->fd);
 	free(b);

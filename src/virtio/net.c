@@ -10,7 +10,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +18,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "worker.h"
+#include "virtio/iov.h"
 #include "virtio/net.h"
 #include "virtio/tap.h"
 
@@ -58,51 +59,11 @@ struct virtio_net {
 
 	struct virtio_net_stats stats; /* atomic counters */
 
-	int stop_fd;
-	pthread_t worker;
-	bool worker_started;
-	bool seccomp; /* the worker loads the I/O allow-list */
+	struct worker worker; /* loads the I/O allow-list when asked */
 };
 
 #define STAT_ADD(n, field, v)                                                  \
 	__atomic_fetch_add(&(n)->stats.field, (uint64_t)(v), __ATOMIC_RELAXED)
-
-/* ---- iovec helpers ---- */
-
-/* Copy @len bytes from @src to offset @off of the iovecs; bytes copied. */
-static size_t iov_from_buf(const struct iovec *iov, unsigned int nr, size_t off,
-			   const void *src, size_t len)
-{
-	const uint8_t *p = src;
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < nr && done < len; i++) {
-		size_t n;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		n = iov[i].iov_len - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + off, p + done, n);
-		done += n;
-		off = 0;
-	}
-	return done;
-}
-
-/* The byte at offset @off of the iovecs, or NULL past their end. */
-static uint8_t *iov_byte(const struct iovec *iov, unsigned int nr, size_t off)
-{
-	for (unsigned int i = 0; i < nr; i++) {
-		if (off < iov[i].iov_len)
-			return (uint8_t *)iov[i].iov_base + off;
-		off -= iov[i].iov_len;
-	}
-	return NULL;
-}
 
 /* Give back the last @count chains popped (they stay available). */
 static void unpop(struct virtq *q, unsigned int count)
@@ -513,7 +474,7 @@ static void *worker_main(void *arg)
 	int rx_kick = virtio_mmio_kick_fd(&n->mmio, VIRTIO_NET_RXQ);
 	int tx_kick = virtio_mmio_kick_fd(&n->mmio, VIRTIO_NET_TXQ);
 	struct pollfd p[4] = {
-		{ .fd = n->stop_fd, .events = POLLIN },
+		{ .fd = n->worker.stop_fd, .events = POLLIN },
 		{ .fd = rx_kick, .events = POLLIN },
 		{ .fd = tx_kick, .events = POLLIN },
 		{ .fd = -1 },
@@ -658,21 +619,6 @@ void virtio_net_set_link(struct virtio_net *n, bool up)
 
 /* ---- creation ---- */
 
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
 /* A real tap must carry the 12-byte vnet header we assume. */
 static int check_tap(struct virtio_net *n, char *err, size_t errlen)
 {
@@ -685,16 +631,16 @@ static int check_tap(struct virtio_net *n, char *err, size_t errlen)
 	n->is_tap = true;
 	if (!(ifr.ifr_flags & IFF_TAP) || !(ifr.ifr_flags & IFF_NO_PI) ||
 	    !(ifr.ifr_flags & IFF_VNET_HDR))
-		return fail(err, errlen, -EINVAL,
-			    "net %s: the tap needs IFF_TAP, IFF_NO_PI and "
-			    "IFF_VNET_HDR",
-			    n->name);
+		return err_fmt(err, errlen, -EINVAL,
+			       "net %s: the tap needs IFF_TAP, IFF_NO_PI and "
+			       "IFF_VNET_HDR",
+			       n->name);
 	if (ioctl(n->tap_fd, TUNGETVNETHDRSZ, &sz) < 0 ||
 	    sz != VIRTIO_NET_HDR_BYTES)
-		return fail(err, errlen, -EINVAL,
-			    "net %s: the tap's vnet header is %d bytes, not "
-			    "%d",
-			    n->name, sz, VIRTIO_NET_HDR_BYTES);
+		return err_fmt(err, errlen, -EINVAL,
+			       "net %s: the tap's vnet header is %d bytes, not "
+			       "%d",
+			       n->name, sz, VIRTIO_NET_HDR_BYTES);
 	return 0;
 }
 
@@ -708,26 +654,26 @@ int virtio_net_create(struct virtio_net **out,
 
 	*out = NULL;
 	if (!o || o->tap_fd < 0)
-		return fail(err, errlen, -EBADF, "net %s: no tap fd", name);
+		return err_fmt(err, errlen, -EBADF, "net %s: no tap fd", name);
 	if (!o->mac)
-		return fail(err, errlen, -EINVAL, "net %s: no MAC address",
-			    name);
+		return err_fmt(err, errlen, -EINVAL, "net %s: no MAC address",
+			       name);
 	if ((o->mac[0] & 1) || !(o->mac[0] | o->mac[1] | o->mac[2] | o->mac[3] |
 				 o->mac[4] | o->mac[5]))
-		return fail(err, errlen, -EINVAL,
-			    "net %s: MAC address is multicast or zero", name);
+		return err_fmt(err, errlen, -EINVAL,
+			       "net %s: MAC address is multicast or zero",
+			       name);
 	fl = fcntl(o->tap_fd, F_GETFL);
 	if (fl < 0 || fcntl(o->tap_fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return fail(err, errlen, -errno, "net %s: tap fd: %s", name,
-			    strerror(errno));
+		return err_fmt(err, errlen, -errno, "net %s: tap fd: %s", name,
+			       strerror(errno));
 
 	n = calloc(1, sizeof(*n));
 	if (!n)
-		return fail(err, errlen, -ENOMEM, "net %s: out of memory",
-			    name);
+		return err_fmt(err, errlen, -ENOMEM, "net %s: out of memory",
+			       name);
 	n->tap_fd = o->tap_fd;
-	n->seccomp = o->seccomp;
-	n->stop_fd = -1;
+	n->worker.stop_fd = -1;
 	snprintf(n->name, sizeof(n->name), "%s", name);
 	memcpy(n->mac, o->mac, 6);
 	n->link_status = VIRTIO_NET_S_LINK_UP;
@@ -736,18 +682,19 @@ int virtio_net_create(struct virtio_net **out,
 		goto err_free;
 	n->rx_buf = malloc(NET_RX_BUF_BYTES);
 	if (!n->rx_buf) {
-		ret = fail(err, errlen, -ENOMEM, "net %s: out of memory", name);
+		ret = err_fmt(err, errlen, -ENOMEM, "net %s: out of memory",
+			      name);
 		goto err_free;
 	}
 	ret = -pthread_mutex_init(&n->lock, NULL);
 	if (ret) {
-		fail(err, errlen, ret, "net %s: %s", name, strerror(-ret));
+		err_fmt(err, errlen, ret, "net %s: %s", name, strerror(-ret));
 		goto err_free;
 	}
-	n->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (n->stop_fd < 0) {
-		ret = fail(err, errlen, -errno, "net %s: eventfd: %s", name,
-			   strerror(errno));
+	ret = worker_init(&n->worker, o->seccomp);
+	if (ret) {
+		err_fmt(err, errlen, ret, "net %s: eventfd: %s", name,
+			strerror(-ret));
 		goto err_mutex;
 	}
 	n->features =
@@ -763,14 +710,14 @@ int virtio_net_create(struct virtio_net **out,
 
 	ret = virtio_mmio_init(&n->mmio, &net_ops, n, m);
 	if (ret) {
-		fail(err, errlen, ret, "net %s: %s", name, strerror(-ret));
+		err_fmt(err, errlen, ret, "net %s: %s", name, strerror(-ret));
 		goto err_stop;
 	}
 	*out = n;
 	return 0;
 
 err_stop:
-	close(n->stop_fd);
+	worker_release(&n->worker);
 err_mutex:
 	pthread_mutex_destroy(&n->lock);
 err_free:
@@ -781,27 +728,15 @@ err_free:
 
 int virtio_net_start(struct virtio_net *n)
 {
-	int ret;
-
-	if (n->worker_started)
-		return -EBUSY;
-	ret = worker_start(&n->worker, worker_main, n, n->seccomp);
-	if (ret)
-		return ret;
-	n->worker_started = true;
-	return 0;
+	return worker_run(&n->worker, worker_main, n);
 }
 
 void virtio_net_destroy(struct virtio_net *n)
 {
 	if (!n)
 		return;
-	if (n->worker_started) {
-		(void)eventfd_write(n->stop_fd, 1);
-		pthread_join(n->worker, NULL);
-	}
+	worker_release(&n->worker);
 	virtio_mmio_destroy(&n->mmio);
-	close(n->stop_fd);
 	pthread_mutex_destroy(&n->lock);
 	close(n->tap_fd);
 	free(n->rx_buf);

@@ -6,31 +6,16 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "virtio/net.h"
 #include "virtio/tap.h"
 
 #define TUN_DEV "/dev/net/tun"
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 /* What the kernel's dev_valid_name() accepts, minus '%' patterns. */
 static int check_name(const char *name, char *err, size_t errlen)
@@ -38,22 +23,24 @@ static int check_name(const char *name, char *err, size_t errlen)
 	size_t len;
 
 	if (!name || !*name)
-		return fail(err, errlen, -EINVAL, "tap: empty interface name");
+		return err_fmt(err, errlen, -EINVAL,
+			       "tap: empty interface name");
 	len = strlen(name);
 	if (len >= IFNAMSIZ)
-		return fail(err, errlen, -EINVAL,
-			    "tap %.64s%s: interface name longer than %d bytes",
-			    name, len > 64 ? "..." : "", IFNAMSIZ - 1);
+		return err_fmt(
+			err, errlen, -EINVAL,
+			"tap %.64s%s: interface name longer than %d bytes",
+			name, len > 64 ? "..." : "", IFNAMSIZ - 1);
 	if (!strcmp(name, ".") || !strcmp(name, ".."))
-		return fail(err, errlen, -EINVAL,
-			    "tap %s: invalid interface name", name);
+		return err_fmt(err, errlen, -EINVAL,
+			       "tap %s: invalid interface name", name);
 	for (const char *p = name; *p; p++) {
 		if (*p == '/' || *p == ':' || *p == '%' ||
 		    isspace((unsigned char)*p) || !isprint((unsigned char)*p))
-			return fail(err, errlen, -EINVAL,
-				    "tap %s: invalid character in interface "
-				    "name",
-				    name);
+			return err_fmt(err, errlen, -EINVAL,
+				       "tap %s: invalid character in interface "
+				       "name",
+				       name);
 	}
 	return 0;
 }
@@ -72,16 +59,16 @@ int tap_open(const char *name, bool vnet_hdr, int *fd_out, char *err,
 	if (fd < 0) {
 		ret = -errno;
 		if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
-			return fail(err, errlen, ret,
-				    "tap %s: " TUN_DEV ": %s (is the tun "
-				    "module loaded?)",
-				    name, strerror(errno));
+			return err_fmt(err, errlen, ret,
+				       "tap %s: " TUN_DEV ": %s (is the tun "
+				       "module loaded?)",
+				       name, strerror(errno));
 		if (errno == EACCES || errno == EPERM)
-			return fail(err, errlen, ret,
-				    "tap %s: " TUN_DEV ": permission denied",
-				    name);
-		return fail(err, errlen, ret, "tap %s: " TUN_DEV ": %s", name,
-			    strerror(errno));
+			return err_fmt(err, errlen, ret,
+				       "tap %s: " TUN_DEV ": permission denied",
+				       name);
+		return err_fmt(err, errlen, ret, "tap %s: " TUN_DEV ": %s",
+			       name, strerror(errno));
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
@@ -91,39 +78,43 @@ int tap_open(const char *name, bool vnet_hdr, int *fd_out, char *err,
 		close(fd);
 		switch (-ret) {
 		case EBUSY:
-			return fail(err, errlen, ret,
-				    "tap %s: busy (in use by another process)",
-				    name);
+			return err_fmt(
+				err, errlen, ret,
+				"tap %s: busy (in use by another process)",
+				name);
 		case EPERM:
 		case EACCES:
-			return fail(err, errlen, -EPERM,
-				    "tap %s: permission denied (needs "
-				    "CAP_NET_ADMIN or a persistent tap owned "
-				    "by you)",
-				    name);
+			return err_fmt(
+				err, errlen, -EPERM,
+				"tap %s: permission denied (needs "
+				"CAP_NET_ADMIN or a persistent tap owned "
+				"by you)",
+				name);
 		case EINVAL:
-			return fail(err, errlen, ret,
-				    "tap %s: cannot attach: %s (not a tap, a "
-				    "multi-queue tap, or a non-tun interface "
-				    "of that name?)",
-				    name, strerror(-ret));
+			return err_fmt(
+				err, errlen, ret,
+				"tap %s: cannot attach: %s (not a tap, a "
+				"multi-queue tap, or a non-tun interface "
+				"of that name?)",
+				name, strerror(-ret));
 		default:
-			return fail(err, errlen, ret, "tap %s: TUNSETIFF: %s",
-				    name, strerror(-ret));
+			return err_fmt(err, errlen, ret,
+				       "tap %s: TUNSETIFF: %s", name,
+				       strerror(-ret));
 		}
 	}
 	if (vnet_hdr && ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) {
 		ret = -errno;
 		close(fd);
-		return fail(err, errlen, ret, "tap %s: TUNSETVNETHDRSZ: %s",
-			    name, strerror(-ret));
+		return err_fmt(err, errlen, ret, "tap %s: TUNSETVNETHDRSZ: %s",
+			       name, strerror(-ret));
 	}
 	/* No offloads until the guest says which it can take. */
 	if (vnet_hdr && ioctl(fd, TUNSETOFFLOAD, 0U) < 0) {
 		ret = -errno;
 		close(fd);
-		return fail(err, errlen, ret, "tap %s: TUNSETOFFLOAD: %s", name,
-			    strerror(-ret));
+		return err_fmt(err, errlen, ret, "tap %s: TUNSETOFFLOAD: %s",
+			       name, strerror(-ret));
 	}
 	*fd_out = fd;
 	return 0;
