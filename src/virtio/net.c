@@ -27,6 +27,8 @@
 /* Frames per direction per batch before the worker lets a reset in. */
 #define NET_BATCH_BUDGET 256
 #define NET_RX_BUF_BYTES (VIRTIO_NET_HDR_BYTES + VIRTIO_NET_MAX_FRAME)
+/* readv() takes at most UIO_MAXIOV (1024) iovecs. */
+#define NET_RX_IOV_MAX 1024
 
 struct rx_used {
 	uint16_t head;
@@ -56,6 +58,7 @@ struct virtio_net {
 	struct virtq_chain rx_chain;
 	struct virtq_chain tx_chain;
 	struct rx_used rx_used[VIRTQ_MAX_SIZE];
+	struct iovec rx_iov[NET_RX_IOV_MAX]; /* rx_direct()'s gathered chains */
 
 	struct virtio_net_stats stats; /* atomic counters */
 
@@ -282,36 +285,70 @@ bad_chain:
 }
 
 /*
- * Zero copy: when the next chain can hold the largest frame, read straight
- * into it. 1: a frame delivered (or a read error counted), 0: no such
- * chain (nothing consumed), -1: the TAP is empty, -errno: malformed.
+ * Zero copy: when the next chain (or, with MRG_RXBUF, the next chains
+ * together) can hold the largest frame, read straight into guest memory
+ * and give back only the buffers the frame filled. 1: a frame delivered
+ * (or a read error counted), 0: not that much room (nothing consumed), -1:
+ * the TAP is empty, -errno: malformed.
  */
 static int rx_direct(struct virtio_net *n, struct virtq *q,
 		     const struct guest_mem *m)
 {
 	struct virtq_chain *c = &n->rx_chain;
-	ssize_t r;
+	unsigned int count = 0, niov = 0, used;
+	uint64_t room = 0;
+	ssize_t r, left;
 	int ret;
 
-	ret = virtq_pop(q, m, c);
-	if (ret <= 0)
-		return ret;
-	if (!rx_chain_ok(c, n->mrg_rxbuf ? VIRTIO_NET_HDR_BYTES : 1)) {
-		STAT_ADD(n, rx_bad_chain, 1);
-		return -EINVAL;
+	while (room < NET_RX_BUF_BYTES && count < q->size &&
+	       (n->mrg_rxbuf || !count)) {
+		ret = virtq_pop(q, m, c);
+		if (ret < 0) {
+			unpop(q, count);
+			return ret;
+		}
+		if (!ret)
+			break;
+		if (!rx_chain_ok(c, n->mrg_rxbuf && !count
+					    ? VIRTIO_NET_HDR_BYTES
+					    : 1)) {
+			unpop(q, count + 1);
+			STAT_ADD(n, rx_bad_chain, 1);
+			return -EINVAL;
+		}
+		if (niov + c->nr_in > NET_RX_IOV_MAX) {
+			unpop(q, 1);
+			break;
+		}
+		memcpy(&n->rx_iov[niov], c->iov + c->nr_out,
+		       c->nr_in * sizeof(c->iov[0]));
+		niov += c->nr_in;
+		n->rx_used[count].head = c->head;
+		n->rx_used[count].len = c->in_len;
+		count++;
+		room += c->in_len;
 	}
-	if (c->in_len < NET_RX_BUF_BYTES) {
-		unpop(q, 1);
+	if (room < NET_RX_BUF_BYTES) {
+		unpop(q, count);
 		return 0;
 	}
-	r = tap_read(n, c->iov + c->nr_out, c->nr_in);
+	r = tap_read(n, n->rx_iov, niov);
 	if (r <= 0) {
-		unpop(q, 1);
+		unpop(q, count);
 		return r ? 1 : -1;
 	}
-	fix_hdr(n, iov_byte(c->iov, c->nr_in, 0), 1,
-		iov_byte(c->iov, c->nr_in, 10), iov_byte(c->iov, c->nr_in, 11));
-	virtq_push(q, c->head, (uint32_t)r);
+	/* room >= r: the frame ends inside the first `used` buffers. */
+	left = r;
+	for (used = 0; left > 0; used++) {
+		if ((ssize_t)n->rx_used[used].len > left)
+			n->rx_used[used].len = (uint32_t)left;
+		left -= n->rx_used[used].len;
+	}
+	unpop(q, count - used);
+	fix_hdr(n, iov_byte(n->rx_iov, niov, 0), (uint16_t)used,
+		iov_byte(n->rx_iov, niov, 10), iov_byte(n->rx_iov, niov, 11));
+	for (unsigned int i = 0; i < used; i++)
+		virtq_push(q, n->rx_used[i].head, n->rx_used[i].len);
 	STAT_ADD(n, rx_packets, 1);
 	STAT_ADD(n, rx_bytes, (uint64_t)r - VIRTIO_NET_HDR_BYTES);
 	return 1;

@@ -50,11 +50,11 @@
  * and the queue waits.
  *
  * Receive (queue 0): a frame is read from the TAP only when the guest has
- * posted a buffer. A chain with room for the largest frame (12 +
- * VIRTIO_NET_MAX_FRAME bytes, as a driver without MRG_RXBUF but with
- * GUEST_TSO posts) gets it with one readv() straight into guest memory;
- * otherwise the frame goes through a per-device bounce buffer and is
- * copied out. With MRG_RXBUF a frame spans as many chains as it needs and
+ * posted a buffer. When the next chain (with MRG_RXBUF: the next chains
+ * together) has room for the largest frame (12 + VIRTIO_NET_MAX_FRAME
+ * bytes), the frame is read with one readv() straight into guest memory
+ * and the chains it did not fill stay available; otherwise it goes
+ * through a per-device bounce buffer and is copied out. With MRG_RXBUF a frame spans as many chains as it needs and
  * num_buffers says how many; without it, it must fit one chain, else it is
  * dropped and counted (rx_dropped_too_big) and the buffer stays with the
  * device for the next frame. A frame larger than all the buffers the whole
