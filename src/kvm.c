@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +80,6 @@ static int set_region(struct kvmlite_vm *vm, unsigned int slot,
 
 int kvm_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen)
 {
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	int max_vcpus, ret;
 	uint64_t ident = LAYOUT_IDENT_MAP;
 
@@ -124,12 +124,6 @@ int kvm_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen)
 			 strerror(errno));
 		return ret;
 	}
-	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "KVM_CREATE_PIT2: %s", strerror(errno));
-		return ret;
-	}
-
 	return 0;
 
 fail_errno_tss:
@@ -140,64 +134,116 @@ fail_errno_tss:
 
 /* The host CPU's features as KVM can virtualise them; grow the buffer
  * until it fits. */
-static void *cpuid_fetch(void *arg)
+static int cpuid_fetch(int kvm_fd, struct kvm_cpuid2 **out)
 {
-	struct kvm_cpuid_fetch *f = arg;
-	int nent = 256;
+	int nent = 256, ret;
 
 	for (;;) {
 		struct kvm_cpuid2 *c;
 
 		c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
-		if (!c) {
-			f->ret = -ENOMEM;
-			return NULL;
-		}
+		if (!c)
+			return -ENOMEM;
 		c->nent = nent;
-		if (ioctl(f->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
-			f->cpuid = c;
-			f->ret = 0;
-			return NULL;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			*out = c;
+			return 0;
 		}
-		f->ret = -errno;
+		ret = -errno;
 		free(c);
-		if (f->ret != -E2BIG || nent >= 4096)
-			return NULL;
+		if (ret != -E2BIG || nent >= 4096)
+			return ret;
 		nent *= 2;
 	}
 }
 
-void kvm_cpuid_fetch_start(struct kvm_cpuid_fetch *f, int kvm_fd)
+static int pit_create(int vm_fd)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+
+	return ioctl(vm_fd, KVM_CREATE_PIT2, &pit) < 0 ? -errno : 0;
+}
+
+/* The helper: CPUID first, then the PIT once the irqchip exists. */
+static void *helper_main(void *arg)
+{
+	struct kvm_helper *h = arg;
+
+	h->cpuid_ret = cpuid_fetch(h->kvm_fd, &h->cpuid);
+	sem_post(&h->cpuid_done);
+	while (sem_wait(&h->irqchip_done) && errno == EINTR)
+		;
+	if (h->vm_fd >= 0)
+		h->pit_ret = pit_create(h->vm_fd);
+	return NULL;
+}
+
+void kvm_helper_start(struct kvm_helper *h, int kvm_fd)
 {
 	sigset_t all, old;
 
-	f->kvm_fd = kvm_fd;
-	f->cpuid = NULL;
-	f->ret = 0;
-	/* KVM_GET_SUPPORTED_CPUID is slow where CPUID traps (~0.4 ms on
-	 * nested KVM): overlap it with VM set-up. No signals for the
-	 * helper: it is the library's, not the program's. */
+	memset(h, 0, sizeof(*h));
+	h->kvm_fd = kvm_fd;
+	h->vm_fd = -1;
+	sem_init(&h->cpuid_done, 0, 0);
+	sem_init(&h->irqchip_done, 0, 0);
+	h->inited = true;
+	/* No signals for the helper: it is the library's, not the
+	 * program's. Without a thread, the work is done inline. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	f->threaded = pthread_create(&f->thread, NULL, cpuid_fetch, f) == 0;
+	h->threaded = pthread_create(&h->thread, NULL, helper_main, h) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!f->threaded)
-		cpuid_fetch(f);
+	if (!h->threaded)
+		h->cpuid_ret = cpuid_fetch(kvm_fd, &h->cpuid);
 }
 
-int kvm_cpuid_fetch_finish(struct kvm_cpuid_fetch *f,
-			   struct kvm_cpuid2 **out, char *err, size_t errlen)
+void kvm_helper_create_pit(struct kvm_helper *h, int vm_fd)
 {
-	if (f->threaded) {
-		pthread_join(f->thread, NULL);
-		f->threaded = false;
+	if (h->pit_asked)
+		return;
+	h->pit_asked = true;
+	h->vm_fd = vm_fd;
+	if (h->threaded)
+		sem_post(&h->irqchip_done);
+	else if (vm_fd >= 0)
+		h->pit_ret = pit_create(vm_fd);
+}
+
+int kvm_helper_cpuid(struct kvm_helper *h, struct kvm_cpuid2 **out, char *err,
+		     size_t errlen)
+{
+	if (h->threaded && !h->cpuid_taken) {
+		while (sem_wait(&h->cpuid_done) && errno == EINTR)
+			;
 	}
-	if (f->ret) {
+	h->cpuid_taken = true;
+	if (h->cpuid_ret) {
 		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s",
-			 strerror(-f->ret));
-		return f->ret;
+			 strerror(-h->cpuid_ret));
+		return h->cpuid_ret;
 	}
-	*out = f->cpuid;
-	f->cpuid = NULL;
+	*out = h->cpuid;
+	h->cpuid = NULL;
 	return 0;
+}
+
+int kvm_helper_finish(struct kvm_helper *h, char *err, size_t errlen)
+{
+	if (!h->inited)
+		return 0;
+	kvm_helper_create_pit(h, -1); /* no-op once asked */
+	if (h->threaded) {
+		pthread_join(h->thread, NULL);
+		h->threaded = false;
+	}
+	free(h->cpuid); /* fetched, never taken */
+	h->cpuid = NULL;
+	sem_destroy(&h->cpuid_done);
+	sem_destroy(&h->irqchip_done);
+	h->inited = false;
+	if (h->pit_ret && err)
+		snprintf(err, errlen, "KVM_CREATE_PIT2: %s",
+			 strerror(-h->pit_ret));
+	return h->pit_ret;
 }
