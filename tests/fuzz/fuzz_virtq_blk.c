@@ -33,6 +33,8 @@
 #include "virtio/mmio.h"
 #include "virtio/virtq.h"
 
+#include "../unit/virtio_driver.h"
+
 #define MEM_BYTES MiB(2)
 #define IMG_BYTES (64 * 512)
 
@@ -73,22 +75,6 @@ static void init_once(void)
 		abort();
 	}
 	dev = virtio_blk_transport(blk);
-}
-
-static void wr(uint64_t off, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
-			 (uint8_t)(v >> 24) };
-
-	virtio_mmio_io(dev, off, b, 4, true);
-}
-
-static uint32_t rd(uint64_t off)
-{
-	uint8_t b[4];
-
-	virtio_mmio_io(dev, off, b, 4, false);
-	return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
 static bool in_ram(const void *p, size_t len)
@@ -162,7 +148,7 @@ static void standalone_pass(const struct fuzz_layout *l, uint16_t start)
 
 static void device_pass(const struct fuzz_layout *l)
 {
-	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
+	uint32_t st;
 	uint64_t f = 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_BLK_F_FLUSH |
 		     1ULL << VIRTIO_BLK_F_DISCARD |
 		     1ULL << VIRTIO_BLK_F_WRITE_ZEROES;
@@ -175,24 +161,12 @@ static void device_pass(const struct fuzz_layout *l)
 	/* Keep the image deterministic across runs. */
 	if (pwrite(img_fd, img_pattern, IMG_BYTES, 0) != IMG_BYTES)
 		die("image rewrite");
-	wr(VIRTIO_MMIO_STATUS, 0);
-	wr(VIRTIO_MMIO_STATUS, st);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
-	st |= VIRTIO_STATUS_FEATURES_OK;
-	wr(VIRTIO_MMIO_STATUS, st);
-	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
-	wr(VIRTIO_MMIO_QUEUE_NUM, l->size);
-	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)l->desc);
-	wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)l->avail);
-	wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)l->used);
-	wr(VIRTIO_MMIO_QUEUE_READY, 1);
-	if (rd(VIRTIO_MMIO_QUEUE_READY) != 1)
+	virtio_drv_reset(dev);
+	st = virtio_drv_negotiate(dev, f);
+	virtio_drv_setup_queue(dev, 0, l->size, l->desc, l->avail, l->used);
+	if (virtio_drv_read32(dev, VIRTIO_MMIO_QUEUE_READY) != 1)
 		die("queue not ready");
-	wr(VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK);
-	if (!(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DRIVER_OK))
+	if (!(virtio_drv_driver_ok(dev, st) & VIRTIO_STATUS_DRIVER_OK))
 		die("DRIVER_OK refused");
 	(void)eventfd_read(virtio_mmio_kick_fd(dev, 0), &v);
 	/* Twice: the second sees what the first left (or the error state);
@@ -200,8 +174,7 @@ static void device_pass(const struct fuzz_layout *l)
 	for (int i = 0; i < 4; i++) {
 		int ret = virtio_blk_process_queue(blk, 0);
 
-		if (ret < 0 &&
-		    !(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET))
+		if (ret < 0 && !virtio_drv_needs_reset(dev))
 			die("malformed ring without NEEDS_RESET");
 		if (ret <= 0)
 			break;

@@ -23,6 +23,8 @@
 #include "virtio/net.h"
 #include "virtio/virtq.h"
 
+#include "../unit/virtio_driver.h"
+
 #define MEM_BYTES MiB(2)
 
 static struct guest_mem mem;
@@ -54,33 +56,6 @@ static void init_once(void)
 	dev = virtio_net_transport(net);
 }
 
-static void wr(uint64_t off, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
-			 (uint8_t)(v >> 24) };
-
-	virtio_mmio_io(dev, off, b, 4, true);
-}
-
-static uint32_t rd(uint64_t off)
-{
-	uint8_t b[4] = { 0 };
-
-	virtio_mmio_io(dev, off, b, 4, false);
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-	       (uint32_t)b[3] << 24;
-}
-
-static void setup_queue(unsigned int q, const struct fuzz_layout *l)
-{
-	wr(VIRTIO_MMIO_QUEUE_SEL, q);
-	wr(VIRTIO_MMIO_QUEUE_NUM, l->size);
-	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)l->desc);
-	wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)l->avail);
-	wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)l->used);
-	wr(VIRTIO_MMIO_QUEUE_READY, 1);
-}
-
 static void drain_peer(void)
 {
 	static uint8_t buf[70000];
@@ -91,7 +66,7 @@ static void drain_peer(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
+	uint32_t st;
 	uint64_t f = 1ULL << VIRTIO_F_VERSION_1 |
 		     1ULL << VIRTIO_NET_F_MRG_RXBUF |
 		     1ULL << VIRTIO_NET_F_CSUM |
@@ -121,24 +96,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (frame)
 		(void)send(peer, data + size - frame, frame, 0);
 
-	wr(VIRTIO_MMIO_STATUS, 0);
-	wr(VIRTIO_MMIO_STATUS, st);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
-	st |= VIRTIO_STATUS_FEATURES_OK;
-	wr(VIRTIO_MMIO_STATUS, st);
-	setup_queue(VIRTIO_NET_RXQ, &l);
-	setup_queue(VIRTIO_NET_TXQ, &l);
-	wr(VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK);
-	if (!(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DRIVER_OK))
+	virtio_drv_reset(dev);
+	st = virtio_drv_negotiate(dev, f);
+	/* The same rings for both queues. */
+	virtio_drv_setup_queue(dev, VIRTIO_NET_RXQ, l.size, l.desc, l.avail,
+			       l.used);
+	virtio_drv_setup_queue(dev, VIRTIO_NET_TXQ, l.size, l.desc, l.avail,
+			       l.used);
+	if (!(virtio_drv_driver_ok(dev, st) & VIRTIO_STATUS_DRIVER_OK))
 		return 0; /* the layout was refused: fine */
 	for (int i = 0; i < 4; i++) {
 		int ret = virtio_net_process(net);
 
-		if (ret < 0 &&
-		    !(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET))
+		if (ret < 0 && !virtio_drv_needs_reset(dev))
 			die("malformed ring without NEEDS_RESET");
 		if (ret <= 0)
 			break;

@@ -1,5 +1,4 @@
 /* ACPI tables (RSDP, XSDT, FADT, MADT, DSDT) and the AML writer. */
-#include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +6,7 @@
 #include <unistd.h>
 
 #include "loader_fixtures.h"
+#include "unit.h"
 
 static struct guest_mem mem;
 static char err[256];
@@ -356,11 +356,5 @@ static Suite *acpi_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(acpi_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(acpi_suite());
 }

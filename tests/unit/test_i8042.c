@@ -1,34 +1,19 @@
 /* Unit tests for the minimal i8042 controller. */
-#include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "devices/i8042.h"
-
-struct fake_plat {
-	int nr;
-	enum platform_event ev[16];
-	int val[16];
-};
-
-static void fake_event(void *opaque, enum platform_event ev, int value)
-{
-	struct fake_plat *p = opaque;
-
-	if (p->nr < 16) {
-		p->ev[p->nr] = ev;
-		p->val[p->nr] = value;
-	}
-	p->nr++;
-}
+#include "fakes.h"
+#include "unit.h"
 
 static struct i8042 kbc;
-static struct fake_plat fplat;
+static struct fake_platform fplat;
 
 static void setup(void)
 {
-	struct platform_ops ops = { .event = fake_event, .opaque = &fplat };
+	struct platform_ops ops = { .event = fake_platform_event,
+				    .opaque = &fplat };
 
 	memset(&fplat, 0, sizeof(fplat));
 	ck_assert_int_eq(i8042_init(&kbc, &ops), 0);
@@ -202,7 +187,7 @@ START_TEST(test_hostile)
 {
 	static const uint32_t lens[] = { 1, 2, 4, 8 };
 	uint8_t buf[24];
-	size_t li, i;
+	size_t li;
 	unsigned int c, off;
 	int w;
 
@@ -220,11 +205,8 @@ START_TEST(test_hostile)
 					buf[8] = (uint8_t)c;
 					i8042_data_io(&kbc, off, buf + 8,
 						      lens[li], w);
-					for (i = 0; i < 8; i++)
-						ck_assert_uint_eq(buf[i], 0xa5);
-					for (i = 8 + lens[li]; i < sizeof(buf);
-					     i++)
-						ck_assert_uint_eq(buf[i], 0xa5);
+					unit_check_untouched(buf, sizeof(buf),
+							     8, lens[li], 0xa5);
 					if (!w && off)
 						ck_assert_uint_eq(buf[8], 0xff);
 				}
@@ -271,11 +253,5 @@ static Suite *i8042_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(i8042_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(i8042_suite());
 }

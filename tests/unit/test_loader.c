@@ -1,11 +1,11 @@
 /* Kernel loading, zero page, PVH start_info, e820, initrd and errors. */
-#include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "loader_fixtures.h"
+#include "unit.h"
 
 static struct guest_mem mem;
 static char err[256];
@@ -768,11 +768,5 @@ static Suite *loader_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(loader_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(loader_suite());
 }

@@ -1,9 +1,9 @@
 /* MP spec 1.4 tables: floating pointer, config table, BDA pointer. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "loader_fixtures.h"
+#include "unit.h"
 
 static struct guest_mem mem;
 
@@ -152,11 +152,5 @@ static Suite *mptable_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(mptable_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(mptable_suite());
 }

@@ -1,30 +1,15 @@
 /* Unit tests for the test-exit, boot-timer and ACPI sleep ports. */
-#include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "devices/platform_ports.h"
+#include "fakes.h"
+#include "unit.h"
 
-struct fake_plat {
-	int nr;
-	enum platform_event ev[16];
-	int val[16];
-};
-
-static void fake_event(void *opaque, enum platform_event ev, int value)
-{
-	struct fake_plat *p = opaque;
-
-	if (p->nr < 16) {
-		p->ev[p->nr] = ev;
-		p->val[p->nr] = value;
-	}
-	p->nr++;
-}
-
-static struct fake_plat fplat;
-static struct platform_ops ops = { .event = fake_event, .opaque = &fplat };
+static struct fake_platform fplat;
+static struct platform_ops ops = { .event = fake_platform_event,
+				   .opaque = &fplat };
 
 static void setup(void)
 {
@@ -65,10 +50,7 @@ START_TEST(test_exit_ignored)
 	buf[4] = 0;
 	test_exit_port_io(&t, 0, buf + 4, 1, false);
 	ck_assert_uint_eq(buf[4], 0xff);
-	for (i = 0; i < 4; i++)
-		ck_assert_uint_eq(buf[i], 0xa5);
-	for (i = 5; i < sizeof(buf); i++)
-		ck_assert_uint_eq(buf[i], 0xa5);
+	unit_check_untouched(buf, sizeof(buf), 4, 1, 0xa5);
 	memset(buf + 4, 0, 4);
 	test_exit_port_io(&t, 0, buf + 4, 4, false);
 	for (i = 4; i < 8; i++)
@@ -194,10 +176,7 @@ START_TEST(test_acpi_wide)
 	ck_assert_uint_eq(buf[8], 0x80);
 	for (i = 9; i < 16; i++)
 		ck_assert_uint_eq(buf[i], 0xff);
-	for (i = 0; i < 8; i++)
-		ck_assert_uint_eq(buf[i], 0xa5);
-	for (i = 16; i < sizeof(buf); i++)
-		ck_assert_uint_eq(buf[i], 0xa5);
+	unit_check_untouched(buf, sizeof(buf), 8, 8, 0xa5);
 	/* A 16-bit write: S5 to control, clear status. */
 	buf[8] = 0x34;
 	buf[9] = 0x80;
@@ -251,11 +230,5 @@ static Suite *ports_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ports_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(ports_suite());
 }

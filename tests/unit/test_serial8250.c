@@ -1,11 +1,11 @@
 /* Unit tests for the 16550A UART emulation (no /dev/kvm needed). */
-#include <check.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "devices/serial8250.h"
+#include "unit.h"
 
 /* Fake interrupt line: records levels and checks it is only told changes. */
 struct fake_irq {
@@ -454,7 +454,7 @@ START_TEST(test_widths_canary)
 					 8,	9,	   0xff,      0x1000,
 					 ~0ULL, ~0ULL - 3, 1ULL << 40 };
 	uint8_t buf[32];
-	size_t li, oi, i;
+	size_t li, oi;
 	int w, dlab;
 
 	wr(U8250_FCR, U8250_FCR_ENABLE_FIFO);
@@ -475,11 +475,8 @@ START_TEST(test_widths_canary)
 						2);
 					serial8250_io(&uart, offs[oi], buf + 8,
 						      lens[li], w);
-					for (i = 0; i < 8; i++)
-						ck_assert_uint_eq(buf[i], 0xa5);
-					for (i = 8 + lens[li]; i < sizeof(buf);
-					     i++)
-						ck_assert_uint_eq(buf[i], 0xa5);
+					unit_check_untouched(buf, sizeof(buf),
+							     8, lens[li], 0xa5);
 					if (!w && lens[li] > 1)
 						ck_assert_uint_eq(buf[9], 0xff);
 					if (!w && offs[oi] >= U8250_NR_REGS)
@@ -653,11 +650,5 @@ static Suite *serial_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(serial_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(serial_suite());
 }

@@ -17,6 +17,7 @@
 #include "layout.h"
 #include "unit.h"
 #include "virtio/blk.h"
+#include "virtio_driver.h"
 
 #define QSIZE 16
 #define DESC_GPA 0x10000ULL
@@ -32,7 +33,11 @@ static struct guest_mem mem;
 static char img[64];
 static struct virtio_blk *blk;
 static struct virtio_mmio_dev *dev;
-static uint16_t drv_avail, next_desc, drv_used;
+/* The driver's side of queue 0; fresh_queue after each driver_up(). */
+static const struct virtio_drv_queue fresh_queue = {
+	.size = QSIZE, .desc = DESC_GPA, .avail = AVAIL_GPA, .used = USED_GPA
+};
+static struct virtio_drv_queue vq;
 static char err[256];
 
 static uint8_t pattern(uint64_t off)
@@ -111,7 +116,7 @@ static void setup(void)
 	make_image(img, IMG_BYTES);
 	blk = NULL;
 	dev = NULL;
-	drv_avail = next_desc = drv_used = 0;
+	vq = fresh_queue;
 	err[0] = 0;
 }
 
@@ -122,64 +127,28 @@ static void teardown(void)
 	guest_mem_free(&mem);
 }
 
-/* ---- a minimal driver ---- */
-
-static uint32_t rd(uint64_t off)
-{
-	uint8_t b[4];
-
-	virtio_mmio_io(dev, off, b, 4, false);
-	return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static void wr(uint64_t off, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
-			 (uint8_t)(v >> 24) };
-
-	virtio_mmio_io(dev, off, b, 4, true);
-}
-
-static uint64_t device_features(void)
-{
-	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	uint64_t hi = rd(VIRTIO_MMIO_DEVICE_FEATURES);
-
-	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	return hi << 32 | rd(VIRTIO_MMIO_DEVICE_FEATURES);
-}
+/* ---- a minimal driver (virtio_driver.h) ---- */
 
 /* Bring the device up with @features (all offered ones when ~0). */
 static void driver_up(uint64_t features)
 {
-	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
+	uint32_t st;
 
 	dev = virtio_blk_transport(blk);
 	if (features == ~0ULL)
-		features = device_features();
-	wr(VIRTIO_MMIO_STATUS, 0);
+		features = virtio_drv_device_features(dev);
+	virtio_drv_reset(dev);
 	/* Fresh rings, as a driver allocates them. */
 	gmem_fill(&mem, DESC_GPA, 0, 0x3000);
-	wr(VIRTIO_MMIO_STATUS, st);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	st |= VIRTIO_STATUS_FEATURES_OK;
-	wr(VIRTIO_MMIO_STATUS, st);
-	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), st);
-	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
-	wr(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, DESC_GPA);
-	wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL_GPA);
-	wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED_GPA);
-	wr(VIRTIO_MMIO_QUEUE_READY, 1);
-	ck_assert_uint_eq(rd(VIRTIO_MMIO_QUEUE_READY), 1);
-	wr(VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK);
-	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), st | VIRTIO_STATUS_DRIVER_OK);
+	st = virtio_drv_negotiate(dev, features);
+	ck_assert_uint_eq(virtio_drv_read32(dev, VIRTIO_MMIO_STATUS), st);
+	virtio_drv_setup_queue(dev, 0, QSIZE, DESC_GPA, AVAIL_GPA, USED_GPA);
+	ck_assert_uint_eq(virtio_drv_read32(dev, VIRTIO_MMIO_QUEUE_READY), 1);
+	ck_assert_uint_eq(virtio_drv_driver_ok(dev, st),
+			  st | VIRTIO_STATUS_DRIVER_OK);
 	/* Activation kicked the queue: forget that. */
 	(void)eventfd_read(virtio_mmio_kick_fd(dev, 0), &(eventfd_t){ 0 });
-	drv_avail = next_desc = drv_used = 0;
+	vq = fresh_queue;
 }
 
 static void create(bool ro, const char *serial)
@@ -189,34 +158,6 @@ static void create(bool ro, const char *serial)
 
 	ck_assert_msg(ret == 0, "create: %d %s", ret, err);
 	driver_up(~0ULL);
-}
-
-struct seg {
-	uint64_t gpa;
-	uint32_t len;
-	bool write;
-};
-
-/* Build a chain from @segs and offer it. Returns its head. */
-static uint16_t submit(const struct seg *segs, int n)
-{
-	uint16_t head = next_desc % QSIZE;
-
-	for (int i = 0; i < n; i++) {
-		uint16_t idx = next_desc++ % QSIZE;
-		struct virtq_desc d = {
-			segs[i].gpa, segs[i].len,
-			(uint16_t)((segs[i].write ? VIRTQ_DESC_F_WRITE : 0) |
-				   (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
-			(uint16_t)(next_desc % QSIZE)
-		};
-
-		gmem_write(&mem, DESC_GPA + 16ULL * idx, &d, sizeof(d));
-	}
-	gmem_write(&mem, AVAIL_GPA + 4 + 2 * (drv_avail % QSIZE), &head, 2);
-	drv_avail++;
-	gmem_write(&mem, AVAIL_GPA + 2, &drv_avail, 2);
-	return head;
 }
 
 static void put_hdr(uint64_t gpa, uint32_t type, uint64_t sector)
@@ -239,14 +180,8 @@ static uint8_t status_at(uint64_t gpa)
 /* The next used entry; checks there is one. */
 static struct virtq_used_elem next_used(void)
 {
-	struct virtq_used_elem e;
-	uint16_t idx;
-
-	gmem_read(&mem, USED_GPA + 2, &idx, 2);
-	ck_assert_uint_ne(idx, drv_used);
-	gmem_read(&mem, USED_GPA + 4 + 8 * (drv_used % QSIZE), &e, sizeof(e));
-	drv_used++;
-	return e;
+	ck_assert_uint_ne(virtio_drv_used_idx(&mem, &vq), vq.used_seen);
+	return virtio_drv_take_used(&mem, &vq);
 }
 
 /* A simple request: header, one data buffer, status. */
@@ -254,7 +189,7 @@ static uint8_t simple_req(uint32_t type, uint64_t sector, uint32_t data_len,
 			  uint32_t *used_len)
 {
 	bool in = type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_GET_ID;
-	struct seg s[3] = {
+	struct virtio_drv_seg s[3] = {
 		{ HDR_GPA, 16, false },
 		{ DATA_GPA, data_len, in },
 		{ STATUS_GPA, 1, true },
@@ -264,10 +199,10 @@ static uint8_t simple_req(uint32_t type, uint64_t sector, uint32_t data_len,
 	put_hdr(HDR_GPA, type, sector);
 	gmem_fill(&mem, STATUS_GPA, 0xee, 1);
 	if (data_len) {
-		submit(s, 3);
+		virtio_drv_submit(&mem, &vq, s, 3);
 	} else {
 		s[1] = s[2];
-		submit(s, 2);
+		virtio_drv_submit(&mem, &vq, s, 2);
 	}
 	ck_assert_int_eq(virtio_blk_process_queue(blk, 0), 1);
 	e = next_used();
@@ -389,7 +324,7 @@ START_TEST(config_space)
 	virtio_mmio_io(dev, VIRTIO_MMIO_CONFIG, (uint8_t *)&cap, 8, false);
 	ck_assert_uint_eq(cap, IMG_SECTORS);
 
-	f = device_features();
+	f = virtio_drv_device_features(dev);
 	ck_assert(f & 1ULL << VIRTIO_F_VERSION_1);
 	ck_assert(f & 1ULL << VIRTIO_BLK_F_FLUSH);
 	ck_assert(f & 1ULL << VIRTIO_BLK_F_DISCARD);
@@ -398,7 +333,8 @@ START_TEST(config_space)
 	ck_assert(f & 1ULL << VIRTIO_RING_F_INDIRECT_DESC);
 	ck_assert(!(f & 1ULL << VIRTIO_BLK_F_RO));
 	ck_assert(!(f & 1ULL << VIRTIO_BLK_F_MQ));
-	ck_assert_uint_eq(rd(VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
+	ck_assert_uint_eq(virtio_drv_read32(dev, VIRTIO_MMIO_DEVICE_ID),
+			  VIRTIO_ID_BLOCK);
 }
 END_TEST
 
@@ -408,7 +344,7 @@ START_TEST(read_split_everywhere)
 {
 	/* Header in 3 pieces, data in 3 uneven pieces, the status sharing
 	 * the last data descriptor. */
-	struct seg s[] = {
+	struct virtio_drv_seg s[] = {
 		{ HDR_GPA, 5, false },
 		{ HDR_GPA + 5, 3, false },
 		{ HDR_GPA + 8, 8, false },
@@ -421,7 +357,7 @@ START_TEST(read_split_everywhere)
 
 	create(false, NULL);
 	put_hdr(HDR_GPA, VIRTIO_BLK_T_IN, 3);
-	submit(s, 6);
+	virtio_drv_submit(&mem, &vq, s, 6);
 	ck_assert_int_eq(virtio_blk_process_queue(blk, 0), 1);
 	e = next_used();
 	ck_assert_uint_eq(e.id, 0);
@@ -438,7 +374,7 @@ END_TEST
 START_TEST(write_and_read_back)
 {
 	uint8_t buf[2048], back[2048];
-	struct seg s[] = {
+	struct virtio_drv_seg s[] = {
 		{ HDR_GPA, 16, false },
 		{ DATA_GPA, 1000, false },
 		{ DATA_GPA + 0x3000, 1048, false },
@@ -452,7 +388,7 @@ START_TEST(write_and_read_back)
 	gmem_write(&mem, DATA_GPA, buf, 1000);
 	gmem_write(&mem, DATA_GPA + 0x3000, buf + 1000, 1048);
 	put_hdr(HDR_GPA, VIRTIO_BLK_T_OUT, 10);
-	submit(s, 4);
+	virtio_drv_submit(&mem, &vq, s, 4);
 	ck_assert_int_eq(virtio_blk_process_queue(blk, 0), 1);
 	ck_assert_uint_eq(next_used().len, 1);
 	ck_assert_uint_eq(status_at(STATUS_GPA), VIRTIO_BLK_S_OK);
@@ -633,26 +569,26 @@ END_TEST
 
 START_TEST(malformed_requests)
 {
-	struct seg s[3];
+	struct virtio_drv_seg s[3];
 	struct virtq_used_elem e;
 
 	create(false, NULL);
 	/* Header too short. */
-	s[0] = (struct seg){ HDR_GPA, 8, false };
-	s[1] = (struct seg){ STATUS_GPA, 1, true };
+	s[0] = (struct virtio_drv_seg){ HDR_GPA, 8, false };
+	s[1] = (struct virtio_drv_seg){ STATUS_GPA, 1, true };
 	put_hdr(HDR_GPA, VIRTIO_BLK_T_OUT, 0);
-	submit(s, 2);
+	virtio_drv_submit(&mem, &vq, s, 2);
 	ck_assert_int_eq(virtio_blk_process_queue(blk, 0), 1);
 	ck_assert_uint_eq(next_used().len, 1);
 	ck_assert_uint_eq(status_at(STATUS_GPA), VIRTIO_BLK_S_IOERR);
 
 	/* No status byte: the status "descriptor" is read-only. Returned
 	 * untouched, the device carries on. */
-	s[0] = (struct seg){ HDR_GPA, 16, false };
-	s[1] = (struct seg){ DATA_GPA, 512, false };
-	s[2] = (struct seg){ STATUS_GPA, 1, false };
+	s[0] = (struct virtio_drv_seg){ HDR_GPA, 16, false };
+	s[1] = (struct virtio_drv_seg){ DATA_GPA, 512, false };
+	s[2] = (struct virtio_drv_seg){ STATUS_GPA, 1, false };
 	gmem_fill(&mem, STATUS_GPA, 0xee, 1);
-	submit(s, 3);
+	virtio_drv_submit(&mem, &vq, s, 3);
 	ck_assert_int_eq(virtio_blk_process_queue(blk, 0), 1);
 	e = next_used();
 	ck_assert_uint_eq(e.len, 0);
@@ -733,7 +669,7 @@ START_TEST(read_only_device)
 	uint64_t f;
 
 	create(true, NULL);
-	f = device_features();
+	f = virtio_drv_device_features(dev);
 	ck_assert(f & 1ULL << VIRTIO_BLK_F_RO);
 	ck_assert(!(f & 1ULL << VIRTIO_BLK_F_DISCARD));
 	ck_assert(!(f & 1ULL << VIRTIO_BLK_F_WRITE_ZEROES));
@@ -767,10 +703,12 @@ START_TEST(malformed_ring_needs_reset)
 	gmem_write(&mem, AVAIL_GPA + 2, &(uint16_t){ 1 }, 2);
 	ck_assert_int_lt(virtio_blk_process_queue(blk, 0), 0);
 	ck_assert(virtio_mmio_needs_reset(dev));
-	ck_assert_uint_ne(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET,
+	ck_assert_uint_ne(virtio_drv_read32(dev, VIRTIO_MMIO_STATUS) &
+				  VIRTIO_STATUS_NEEDS_RESET,
 			  0);
-	ck_assert_uint_ne(
-		rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG, 0);
+	ck_assert_uint_ne(virtio_drv_read32(dev, VIRTIO_MMIO_INTERRUPT_STATUS) &
+				  VIRTIO_MMIO_INT_CONFIG,
+			  0);
 	ck_assert_uint_eq(efd_value(call), 1);
 	ck_assert_int_eq(virtio_blk_process_queue(blk, 0), 0);
 	/* Reset and bring up again: works. */
@@ -785,7 +723,7 @@ START_TEST(batch_and_event_idx)
 {
 	uint64_t f;
 	int call;
-	struct seg s[3] = {
+	struct virtio_drv_seg s[3] = {
 		{ HDR_GPA, 16, false },
 		{ DATA_GPA, 512, true },
 		{ STATUS_GPA, 1, true },
@@ -794,12 +732,13 @@ START_TEST(batch_and_event_idx)
 	create(false, NULL);
 	call = virtio_mmio_call_fd(dev);
 	/* Without EVENT_IDX: one interrupt per batch. */
-	f = device_features() & ~(1ULL << VIRTIO_RING_F_EVENT_IDX);
+	f = virtio_drv_device_features(dev) &
+	    ~(1ULL << VIRTIO_RING_F_EVENT_IDX);
 	driver_up(f);
 	(void)efd_value(call);
 	put_hdr(HDR_GPA, VIRTIO_BLK_T_IN, 0);
 	for (int i = 0; i < 4; i++)
-		submit(s, 3);
+		virtio_drv_submit(&mem, &vq, s, 3);
 	ck_assert_int_eq(virtio_blk_process_queue(blk, 0), 4);
 	ck_assert_uint_eq(efd_value(call), 1);
 	for (int i = 0; i < 4; i++)
@@ -810,27 +749,22 @@ START_TEST(batch_and_event_idx)
 	/* EVENT_IDX: the driver asks for an interrupt at used index 2. */
 	driver_up(~0ULL);
 	(void)efd_value(call);
-	gmem_write(&mem, AVAIL_GPA + 4 + 2 * QSIZE, &(uint16_t){ 2 }, 2);
-	submit(s, 3);
-	submit(s, 3);
+	virtio_drv_set_used_event(&mem, &vq, 2);
+	virtio_drv_submit(&mem, &vq, s, 3);
+	virtio_drv_submit(&mem, &vq, s, 3);
 	ck_assert_int_eq(virtio_blk_process_queue(blk, 0), 2);
 	ck_assert_uint_eq(efd_value(call), 0);
-	submit(s, 3);
+	virtio_drv_submit(&mem, &vq, s, 3);
 	ck_assert_int_eq(virtio_blk_process_queue(blk, 0), 1);
 	ck_assert_uint_eq(efd_value(call), 1);
 	/* avail_event tells the driver to kick for the next one. */
-	{
-		uint16_t ev;
-
-		gmem_read(&mem, USED_GPA + 4 + 8 * QSIZE, &ev, 2);
-		ck_assert_uint_eq(ev, 3);
-	}
+	ck_assert_uint_eq(virtio_drv_avail_event(&mem, &vq), 3);
 }
 END_TEST
 
 START_TEST(worker_thread)
 {
-	struct seg s[3] = {
+	struct virtio_drv_seg s[3] = {
 		{ HDR_GPA, 16, false },
 		{ DATA_GPA, 4096, false },
 		{ STATUS_GPA, 1, true },
@@ -847,14 +781,16 @@ START_TEST(worker_thread)
 	gmem_fill(&mem, DATA_GPA, 0x42, 4096);
 	put_hdr(HDR_GPA, VIRTIO_BLK_T_OUT, 16);
 	gmem_fill(&mem, STATUS_GPA, 0xee, 1);
-	submit(s, 3);
-	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0); /* the fallback path */
+	virtio_drv_submit(&mem, &vq, s, 3);
+	/* The fallback path. */
+	virtio_drv_write32(dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	ck_assert_int_eq(poll(&p, 1, 10000), 1);
 	ck_assert_uint_eq(efd_value(p.fd), 1);
-	ck_assert_uint_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS) &
+	ck_assert_uint_eq(virtio_drv_read32(dev, VIRTIO_MMIO_INTERRUPT_STATUS) &
 				  VIRTIO_MMIO_INT_VRING,
 			  VIRTIO_MMIO_INT_VRING);
-	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	virtio_drv_write32(dev, VIRTIO_MMIO_INTERRUPT_ACK,
+			   VIRTIO_MMIO_INT_VRING);
 	ck_assert_uint_eq(next_used().len, 1);
 	ck_assert_uint_eq(status_at(STATUS_GPA), VIRTIO_BLK_S_OK);
 	file_read(16 * 512, back, sizeof(back));
@@ -866,20 +802,20 @@ START_TEST(worker_thread)
 	put_hdr(HDR_GPA, VIRTIO_BLK_T_IN, 16);
 	s[1].write = true;
 	gmem_fill(&mem, DATA_GPA, 0, 4096);
-	submit(s, 3);
-	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	virtio_drv_submit(&mem, &vq, s, 3);
+	virtio_drv_write32(dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	ck_assert_int_eq(poll(&p, 1, 10000), 1);
 	ck_assert_uint_eq(next_used().len, 4097);
 	gmem_read(&mem, DATA_GPA, back, 4096);
 	for (int i = 0; i < 4096; i++)
 		ck_assert_uint_eq(back[i], 0x42);
-	wr(VIRTIO_MMIO_STATUS, 0);
+	virtio_drv_reset(dev);
 }
 END_TEST
 
 START_TEST(worker_many_requests)
 {
-	struct seg s[3] = {
+	struct virtio_drv_seg s[3] = {
 		{ HDR_GPA, 16, false },
 		{ DATA_GPA, 512, true },
 		{ STATUS_GPA, 1, true },
@@ -899,14 +835,14 @@ START_TEST(worker_many_requests)
 		uint16_t used;
 
 		/* Interrupt after the last of the five (EVENT_IDX). */
-		gmem_write(&mem, AVAIL_GPA + 4 + 2 * QSIZE,
-			   &(uint16_t){ (uint16_t)(drv_used + 4) }, 2);
+		virtio_drv_set_used_event(&mem, &vq,
+					  (uint16_t)(vq.used_seen + 4));
 		for (int i = 0; i < 5; i++)
-			submit(s, 3);
+			virtio_drv_submit(&mem, &vq, s, 3);
 		(void)eventfd_write(virtio_mmio_kick_fd(dev, 0), 1);
 		for (;;) {
-			gmem_read(&mem, USED_GPA + 2, &used, 2);
-			if (used == (uint16_t)(drv_used + 5))
+			used = virtio_drv_used_idx(&mem, &vq);
+			if (used == (uint16_t)(vq.used_seen + 5))
 				break;
 			ck_assert_int_ge(poll(&p, 1, 10000), 1);
 			(void)efd_value(p.fd);

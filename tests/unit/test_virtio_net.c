@@ -24,50 +24,23 @@
 #include "unit.h"
 #include "virtio/net.h"
 #include "virtio/tap.h"
+#include "virtio_driver.h"
 
 #define QSIZE 32
 #define BUF_GPA 0x100000ULL /* rx buffers, 64 KiB apart when big */
 #define TXBUF_GPA 0x800000ULL
 #define HDR VIRTIO_NET_HDR_BYTES
 
-struct drvq {
-	uint64_t desc, avail, used;
-	uint16_t avail_idx, next_desc, used_seen;
-};
-
 static struct guest_mem mem;
 static struct virtio_net *net;
 static struct virtio_mmio_dev *dev;
-static struct drvq dq[2];
+/* The driver's side of the queues. */
+static struct virtio_drv_queue dq[2];
+static struct virtio_drv_queue *const rxq = &dq[VIRTIO_NET_RXQ];
+static struct virtio_drv_queue *const txq = &dq[VIRTIO_NET_TXQ];
 static int sv[2]; /* sv[0]: the device's "tap", sv[1]: the network */
 static char err[256];
 static const uint8_t test_mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
-
-static uint32_t rd(uint64_t off)
-{
-	uint8_t b[4];
-
-	virtio_mmio_io(dev, off, b, 4, false);
-	return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static void wr(uint64_t off, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
-			 (uint8_t)(v >> 24) };
-
-	virtio_mmio_io(dev, off, b, 4, true);
-}
-
-static uint64_t device_features(void)
-{
-	uint64_t hi;
-
-	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	hi = rd(VIRTIO_MMIO_DEVICE_FEATURES);
-	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	return hi << 32 | rd(VIRTIO_MMIO_DEVICE_FEATURES);
-}
 
 static const uint64_t base_features = 1ULL << VIRTIO_F_VERSION_1 |
 				      1ULL << VIRTIO_NET_F_MAC |
@@ -76,36 +49,30 @@ static const uint64_t base_features = 1ULL << VIRTIO_F_VERSION_1 |
 /* Bring the device up with @features. */
 static void driver_up(uint64_t features)
 {
-	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
+	uint32_t st;
 
-	wr(VIRTIO_MMIO_STATUS, 0);
+	virtio_drv_reset(dev);
 	gmem_fill(&mem, 0x10000, 0, 0x20000);
-	wr(VIRTIO_MMIO_STATUS, st);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	st |= VIRTIO_STATUS_FEATURES_OK;
-	wr(VIRTIO_MMIO_STATUS, st);
-	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), st);
+	st = virtio_drv_negotiate(dev, features);
+	ck_assert_uint_eq(virtio_drv_read32(dev, VIRTIO_MMIO_STATUS), st);
 	for (int q = 0; q < 2; q++) {
-		dq[q] = (struct drvq){
+		dq[q] = (struct virtio_drv_queue){
+			.size = QSIZE,
 			.desc = 0x10000 + 0x10000ULL * q,
 			.avail = 0x11000 + 0x10000ULL * q,
 			.used = 0x12000 + 0x10000ULL * q,
 		};
-		wr(VIRTIO_MMIO_QUEUE_SEL, (uint32_t)q);
-		ck_assert_uint_eq(rd(VIRTIO_MMIO_QUEUE_NUM_MAX),
-				  VIRTQ_MAX_SIZE);
-		wr(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-		wr(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)dq[q].desc);
-		wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)dq[q].avail);
-		wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)dq[q].used);
-		wr(VIRTIO_MMIO_QUEUE_READY, 1);
-		ck_assert_uint_eq(rd(VIRTIO_MMIO_QUEUE_READY), 1);
+		virtio_drv_write32(dev, VIRTIO_MMIO_QUEUE_SEL, (uint32_t)q);
+		ck_assert_uint_eq(
+			virtio_drv_read32(dev, VIRTIO_MMIO_QUEUE_NUM_MAX),
+			VIRTQ_MAX_SIZE);
+		virtio_drv_setup_queue(dev, (unsigned int)q, QSIZE, dq[q].desc,
+				       dq[q].avail, dq[q].used);
+		ck_assert_uint_eq(
+			virtio_drv_read32(dev, VIRTIO_MMIO_QUEUE_READY), 1);
 	}
-	wr(VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK);
-	ck_assert_uint_eq(rd(VIRTIO_MMIO_STATUS), st | VIRTIO_STATUS_DRIVER_OK);
+	ck_assert_uint_eq(virtio_drv_driver_ok(dev, st),
+			  st | VIRTIO_STATUS_DRIVER_OK);
 }
 
 static void setup(void)
@@ -130,67 +97,11 @@ static void teardown(void)
 	guest_mem_free(&mem);
 }
 
-struct seg {
-	uint64_t gpa;
-	uint32_t len;
-	bool write;
-};
-
-/* Build a chain from @segs in queue @q and offer it. Returns its head. */
-static uint16_t submit(int q, const struct seg *segs, int n)
-{
-	struct drvq *d = &dq[q];
-	uint16_t head = d->next_desc % QSIZE;
-
-	for (int i = 0; i < n; i++) {
-		uint16_t idx = d->next_desc++ % QSIZE;
-		struct virtq_desc desc = {
-			segs[i].gpa, segs[i].len,
-			(uint16_t)((segs[i].write ? VIRTQ_DESC_F_WRITE : 0) |
-				   (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
-			(uint16_t)(d->next_desc % QSIZE)
-		};
-
-		gmem_write(&mem, d->desc + 16ULL * idx, &desc, sizeof(desc));
-	}
-	gmem_write(&mem, d->avail + 4 + 2 * (d->avail_idx % QSIZE), &head, 2);
-	d->avail_idx++;
-	gmem_write(&mem, d->avail + 2, &d->avail_idx, 2);
-	return head;
-}
-
-static uint16_t used_idx(int q)
-{
-	uint16_t idx;
-
-	gmem_read(&mem, dq[q].used + 2, &idx, 2);
-	return idx;
-}
-
-static int nr_new_used(int q)
-{
-	return (uint16_t)(used_idx(q) - dq[q].used_seen);
-}
-
+/* The next used entry of queue @q; checks there is one. */
 static struct virtq_used_elem next_used(int q)
 {
-	struct virtq_used_elem e;
-
-	ck_assert_uint_ne(used_idx(q), dq[q].used_seen);
-	gmem_read(&mem, dq[q].used + 4 + 8 * (dq[q].used_seen % QSIZE), &e,
-		  sizeof(e));
-	dq[q].used_seen++;
-	return e;
-}
-
-static void set_used_event(int q, uint16_t v)
-{
-	gmem_write(&mem, dq[q].avail + 4 + 2 * QSIZE, &v, 2);
-}
-
-static void set_avail_flags(int q, uint16_t v)
-{
-	gmem_write(&mem, dq[q].avail, &v, 2);
+	ck_assert_uint_ne(virtio_drv_used_idx(&mem, &dq[q]), dq[q].used_seen);
+	return virtio_drv_take_used(&mem, &dq[q]);
 }
 
 /* Interrupts raised since the last call (the call eventfd's count). */
@@ -234,7 +145,7 @@ static uint8_t *make_frame(size_t len, unsigned int seed, uint8_t hdr_flags)
 static void tx_frame_split(uint64_t gpa, const uint8_t *f, size_t len,
 			   const uint32_t *cuts, int nr_cuts)
 {
-	struct seg s[16];
+	struct virtio_drv_seg s[16];
 	uint32_t prev = 0;
 	int n = 0;
 
@@ -242,10 +153,11 @@ static void tx_frame_split(uint64_t gpa, const uint8_t *f, size_t len,
 	for (int i = 0; i <= nr_cuts; i++) {
 		uint32_t end = i < nr_cuts ? cuts[i] : (uint32_t)len;
 
-		s[n++] = (struct seg){ gpa + prev, end - prev, false };
+		s[n++] = (struct virtio_drv_seg){ gpa + prev, end - prev,
+						  false };
 		prev = end;
 	}
-	submit(VIRTIO_NET_TXQ, s, n);
+	virtio_drv_submit(&mem, txq, s, n);
 }
 
 static void tx_frame(uint64_t gpa, const uint8_t *f, size_t len)
@@ -263,10 +175,11 @@ static ssize_t net_recv(uint8_t *buf, size_t len)
 
 START_TEST(config_and_features)
 {
-	uint64_t f = device_features();
+	uint64_t f = virtio_drv_device_features(dev);
 	uint8_t b[8];
 
-	ck_assert_uint_eq(rd(VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_NET);
+	ck_assert_uint_eq(virtio_drv_read32(dev, VIRTIO_MMIO_DEVICE_ID),
+			  VIRTIO_ID_NET);
 	ck_assert(f & 1ULL << VIRTIO_F_VERSION_1);
 	ck_assert(f & 1ULL << VIRTIO_RING_F_EVENT_IDX);
 	ck_assert(f & 1ULL << VIRTIO_RING_F_INDIRECT_DESC);
@@ -298,7 +211,7 @@ START_TEST(config_and_features)
 
 	/* Link down: a configuration interrupt, status 0. */
 	virtio_net_set_link(net, false);
-	ck_assert_uint_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS) &
+	ck_assert_uint_eq(virtio_drv_read32(dev, VIRTIO_MMIO_INTERRUPT_STATUS) &
 				  VIRTIO_MMIO_INT_CONFIG,
 			  VIRTIO_MMIO_INT_CONFIG);
 	virtio_mmio_io(dev, VIRTIO_MMIO_CONFIG + VIRTIO_NET_CFG_STATUS, b, 2,
@@ -380,16 +293,16 @@ START_TEST(tx_malformed_dropped)
 	uint8_t *f = make_frame(VIRTIO_NET_MAX_FRAME + 1, 2, 0);
 	uint8_t buf[256];
 	struct virtio_net_stats s;
-	struct seg w[2] = {
+	struct virtio_drv_seg w[2] = {
 		{ TXBUF_GPA, HDR + 50, false },
 		{ TXBUF_GPA + 0x1000, 100, true },
 	};
-	struct seg wonly = { TXBUF_GPA, 100, true };
+	struct virtio_drv_seg wonly = { TXBUF_GPA, 100, true };
 
 	driver_up(base_features);
 	gmem_write(&mem, TXBUF_GPA, f, HDR + 50);
-	submit(VIRTIO_NET_TXQ, w, 2);		  /* writable descriptor */
-	submit(VIRTIO_NET_TXQ, &wonly, 1);	  /* nothing readable */
+	virtio_drv_submit(&mem, txq, w, 2);	  /* writable descriptor */
+	virtio_drv_submit(&mem, txq, &wonly, 1);  /* nothing readable */
 	tx_frame(TXBUF_GPA + 0x2000, f, HDR - 1); /* shorter than a header */
 	tx_frame(TXBUF_GPA + 0x3000, f, 0 + 1);
 	/* Longer than the cap by one byte, and exactly the cap. */
@@ -405,7 +318,7 @@ START_TEST(tx_malformed_dropped)
 	ck_assert_uint_eq(s.tx_dropped_malformed, 4);
 	ck_assert_uint_eq(s.tx_dropped_oversize, 1);
 	ck_assert_uint_eq(s.tx_packets, 1);
-	ck_assert(!(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET));
+	ck_assert(!virtio_drv_needs_reset(dev));
 
 	/* The largest frame allowed goes through. */
 	{
@@ -462,7 +375,7 @@ START_TEST(tx_eagain_waits)
 	ck_assert_int_eq(got, sent);
 	ck_assert(!virtio_net_tx_pending(net));
 	ck_assert_uint_eq(stats().tx_packets, (uint64_t)sent);
-	ck_assert_int_eq(nr_new_used(VIRTIO_NET_TXQ), sent);
+	ck_assert_int_eq(virtio_drv_nr_new_used(&mem, txq), sent);
 	free(f);
 }
 END_TEST
@@ -471,9 +384,9 @@ END_TEST
 
 static void post_rx(uint64_t gpa, uint32_t len)
 {
-	struct seg s = { gpa, len, true };
+	struct virtio_drv_seg s = { gpa, len, true };
 
-	submit(VIRTIO_NET_RXQ, &s, 1);
+	virtio_drv_submit(&mem, rxq, &s, 1);
 }
 
 static void net_send(const uint8_t *f, size_t len)
@@ -494,7 +407,7 @@ START_TEST(rx_basic)
 	uint8_t *f = make_frame(100, 4, VIRTIO_NET_HDR_F_DATA_VALID);
 	uint8_t got[HDR + 100];
 	struct virtq_used_elem e;
-	struct seg split[3] = {
+	struct virtio_drv_seg split[3] = {
 		{ BUF_GPA + 0x10000, 5, true },
 		{ BUF_GPA + 0x11000, 10, true },
 		{ BUF_GPA + 0x12000, 2000, true },
@@ -516,7 +429,7 @@ START_TEST(rx_basic)
 	ck_assert_uint_eq(stats().rx_bytes, 100);
 
 	/* A buffer in three pieces, the header split. */
-	submit(VIRTIO_NET_RXQ, split, 3);
+	virtio_drv_submit(&mem, rxq, split, 3);
 	net_send(f, HDR + 100);
 	ck_assert_int_eq(virtio_net_process(net), 1);
 	e = next_used(VIRTIO_NET_RXQ);
@@ -558,8 +471,9 @@ START_TEST(rx_mergeable)
 		post_rx(BUF_GPA + 0x1000ULL * i, 4096);
 	net_send(f, HDR + len);
 	ck_assert_int_eq(virtio_net_process(net), 1);
-	ck_assert_int_eq(nr_new_used(VIRTIO_NET_RXQ), 15); /* 60012 / 4096 */
-	while (nr_new_used(VIRTIO_NET_RXQ)) {
+	/* 60012 / 4096 */
+	ck_assert_int_eq(virtio_drv_nr_new_used(&mem, rxq), 15);
+	while (virtio_drv_nr_new_used(&mem, rxq)) {
 		struct virtq_used_elem e = next_used(VIRTIO_NET_RXQ);
 
 		ck_assert_uint_eq(e.id, n);
@@ -610,21 +524,17 @@ START_TEST(rx_waits_for_buffers)
 	net_send(f, HDR + len);
 	ck_assert_int_eq(virtio_net_process(net), 0);
 	ck_assert(virtio_net_rx_pending(net));
-	ck_assert_int_eq(nr_new_used(VIRTIO_NET_RXQ), 0);
+	ck_assert_int_eq(virtio_drv_nr_new_used(&mem, rxq), 0);
 	ck_assert_uint_eq(stats().rx_no_room, 1);
 	ck_assert_uint_eq(stats().rx_dropped_too_big, 0);
-	{
-		uint16_t ev;
-
-		gmem_read(&mem, dq[0].used + 4 + 8 * QSIZE, &ev, 2);
-		ck_assert_uint_eq(ev, dq[0].avail_idx); /* kick on the next */
-	}
+	/* Kick on the next. */
+	ck_assert_uint_eq(virtio_drv_avail_event(&mem, rxq), rxq->avail_idx);
 	for (int i = 3; i < 16; i++)
 		post_rx(BUF_GPA + 0x1000ULL * i, 4096);
 	ck_assert_int_eq(virtio_net_process(net), 1);
 	ck_assert(!virtio_net_rx_pending(net));
-	ck_assert_int_eq(nr_new_used(VIRTIO_NET_RXQ), 15);
-	while (nr_new_used(VIRTIO_NET_RXQ)) {
+	ck_assert_int_eq(virtio_drv_nr_new_used(&mem, rxq), 15);
+	while (virtio_drv_nr_new_used(&mem, rxq)) {
 		struct virtq_used_elem e = next_used(VIRTIO_NET_RXQ);
 
 		ck_assert_uint_eq(e.id, n + 1);
@@ -659,7 +569,7 @@ START_TEST(rx_too_small_dropped)
 	ck_assert_uint_eq(e.len, HDR + 50);
 	gmem_read(&mem, BUF_GPA, got, sizeof(got));
 	ck_assert_mem_eq(got + HDR, f + HDR, 50);
-	ck_assert_int_eq(nr_new_used(VIRTIO_NET_RXQ), 0);
+	ck_assert_int_eq(virtio_drv_nr_new_used(&mem, rxq), 0);
 	ck_assert(!virtio_net_rx_pending(net));
 	free(f);
 }
@@ -677,7 +587,7 @@ START_TEST(rx_mergeable_ring_too_small)
 	net_send(f, HDR + 100);
 	ck_assert_int_eq(virtio_net_process(net), 2);
 	ck_assert_uint_eq(stats().rx_dropped_too_big, 1);
-	ck_assert_int_eq(nr_new_used(VIRTIO_NET_RXQ), 1);
+	ck_assert_int_eq(virtio_drv_nr_new_used(&mem, rxq), 1);
 	ck_assert_uint_eq(next_used(VIRTIO_NET_RXQ).len, HDR + 100);
 	free(f);
 }
@@ -688,7 +598,7 @@ START_TEST(rx_direct_big_buffer)
 	size_t len = 65000;
 	uint8_t *f = make_frame(len, 10, 0);
 	uint8_t *got = malloc(HDR + len);
-	struct seg s[2] = {
+	struct virtio_drv_seg s[2] = {
 		{ BUF_GPA, HDR, true },
 		{ BUF_GPA + 0x1000, VIRTIO_NET_MAX_FRAME, true },
 	};
@@ -696,7 +606,7 @@ START_TEST(rx_direct_big_buffer)
 
 	driver_up(base_features | 1ULL << VIRTIO_NET_F_GUEST_CSUM |
 		  1ULL << VIRTIO_NET_F_GUEST_TSO4);
-	submit(VIRTIO_NET_RXQ, s, 2);
+	virtio_drv_submit(&mem, rxq, s, 2);
 	net_send(f, HDR + len);
 	ck_assert_int_eq(virtio_net_process(net), 1);
 	e = next_used(VIRTIO_NET_RXQ);
@@ -711,17 +621,17 @@ END_TEST
 
 START_TEST(rx_bad_chain_needs_reset)
 {
-	struct seg s[2] = {
+	struct virtio_drv_seg s[2] = {
 		{ BUF_GPA, 100, false },
 		{ BUF_GPA + 0x1000, 2048, true },
 	};
 	uint8_t *f = make_frame(100, 11, 0);
 
 	driver_up(base_features);
-	submit(VIRTIO_NET_RXQ, s, 2);
+	virtio_drv_submit(&mem, rxq, s, 2);
 	net_send(f, HDR + 100);
 	ck_assert_int_lt(virtio_net_process(net), 0);
-	ck_assert(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	ck_assert(virtio_drv_needs_reset(dev));
 	ck_assert_uint_eq(stats().rx_bad_chain, 1);
 	ck_assert_int_eq(virtio_net_process(net), 0);
 	/* A reset brings it back. */
@@ -743,8 +653,8 @@ START_TEST(event_idx_interrupts)
 	driver_up(base_features | 1ULL << VIRTIO_RING_F_EVENT_IDX);
 	irqs();
 	/* Interrupt only once used idx passes 4 (the 5th completion). */
-	set_used_event(VIRTIO_NET_TXQ, 4);
-	set_used_event(VIRTIO_NET_RXQ, 100);
+	virtio_drv_set_used_event(&mem, txq, 4);
+	virtio_drv_set_used_event(&mem, rxq, 100);
 	for (int i = 0; i < 3; i++)
 		tx_frame(TXBUF_GPA + 0x1000ULL * i, f, HDR + 100);
 	ck_assert_int_eq(virtio_net_process(net), 3);
@@ -756,7 +666,7 @@ START_TEST(event_idx_interrupts)
 	for (int i = 0; i < 6; i++)
 		ck_assert_int_eq(net_recv(buf, sizeof(buf)), HDR + 100);
 	/* rx: used_event 0 wants the first completion. */
-	set_used_event(VIRTIO_NET_RXQ, 0);
+	virtio_drv_set_used_event(&mem, rxq, 0);
 	post_rx(BUF_GPA, 2048);
 	post_rx(BUF_GPA + 0x1000, 2048);
 	net_send(f, HDR + 100);
@@ -775,11 +685,11 @@ START_TEST(no_interrupt_flag)
 
 	driver_up(base_features);
 	irqs();
-	set_avail_flags(VIRTIO_NET_TXQ, VIRTQ_AVAIL_F_NO_INTERRUPT);
+	virtio_drv_set_avail_flags(&mem, txq, VIRTQ_AVAIL_F_NO_INTERRUPT);
 	tx_frame(TXBUF_GPA, f, HDR + 100);
 	ck_assert_int_eq(virtio_net_process(net), 1);
 	ck_assert_uint_eq(irqs(), 0);
-	set_avail_flags(VIRTIO_NET_TXQ, 0);
+	virtio_drv_set_avail_flags(&mem, txq, 0);
 	tx_frame(TXBUF_GPA, f, HDR + 100);
 	ck_assert_int_eq(virtio_net_process(net), 1);
 	ck_assert_uint_eq(irqs(), 1);
@@ -799,7 +709,7 @@ START_TEST(reset_with_pending)
 	net_send(f, HDR + 60000);
 	ck_assert_int_eq(virtio_net_process(net), 0);
 	ck_assert(virtio_net_rx_pending(net));
-	wr(VIRTIO_MMIO_STATUS, 0);
+	virtio_drv_reset(dev);
 	ck_assert(!virtio_net_rx_pending(net));
 	ck_assert_uint_eq(stats().rx_dropped_reset, 1);
 	ck_assert_int_eq(virtio_net_process(net), 0);
@@ -845,7 +755,7 @@ START_TEST(worker_thread)
 
 	/* tx: the guest notifies through the register (or ioeventfd). */
 	tx_frame(TXBUF_GPA, f, HDR + 1400);
-	wr(VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_TXQ);
+	virtio_drv_write32(dev, VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_TXQ);
 	ck_assert_int_eq(net_recv_wait(buf, sizeof(buf), 10000), HDR + 1400);
 	ck_assert_mem_eq(buf, f, HDR + 1400);
 	ck_assert(wait_irq(10000));
@@ -854,40 +764,40 @@ START_TEST(worker_thread)
 	for (int i = 0; i < 4; i++)
 		net_send(f, HDR + 1400);
 	usleep(20000);
-	ck_assert_int_eq(nr_new_used(VIRTIO_NET_RXQ), 0);
+	ck_assert_int_eq(virtio_drv_nr_new_used(&mem, rxq), 0);
 	for (int i = 0; i < 4; i++)
 		post_rx(BUF_GPA + 0x1000ULL * i, 4096);
-	wr(VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_RXQ);
+	virtio_drv_write32(dev, VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_RXQ);
 	for (int tries = 0; tries < 100 && rx_done < 4; tries++) {
 		wait_irq(100);
-		rx_done += nr_new_used(VIRTIO_NET_RXQ);
-		while (nr_new_used(VIRTIO_NET_RXQ))
+		rx_done += virtio_drv_nr_new_used(&mem, rxq);
+		while (virtio_drv_nr_new_used(&mem, rxq))
 			ck_assert_uint_eq(next_used(VIRTIO_NET_RXQ).len,
 					  HDR + 1400);
-		set_used_event(VIRTIO_NET_RXQ, dq[0].used_seen);
+		virtio_drv_set_used_event(&mem, rxq, dq[0].used_seen);
 	}
 	ck_assert_int_eq(rx_done, 4);
 
 	/* More frames than buffers, then a reset with one pending, then
 	 * up again: the device keeps working. */
 	post_rx(BUF_GPA, 4096);
-	wr(VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_RXQ);
+	virtio_drv_write32(dev, VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_RXQ);
 	for (int i = 0; i < 3; i++)
 		net_send(f, HDR + 1400);
 	usleep(50000);
-	wr(VIRTIO_MMIO_STATUS, 0);
+	virtio_drv_reset(dev);
 	while (net_recv(buf, sizeof(buf)) > 0)
 		;
 	driver_up(base_features | 1ULL << VIRTIO_RING_F_EVENT_IDX);
 	irqs(); /* forget the interrupts from before the reset */
 	for (int i = 0; i < 8; i++)
 		post_rx(BUF_GPA + 0x1000ULL * i, 4096);
-	wr(VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_RXQ);
+	virtio_drv_write32(dev, VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_RXQ);
 	ck_assert(wait_irq(10000));
 	/* The frames that waited in the "TAP" arrive now (at most 2). */
-	ck_assert_int_ge(nr_new_used(VIRTIO_NET_RXQ), 1);
+	ck_assert_int_ge(virtio_drv_nr_new_used(&mem, rxq), 1);
 	tx_frame(TXBUF_GPA, f, HDR + 1400);
-	wr(VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_TXQ);
+	virtio_drv_write32(dev, VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_TXQ);
 	ck_assert_int_eq(net_recv_wait(buf, sizeof(buf), 10000), HDR + 1400);
 	free(f);
 }
@@ -906,7 +816,7 @@ START_TEST(worker_stream)
 		  1ULL << VIRTIO_NET_F_MRG_RXBUF);
 	for (int i = 0; i < QSIZE / 2; i++)
 		post_rx(BUF_GPA + 0x1000ULL * i, 2048);
-	wr(VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_RXQ);
+	virtio_drv_write32(dev, VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_RXQ);
 	for (int loops = 0; (got_tx < N || got_rx < N) && loops < 200000;
 	     loops++) {
 		/* tx: keep up to 8 in flight. */
@@ -915,11 +825,12 @@ START_TEST(worker_stream)
 			tx_frame(TXBUF_GPA + 0x1000ULL * (sent_tx % QSIZE), f,
 				 HDR + 1000);
 			sent_tx++;
-			wr(VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_TXQ);
+			virtio_drv_write32(dev, VIRTIO_MMIO_QUEUE_NOTIFY,
+					   VIRTIO_NET_TXQ);
 		}
-		while (nr_new_used(VIRTIO_NET_TXQ))
+		while (virtio_drv_nr_new_used(&mem, txq))
 			next_used(VIRTIO_NET_TXQ);
-		set_used_event(VIRTIO_NET_TXQ, dq[1].used_seen);
+		virtio_drv_set_used_event(&mem, txq, dq[1].used_seen);
 		while (net_recv(buf, sizeof(buf)) > 0) {
 			ck_assert_uint_eq(buf[HDR], (uint8_t)got_tx);
 			got_tx++;
@@ -929,7 +840,7 @@ START_TEST(worker_stream)
 			if (send(sv[1], f, HDR + 1000, MSG_DONTWAIT) > 0)
 				sent_rx++;
 		}
-		while (nr_new_used(VIRTIO_NET_RXQ)) {
+		while (virtio_drv_nr_new_used(&mem, rxq)) {
 			struct virtq_used_elem e = next_used(VIRTIO_NET_RXQ);
 			uint8_t b;
 
@@ -940,9 +851,10 @@ START_TEST(worker_stream)
 			got_rx++;
 			post_rx(BUF_GPA + 0x1000ULL * (dq[0].next_desc % QSIZE),
 				2048);
-			wr(VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_RXQ);
+			virtio_drv_write32(dev, VIRTIO_MMIO_QUEUE_NOTIFY,
+					   VIRTIO_NET_RXQ);
 		}
-		set_used_event(VIRTIO_NET_RXQ, dq[0].used_seen);
+		virtio_drv_set_used_event(&mem, rxq, dq[0].used_seen);
 		if (loops % 64 == 63)
 			usleep(100);
 	}
@@ -1114,7 +1026,7 @@ START_TEST(tap_real)
 		  1ULL << VIRTIO_NET_F_GUEST_TSO4 |
 		  1ULL << VIRTIO_NET_F_GUEST_TSO6 |
 		  1ULL << VIRTIO_NET_F_MRG_RXBUF);
-	ck_assert(!(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET));
+	ck_assert(!virtio_drv_needs_reset(dev));
 	ck_assert_int_ge(virtio_net_process(net), 0);
 
 	/* A tap without the vnet header is refused by the device. */
