@@ -497,6 +497,44 @@ START_TEST(rx_mergeable)
 }
 END_TEST
 
+/* Frames read straight into the chains leave the chains they did not
+ * fill available, in order, for the next frames. */
+START_TEST(rx_mergeable_direct_keeps_the_rest)
+{
+	static const size_t lens[3] = { 5000, 60000, 100 };
+	static const unsigned int first_id[3] = { 0, 2, 17 };
+	static const unsigned int nbufs[3] = { 2, 15, 1 };
+	uint8_t *got = malloc(HDR + 60000);
+
+	driver_up(base_features | 1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	for (int i = 0; i < 20; i++)
+		post_rx(BUF_GPA + 0x1000ULL * i, 4096);
+	for (int k = 0; k < 3; k++) {
+		uint8_t *f = make_frame(lens[k], 20 + (unsigned int)k, 0);
+		uint32_t total = 0;
+
+		net_send(f, HDR + lens[k]);
+		ck_assert_int_eq(virtio_net_process(net), 1);
+		ck_assert_int_eq(virtio_drv_nr_new_used(&mem, rxq),
+				 (int)nbufs[k]);
+		for (unsigned int i = 0; i < nbufs[k]; i++) {
+			struct virtq_used_elem e = next_used(VIRTIO_NET_RXQ);
+
+			ck_assert_uint_eq(e.id, first_id[k] + i);
+			gmem_read(&mem, BUF_GPA + 0x1000ULL * e.id, got + total,
+				  e.len);
+			total += e.len;
+		}
+		ck_assert_uint_eq(total, HDR + lens[k]);
+		ck_assert_uint_eq(got[10] | got[11] << 8, nbufs[k]);
+		ck_assert_mem_eq(got + HDR, f + HDR, lens[k]);
+		free(f);
+	}
+	ck_assert_uint_eq(stats().rx_packets, 3);
+	free(got);
+}
+END_TEST
+
 START_TEST(rx_waits_for_buffers)
 {
 	size_t len = 60000;
@@ -1064,6 +1102,7 @@ int main(void)
 	tcase_add_test(tc, rx_basic);
 	tcase_add_test(tc, rx_flags_cleared_without_guest_csum);
 	tcase_add_test(tc, rx_mergeable);
+	tcase_add_test(tc, rx_mergeable_direct_keeps_the_rest);
 	tcase_add_test(tc, rx_waits_for_buffers);
 	tcase_add_test(tc, rx_too_small_dropped);
 	tcase_add_test(tc, rx_mergeable_ring_too_small);
