@@ -257,19 +257,23 @@ static int vm_load_kernel(struct kvmlite_vm *vm, char *err, size_t errlen)
 	why[0] = '\0';
 	ret = x86_boot_prepare(&vm->mem, &a, &vm->boot, why, sizeof(why));
 	if (ret) {
-		/* Name the culprit: the initrd, the command line, or else
-		 * the kernel image. */
 		if (ret == -EINVAL)
 			ret = -ENOEXEC;
-		if (!strncmp(why, "initrd", 6) && vm->cfg.initrd_path)
+		if (!why[0])
+			snprintf(why, sizeof(why), "%s", strerror(-ret));
+		switch (vm->boot.culprit) {
+		case BOOT_INPUT_INITRD:
 			snprintf(err, errlen, "initrd %s: %s",
 				 vm->cfg.initrd_path, why);
-		else if (strstr(why, "command line"))
+			break;
+		case BOOT_INPUT_CMDLINE:
 			snprintf(err, errlen, "--cmdline: %s", why);
-		else
+			break;
+		case BOOT_INPUT_KERNEL:
 			snprintf(err, errlen, "kernel %s: %s",
-				 vm->cfg.kernel_path,
-				 why[0] ? why : strerror(-ret));
+				 vm->cfg.kernel_path, why);
+			break;
+		}
 	}
 out:
 	if (kernel)

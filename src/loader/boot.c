@@ -224,6 +224,7 @@ int x86_boot_prepare(const struct guest_mem *m, const struct boot_args *a,
 
 	if (err && errlen)
 		err[0] = '\0';
+	out->culprit = BOOT_INPUT_KERNEL;
 	ret = boot_check_args(m, a, err, errlen);
 	if (ret)
 		return ret;
@@ -249,17 +250,22 @@ int x86_boot_prepare(const struct guest_mem *m, const struct boot_args *a,
 		goto out;
 
 	ret = cmdline_write(m, a->cmdline, ki.cmdline_max, err, errlen);
-	if (ret)
+	if (ret) {
+		out->culprit = BOOT_INPUT_CMDLINE;
 		goto out;
+	}
 
 	if (a->initrd && a->initrd_size) {
 		initrd_size = a->initrd_size;
 		ret = initrd_place(gmem_low_end(m), ki.image_end, ki.initrd_max,
 				   initrd_size, &initrd_addr, err, errlen);
-		if (ret)
-			goto out;
-		ret = gmem_write(m, initrd_addr, a->initrd, initrd_size);
+		if (!ret)
+			ret = gmem_write(m, initrd_addr, a->initrd,
+					 initrd_size);
 		if (ret) {
+			out->culprit = BOOT_INPUT_INITRD;
+			if (err && err[0])
+				goto out; /* initrd_place() said why */
 			loader_fail(err, errlen, ret,
 				    "cannot write initrd to guest memory");
 			goto out;

@@ -20,6 +20,12 @@ struct boot_entry {
 	uint64_t gdt_base; /* null, null, code64 0x10, data 0x18, code32 0x20 */
 	uint16_t gdt_limit;
 	uint64_t cr3; /* LINUX64: identity-mapped page tables */
+	/* On failure: which input was at fault (for the message). */
+	enum boot_input {
+		BOOT_INPUT_KERNEL,
+		BOOT_INPUT_INITRD,
+		BOOT_INPUT_CMDLINE
+	} culprit;
 };
 
 /* A virtio-mmio window the guest is told about (ACPI DSDT, LNRO0005). */
