@@ -8,8 +8,10 @@ tools/build.sh
 dir=$PWD/build/demo
 mkdir -p "$dir"
 cp "$(tests/guest/kernel)" "$dir/bzImage"
-tests/guest/initramfs --shell -o "$dir/initrd.gz"
-echo "demo: booting; leave the shell with 'exit' (powers off) or Ctrl-A x" >&2
+# With the virtio drivers (for --disk/--net passed through) and the ACPI
+# power button: Ctrl-A p makes the guest power off.
+tests/guest/initramfs --shell --modules virtio -o "$dir/initrd.gz"
+echo "demo: booting; leave the shell with 'exit' (powers off), Ctrl-A p (power button) or Ctrl-A x" >&2
 exec tests/testhost/run --share "$dir" -- \
 	kvmlite run --kernel "$dir/bzImage" --initrd "$dir/initrd.gz" \
 	--cpus 2 --memory 512M "$@"
