@@ -64,3 +64,39 @@ expect_out '^KVMLITE-STATUS 0$'
 [[ $(debugfs -R "cat /note.txt" "$WORK/disk.ext4" 2>/dev/null) == "written before the button" ]] ||
 	fail "the file written before the button press is not on the disk"
 pass "power button: the guest synced and powered off (status 0)"
+
+# Ctrl-A p on kvmlite's terminal presses the same button (a pty from
+# script(1), fed through a fifo).
+initrd=$(guest_initrd --modules virtio <<'SCENARIO'
+echo "WAITING-FOR-BUTTON"
+sleep 120
+echo "THE-BUTTON-WAS-IGNORED"
+SCENARIO
+)
+cat >"$WORK/drive.sh" <<DRIVE
+#!/bin/sh
+cd "$WORK"
+fifo=\$(mktemp -u /tmp/tty-in.XXXXXX)
+mkfifo "\$fifo"
+script -qfec "kvmlite run --kernel $kernel --initrd $initrd" /dev/null \
+	<"\$fifo" >vm.out 2>&1 &
+pid=\$!
+exec 3>"\$fifo"
+i=0
+until grep -q WAITING-FOR-BUTTON vm.out; do
+	i=\$((i + 1)); [ \$i -gt 600 ] && break
+	sleep 0.2
+done
+printf '\001p' >&3
+wait \$pid
+echo "KVMLITE-STATUS \$?"
+exec 3>&-
+cat vm.out
+DRIVE
+chmod +x "$WORK/drive.sh"
+in_testhost "$WORK/drive.sh"
+expect_out 'WAITING-FOR-BUTTON'
+expect_out 'KVMLITE-GUEST-POWER-BUTTON'
+expect_no_out 'THE-BUTTON-WAS-IGNORED'
+expect_out '^KVMLITE-STATUS 0$'
+pass "Ctrl-A p on the terminal: the guest powered off (status 0)"
