@@ -51,16 +51,17 @@ guest_initrd() {
 # in_testhost CMD...: run in the test host with $WORK shared; sets $rc and
 # leaves stdout/stderr in $WORK/out and $WORK/err.
 in_testhost() {
-	local try
-	for try in 1 2; do
+	local try tries=3
+	for ((try = 1; try <= tries; try++)); do
 		rc=0
 		timeout -k 10 "$BOOT_TIMEOUT" "$SRC_DIR/tests/testhost/run" \
 			--share "$WORK" -- "$@" >"$WORK/out" 2>"$WORK/err" </dev/null || rc=$?
 		# The emulated host's own kernel can die under heavy nested load
 		# (seen: "corrupted stack end detected inside scheduler" with 8
 		# guests). That is the test environment, not kvmlite: retry such
-		# a run once, loudly. Any other result stands as it is.
-		if [[ $rc -eq 125 && $try -eq 1 ]] &&
+		# a run (up to $tries runs in all), loudly. Any other result
+		# stands as it is.
+		if [[ $rc -eq 125 && $try -lt $tries ]] &&
 			grep -q "Kernel panic" "$WORK/err"; then
 			echo "RETRY: $TEST_NAME: the emulated test host panicked:" \
 				"$(grep -m1 "Kernel panic" "$WORK/err")" >&2
@@ -69,14 +70,14 @@ in_testhost() {
 		# Heavy guest I/O under the emulated host sometimes hangs or
 		# kills the guest itself, under QEMU microvm as under kvmlite
 		# (tests/boot/README.md). A test that knows the signs sets
-		# RETRY_ON (an extended regex); a first run showing them is
-		# retried once, loudly.
-		if [[ -n ${RETRY_ON:-} && $try -eq 1 ]] &&
+		# RETRY_ON (an extended regex); a run showing them is retried
+		# the same way.
+		if [[ -n ${RETRY_ON:-} && $try -lt $tries ]] &&
 			cat "$WORK/out" "$WORK/err" | grep -Eq -- "$RETRY_ON"; then
 			echo "RETRY: $TEST_NAME: the guest hung or crashed:" \
 				"$(cat "$WORK/out" "$WORK/err" | grep -Em1 -- "$RETRY_ON")" >&2
-			cp "$WORK/out" "$WORK/out.try1"
-			cp "$WORK/err" "$WORK/err.try1"
+			cp "$WORK/out" "$WORK/out.try$try"
+			cp "$WORK/err" "$WORK/err.try$try"
 			continue
 		fi
 		break
