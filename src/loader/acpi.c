@@ -354,14 +354,13 @@ int acpi_tables_write(const struct guest_mem *m, unsigned int ncpus,
 		/* Memory32Fixed: the window must sit below 4 GiB. */
 		if (d->base > UINT32_MAX || d->size == 0 ||
 		    d->size > (1ULL << 32) - d->base)
-			return loader_fail(err, errlen, -EINVAL,
-					   "virtio-mmio window %u (0x%llx, %u "
-					   "bytes) is not a 32-bit range",
-					   i, (unsigned long long)d->base,
-					   d->size);
+			return err_fmt(err, errlen, -EINVAL,
+				       "virtio-mmio window %u (0x%llx, %u "
+				       "bytes) is not a 32-bit range",
+				       i, (unsigned long long)d->base, d->size);
 	}
 	if (nr_devs > 0x1000)
-		return loader_fail(
+		return err_fmt(
 			err, errlen, -E2BIG,
 			"too many virtio-mmio devices for ACPI: %u (max 4096)",
 			nr_devs);
@@ -374,14 +373,13 @@ int acpi_tables_write(const struct guest_mem *m, unsigned int ncpus,
 	if (!ret)
 		ret = xsdt_write(m, &s, fadt, madt, &xsdt);
 	if (ret == -E2BIG)
-		return loader_fail(err, errlen, ret,
-				   "ACPI tables for %u CPUs and %u virtio-mmio "
-				   "devices do not fit in 0x%llx-0x%llx",
-				   ncpus, nr_devs, LAYOUT_ACPI,
-				   ACPI_TABLES_END);
+		return err_fmt(err, errlen, ret,
+			       "ACPI tables for %u CPUs and %u virtio-mmio "
+			       "devices do not fit in 0x%llx-0x%llx",
+			       ncpus, nr_devs, LAYOUT_ACPI, ACPI_TABLES_END);
 	if (ret)
-		return loader_fail(err, errlen, ret,
-				   "cannot write ACPI tables to guest memory");
+		return err_fmt(err, errlen, ret,
+			       "cannot write ACPI tables to guest memory");
 
 	memset(&r, 0, sizeof(r));
 	memcpy(r.signature, "RSD PTR ", 8);
@@ -393,8 +391,8 @@ int acpi_tables_write(const struct guest_mem *m, unsigned int ncpus,
 	r.extended_checksum = acpi_checksum(&r, sizeof(r));
 	ret = gmem_write(m, LAYOUT_ACPI, &r, sizeof(r));
 	if (ret)
-		return loader_fail(err, errlen, ret,
-				   "cannot write ACPI RSDP to guest memory");
+		return err_fmt(err, errlen, ret,
+			       "cannot write ACPI RSDP to guest memory");
 	*rsdp_addr = LAYOUT_ACPI;
 	return 0;
 }

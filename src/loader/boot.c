@@ -23,18 +23,6 @@
 #define ZERO_PAGE_PROTOCOL 0x020f
 #define ZERO_PAGE_KERNEL_ALIGN 0x1000000
 
-int loader_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 /*
  * Highest 4 KiB-aligned spot that ends at or below both max_addr (last
  * usable byte) and low_end, and starts at or above floor.
@@ -47,13 +35,13 @@ int initrd_place(uint64_t low_end, uint64_t floor, uint64_t max_addr,
 	if (max_addr < UINT64_MAX && max_addr + 1 < ceiling)
 		ceiling = max_addr + 1;
 	if (size > ceiling || ((ceiling - size) & ~(PAGE_SIZE_4K - 1)) < floor)
-		return loader_fail(
-			err, errlen, -E2BIG,
-			"initrd (%llu bytes) does not fit between "
-			"the kernel end 0x%llx and 0x%llx "
-			"(initrd_addr_max or end of RAM below 4 GiB)",
-			(unsigned long long)size, (unsigned long long)floor,
-			(unsigned long long)ceiling);
+		return err_fmt(err, errlen, -E2BIG,
+			       "initrd (%llu bytes) does not fit between "
+			       "the kernel end 0x%llx and 0x%llx "
+			       "(initrd_addr_max or end of RAM below 4 GiB)",
+			       (unsigned long long)size,
+			       (unsigned long long)floor,
+			       (unsigned long long)ceiling);
 	*addr = (ceiling - size) & ~(PAGE_SIZE_4K - 1);
 	return 0;
 }
@@ -173,19 +161,19 @@ static int boot_check_args(const struct guest_mem *m, const struct boot_args *a,
 			   char *err, size_t errlen)
 {
 	if (!a->kernel || !a->cmdline)
-		return loader_fail(err, errlen, -EINVAL,
-				   "no kernel image or command line given");
+		return err_fmt(err, errlen, -EINVAL,
+			       "no kernel image or command line given");
 	if (a->ncpus < 1 || a->ncpus > 255)
-		return loader_fail(err, errlen, -EINVAL,
-				   "%u vCPUs: need 1..255", a->ncpus);
+		return err_fmt(err, errlen, -EINVAL, "%u vCPUs: need 1..255",
+			       a->ncpus);
 	if (a->nr_mmio_devs && !a->mmio_devs)
-		return loader_fail(err, errlen, -EINVAL,
-				   "virtio-mmio device list missing");
+		return err_fmt(err, errlen, -EINVAL,
+			       "virtio-mmio device list missing");
 	if (gmem_low_end(m) < LAYOUT_KERNEL + MiB(1))
-		return loader_fail(err, errlen, -E2BIG,
-				   "guest RAM below 4 GiB is 0x%llx bytes: "
-				   "need at least 2 MiB",
-				   (unsigned long long)gmem_low_end(m));
+		return err_fmt(err, errlen, -E2BIG,
+			       "guest RAM below 4 GiB is 0x%llx bytes: "
+			       "need at least 2 MiB",
+			       (unsigned long long)gmem_low_end(m));
 	return 0;
 }
 
@@ -199,7 +187,7 @@ static int cmdline_write(const struct guest_mem *m, const char *cmdline,
 	if (kernel_max < max)
 		max = kernel_max;
 	if (len > max)
-		return loader_fail(
+		return err_fmt(
 			err, errlen, -E2BIG,
 			"kernel command line is %s%zu bytes: the limit is %llu",
 			len >= LAYOUT_CMDLINE_MAX ? "over " : "", len,
@@ -208,8 +196,8 @@ static int cmdline_write(const struct guest_mem *m, const char *cmdline,
 	if (!ret)
 		ret = gmem_fill(m, LAYOUT_CMDLINE + len, 0, 1);
 	if (ret)
-		return loader_fail(err, errlen, ret,
-				   "cannot write command line to guest memory");
+		return err_fmt(err, errlen, ret,
+			       "cannot write command line to guest memory");
 	return 0;
 }
 
@@ -232,8 +220,8 @@ int x86_boot_prepare(const struct guest_mem *m, const struct boot_args *a,
 	bp = calloc(1, sizeof(*bp));
 	map = calloc(1, sizeof(*map));
 	if (!bp || !map) {
-		ret = loader_fail(err, errlen, -ENOMEM,
-				  "out of memory preparing boot tables");
+		ret = err_fmt(err, errlen, -ENOMEM,
+			      "out of memory preparing boot tables");
 		goto out;
 	}
 
@@ -266,15 +254,15 @@ int x86_boot_prepare(const struct guest_mem *m, const struct boot_args *a,
 			out->culprit = BOOT_INPUT_INITRD;
 			if (err && err[0])
 				goto out; /* initrd_place() said why */
-			loader_fail(err, errlen, ret,
-				    "cannot write initrd to guest memory");
+			err_fmt(err, errlen, ret,
+				"cannot write initrd to guest memory");
 			goto out;
 		}
 	}
 
 	ret = e820_build(m, map);
 	if (ret) {
-		loader_fail(err, errlen, ret, "guest memory map too large");
+		err_fmt(err, errlen, ret, "guest memory map too large");
 		goto out;
 	}
 	ret = acpi_tables_write(m, a->ncpus, a->mmio_devs, a->nr_mmio_devs,
@@ -283,7 +271,7 @@ int x86_boot_prepare(const struct guest_mem *m, const struct boot_args *a,
 		goto out;
 	ret = mptable_write(m, a->ncpus);
 	if (ret) {
-		loader_fail(err, errlen, ret, "cannot write MP table");
+		err_fmt(err, errlen, ret, "cannot write MP table");
 		goto out;
 	}
 
@@ -299,8 +287,8 @@ int x86_boot_prepare(const struct guest_mem *m, const struct boot_args *a,
 	if (!ret)
 		ret = page_tables_write(m);
 	if (ret) {
-		loader_fail(err, errlen, ret,
-			    "cannot write boot structures to guest memory");
+		err_fmt(err, errlen, ret,
+			"cannot write boot structures to guest memory");
 		goto out;
 	}
 

@@ -38,7 +38,7 @@ int bzimage_load(const struct guest_mem *m, const uint8_t *img, size_t size,
 	int ret;
 
 	if (size < SETUP_JUMP_OFFSET + 6)
-		return loader_fail(
+		return err_fmt(
 			err, errlen, -ENOEXEC,
 			"not a bzImage or ELF vmlinux (file is %zu bytes)",
 			size);
@@ -46,56 +46,55 @@ int bzimage_load(const struct guest_mem *m, const uint8_t *img, size_t size,
 	n = size - SETUP_HDR_OFFSET;
 	memcpy(&hdr, img + SETUP_HDR_OFFSET, n < sizeof(hdr) ? n : sizeof(hdr));
 	if (hdr.boot_flag != BOOT_FLAG_MAGIC || hdr.header != HDRS_MAGIC)
-		return loader_fail(err, errlen, -ENOEXEC,
-				   "not a bzImage or ELF vmlinux (bad magic)");
+		return err_fmt(err, errlen, -ENOEXEC,
+			       "not a bzImage or ELF vmlinux (bad magic)");
 
 	/* The header ends where its leading short jump lands. */
 	hdr_end = SETUP_JUMP_OFFSET + 2 + img[SETUP_JUMP_OFFSET + 1];
 	if (hdr_end > size)
-		return loader_fail(err, errlen, -EINVAL,
-				   "bzImage setup header truncated: file is "
-				   "%zu bytes, header needs %zu",
-				   size, hdr_end);
+		return err_fmt(err, errlen, -EINVAL,
+			       "bzImage setup header truncated: file is "
+			       "%zu bytes, header needs %zu",
+			       size, hdr_end);
 	setup_sects = hdr.setup_sects ? hdr.setup_sects : SETUP_SECTS_DEFAULT;
 	setup_size = (size_t)(setup_sects + 1) * SECTOR_SIZE;
 	if (setup_size > size)
-		return loader_fail(err, errlen, -EINVAL,
-				   "bzImage setup header truncated: file is "
-				   "%zu bytes, setup needs %zu",
-				   size, setup_size);
+		return err_fmt(err, errlen, -EINVAL,
+			       "bzImage setup header truncated: file is "
+			       "%zu bytes, setup needs %zu",
+			       size, setup_size);
 
 	if (hdr.version < 0x206)
-		return loader_fail(err, errlen, -ENOEXEC,
-				   "boot protocol %u.%02u too old: need 2.06+ "
-				   "for 64-bit entry",
-				   hdr.version >> 8, hdr.version & 0xff);
+		return err_fmt(err, errlen, -ENOEXEC,
+			       "boot protocol %u.%02u too old: need 2.06+ "
+			       "for 64-bit entry",
+			       hdr.version >> 8, hdr.version & 0xff);
 	if (hdr.version < 0x20c)
-		return loader_fail(err, errlen, -ENOEXEC,
-				   "boot protocol %u.%02u has no xloadflags: "
-				   "need 2.12+ for 64-bit entry",
-				   hdr.version >> 8, hdr.version & 0xff);
+		return err_fmt(err, errlen, -ENOEXEC,
+			       "boot protocol %u.%02u has no xloadflags: "
+			       "need 2.12+ for 64-bit entry",
+			       hdr.version >> 8, hdr.version & 0xff);
 	if (!(hdr.xloadflags & XLF_KERNEL_64))
-		return loader_fail(err, errlen, -ENOEXEC,
-				   "kernel has no 64-bit entry point "
-				   "(XLF_KERNEL_64 not set)");
+		return err_fmt(err, errlen, -ENOEXEC,
+			       "kernel has no 64-bit entry point "
+			       "(XLF_KERNEL_64 not set)");
 	if (!(hdr.loadflags & LOADED_HIGH))
-		return loader_fail(err, errlen, -ENOEXEC,
-				   "zImage (not LOADED_HIGH) is not supported");
+		return err_fmt(err, errlen, -ENOEXEC,
+			       "zImage (not LOADED_HIGH) is not supported");
 
 	pm_size = size - setup_size;
 	if (pm_size == 0)
-		return loader_fail(err, errlen, -EINVAL,
-				   "bzImage has no protected-mode kernel after "
-				   "%zu bytes of setup",
-				   setup_size);
+		return err_fmt(err, errlen, -EINVAL,
+			       "bzImage has no protected-mode kernel after "
+			       "%zu bytes of setup",
+			       setup_size);
 
 	/* syssize (reliable since 2.04) catches a truncated kernel file. */
 	if ((uint64_t)hdr.syssize * 16 > pm_size)
-		return loader_fail(err, errlen, -EINVAL,
-				   "bzImage truncated: header says %llu bytes "
-				   "of kernel, file has %zu",
-				   (unsigned long long)hdr.syssize * 16,
-				   pm_size);
+		return err_fmt(err, errlen, -EINVAL,
+			       "bzImage truncated: header says %llu bytes "
+			       "of kernel, file has %zu",
+			       (unsigned long long)hdr.syssize * 16, pm_size);
 
 	/*
 	 * The kernel decompresses itself into init_size bytes at its runtime
@@ -107,18 +106,18 @@ int bzimage_load(const struct guest_mem *m, const uint8_t *img, size_t size,
 		max_u64(add_sat(LAYOUT_KERNEL, max_u64(pm_size, hdr.init_size)),
 			add_sat(run_start, hdr.init_size));
 	if (image_end > low_end)
-		return loader_fail(err, errlen, -E2BIG,
-				   "kernel needs guest RAM up to 0x%llx (%zu "
-				   "bytes, init_size %u at 0x%llx) but RAM "
-				   "below 4 GiB ends at 0x%llx",
-				   (unsigned long long)image_end, pm_size,
-				   hdr.init_size, (unsigned long long)run_start,
-				   (unsigned long long)low_end);
+		return err_fmt(err, errlen, -E2BIG,
+			       "kernel needs guest RAM up to 0x%llx (%zu "
+			       "bytes, init_size %u at 0x%llx) but RAM "
+			       "below 4 GiB ends at 0x%llx",
+			       (unsigned long long)image_end, pm_size,
+			       hdr.init_size, (unsigned long long)run_start,
+			       (unsigned long long)low_end);
 
 	ret = gmem_write(m, LAYOUT_KERNEL, img + setup_size, pm_size);
 	if (ret)
-		return loader_fail(err, errlen, ret,
-				   "cannot write kernel to guest memory");
+		return err_fmt(err, errlen, ret,
+			       "cannot write kernel to guest memory");
 
 	/* Zero page: a clean page with only the image's setup header. */
 	memset(bp, 0, sizeof(*bp));

@@ -50,7 +50,7 @@ static int elf_scan_notes(const uint8_t *img, const Elf64_Phdr *ph,
 		name_len = align_up(nh.n_namesz, align);
 		desc_len = align_up(nh.n_descsz, align);
 		if (name_len > end - pos || desc_len > end - pos - name_len)
-			return loader_fail(
+			return err_fmt(
 				err, errlen, -EINVAL,
 				"malformed ELF note in program header %u", idx);
 		name = img + pos;
@@ -68,10 +68,10 @@ static int elf_scan_notes(const uint8_t *img, const Elf64_Phdr *ph,
 		} else if (nh.n_descsz == 8) {
 			memcpy(&s->pvh_entry, desc, 8);
 		} else {
-			return loader_fail(err, errlen, -EINVAL,
-					   "Xen PHYS32_ENTRY note has %u-byte "
-					   "value (need 4 or 8)",
-					   nh.n_descsz);
+			return err_fmt(err, errlen, -EINVAL,
+				       "Xen PHYS32_ENTRY note has %u-byte "
+				       "value (need 4 or 8)",
+				       nh.n_descsz);
 		}
 		s->has_pvh = true;
 	}
@@ -82,19 +82,19 @@ static int elf_check_load(const Elf64_Phdr *ph, unsigned int idx,
 			  uint64_t low_end, char *err, size_t errlen)
 {
 	if (ph->p_filesz > ph->p_memsz)
-		return loader_fail(err, errlen, -EINVAL,
-				   "ELF segment %u: file size 0x%llx exceeds "
-				   "memory size 0x%llx",
-				   idx, (unsigned long long)ph->p_filesz,
-				   (unsigned long long)ph->p_memsz);
+		return err_fmt(err, errlen, -EINVAL,
+			       "ELF segment %u: file size 0x%llx exceeds "
+			       "memory size 0x%llx",
+			       idx, (unsigned long long)ph->p_filesz,
+			       (unsigned long long)ph->p_memsz);
 	/* Our tables live below 1 MiB; the kernel must not overwrite them. */
 	if (ph->p_paddr < LAYOUT_KERNEL)
-		return loader_fail(err, errlen, -EINVAL,
-				   "ELF segment %u at 0x%llx is below 1 MiB "
-				   "(reserved for boot tables)",
-				   idx, (unsigned long long)ph->p_paddr);
+		return err_fmt(err, errlen, -EINVAL,
+			       "ELF segment %u at 0x%llx is below 1 MiB "
+			       "(reserved for boot tables)",
+			       idx, (unsigned long long)ph->p_paddr);
 	if (ph->p_paddr >= low_end || ph->p_memsz > low_end - ph->p_paddr)
-		return loader_fail(
+		return err_fmt(
 			err, errlen, -E2BIG,
 			"ELF segment %u (0x%llx bytes at 0x%llx) is outside "
 			"guest RAM below 4 GiB (ends at 0x%llx)",
@@ -141,42 +141,42 @@ int elf_load(const struct guest_mem *m, const uint8_t *img, size_t size,
 	int ret;
 
 	if (size < EI_NIDENT || !elf_is_elf(img, size))
-		return loader_fail(err, errlen, -ENOEXEC,
-				   "not an ELF file (bad magic)");
+		return err_fmt(err, errlen, -ENOEXEC,
+			       "not an ELF file (bad magic)");
 	if (img[EI_CLASS] != ELFCLASS64)
-		return loader_fail(err, errlen, -ENOEXEC,
-				   "ELF class %u is not ELFCLASS64: need a "
-				   "64-bit x86-64 vmlinux",
-				   img[EI_CLASS]);
+		return err_fmt(err, errlen, -ENOEXEC,
+			       "ELF class %u is not ELFCLASS64: need a "
+			       "64-bit x86-64 vmlinux",
+			       img[EI_CLASS]);
 	if (img[EI_DATA] != ELFDATA2LSB)
-		return loader_fail(
+		return err_fmt(
 			err, errlen, -ENOEXEC,
 			"ELF is not little-endian: need an x86-64 vmlinux");
 	if (size < sizeof(eh))
-		return loader_fail(
+		return err_fmt(
 			err, errlen, -EINVAL,
 			"ELF header truncated: file is %zu bytes, need %zu",
 			size, sizeof(eh));
 	memcpy(&eh, img, sizeof(eh));
 	if (eh.e_machine != EM_X86_64)
-		return loader_fail(err, errlen, -ENOEXEC,
-				   "ELF machine %u is not x86-64 (%u)",
-				   eh.e_machine, EM_X86_64);
+		return err_fmt(err, errlen, -ENOEXEC,
+			       "ELF machine %u is not x86-64 (%u)",
+			       eh.e_machine, EM_X86_64);
 	if (eh.e_type != ET_EXEC)
-		return loader_fail(err, errlen, -ENOEXEC,
-				   "ELF type %u is not an executable (ET_EXEC)",
-				   eh.e_type);
+		return err_fmt(err, errlen, -ENOEXEC,
+			       "ELF type %u is not an executable (ET_EXEC)",
+			       eh.e_type);
 	if (eh.e_phnum == 0 || eh.e_phnum == PN_XNUM)
-		return loader_fail(err, errlen, -EINVAL,
-				   "ELF has %s program headers",
-				   eh.e_phnum ? "extended-numbered" : "no");
+		return err_fmt(err, errlen, -EINVAL,
+			       "ELF has %s program headers",
+			       eh.e_phnum ? "extended-numbered" : "no");
 	if (eh.e_phentsize != sizeof(Elf64_Phdr))
-		return loader_fail(err, errlen, -EINVAL,
-				   "ELF program header size %u is not %zu",
-				   eh.e_phentsize, sizeof(Elf64_Phdr));
+		return err_fmt(err, errlen, -EINVAL,
+			       "ELF program header size %u is not %zu",
+			       eh.e_phentsize, sizeof(Elf64_Phdr));
 	if (eh.e_phoff > size ||
 	    (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > size - eh.e_phoff)
-		return loader_fail(
+		return err_fmt(
 			err, errlen, -EINVAL,
 			"ELF program headers (%u at offset 0x%llx) extend past "
 			"the end of the file (%zu bytes)",
@@ -188,13 +188,12 @@ int elf_load(const struct guest_mem *m, const uint8_t *img, size_t size,
 		if (ph->p_type != PT_LOAD && ph->p_type != PT_NOTE)
 			continue;
 		if (ph->p_offset > size || ph->p_filesz > size - ph->p_offset)
-			return loader_fail(err, errlen, -EINVAL,
-					   "ELF segment %u (0x%llx bytes at "
-					   "offset 0x%llx) extends past the "
-					   "end of the file (%zu bytes)",
-					   i, (unsigned long long)ph->p_filesz,
-					   (unsigned long long)ph->p_offset,
-					   size);
+			return err_fmt(err, errlen, -EINVAL,
+				       "ELF segment %u (0x%llx bytes at "
+				       "offset 0x%llx) extends past the "
+				       "end of the file (%zu bytes)",
+				       i, (unsigned long long)ph->p_filesz,
+				       (unsigned long long)ph->p_offset, size);
 		if (ph->p_type == PT_NOTE) {
 			ret = elf_scan_notes(img, ph, i, &s, err, errlen);
 			if (ret)
@@ -209,19 +208,19 @@ int elf_load(const struct guest_mem *m, const uint8_t *img, size_t size,
 			s.image_end = ph->p_paddr + ph->p_memsz;
 	}
 	if (!s.nr_loads)
-		return loader_fail(err, errlen, -EINVAL,
-				   "ELF has no PT_LOAD segments");
+		return err_fmt(err, errlen, -EINVAL,
+			       "ELF has no PT_LOAD segments");
 
 	if (s.has_pvh) {
 		entry = s.pvh_entry;
 		if (!elf_entry_phys(img, &eh, entry, &entry) ||
 		    entry != s.pvh_entry)
-			return loader_fail(err, errlen, -EINVAL,
-					   "PVH entry point 0x%llx is outside "
-					   "the loaded segments",
-					   (unsigned long long)s.pvh_entry);
+			return err_fmt(err, errlen, -EINVAL,
+				       "PVH entry point 0x%llx is outside "
+				       "the loaded segments",
+				       (unsigned long long)s.pvh_entry);
 	} else if (!elf_entry_phys(img, &eh, eh.e_entry, &entry)) {
-		return loader_fail(
+		return err_fmt(
 			err, errlen, -EINVAL,
 			"ELF entry point 0x%llx is outside the loaded segments",
 			(unsigned long long)eh.e_entry);
@@ -237,7 +236,7 @@ int elf_load(const struct guest_mem *m, const uint8_t *img, size_t size,
 			ret = gmem_fill(m, ph->p_paddr + ph->p_filesz, 0,
 					ph->p_memsz - ph->p_filesz);
 		if (ret)
-			return loader_fail(
+			return err_fmt(
 				err, errlen, ret,
 				"cannot write ELF segment %u to guest memory",
 				i);

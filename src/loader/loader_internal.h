@@ -8,6 +8,7 @@
 
 #include <asm/bootparam.h>
 
+#include "err.h"
 #include "guest_mem.h"
 #include "layout.h"
 #include "loader/loader.h"
@@ -82,10 +83,6 @@ struct hvm_memmap_table_entry {
 
 /* Module list right after start_info in the same page. */
 #define PVH_MODLIST_ADDR (LAYOUT_BOOT_PARAMS + 64)
-
-/* Fill err with one line and return rc (a negative errno). */
-int loader_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 
 /* e820.c */
 int e820_build(const struct guest_mem *m, struct e820_map *map);

@@ -54,19 +54,20 @@
  * together) has room for the largest frame (12 + VIRTIO_NET_MAX_FRAME
  * bytes), the frame is read with one readv() straight into guest memory
  * and the chains it did not fill stay available; otherwise it goes
- * through a per-device bounce buffer and is copied out. With MRG_RXBUF a frame spans as many chains as it needs and
- * num_buffers says how many; without it, it must fit one chain, else it is
- * dropped and counted (rx_dropped_too_big) and the buffer stays with the
- * device for the next frame. A frame larger than all the buffers the whole
- * ring can hold is dropped the same way. When the guest has too few
- * buffers the frame waits in the bounce buffer, the TAP is not read any
- * further and the device waits for an rx kick: nothing overflows, nothing
- * is dropped silently. num_buffers is always set (1 without MRG_RXBUF);
- * without GUEST_CSUM the header's flags are cleared (5.1.6.4.1). An rx
- * chain with a device-readable descriptor, or (with MRG_RXBUF) with fewer
- * than 12 writable bytes, is a driver bug: the device enters its error
- * state (DEVICE_NEEDS_RESET), like a malformed ring (rx_bad_chain). A
- * frame waiting for room is dropped by a device reset (rx_dropped_reset).
+ * through a per-device bounce buffer and is copied out. With MRG_RXBUF a
+ * frame spans as many chains as it needs and num_buffers says how many;
+ * without it, it must fit one chain, else it is dropped and counted
+ * (rx_dropped_too_big) and the buffer stays with the device for the next
+ * frame. A frame larger than all the buffers the whole ring can hold is
+ * dropped the same way. When the guest has too few buffers the frame waits
+ * in the bounce buffer, the TAP is not read any further and the device
+ * waits for an rx kick: nothing overflows, nothing is dropped silently.
+ * num_buffers is always set (1 without MRG_RXBUF); without GUEST_CSUM the
+ * header's flags are cleared (5.1.6.4.1). An rx chain with a
+ * device-readable descriptor, or (with MRG_RXBUF) with fewer than 12
+ * writable bytes, is a driver bug: the device enters its error state
+ * (DEVICE_NEEDS_RESET), like a malformed ring (rx_bad_chain). A frame
+ * waiting for room is dropped by a device reset (rx_dropped_reset).
  */
 #ifndef KVMLITE_VIRTIO_NET_H
 #define KVMLITE_VIRTIO_NET_H
