@@ -7,54 +7,30 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
-import time
+
+import vmm as vmm_lib
 
 LINE = re.compile(r"^BLKBENCH (.*)$", re.M)
 
 
-def cmd_kvmlite(a):
-    return ["kvmlite", "run", "--kernel", a.kernel, "--initrd", a.initrd,
-            "--cpus", "1", "--memory", "512M", "--serial", "stdio",
-            "--disk", f"path={a.image}",
-            "--cmdline", "console=ttyS0 quiet panic=-1"]
-
-
-def cmd_qemu(a):
-    return ["qemu-system-x86_64", "-M", "microvm", "-enable-kvm",
-            "-cpu", "host", "-m", "512M", "-smp", "1",
-            "-nodefaults", "-no-user-config", "-display", "none",
-            "-serial", "stdio", "-no-reboot",
-            "-kernel", a.kernel, "-initrd", a.initrd,
-            "-append", "console=ttyS0 quiet panic=-1",
+def cmds(a):
+    return {
+        "kvmlite": vmm_lib.kvmlite_cmd(a.kernel, a.initrd,
+                                   ["--disk", f"path={a.image}"]),
+        "qemu": vmm_lib.qemu_cmd(a.kernel, a.initrd, [
             "-drive", f"id=d0,file={a.image},format=raw,if=none,"
                       "cache=writeback,aio=threads",
-            "-device", "virtio-blk-device,drive=d0",
-            "-device", "isa-debug-exit,iobase=0xf4,iosize=1"]
-
-
-# The scenario ends with test_exit 3: kvmlite's status is 3, QEMU's
-# isa-debug-exit makes it (3 << 1) | 1.
-EXPECT = {"kvmlite": 3, "qemu": 7}
-CMDS = {"kvmlite": cmd_kvmlite, "qemu": cmd_qemu}
+            "-device", "virtio-blk-device,drive=d0"]),
+    }
 
 
 def run_one(a, vmm, rnd):
-    cmd = CMDS[vmm](a)
-    t0 = time.monotonic()
-    try:
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=a.timeout)
-        out, rc = p.stdout.decode(errors="replace"), p.returncode
-    except subprocess.TimeoutExpired as e:
-        out, rc = (e.stdout or b"").decode(errors="replace"), "timeout"
-    wall = time.monotonic() - t0
+    out, rc, wall = vmm_lib.run(cmds(a)[vmm], a.timeout)
     with open(os.path.join(a.logdir, f"{vmm}-{rnd}.log"), "w") as f:
         f.write(out)
     m = LINE.search(out.replace("\r", ""))
-    if rc != EXPECT[vmm] or not m:
+    if rc != vmm_lib.EXPECT[vmm] or not m:
         tail = "\n".join(out.replace("\r", "").splitlines()[-15:])
         sys.exit(f"blk: {vmm} round {rnd}: status {rc}, "
                  f"{'no' if not m else 'a'} BLKBENCH line\n{tail}")
@@ -89,12 +65,8 @@ def main():
         for _ in range(a.size):
             f.write(chunk)
     os.makedirs(a.logdir, exist_ok=True)
-    vmms = a.vmms.split(",")
-    runs = {v: [] for v in vmms}
-    for rnd in range(a.rounds):
-        order = vmms if rnd % 2 == 0 else vmms[::-1]
-        for vmm in order:
-            runs[vmm].append(run_one(a, vmm, rnd))
+    runs = vmm_lib.series(a.vmms.split(","), a.rounds,
+                          lambda v, rnd: run_one(a, v, rnd))
     with open(a.out, "w") as f:
         json.dump(runs, f)
 

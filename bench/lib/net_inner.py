@@ -11,7 +11,8 @@ import os
 import re
 import subprocess
 import sys
-import time
+
+import vmm as vmm_lib
 
 TAP = "kbn0"
 HOST_IP = "169.254.77.1"
@@ -20,30 +21,15 @@ LINE = re.compile(r"^NETBENCH role=(\w+) dir=(\w+) bytes=(\d+) secs=([\d.]+)"
                   r" mbps=([\d.]+)", re.M)
 
 
-def cmd_kvmlite(a):
-    return ["kvmlite", "run", "--kernel", a.kernel, "--initrd", a.initrd,
-            "--cpus", "1", "--memory", "512M", "--serial", "stdio",
-            "--net", f"tap={TAP},mac={MAC}",
-            "--cmdline", "console=ttyS0 quiet panic=-1"]
-
-
-def cmd_qemu(a):
-    return ["qemu-system-x86_64", "-M", "microvm", "-enable-kvm",
-            "-cpu", "host", "-m", "512M", "-smp", "1",
-            "-nodefaults", "-no-user-config", "-display", "none",
-            "-serial", "stdio", "-no-reboot",
-            "-kernel", a.kernel, "-initrd", a.initrd,
-            "-append", "console=ttyS0 quiet panic=-1",
+def cmds(a):
+    return {
+        "kvmlite": vmm_lib.kvmlite_cmd(a.kernel, a.initrd,
+                                       ["--net", f"tap={TAP},mac={MAC}"]),
+        "qemu": vmm_lib.qemu_cmd(a.kernel, a.initrd, [
             "-netdev", f"tap,id=n0,ifname={TAP},script=no,downscript=no,"
                        "vhost=off",
-            "-device", f"virtio-net-device,netdev=n0,mac={MAC}",
-            "-device", "isa-debug-exit,iobase=0xf4,iosize=1"]
-
-
-# The scenario ends with test_exit 3: kvmlite's status is 3, QEMU's
-# isa-debug-exit makes it (3 << 1) | 1.
-EXPECT = {"kvmlite": 3, "qemu": 7}
-CMDS = {"kvmlite": cmd_kvmlite, "qemu": cmd_qemu}
+            "-device", f"virtio-net-device,netdev=n0,mac={MAC}"]),
+    }
 
 
 def parse(out, role):
@@ -60,16 +46,7 @@ def run_one(a, vmm, rnd):
     first = srv.stdout.readline().decode()
     if not first.startswith("NETBENCH-LISTENING"):
         sys.exit(f"net: the host-side server did not start: {first}")
-    cmd = CMDS[vmm](a)
-    t0 = time.monotonic()
-    try:
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=a.timeout)
-        out, rc = p.stdout.decode(errors="replace"), p.returncode
-    except subprocess.TimeoutExpired as e:
-        out, rc = (e.stdout or b"").decode(errors="replace"), "timeout"
-    wall = time.monotonic() - t0
+    out, rc, wall = vmm_lib.run(cmds(a)[vmm], a.timeout)
     if srv.poll() is None:
         srv.kill()
     sout = srv.stdout.read().decode(errors="replace")
@@ -77,7 +54,7 @@ def run_one(a, vmm, rnd):
     with open(os.path.join(a.logdir, f"{vmm}-{rnd}.log"), "w") as f:
         f.write(out + "\n--- host-side server ---\n" + first + sout)
     guest, host = parse(out, "client"), parse(sout, "server")
-    if rc != EXPECT[vmm] or set(guest) != {"g2h", "h2g"} or \
+    if rc != vmm_lib.EXPECT[vmm] or set(guest) != {"g2h", "h2g"} or \
             set(host) != {"g2h", "h2g"}:
         tail = "\n".join(out.replace("\r", "").splitlines()[-15:])
         sys.exit(f"net: {vmm} round {rnd}: status {rc}, guest {guest}, "
@@ -112,13 +89,9 @@ def main():
     sh("ip", "addr", "add", f"{HOST_IP}/16", "dev", TAP)
     sh("ip", "link", "set", TAP, "up")
     os.makedirs(a.logdir, exist_ok=True)
-    vmms = a.vmms.split(",")
-    runs = {v: [] for v in vmms}
     try:
-        for rnd in range(a.rounds):
-            order = vmms if rnd % 2 == 0 else vmms[::-1]
-            for vmm in order:
-                runs[vmm].append(run_one(a, vmm, rnd))
+        runs = vmm_lib.series(a.vmms.split(","), a.rounds,
+                              lambda v, rnd: run_one(a, v, rnd))
     finally:
         subprocess.run(["ip", "link", "del", TAP])
     with open(a.out, "w") as f:

@@ -1,0 +1,53 @@
+"""What bench/blk and bench/net share inside the test host: the two VMMs'
+command lines (same kernel, initramfs, memory, one vCPU, the same guest
+command line), their exit statuses for the scenario's test_exit 3, one
+timed run, and the interleaved series."""
+import subprocess
+import time
+
+CMDLINE = "console=ttyS0 quiet panic=-1"
+MEMORY = "512M"
+
+# The scenarios end with test_exit 3: kvmlite's status is 3, QEMU's
+# isa-debug-exit makes it (3 << 1) | 1.
+EXPECT = {"kvmlite": 3, "qemu": 7}
+
+
+def kvmlite_cmd(kernel, initrd, devices):
+    """kvmlite with @devices (its --disk/--net arguments)."""
+    return ["kvmlite", "run", "--kernel", kernel, "--initrd", initrd,
+            "--cpus", "1", "--memory", MEMORY, "--serial", "stdio",
+            *devices, "--cmdline", CMDLINE]
+
+
+def qemu_cmd(kernel, initrd, devices):
+    """QEMU microvm with @devices (its -drive/-netdev/-device arguments)."""
+    return ["qemu-system-x86_64", "-M", "microvm", "-enable-kvm",
+            "-cpu", "host", "-m", MEMORY, "-smp", "1",
+            "-nodefaults", "-no-user-config", "-display", "none",
+            "-serial", "stdio", "-no-reboot",
+            "-kernel", kernel, "-initrd", initrd, "-append", CMDLINE,
+            *devices, "-device", "isa-debug-exit,iobase=0xf4,iosize=1"]
+
+
+def run(cmd, timeout):
+    """Run a VMM to its end: (console output, status or "timeout", wall s)."""
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=timeout)
+        out, rc = p.stdout.decode(errors="replace"), p.returncode
+    except subprocess.TimeoutExpired as e:
+        out, rc = (e.stdout or b"").decode(errors="replace"), "timeout"
+    return out, rc, time.monotonic() - t0
+
+
+def series(vmms, rounds, run_one):
+    """run_one(vmm, round) for every round, alternating which VMM goes
+    first; {vmm: [result, ...]}."""
+    runs = {v: [] for v in vmms}
+    for rnd in range(rounds):
+        for vmm in (vmms if rnd % 2 == 0 else vmms[::-1]):
+            runs[vmm].append(run_one(vmm, rnd))
+    return runs
