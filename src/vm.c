@@ -612,11 +612,12 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 	ret = kvm_open_checked(&vm->kvm_fd, err, errlen);
 	if (ret)
 		goto fail;
-	kvm_helper_start(&vm->helper, vm->kvm_fd);
 	ret = kvm_vm_setup(vm, err, errlen);
 	if (ret)
 		goto fail;
-	kvm_helper_create_pit(&vm->helper, vm->vm_fd);
+	ret = kvm_vm_setup_late(vm, err, errlen);
+	if (ret)
+		goto fail;
 	ret = vm_setup_devices(vm, err, errlen);
 	if (ret)
 		goto fail;
@@ -637,9 +638,6 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 			goto fail;
 	}
 
-	ret = kvm_helper_cpuid(&vm->helper, &vm->cpuid, err, errlen);
-	if (ret)
-		goto fail;
 	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {
 		ret = -ENOMEM;
@@ -652,9 +650,6 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 		if (ret)
 			goto fail;
 	}
-	ret = kvm_helper_finish(&vm->helper, err, errlen); /* the PIT */
-	if (ret)
-		goto fail;
 
 	ret = worker_init(&vm->io, vm->cfg.seccomp > 0);
 	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -960,7 +955,6 @@ void kvmlite_vm_destroy(struct kvmlite_vm *vm)
 			pthread_join(vm->vcpus[i].thread, NULL);
 	}
 	worker_release(&vm->io); /* the stop was signalled */
-	kvm_helper_finish(&vm->helper, NULL, 0);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	/* After the vCPUs: no guest access can reach a device any more. */

@@ -3,7 +3,6 @@
 #define KVMLITE_VM_H
 
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -33,18 +32,6 @@ _Static_assert(VIRTIO_GSI_BASE + KVMLITE_MAX_DEVICES <= 24,
 
 struct kvmlite_vm;
 
-/* KVM work done on a helper thread while kvmlite_vm_create() goes on:
- * KVM_GET_SUPPORTED_CPUID (slow where CPUID traps), then KVM_CREATE_PIT2
- * once the irqchip exists, beside the vCPUs' creation. */
-struct kvm_helper {
-	pthread_t thread;
-	bool inited, threaded, pit_asked, cpuid_taken;
-	sem_t cpuid_done, irqchip_done;
-	int kvm_fd, vm_fd;
-	int cpuid_ret, pit_ret;
-	struct kvm_cpuid2 *cpuid;
-};
-
 struct vcpu {
 	struct kvmlite_vm *vm;
 	unsigned int id;
@@ -62,7 +49,6 @@ struct kvmlite_vm {
 	int kvm_fd;
 	int vm_fd;
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, unmodified */
-	struct kvm_helper helper;
 	struct guest_mem mem;
 	struct bus pio;
 	struct bus mmio;
@@ -119,16 +105,8 @@ void vm_set_error(struct kvmlite_vm *vm, const char *fmt, ...)
 /* kvm.c */
 int kvm_open_checked(int *kvm_fd, char *err, size_t errlen);
 int kvm_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen);
-void kvm_helper_start(struct kvm_helper *h, int kvm_fd);
-/* The irqchip exists (vm_fd < 0: no PIT wanted, the VM is going away). */
-void kvm_helper_create_pit(struct kvm_helper *h, int vm_fd);
-/* Waits for the CPUID table; 0 and the table in *out (the caller frees
- * it), or -errno with a message. */
-int kvm_helper_cpuid(struct kvm_helper *h, struct kvm_cpuid2 **out, char *err,
-		     size_t errlen);
-/* Joins the helper and frees what it holds; the PIT's result. Safe to
- * call more than once, and on a helper never started (zeroed). */
-int kvm_helper_finish(struct kvm_helper *h, char *err, size_t errlen);
+/* After the irqchip: the PIT, then the supported CPUID into vm->cpuid. */
+int kvm_vm_setup_late(struct kvmlite_vm *vm, char *err, size_t errlen);
 
 /* A vCPU thread stops here while the VM is paused. */
 void vm_park_vcpu(struct kvmlite_vm *vm);
