@@ -75,6 +75,38 @@ static int set_region(struct kvmlite_vm *vm, unsigned int slot,
 								      : 0;
 }
 
+/* The host CPU's features as KVM can virtualise them; grow the buffer
+ * until it fits. */
+static int cpuid_fetch(int kvm_fd, struct kvm_cpuid2 **out)
+{
+	int nent = 256, ret;
+
+	for (;;) {
+		struct kvm_cpuid2 *c;
+
+		c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+		if (!c)
+			return -ENOMEM;
+		c->nent = nent;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			*out = c;
+			return 0;
+		}
+		ret = -errno;
+		free(c);
+		if (ret != -E2BIG || nent >= 4096)
+			return ret;
+		nent *= 2;
+	}
+}
+
+static int pit_create(int vm_fd)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+
+	return ioctl(vm_fd, KVM_CREATE_PIT2, &pit) < 0 ? -errno : 0;
+}
+
 int kvm_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen)
 {
 	int max_vcpus, ret;
@@ -121,55 +153,6 @@ int kvm_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen)
 			 strerror(errno));
 		return ret;
 	}
-	return 0;
-
-fail_errno_tss:
-	ret = -errno;
-	snprintf(err, errlen, "KVM_SET_TSS_ADDR: %s", strerror(errno));
-	return ret;
-}
-
-/* The host CPU's features as KVM can virtualise them; grow the buffer
- * until it fits. */
-static int cpuid_fetch(int kvm_fd, struct kvm_cpuid2 **out)
-{
-	int nent = 256, ret;
-
-	for (;;) {
-		struct kvm_cpuid2 *c;
-
-		c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
-		if (!c)
-			return -ENOMEM;
-		c->nent = nent;
-		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
-			*out = c;
-			return 0;
-		}
-		ret = -errno;
-		free(c);
-		if (ret != -E2BIG || nent >= 4096)
-			return ret;
-		nent *= 2;
-	}
-}
-
-static int pit_create(int vm_fd)
-{
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-
-	return ioctl(vm_fd, KVM_CREATE_PIT2, &pit) < 0 ? -errno : 0;
-}
-
-/* KVM_CREATE_PIT2 and KVM_GET_SUPPORTED_CPUID, after the irqchip. Done in
- * sequence: a helper thread overlapping them with the rest of the set-up
- * gained nothing on the nested KVM here (threads do not overlap below
- * ~1 ms) and was the prime suspect of two hangs in the emulated test
- * host's KVM. */
-int kvm_vm_setup_late(struct kvmlite_vm *vm, char *err, size_t errlen)
-{
-	int ret;
-
 	ret = pit_create(vm->vm_fd);
 	if (ret) {
 		snprintf(err, errlen, "KVM_CREATE_PIT2: %s", strerror(-ret));
@@ -179,5 +162,10 @@ int kvm_vm_setup_late(struct kvmlite_vm *vm, char *err, size_t errlen)
 	if (ret)
 		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s",
 			 strerror(-ret));
+	return ret;
+
+fail_errno_tss:
+	ret = -errno;
+	snprintf(err, errlen, "KVM_SET_TSS_ADDR: %s", strerror(errno));
 	return ret;
 }

@@ -140,13 +140,20 @@ static void platform_event(void *opaque, enum platform_event ev, int value)
 	}
 }
 
+static int irq_line(struct kvmlite_vm *vm, unsigned int gsi, int level)
+{
+	struct kvm_irq_level l = { .irq = gsi, .level = (uint32_t)level };
+
+	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
+}
+
 static void irq_set_level(void *opaque, unsigned int gsi, int level)
 {
 	struct kvmlite_vm *vm = opaque;
-	struct kvm_irq_level l = { .irq = gsi, .level = (uint32_t)level };
+	int ret = irq_line(vm, gsi, level);
 
-	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
-		vm_set_error(vm, "KVM_IRQ_LINE %u: %s", gsi, strerror(errno));
+	if (ret)
+		vm_set_error(vm, "KVM_IRQ_LINE %u: %s", gsi, strerror(-ret));
 }
 
 /* Write all of buf, riding out short writes; output is dropped on a hard
@@ -615,9 +622,6 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 	ret = kvm_vm_setup(vm, err, errlen);
 	if (ret)
 		goto fail;
-	ret = kvm_vm_setup_late(vm, err, errlen);
-	if (ret)
-		goto fail;
 	ret = vm_setup_devices(vm, err, errlen);
 	if (ret)
 		goto fail;
@@ -838,25 +842,16 @@ void kvmlite_vm_stop(struct kvmlite_vm *vm)
 
 int kvmlite_vm_shutdown(struct kvmlite_vm *vm)
 {
-	struct kvm_irq_level l = { .irq = IRQ_GED };
-	int ret = 0;
+	int ret = -ESRCH;
 
 	/* Under the lock so the VM cannot be torn down meanwhile. */
 	pthread_mutex_lock(&vm->lock);
-	if (!vm->started || vm->stopping) {
-		ret = -ESRCH;
-		goto out;
+	if (vm->started && !vm->stopping) {
+		/* A pulse on the GED's edge-triggered line: a button press. */
+		ret = irq_line(vm, IRQ_GED, 1);
+		if (!ret)
+			ret = irq_line(vm, IRQ_GED, 0);
 	}
-	/* A pulse on the GED's edge-triggered line: a button press. */
-	l.level = 1;
-	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	l.level = 0;
-	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
-		ret = -errno;
-out:
 	pthread_mutex_unlock(&vm->lock);
 	return ret;
 }

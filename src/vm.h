@@ -105,8 +105,6 @@ void vm_set_error(struct kvmlite_vm *vm, const char *fmt, ...)
 /* kvm.c */
 int kvm_open_checked(int *kvm_fd, char *err, size_t errlen);
 int kvm_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen);
-/* After the irqchip: the PIT, then the supported CPUID into vm->cpuid. */
-int kvm_vm_setup_late(struct kvmlite_vm *vm, char *err, size_t errlen);
 
 /* A vCPU thread stops here while the VM is paused. */
 void vm_park_vcpu(struct kvmlite_vm *vm);
