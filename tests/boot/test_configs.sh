@@ -57,24 +57,27 @@ cat >"$WORK/drive.sh" <<DRIVE
 #!/bin/sh
 cd /
 if [ "\$1" = minimal ]; then
-	kvmlite run --config "$WORK/minimal/minimal.json" >"$WORK/minimal.out" 2>"$WORK/minimal.err"
+	timeout 200 kvmlite run --config "$WORK/minimal/minimal.json" >"$WORK/minimal.out" 2>"$WORK/minimal.err"
 	echo "minimal status=\$?"
 	exit 0
 fi
-kvmlite run --config "$WORK/minimal-elf/minimal.json" --cpus 2 --memory 512M \
+timeout 120 kvmlite run --config "$WORK/minimal-elf/minimal.json" --cpus 2 --memory 512M \
 	>"$WORK/override.out" 2>"$WORK/override.err"
 echo "override status=\$?"
-kvmlite run --config "$WORK/disks/disks.json" >"$WORK/disks.out" 2>"$WORK/disks.err"
+timeout 120 kvmlite run --config "$WORK/disks/disks.json" >"$WORK/disks.out" 2>"$WORK/disks.err"
 echo "disks status=\$?"
 ip tuntap add dev kvl-tap0 mode tap
-kvmlite run --config "$WORK/network/network.json" >"$WORK/network.out" 2>"$WORK/network.err"
+timeout 120 kvmlite run --config "$WORK/network/network.json" >"$WORK/network.out" 2>"$WORK/network.err"
 echo "network status=\$?"
 DRIVE
 chmod +x "$WORK/drive.sh"
-in_testhost "$WORK/drive.sh" minimal
+# A boot that hangs (status 124 from timeout(1); seen twice in the 2-vCPU
+# run under the emulated host, once with the host's kernel reporting a soft
+# lockup) is retried like the other emulated-host faults: tests/boot/README.md.
+RETRY_ON='^[a-z]+ status=124$' in_testhost "$WORK/drive.sh" minimal
 [[ $rc -eq 0 ]] || fail "drive script status $rc"
 cp "$WORK/out" "$WORK/statuses"
-in_testhost "$WORK/drive.sh" rest
+RETRY_ON='^[a-z]+ status=124$' in_testhost "$WORK/drive.sh" rest
 [[ $rc -eq 0 ]] || fail "drive script status $rc"
 cat "$WORK/out" >>"$WORK/statuses"
 
