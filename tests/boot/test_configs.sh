@@ -74,10 +74,10 @@ chmod +x "$WORK/drive.sh"
 # A boot that hangs (status 124 from timeout(1); seen twice in the 2-vCPU
 # run under the emulated host, once with the host's kernel reporting a soft
 # lockup) is retried like the other emulated-host faults: tests/boot/README.md.
-RETRY_ON='^[a-z]+ status=124$' in_testhost "$WORK/drive.sh" minimal
+RETRY_ON='^[a-z]+ status=124$' BOOT_TIMEOUT=240 in_testhost "$WORK/drive.sh" minimal
 [[ $rc -eq 0 ]] || fail "drive script status $rc"
 cp "$WORK/out" "$WORK/statuses"
-RETRY_ON='^[a-z]+ status=124$' in_testhost "$WORK/drive.sh" rest
+RETRY_ON='^[a-z]+ status=124$' BOOT_TIMEOUT=400 in_testhost "$WORK/drive.sh" rest
 [[ $rc -eq 0 ]] || fail "drive script status $rc"
 cat "$WORK/out" >>"$WORK/statuses"
 

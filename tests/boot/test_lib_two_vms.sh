@@ -20,7 +20,7 @@ test_exit "$value"
 SCENARIO
 )
 export ASAN_OPTIONS=detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}
-RETRY_ON="triple fault|double fault|Kernel panic" in_testhost "$bin" "$kernel" "$initrd" "$WORK"
+in_testhost "$bin" "$kernel" "$initrd" "$WORK"
 expect_status 0
 expect_out '^two_vms: ALPHA \(callback\): [0-9]+ console bytes, own token, no .BRAVO., test-exit 21$'
 expect_out '^two_vms: BRAVO \(fd\): [0-9]+ console bytes, own token, no .ALPHA., test-exit 22$'
