@@ -13,7 +13,7 @@ WORK=$BUILD_DIR/testwork/$TEST_NAME
 rm -rf "$WORK"
 mkdir -p "$WORK"
 # Per run of in_testhost (up to three runs; ctest's TIMEOUT leaves room).
-BOOT_TIMEOUT=${KVMLITE_BOOT_TIMEOUT:-200}
+BOOT_TIMEOUT=${KVMLITE_BOOT_TIMEOUT:-150}
 TESTHOST_MODE=$("$SRC_DIR/tests/testhost/run" --mode)
 # What a guest kernel or kvmlite prints when the guest dies.
 GUEST_FATAL='Kernel panic|BUG:|Oops|general protection|Attempted to kill init|kvmlite: guest crashed|triple fault|soft lockup|rcu_.*stall'
@@ -98,6 +98,8 @@ emulator_fault() {
 		\( -name '*.out' -o -name '*.err' -o -name out -o -name err \) | sort)
 	if [[ $rc -eq 125 ]] && grep -q "Kernel panic" "$WORK/err"; then
 		echo "the emulated test host panicked: $(grep -m1 "Kernel panic" "$WORK/err")"
+	elif [[ $rc -eq 125 ]] && grep -q "^testhost: the emulated test host froze" "$WORK/err"; then
+		echo "the emulated test host froze"
 	elif [[ $rc -eq 124 || $rc -eq 137 ]]; then
 		echo "the run hung (no end after ${BOOT_TIMEOUT}s)"
 	elif grep -Eqh -- "$GUEST_FATAL" "${files[@]}"; then
