@@ -93,9 +93,9 @@ in_testhost() {
 emulator_fault() {
 	[[ $TESTHOST_MODE == emulated ]] || return 0
 	# out, err and what the run left in files of its own (guest consoles).
-	local files
-	mapfile -t files < <(find "$WORK" -maxdepth 1 -type f -newer "$WORK/.run-start" \
-		\( -name '*.out' -o -name '*.err' -o -name out -o -name err \) | sort)
+	local files=("$WORK/out" "$WORK/err")
+	mapfile -t -O 2 files < <(find "$WORK" -maxdepth 1 -type f -newer "$WORK/.run-start" \
+		\( -name '*.out' -o -name '*.err' \) | sort)
 	if [[ $rc -eq 125 ]] && grep -q "Kernel panic" "$WORK/err"; then
 		echo "the emulated test host panicked: $(grep -m1 "Kernel panic" "$WORK/err")"
 	elif [[ $rc -eq 125 ]] && grep -q "^testhost: the emulated test host froze" "$WORK/err"; then
