@@ -1,7 +1,8 @@
-/* Per-vCPU CPUID: KVM's supported leaves plus our topology. */
+/* Per-vCPU CPUID: KVM's supported leaves plus one machine's topology. */
 #include "vcpu/cpuid.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -9,7 +10,14 @@
 #include "vm.h"
 
 #define CPUID_HYPERVISOR (1u << 31)
+#define CPUID_HTT (1u << 28)
 #define CPUID_AMD_CMP_LEGACY (1u << 1)
+/* 0xb / 0x1f level types (ECX[15:8]). */
+#define TOPO_INVALID 0
+#define TOPO_SMT 1
+#define TOPO_CORE 2
+/* Subleaves added for 0xb and 0x1f: SMT, core, the invalid terminator. */
+#define TOPO_SUBLEAVES 3
 
 static unsigned int order_of(unsigned int n)
 {
@@ -20,84 +28,148 @@ static unsigned int order_of(unsigned int n)
 	return s;
 }
 
-void cpuid_patch(struct kvm_cpuid2 *c, unsigned int id, unsigned int ncpus)
+static unsigned int min_u(unsigned int a, unsigned int b)
+{
+	return a < b ? a : b;
+}
+
+/* Extended topology (0xb, 0x1f): one thread per core, @ncpus cores. */
+static void topo_subleaf(struct kvm_cpuid_entry2 *e, uint32_t fn, uint32_t sub,
+			 unsigned int id, unsigned int ncpus)
+{
+	memset(e, 0, sizeof(*e));
+	e->function = fn;
+	e->index = sub;
+	e->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+	e->edx = id;
+	switch (sub) {
+	case 0:
+		e->eax = 0; /* no bits for threads: shift to the core level */
+		e->ebx = 1;
+		e->ecx = TOPO_SMT << 8 | sub;
+		break;
+	case 1:
+		e->eax = order_of(ncpus); /* shift to the package level */
+		e->ebx = ncpus;
+		e->ecx = TOPO_CORE << 8 | sub;
+		break;
+	default:
+		e->ecx = TOPO_INVALID << 8 | sub;
+		break;
+	}
+}
+
+/* Cache sharing in leaf 4 (Intel) or 0x8000001d (AMD) format: every cache
+ * up to L2 belongs to one core, L3 is shared by the package. */
+static void cache_sharing(struct kvm_cpuid_entry2 *e, unsigned int ncpus,
+			  bool cores_field)
+{
+	unsigned int level = (e->eax >> 5) & 7;
+	unsigned int sharing = level >= 3 ? ncpus - 1 : 0;
+
+	if ((e->eax & 0x1f) == 0)
+		return; /* no cache at this subleaf */
+	e->eax &= ~(0xfffu << 14);
+	e->eax |= (sharing & 0xfff) << 14;
+	if (cores_field) {
+		e->eax &= 0x03ffffffu;
+		e->eax |= (min_u(ncpus, 64) - 1) << 26;
+	}
+}
+
+static void patch_entry(struct kvm_cpuid_entry2 *e, unsigned int id,
+			unsigned int ncpus)
 {
 	unsigned int core_shift = order_of(ncpus);
 
-	for (unsigned int i = 0; i < c->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &c->entries[i];
-
-		switch (e->function) {
-		case 1:
-			/* APIC ID, logical processor count, HTT. */
-			e->ebx = (e->ebx & 0x0000ffff) | (id << 24) |
-				 ((ncpus > 255 ? 255 : ncpus) << 16);
-			if (ncpus > 1)
-				e->edx |= 1u << 28;
-			else
-				e->edx &= ~(1u << 28);
-			e->ecx |= CPUID_HYPERVISOR;
-			break;
-		case 4: {
-			/* Deterministic cache parameters: cores per package
-			 * and sharing; leave the cache geometry as is. */
-			unsigned int level = (e->eax >> 5) & 7;
-			unsigned int sharing = level >= 3 ? ncpus - 1 : 0;
-
-			if ((e->eax & 0x1f) == 0)
-				break;
-			e->eax &= 0x3fff;
-			e->eax |= (sharing & 0xfff) << 14;
-			e->eax |= ((ncpus - 1) & 0x3f) << 26;
-			break;
-		}
-		case 0xb:
-		case 0x1f:
-			/* Extended topology: SMT level (1 thread), core level
-			 * (ncpus cores), then the invalid level. */
-			e->edx = id;
-			if (e->index == 0) {
-				e->eax = 0;
-				e->ebx = 1;
-				e->ecx = (1u << 8) | 0;
-			} else if (e->index == 1) {
-				e->eax = core_shift;
-				e->ebx = ncpus;
-				e->ecx = (2u << 8) | 1;
-			} else {
-				e->eax = 0;
-				e->ebx = 0;
-				e->ecx = e->index & 0xff;
-			}
-			break;
-		case 0x80000001:
-			if (ncpus > 1)
-				e->ecx |= CPUID_AMD_CMP_LEGACY;
-			else
-				e->ecx &= ~CPUID_AMD_CMP_LEGACY;
-			break;
-		case 0x80000008:
-			/* AMD: NC = cores - 1, ApicIdCoreIdSize. */
-			e->ecx = (e->ecx & ~0xf0ffu) | ((ncpus - 1) & 0xff) |
-				 (core_shift << 12);
-			break;
-		default:
-			break;
-		}
+	switch (e->function) {
+	case 1:
+		/* APIC ID, addressable logical processors, HTT. */
+		e->ebx = (e->ebx & 0x0000ffff) | (id << 24) |
+			 (min_u(ncpus, 255) << 16);
+		if (ncpus > 1)
+			e->edx |= CPUID_HTT;
+		else
+			e->edx &= ~CPUID_HTT;
+		e->ecx |= CPUID_HYPERVISOR;
+		break;
+	case 4:
+		cache_sharing(e, ncpus, true);
+		break;
+	case 0x80000001:
+		if (ncpus > 1)
+			e->ecx |= CPUID_AMD_CMP_LEGACY;
+		else
+			e->ecx &= ~CPUID_AMD_CMP_LEGACY;
+		break;
+	case 0x80000008:
+		/* AMD: NC = cores - 1, ApicIdCoreIdSize. */
+		e->ecx = (e->ecx & ~0xf0ffu) | ((ncpus - 1) & 0xff) |
+			 (core_shift << 12);
+		break;
+	case 0x8000001d:
+		cache_sharing(e, ncpus, false);
+		break;
+	case 0x8000001e:
+		/* Extended APIC ID; core id, one thread per core; node 0 of
+		 * one node. */
+		e->eax = id;
+		e->ebx = id & 0xff;
+		e->ecx = 0;
+		break;
+	default:
+		break;
 	}
+}
+
+struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *supported,
+				  unsigned int id, unsigned int ncpus)
+{
+	uint32_t max_basic = 0, n = 0;
+	bool has_0b = false, has_1f = false;
+	struct kvm_cpuid2 *c;
+
+	for (uint32_t i = 0; i < supported->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &supported->entries[i];
+
+		if (e->function == 0)
+			max_basic = e->eax;
+		has_1f |= e->function == 0x1f;
+	}
+	has_0b = max_basic >= 0xb;
+	has_1f &= max_basic >= 0x1f;
+	c = calloc(1, sizeof(*c) + (supported->nent + 2 * TOPO_SUBLEAVES) *
+					   sizeof(c->entries[0]));
+	if (!c)
+		return NULL;
+	for (uint32_t i = 0; i < supported->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &supported->entries[i];
+
+		/* Replaced below: KVM gives only an empty subleaf 0. */
+		if (e->function == 0xb || e->function == 0x1f)
+			continue;
+		c->entries[n] = *e;
+		patch_entry(&c->entries[n], id, ncpus);
+		n++;
+	}
+	for (uint32_t sub = 0; sub < TOPO_SUBLEAVES; sub++) {
+		if (has_0b)
+			topo_subleaf(&c->entries[n++], 0xb, sub, id, ncpus);
+		if (has_1f)
+			topo_subleaf(&c->entries[n++], 0x1f, sub, id, ncpus);
+	}
+	c->nent = n;
+	return c;
 }
 
 int cpuid_setup(struct kvmlite_vm *vm, struct vcpu *v)
 {
-	size_t sz = sizeof(*vm->cpuid) +
-		    vm->cpuid->nent * sizeof(vm->cpuid->entries[0]);
-	struct kvm_cpuid2 *c = malloc(sz);
+	/* The whole VM's size, not the vCPUs created so far. */
+	struct kvm_cpuid2 *c = cpuid_for_vcpu(vm->cpuid, v->id, vm->cfg.cpus);
 	int ret = 0;
 
 	if (!c)
 		return -ENOMEM;
-	memcpy(c, vm->cpuid, sz);
-	cpuid_patch(c, v->id, vm->nr_vcpus);
 	if (ioctl(v->fd, KVM_SET_CPUID2, c) < 0)
 		ret = -errno;
 	free(c);

@@ -1,87 +1,223 @@
-/* Per-vCPU CPUID patching: APIC IDs and topology. */
+/*
+ * Per-vCPU CPUID over a whole VM: every vCPU must describe the same
+ * machine, one package of N cores, as Linux decodes it.
+ */
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "unit.h"
 #include "vcpu/cpuid.h"
 
-static struct kvm_cpuid2 *make(void)
+#define SIG KVM_CPUID_FLAG_SIGNIFCANT_INDEX
+
+/* KVM_GET_SUPPORTED_CPUID as an AMD EPYC host's KVM returned it (the
+ * leaves that matter here): 0xb has only an empty subleaf 0. */
+static const struct kvm_cpuid_entry2 amd_host[] = {
+	{ .function = 0, .eax = 0x10, .ebx = 0x68747541 },
+	{ .function = 1,
+	  .eax = 0x00a00f11,
+	  .ebx = 0x01020800,
+	  .ecx = 0x81202000,
+	  .edx = 0x078bfbff },
+	{ .function = 4, .flags = SIG },
+	{ .function = 0xb, .flags = SIG, .edx = 1 },
+	{ .function = 0xd, .flags = SIG, .eax = 0x207 },
+	{ .function = 0x80000000, .eax = 0x80000022 },
+	{ .function = 0x80000001,
+	  .eax = 0x00a00f11,
+	  .ebx = 0x40000000,
+	  .ecx = 0x00400393,
+	  .edx = 0x23d3fbff },
+	{ .function = 0x80000008,
+	  .eax = 0x3030,
+	  .ebx = 0x110ad205,
+	  .ecx = 0x7001 },
+	{ .function = 0x8000001d, .index = 0, .flags = SIG, .eax = 0x121 },
+	{ .function = 0x8000001d, .index = 1, .flags = SIG, .eax = 0x122 },
+	{ .function = 0x8000001d, .index = 2, .flags = SIG, .eax = 0x143 },
+	{ .function = 0x8000001d, .index = 3, .flags = SIG, .eax = 0x4163 },
+	{ .function = 0x8000001d, .index = 4, .flags = SIG },
+	{ .function = 0x8000001e },
+};
+
+/* An Intel-style list: leaf 4 caches, 0xb and 0x1f subleaf 0 only. */
+static const struct kvm_cpuid_entry2 intel_host[] = {
+	{ .function = 0, .eax = 0x1f, .ebx = 0x756e6547 },
+	{ .function = 1, .eax = 0x806f8, .ebx = 0x00400800, .edx = 0x1f8bfbff },
+	{ .function = 4, .index = 0, .flags = SIG, .eax = 0x1c004121 },
+	{ .function = 4, .index = 1, .flags = SIG, .eax = 0x1c004122 },
+	{ .function = 4, .index = 2, .flags = SIG, .eax = 0x1c01c143 },
+	{ .function = 4, .index = 3, .flags = SIG, .eax = 0x1c3fc163 },
+	{ .function = 4, .index = 4, .flags = SIG },
+	{ .function = 0xb, .flags = SIG },
+	{ .function = 0x1f, .flags = SIG },
+	{ .function = 0x80000000, .eax = 0x80000008 },
+	{ .function = 0x80000008, .eax = 0x3030 },
+};
+
+static struct kvm_cpuid2 *list(const struct kvm_cpuid_entry2 *e, size_t n)
 {
-	static const struct kvm_cpuid_entry2 e[] = {
-		{ .function = 1,
-		  .eax = 0x800f12,
-		  .ebx = 0x0000800,
-		  .ecx = 0x1,
-		  .edx = 0x178bfbff },
-		{ .function = 4, .index = 0, .eax = 0x121 },
-		{ .function = 4, .index = 3, .eax = 0x163 },
-		{ .function = 0xb, .index = 0 },
-		{ .function = 0xb, .index = 1 },
-		{ .function = 0xb, .index = 2 },
-		{ .function = 0x80000008, .ecx = 0x7007 },
-		{ .function = 0x80000001 },
-	};
-	size_t n = sizeof(e) / sizeof(e[0]);
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(e[0]));
 
 	c->nent = (uint32_t)n;
-	for (size_t i = 0; i < n; i++)
-		c->entries[i] = e[i];
+	memcpy(c->entries, e, n * sizeof(e[0]));
 	return c;
 }
 
-START_TEST(apic_ids_and_topology)
+/* What CPUID returns in the guest: KVM matches the index only for leaves
+ * flagged significant, and returns zeros for anything not in the table. */
+static struct kvm_cpuid_entry2 cpuid(const struct kvm_cpuid2 *c, uint32_t fn,
+				     uint32_t idx)
 {
-	struct kvm_cpuid2 *c = make();
+	struct kvm_cpuid_entry2 none = { 0 };
 
-	cpuid_patch(c, 3, 4);
-	/* leaf 1: APIC ID 3, 4 logical CPUs, HTT, hypervisor bit. */
-	ck_assert_uint_eq(c->entries[0].ebx >> 24, 3);
-	ck_assert_uint_eq((c->entries[0].ebx >> 16) & 0xff, 4);
-	ck_assert_uint_eq(c->entries[0].ebx & 0xffff, 0x0800);
-	ck_assert(c->entries[0].edx & (1u << 28));
-	ck_assert(c->entries[0].ecx & (1u << 31));
-	/* leaf 4: cores per package - 1 = 3; L3 shared by all 4. */
-	ck_assert_uint_eq(c->entries[1].eax >> 26, 3);
-	ck_assert_uint_eq((c->entries[1].eax >> 14) & 0xfff, 0);
-	ck_assert_uint_eq((c->entries[2].eax >> 14) & 0xfff, 3);
-	ck_assert_uint_eq(c->entries[2].eax & 0x3fff, 0x163);
-	/* leaf 0xb: x2APIC id everywhere, 1 thread, 4 cores (shift 2). */
-	ck_assert_uint_eq(c->entries[3].edx, 3);
-	ck_assert_uint_eq(c->entries[3].ebx, 1);
-	ck_assert_uint_eq((c->entries[3].ecx >> 8) & 0xff, 1);
-	ck_assert_uint_eq(c->entries[4].eax, 2);
-	ck_assert_uint_eq(c->entries[4].ebx, 4);
-	ck_assert_uint_eq((c->entries[4].ecx >> 8) & 0xff, 2);
-	ck_assert_uint_eq((c->entries[5].ecx >> 8) & 0xff, 0);
-	ck_assert_uint_eq(c->entries[6].ecx & 0xff, 3);
-	ck_assert(c->entries[7].ecx & 2);
-	free(c);
+	for (uint32_t i = 0; i < c->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function == fn && (!(e->flags & SIG) || e->index == idx))
+			return *e;
+	}
+	return none;
+}
+
+struct topo {
+	unsigned int apic_id;
+	unsigned int pkg_id;
+	unsigned int core_id;
+	unsigned int cores; /* at the core level */
+};
+
+/* Linux's detect_extended_topology() on leaf @fn. */
+static bool decode_ext(const struct kvm_cpuid2 *c, uint32_t fn, struct topo *t)
+{
+	struct kvm_cpuid_entry2 e = cpuid(c, fn, 0);
+	unsigned int ht_shift, core_shift = 0, cores = 0;
+
+	if (!e.ebx || ((e.ecx >> 8) & 0xff) != 1)
+		return false;
+	ht_shift = e.eax & 0x1f;
+	t->apic_id = e.edx;
+	core_shift = ht_shift;
+	for (uint32_t sub = 1; sub < 8; sub++) {
+		e = cpuid(c, fn, sub);
+		if (((e.ecx >> 8) & 0xff) == 0)
+			break;
+		ck_assert_uint_eq(e.edx, t->apic_id);
+		if (((e.ecx >> 8) & 0xff) == 2) {
+			core_shift = e.eax & 0x1f;
+			cores = e.ebx & 0xffff;
+		}
+	}
+	t->pkg_id = t->apic_id >> core_shift;
+	t->core_id = (t->apic_id & ((1u << core_shift) - 1)) >> ht_shift;
+	t->cores = cores;
+	return true;
+}
+
+static void check_vm(const struct kvm_cpuid_entry2 *host, size_t n,
+		     unsigned int ncpus, bool amd)
+{
+	struct kvm_cpuid2 *sup = list(host, n);
+	struct kvm_cpuid2 before;
+	bool *seen = calloc(256, sizeof(*seen));
+
+	memcpy(&before, sup, sizeof(before));
+	for (unsigned int id = 0; id < ncpus; id++) {
+		struct kvm_cpuid2 *c = cpuid_for_vcpu(sup, id, ncpus);
+		struct kvm_cpuid_entry2 e;
+		struct topo t;
+
+		ck_assert_ptr_nonnull(c);
+		/* leaf 1: initial APIC ID, logical count, HTT, hypervisor. */
+		e = cpuid(c, 1, 0);
+		ck_assert_uint_eq(e.ebx >> 24, id);
+		ck_assert_uint_eq((e.ebx >> 16) & 0xff, ncpus);
+		ck_assert_uint_eq(!!(e.edx & (1u << 28)), ncpus > 1);
+		ck_assert(e.ecx & (1u << 31));
+		/* 0xb (and 0x1f where the host has it): one package. */
+		ck_assert(decode_ext(c, 0xb, &t));
+		ck_assert_uint_eq(t.apic_id, id);
+		ck_assert_uint_eq(t.pkg_id, 0);
+		ck_assert_uint_eq(t.core_id, id);
+		ck_assert_uint_eq(t.cores, ncpus);
+		ck_assert(!seen[t.apic_id]);
+		seen[t.apic_id] = true;
+		if (!amd) {
+			struct topo t1f;
+
+			ck_assert(decode_ext(c, 0x1f, &t1f));
+			ck_assert_mem_eq(&t, &t1f, sizeof(t));
+			/* leaf 4: cores per package; L1/L2 per core, L3
+			 * shared by all. */
+			for (uint32_t sub = 0; sub < 4; sub++) {
+				e = cpuid(c, 4, sub);
+				ck_assert_uint_eq((e.eax >> 26) + 1, ncpus);
+				ck_assert_uint_eq(((e.eax >> 14) & 0xfff) + 1,
+						  sub == 3 ? ncpus : 1);
+				/* Geometry untouched. */
+				ck_assert_uint_eq(e.eax & 0x3fff,
+						  host[2 + sub].eax & 0x3fff);
+			}
+		} else {
+			/* AMD: NC and the APIC ID core bits. */
+			e = cpuid(c, 0x80000008, 0);
+			ck_assert_uint_eq((e.ecx & 0xff) + 1, ncpus);
+			ck_assert_uint_ge(1u << ((e.ecx >> 12) & 0xf), ncpus);
+			ck_assert_uint_eq(id >> ((e.ecx >> 12) & 0xf), 0);
+			e = cpuid(c, 0x80000001, 0);
+			ck_assert_uint_eq(!!(e.ecx & 2), ncpus > 1);
+			for (uint32_t sub = 0; sub < 4; sub++) {
+				e = cpuid(c, 0x8000001d, sub);
+				ck_assert_uint_eq(((e.eax >> 14) & 0xfff) + 1,
+						  sub == 3 ? ncpus : 1);
+			}
+			e = cpuid(c, 0x8000001e, 0);
+			ck_assert_uint_eq(e.eax, id);
+			ck_assert_uint_eq(e.ebx & 0xff, id);
+			ck_assert_uint_eq((e.ebx >> 8) & 0xff, 0);
+			ck_assert_uint_eq(e.ecx, 0);
+		}
+		free(c);
+	}
+	/* The supported list is left as it was. */
+	ck_assert_mem_eq(&before, sup, sizeof(before));
+	ck_assert_mem_eq(sup->entries, host, n * sizeof(host[0]));
+	free(seen);
+	free(sup);
+}
+
+static const unsigned int sizes[] = { 1, 2, 3, 4, 8, 64 };
+
+START_TEST(amd_vm)
+{
+	check_vm(amd_host, sizeof(amd_host) / sizeof(amd_host[0]), sizes[_i],
+		 true);
 }
 END_TEST
 
-START_TEST(single_cpu)
+START_TEST(intel_vm)
 {
-	struct kvm_cpuid2 *c = make();
-
-	c->entries[0].edx |= 1u << 28;
-	cpuid_patch(c, 0, 1);
-	ck_assert_uint_eq(c->entries[0].ebx >> 24, 0);
-	ck_assert(!(c->entries[0].edx & (1u << 28)));
-	ck_assert_uint_eq(c->entries[4].ebx, 1);
-	ck_assert_uint_eq(c->entries[4].eax, 0);
-	ck_assert_uint_eq(c->entries[6].ecx & 0xff, 0);
-	free(c);
+	check_vm(intel_host, sizeof(intel_host) / sizeof(intel_host[0]),
+		 sizes[_i], false);
 }
 END_TEST
 
-START_TEST(non_power_of_two)
+/* A host whose basic leaves stop before 0xb gets no 0xb added. */
+START_TEST(old_host)
 {
-	struct kvm_cpuid2 *c = make();
+	static const struct kvm_cpuid_entry2 old[] = {
+		{ .function = 0, .eax = 0xa },
+		{ .function = 1, .ebx = 0x800 },
+	};
+	struct kvm_cpuid2 *sup = list(old, 2);
+	struct kvm_cpuid2 *c = cpuid_for_vcpu(sup, 1, 2);
 
-	cpuid_patch(c, 2, 3);
-	ck_assert_uint_eq(c->entries[4].eax, 2); /* 3 cores need 2 bits */
-	ck_assert_uint_eq((c->entries[6].ecx >> 12) & 0xf, 2);
+	ck_assert_uint_eq(c->nent, 2);
+	ck_assert_uint_eq(cpuid(c, 1, 0).ebx >> 24, 1);
+	ck_assert_uint_eq(cpuid(c, 0xb, 0).ebx, 0);
 	free(c);
+	free(sup);
 }
 END_TEST
 
@@ -89,10 +225,11 @@ int main(void)
 {
 	Suite *s = suite_create("cpuid");
 	TCase *tc = tcase_create("core");
+	int n = (int)(sizeof(sizes) / sizeof(sizes[0]));
 
-	tcase_add_test(tc, apic_ids_and_topology);
-	tcase_add_test(tc, single_cpu);
-	tcase_add_test(tc, non_power_of_two);
+	tcase_add_loop_test(tc, amd_vm, 0, n);
+	tcase_add_loop_test(tc, intel_vm, 0, n);
+	tcase_add_test(tc, old_host);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
