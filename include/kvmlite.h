@@ -75,9 +75,24 @@ struct kvmlite_config {
 	unsigned int cpus;	 /* 1..255 */
 	uint64_t memory;	 /* bytes, multiple of 4 KiB, >= 16 MiB */
 
-	/* Guest serial console (8250 at 0x3f8). Output goes to console_out_fd
+	/*
+	 * Guest serial console (8250 at 0x3f8). Output goes to console_out_fd
 	 * (when >= 0) and to console_cb (when set); input is read from
-	 * console_in_fd (when >= 0). The library does not close them. */
+	 * console_in_fd (when >= 0). The library does not close them, nor
+	 * change their flags.
+	 *
+	 * console_out_fd is written by the library's console thread, never
+	 * blocking on it (a pipe or terminal is written through its own
+	 * non-blocking reopening, a socket with MSG_DONTWAIT): the guest
+	 * never waits for the reader. Output waits in a 128 KiB buffer; what
+	 * finds it full is dropped and counted (kvmlite_vm_console_stats). If
+	 * writing fails (the reader closed a pipe: no SIGPIPE reaches the
+	 * process), that is recorded for kvmlite_vm_last_error() and later
+	 * output is dropped. When the VM stops, what is buffered is written
+	 * out for at most 100 ms before kvmlite_vm_wait() returns.
+	 * console_cb is called synchronously on the vCPU thread: it must not
+	 * block. End of file on console_in_fd ends input; the guest runs on.
+	 */
 	int console_in_fd;
 	int console_out_fd;
 	kvmlite_console_fn console_cb;
@@ -194,12 +209,14 @@ KVMLITE_API int kvmlite_vm_create(const struct kvmlite_config *cfg,
 /* Start the vCPUs and the console thread. */
 KVMLITE_API int kvmlite_vm_start(struct kvmlite_vm *vm);
 
-/* Wait for the VM to stop: 0 once stopped, -ETIMEDOUT after timeout_ms
- * (a negative timeout waits forever). */
+/* Wait for the VM to stop: 0 once stopped (its vCPUs out of the guest and
+ * the console output written, or given up on after 100 ms), -ETIMEDOUT
+ * after timeout_ms (a negative timeout waits forever). */
 KVMLITE_API int kvmlite_vm_wait(struct kvmlite_vm *vm, int timeout_ms);
 
 /* Force the VM to stop now (reason KVMLITE_EXIT_STOPPED unless it already
- * stopped). Does not wait; use kvmlite_vm_wait(). */
+ * stopped). Does not wait; use kvmlite_vm_wait(), which returns within a
+ * few hundred ms whatever the guest and the console's reader do. */
 KVMLITE_API void kvmlite_vm_stop(struct kvmlite_vm *vm);
 
 /*
@@ -213,8 +230,9 @@ KVMLITE_API void kvmlite_vm_stop(struct kvmlite_vm *vm);
  */
 KVMLITE_API int kvmlite_vm_shutdown(struct kvmlite_vm *vm);
 
-/* A file descriptor that becomes readable once the VM has stopped, for
- * callers with their own event loop. Owned by the VM. */
+/* A file descriptor that becomes readable once the VM has stopped (when
+ * kvmlite_vm_wait() would return), for callers with their own event loop.
+ * Owned by the VM. */
 KVMLITE_API int kvmlite_vm_exit_fd(struct kvmlite_vm *vm);
 
 /*
@@ -233,6 +251,17 @@ KVMLITE_API int kvmlite_vm_expect(struct kvmlite_vm *vm, const char *needle,
  * again. -EINVAL when the VM is not running. */
 KVMLITE_API int kvmlite_vm_pause(struct kvmlite_vm *vm);
 KVMLITE_API int kvmlite_vm_resume(struct kvmlite_vm *vm);
+
+/* What became of the console output sent to console_out_fd. */
+struct kvmlite_console_stats {
+	uint64_t written; /* bytes written to console_out_fd */
+	uint64_t dropped; /* bytes dropped: buffer full, or output failed */
+	uint64_t queued;  /* bytes waiting in the buffer now */
+	int out_error;	  /* errno that ended output (e.g. EPIPE), or 0 */
+};
+
+KVMLITE_API void kvmlite_vm_console_stats(struct kvmlite_vm *vm,
+					  struct kvmlite_console_stats *out);
 
 /* Send bytes to the guest console as if typed; returns bytes queued. */
 KVMLITE_API size_t kvmlite_vm_console_write(struct kvmlite_vm *vm,

@@ -77,18 +77,31 @@ void vm_set_error(struct kvmlite_vm *vm, const char *fmt, ...)
 	pthread_mutex_unlock(&vm->lock);
 }
 
-static void stop_threads_locked(struct kvmlite_vm *vm)
+/* The VM is over for the caller: wake kvmlite_vm_wait() and exit_fd. */
+static void finish_locked(struct kvmlite_vm *vm)
 {
 	uint64_t one = 1;
 
+	if (vm->finished)
+		return;
+	vm->finished = true;
+	/* The counter of a fresh eventfd: this write cannot fail. */
+	if (vm->exit_fd >= 0 && write(vm->exit_fd, &one, sizeof(one)) < 0)
+		vm->finished = true;
+	pthread_cond_broadcast(&vm->cond);
+}
+
+static void stop_threads_locked(struct kvmlite_vm *vm)
+{
 	vm->stopping = 1;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
-	/* Counters of fresh eventfds: these writes cannot fail. */
-	if (vm->io.stop_fd >= 0 && write(vm->io.stop_fd, &one, sizeof(one)) < 0)
-		one = 1;
-	if (vm->exit_fd >= 0 && write(vm->exit_fd, &one, sizeof(one)) < 0)
-		one = 1;
+	/* The console thread finishes the VM once it has written the last
+	 * output; without one, nothing is left to wait for. */
+	if (vm->io_started)
+		(void)eventfd_write(vm->io.stop_fd, 1);
+	else if (!vm->start_in_progress)
+		finish_locked(vm);
 }
 
 void vm_request_exit(struct kvmlite_vm *vm, enum kvmlite_exit_reason reason,
@@ -156,39 +169,31 @@ static void irq_set_level(void *opaque, unsigned int gsi, int level)
 		vm_set_error(vm, "KVM_IRQ_LINE %u: %s", gsi, strerror(-ret));
 }
 
-/* Write all of buf, riding out short writes; output is dropped on a hard
- * error (a closed console must not stop the guest). */
-static void write_all(int fd, const uint8_t *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				struct timespec ts = { 0, 1000000 };
-
-				nanosleep(&ts, NULL);
-				continue;
-			}
-			return;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
+/* On a vCPU thread: never blocks (the console thread writes the fd). */
 static void console_out(void *opaque, const uint8_t *buf, size_t len)
 {
 	struct kvmlite_vm *vm = opaque;
 
-	if (vm->cfg.console_out_fd >= 0)
-		write_all(vm->cfg.console_out_fd, buf, len);
+	console_put(&vm->console, buf, len);
 	if (vm->cfg.console_cb)
 		vm->cfg.console_cb(vm->cfg.console_opaque, (const char *)buf,
 				   len);
 	console_log_append(&vm->con, (const char *)buf, len);
+}
+
+static size_t console_in(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct kvmlite_vm *vm = opaque;
+
+	return serial8250_receive(&vm->serial, buf, len);
+}
+
+static void console_failed(void *opaque, int err)
+{
+	vm_set_error(opaque,
+		     "console output: %s; later output is dropped (see "
+		     "kvmlite_vm_console_stats)",
+		     strerror(err));
 }
 
 /* Map a whole file read-only; an empty file is an error. */
@@ -559,7 +564,7 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 	if (!vm->cfg.kick_signal)
 		vm->cfg.kick_signal = SIGRTMAX - 1;
 	vm->t.process_start = cfg->process_start_ns;
-	vm->kvm_fd = vm->vm_fd = vm->epoll_fd = vm->io.stop_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->io.stop_fd = -1;
 	vm->exit_fd = -1;
 	vm->mem.memfd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
@@ -655,10 +660,15 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 			goto fail;
 	}
 
+	ret = console_init(&vm->console, cfg->console_out_fd,
+			   cfg->console_in_fd, console_in, vm, err, errlen);
+	if (ret)
+		goto fail;
+	vm->console.out_failed = console_failed;
+	vm->console_ready = true;
 	ret = worker_init(&vm->io, vm->cfg.seccomp > 0);
 	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	vm->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (ret || vm->exit_fd < 0 || vm->epoll_fd < 0) {
+	if (ret || vm->exit_fd < 0) {
 		ret = ret ? ret : -errno;
 		snprintf(err, errlen, "event loop: %s", strerror(-ret));
 		goto fail;
@@ -672,85 +682,39 @@ fail:
 	return ret;
 }
 
-/* Console input: pollable fds are watched by epoll; regular files and the
- * like (epoll says EPERM) are simply read as the UART has room. */
-struct console_in {
-	int fd;
-	bool open, polled, armed;
-	uint8_t buf[1024];
-	size_t have;
-};
+/* How long a stop waits for vCPUs to leave, then for the console: at most
+ * 100 ms of writing, and 50 ms of a reader that takes nothing. */
+#define STOP_VCPU_WAIT_NS (200 * 1000000ULL)
+#define STOP_CONSOLE_DRAIN_NS (100 * 1000000ULL)
+#define STOP_CONSOLE_IDLE_NS (50 * 1000000ULL)
 
-static void console_in_arm(struct kvmlite_vm *vm, struct console_in *in,
-			   bool want)
-{
-	struct epoll_event ev = { .events = want ? EPOLLIN : 0,
-				  .data.fd = in->fd };
-
-	if (in->polled && in->armed != want &&
-	    epoll_ctl(vm->epoll_fd, EPOLL_CTL_MOD, in->fd, &ev) == 0)
-		in->armed = want;
-}
-
-static void console_in_read(struct console_in *in)
-{
-	ssize_t r = read(in->fd, in->buf, sizeof(in->buf));
-
-	if (r > 0)
-		in->have = (size_t)r;
-	else if (r == 0 || (errno != EAGAIN && errno != EINTR))
-		in->open = false; /* EOF: the guest runs on without input */
-}
-
-/* The I/O thread: console input now, device backends later. */
+/* The console thread: console input and output until the VM stops, then
+ * the last output, then the VM is finished. */
 static void *io_thread(void *arg)
 {
 	struct kvmlite_vm *vm = arg;
-	struct console_in in = { .fd = vm->cfg.console_in_fd };
-	struct epoll_event ev = { .events = EPOLLIN,
-				  .data.fd = vm->io.stop_fd };
+	struct timespec ts;
 
-	epoll_ctl(vm->epoll_fd, EPOLL_CTL_ADD, vm->io.stop_fd, &ev);
-	if (in.fd >= 0) {
-		in.open = true;
-		ev.data.fd = in.fd;
-		if (epoll_ctl(vm->epoll_fd, EPOLL_CTL_ADD, in.fd, &ev) == 0)
-			in.polled = in.armed = true;
-		else if (errno != EPERM)
-			in.open = false;
+	console_run(&vm->console, vm->io.stop_fd);
+
+	/* The vCPUs may still be finishing an exit that prints. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += (long)STOP_VCPU_WAIT_NS;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
 	}
+	pthread_mutex_lock(&vm->lock);
+	while (vm->vcpus_running &&
+	       pthread_cond_timedwait(&vm->cond, &vm->lock, &ts) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&vm->lock);
+	console_drain(&vm->console, now_ns() + STOP_CONSOLE_DRAIN_NS,
+		      STOP_CONSOLE_IDLE_NS);
 
-	while (!vm->stopping) {
-		struct epoll_event evs[8];
-		bool readable = false;
-		int timeout = -1, n;
-
-		if (in.have) {
-			size_t took = serial8250_receive(&vm->serial, in.buf,
-							 in.have);
-
-			memmove(in.buf, in.buf + took, in.have - took);
-			in.have -= took;
-		}
-		/* While input waits for FIFO room, retry every 10 ms. */
-		console_in_arm(vm, &in, in.open && !in.have);
-		if (in.have)
-			timeout = 10;
-		else if (in.open && !in.polled)
-			timeout = 0;
-		n = epoll_wait(vm->epoll_fd, evs, 8, timeout);
-		if (n < 0 && errno != EINTR)
-			break;
-		if (vm->stopping)
-			break;
-		for (int i = 0; i < n; i++)
-			if (evs[i].data.fd == in.fd)
-				readable = true;
-		if (in.open && !in.have && (readable || !in.polled))
-			console_in_read(&in);
-		if (!in.open && in.polled && in.armed)
-			console_in_arm(vm, &in, false);
-	}
+	pthread_mutex_lock(&vm->lock);
+	finish_locked(vm);
+	pthread_mutex_unlock(&vm->lock);
 	return NULL;
 }
 
@@ -764,6 +728,7 @@ int kvmlite_vm_start(struct kvmlite_vm *vm)
 		return -EALREADY;
 	}
 	vm->started = true;
+	vm->start_in_progress = true;
 	pthread_mutex_unlock(&vm->lock);
 
 	/* vCPUs first: the I/O thread and device workers are not needed
@@ -775,7 +740,7 @@ int kvmlite_vm_start(struct kvmlite_vm *vm)
 			vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
 					"cannot start vCPU %u: %s", i,
 					strerror(-ret));
-			return ret;
+			goto out;
 		}
 	}
 
@@ -784,15 +749,21 @@ int kvmlite_vm_start(struct kvmlite_vm *vm)
 		vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
 				"cannot start the I/O thread: %s",
 				strerror(-ret));
-		return ret;
+		goto out;
 	}
+	pthread_mutex_lock(&vm->lock);
+	vm->io_started = true;
+	/* A stop that came meanwhile did not reach the new thread. */
+	if (vm->stopping)
+		(void)eventfd_write(vm->io.stop_fd, 1);
+	pthread_mutex_unlock(&vm->lock);
 	for (unsigned int i = 0; i < vm->nr_disks; i++) {
 		ret = virtio_blk_start(vm->disks[i]);
 		if (ret) {
 			vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
 					"cannot start disk %u: %s", i,
 					strerror(-ret));
-			return ret;
+			goto out;
 		}
 	}
 	for (unsigned int i = 0; i < vm->nr_nets; i++) {
@@ -801,10 +772,17 @@ int kvmlite_vm_start(struct kvmlite_vm *vm)
 			vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
 					"cannot start network %u: %s", i,
 					strerror(-ret));
-			return ret;
+			goto out;
 		}
 	}
-	return 0;
+	ret = 0;
+out:
+	pthread_mutex_lock(&vm->lock);
+	vm->start_in_progress = false;
+	if (vm->stopping && !vm->io_started)
+		finish_locked(vm);
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
 }
 
 int kvmlite_vm_wait(struct kvmlite_vm *vm, int timeout_ms)
@@ -822,7 +800,7 @@ int kvmlite_vm_wait(struct kvmlite_vm *vm, int timeout_ms)
 		}
 	}
 	pthread_mutex_lock(&vm->lock);
-	while (vm->exit.reason == KVMLITE_EXIT_NONE) {
+	while (!vm->finished) {
 		if (timeout_ms < 0) {
 			pthread_cond_wait(&vm->cond, &vm->lock);
 		} else if (pthread_cond_timedwait(&vm->cond, &vm->lock,
@@ -909,6 +887,18 @@ int kvmlite_vm_resume(struct kvmlite_vm *vm)
 	return ret;
 }
 
+void kvmlite_vm_console_stats(struct kvmlite_vm *vm,
+			      struct kvmlite_console_stats *out)
+{
+	struct console_stats s;
+
+	console_get_stats(&vm->console, &s);
+	out->written = s.written;
+	out->dropped = s.dropped;
+	out->queued = s.queued;
+	out->out_error = s.out_error;
+}
+
 size_t kvmlite_vm_console_write(struct kvmlite_vm *vm, const void *buf,
 				size_t len)
 {
@@ -969,8 +959,8 @@ void kvmlite_vm_destroy(struct kvmlite_vm *vm)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
-	if (vm->epoll_fd >= 0)
-		close(vm->epoll_fd);
+	if (vm->console_ready)
+		console_free(&vm->console);
 	if (vm->exit_fd >= 0)
 		close(vm->exit_fd);
 	guest_mem_free(&vm->mem);

@@ -11,6 +11,7 @@
 
 #include "kvmlite.h"
 #include "bus.h"
+#include "console.h"
 #include "console_log.h"
 #include "worker.h"
 #include "guest_mem.h"
@@ -74,10 +75,13 @@ struct kvmlite_vm {
 	struct boot_mmio_dev mmio_devs[KVMLITE_MAX_DISKS + KVMLITE_MAX_NETS];
 	unsigned int nr_mmio_devs;
 
-	/* The console/I-O thread; its stop_fd is written when the VM stops. */
+	/* The console thread; its stop_fd is written when the VM stops. It
+	 * then waits for the vCPUs, writes out the console's last output and
+	 * marks the VM finished. */
 	struct worker io;
-	int epoll_fd;
-	int exit_fd; /* eventfd: readable once the VM stopped */
+	struct console console;
+	bool console_ready;
+	int exit_fd; /* eventfd: readable once the VM finished */
 
 	struct console_log con;
 
@@ -85,6 +89,10 @@ struct kvmlite_vm {
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* exit, and vCPUs parking for a pause */
 	bool started;
+	bool start_in_progress; /* kvmlite_vm_start() has not returned */
+	bool io_started;	/* the console thread runs: it finishes */
+	bool finished;		/* stopped, vCPUs out, console written */
+	unsigned int vcpus_running; /* vCPU threads not yet returned */
 	bool pause_requested;
 	unsigned int nr_parked;
 	volatile int stopping; /* read by vCPU threads without the lock */

@@ -114,6 +114,17 @@ static void vcpu_kicked(struct vcpu *v)
 	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 }
 
+/* The thread is done with the guest (the console thread waits for it). */
+static void vcpu_exited(struct vcpu *v)
+{
+	struct kvmlite_vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->lock);
+	vm->vcpus_running--;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -125,6 +136,7 @@ static void *vcpu_thread(void *arg)
 		vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
 				"vCPU %u: KVM_SET_SIGNAL_MASK: %s", v->id,
 				strerror(-ret));
+		vcpu_exited(v);
 		return NULL;
 	}
 	/* Before the first guest instruction. */
@@ -134,6 +146,7 @@ static void *vcpu_thread(void *arg)
 			vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
 					"vCPU %u: seccomp filter: %s", v->id,
 					strerror(-ret));
+			vcpu_exited(v);
 			return NULL;
 		}
 	}
@@ -157,6 +170,7 @@ static void *vcpu_thread(void *arg)
 		if (vcpu_handle_exit(v))
 			break;
 	}
+	vcpu_exited(v);
 	return NULL;
 }
 
@@ -169,11 +183,16 @@ int vcpu_start(struct vcpu *v)
 	 * so it can never reach a handler (or kill the process). */
 	sigemptyset(&block);
 	sigaddset(&block, v->vm->cfg.kick_signal);
+	pthread_mutex_lock(&v->vm->lock);
+	v->vm->vcpus_running++;
+	pthread_mutex_unlock(&v->vm->lock);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	ret = -pthread_create(&v->thread, NULL, vcpu_thread, v);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!ret)
 		v->thread_started = true;
+	else
+		vcpu_exited(v);
 	return ret;
 }
 

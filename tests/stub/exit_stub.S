@@ -3,7 +3,8 @@
  * test-exit port. Used by the startup benchmark and local smoke tests.
  * The exit value is STUB_EXIT_VALUE (default 42); with STUB_HANG the guest
  * prints a line on the UART and halts forever instead (for tests that
- * wait for output and stop a VM from the host).
+ * wait for output and stop a VM from the host); with STUB_SPEW it prints
+ * lines on the UART forever (for tests of a console nobody reads).
  */
 #ifndef STUB_EXIT_VALUE
 #define STUB_EXIT_VALUE 42
@@ -21,7 +22,15 @@
 	.code32
 	.globl pvh_start
 pvh_start:
-#ifndef STUB_HANG
+#if defined(STUB_SPEW)
+	movw $0x3f8, %dx
+3:	movl $spew, %esi
+2:	lodsb
+	testb %al, %al
+	jz 3b
+	outb %al, %dx
+	jmp 2b
+#elif !defined(STUB_HANG)
 	movb $STUB_EXIT_VALUE, %al
 	outb %al, $0xf4
 #else
@@ -41,4 +50,9 @@ pvh_start:
 	.section .rodata
 hello:
 	.asciz "stub: hello from the guest\n"
+#endif
+#ifdef STUB_SPEW
+	.section .rodata
+spew:
+	.asciz "stub: 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ\n"
 #endif

@@ -1,0 +1,106 @@
+/*
+ * The guest console's host side: output to the caller's fd, input from it.
+ *
+ * Output never blocks a vCPU. A UART write queues its byte in a bounded
+ * ring (CONSOLE_OUT_RING bytes); the console thread writes the ring to
+ * console_out_fd without ever blocking on it: a regular file or block
+ * device is written directly, a socket with send(MSG_DONTWAIT |
+ * MSG_NOSIGNAL), anything else (pipe, FIFO, terminal) through a
+ * non-blocking reopening of the same file (/proc/self/fd/N) so that the
+ * caller's file status flags are left alone. Output that finds the ring
+ * full is dropped and counted: the guest is never slowed down or stopped
+ * by a reader that does not read. A write error (the reader went away)
+ * is recorded and later output is dropped too. All writes happen on the
+ * console thread, whose signals are blocked, so a closed pipe's SIGPIPE
+ * never reaches the process.
+ *
+ * Input is read from console_in_fd (pollable fds through epoll; regular
+ * files as the UART has room) and handed to a delivery callback; end of
+ * file, or an error, stops reading it for good.
+ */
+#ifndef KVMLITE_CONSOLE_H
+#define KVMLITE_CONSOLE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONSOLE_OUT_RING (128u << 10)
+#define CONSOLE_IN_BUF 1024
+
+/* How output reaches the fd without blocking. */
+enum console_sink {
+	CONSOLE_SINK_NONE,  /* no fd: output only goes to the log */
+	CONSOLE_SINK_WRITE, /* write(): a file, or an O_NONBLOCK fd */
+	CONSOLE_SINK_SEND,  /* send(MSG_DONTWAIT | MSG_NOSIGNAL) */
+	CONSOLE_SINK_POLL,  /* last resort: poll, then small writes */
+};
+
+/* Takes the input the console read; returns the bytes accepted. */
+typedef size_t (*console_deliver_fn)(void *opaque, const uint8_t *buf,
+				     size_t len);
+
+struct console {
+	/* Output, under lock. */
+	pthread_mutex_t lock;
+	enum console_sink sink;
+	int out_fd; /* what we write to: the caller's fd or own_fd */
+	int own_fd; /* our non-blocking reopening, or -1 */
+	bool out_pollable;
+	uint8_t *ring; /* CONSOLE_OUT_RING bytes */
+	size_t head, len;
+	uint64_t written, dropped;
+	int out_error; /* errno that ended output, 0 while it works */
+	bool wake_pending;
+	int wake_fd; /* eventfd: output was queued */
+
+	/* Input, console thread only. */
+	int in_fd;
+	bool in_open, in_polled, in_armed;
+	uint8_t in_buf[CONSOLE_IN_BUF];
+	size_t in_have;
+	console_deliver_fn deliver;
+	void *deliver_opaque;
+	/* Called once, on the console thread, when output fails for good. */
+	void (*out_failed)(void *opaque, int err);
+
+	int epoll_fd;
+	bool out_armed; /* epoll waits for EPOLLOUT */
+};
+
+struct console_stats {
+	uint64_t written; /* bytes written to console_out_fd */
+	uint64_t dropped; /* bytes dropped: ring full, or output failed */
+	size_t queued;	  /* bytes in the ring now */
+	int out_error;	  /* errno that ended output, or 0 */
+};
+
+/*
+ * Set up for output to @out_fd and input from @in_fd (either may be -1;
+ * neither is closed by the console). @opaque goes to @deliver and to
+ * c->out_failed (set it after this returns, if wanted). Returns 0 or a
+ * negative errno with a one-line reason in @err.
+ */
+int console_init(struct console *c, int out_fd, int in_fd,
+		 console_deliver_fn deliver, void *opaque, char *err,
+		 size_t errlen);
+void console_free(struct console *c);
+
+/* Queue output (any thread; never blocks). */
+void console_put(struct console *c, const uint8_t *buf, size_t len);
+
+/*
+ * The console thread's loop: moves input and output until @stop_fd is
+ * readable, then returns (output may still be queued: console_drain()).
+ */
+void console_run(struct console *c, int stop_fd);
+
+/* Write out what is queued until the ring is empty, @deadline_ns
+ * (CLOCK_MONOTONIC) passes, or the fd took nothing for @idle_ns. */
+void console_drain(struct console *c, uint64_t deadline_ns,
+		   uint64_t idle_ns);
+
+void console_get_stats(struct console *c, struct console_stats *s);
+
+#endif

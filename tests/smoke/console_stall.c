@@ -1,0 +1,255 @@
+/*
+ * The console must never hold a VM, or the process, hostage:
+ * - a console_out_fd nobody reads (a full pipe): stop and destroy still
+ *   finish at once, the guest's extra output is dropped and counted;
+ * - a console_out_fd whose reader went away: no SIGPIPE kills this
+ *   process (its disposition is left at the default, terminate), the
+ *   error is in kvmlite_vm_last_error();
+ * - console_in_fd at end of file: the console thread does not spin.
+ * Usage: console_stall SPEW_STUB HANG_STUB [s][d][p][i] (on the local
+ * /dev/kvm; the letters pick cases: stop, destroy, pipe closed, input).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kvmlite.h"
+
+/* A stop or destroy that never returns fails the test instead. */
+#define HANG_LIMIT_S 20
+/* Generous: the bug made them wait forever; they take ~ms. */
+#define STOP_LIMIT_MS 1000
+
+static int fails;
+
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "FAIL: " __VA_ARGS__);                 \
+			fprintf(stderr, "\n");                                 \
+			fails++;                                               \
+		}                                                              \
+	} while (0)
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Each phase has HANG_LIMIT_S from when it starts. */
+static const char *volatile phase = "start";
+static volatile double phase_start;
+
+static void set_phase(const char *p)
+{
+	phase_start = now_ms();
+	phase = p;
+}
+
+static void *watchdog(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		sleep(1);
+		if (now_ms() - phase_start > HANG_LIMIT_S * 1e3)
+			break;
+	}
+	fprintf(stderr, "FAIL: console_stall: '%s' did not finish in %d s\n",
+		phase, HANG_LIMIT_S);
+	_exit(1);
+}
+
+static struct kvmlite_vm *create(const char *kernel, int out_fd, int in_fd)
+{
+	struct kvmlite_config cfg;
+	struct kvmlite_vm *vm;
+	char err[256];
+
+	kvmlite_config_init(&cfg);
+	cfg.kernel_path = kernel;
+	cfg.memory = 32 << 20;
+	cfg.console_out_fd = out_fd;
+	cfg.console_in_fd = in_fd;
+	if (kvmlite_vm_create(&cfg, &vm, err, sizeof(err))) {
+		fprintf(stderr, "FAIL: create %s: %s\n", kernel, err);
+		exit(1);
+	}
+	return vm;
+}
+
+/* Wait until the pipe behind @rfd is full: the writer can put no more in
+ * (within a page of @size, as small writes leave the last page part-filled,
+ * and no change for 300 ms). */
+static int wait_pipe_full(int rfd, int size)
+{
+	int last = -1, same = 0;
+
+	for (int i = 0; i < HANG_LIMIT_S * 100 / 2; i++) {
+		int n = 0;
+
+		if (ioctl(rfd, FIONREAD, &n) < 0)
+			return -1;
+		same = n == last ? same + 1 : 0;
+		last = n;
+		if (n >= size - 4096 && same >= 30)
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* A full pipe nobody reads: stop (or destroy alone) is immediate. */
+static void unread_pipe(const char *spew, bool via_stop)
+{
+	struct kvmlite_console_stats st;
+	struct kvmlite_vm *vm;
+	int p[2], cap;
+	double t;
+
+	set_phase("fill the console pipe");
+	CHECK(pipe(p) == 0, "pipe");
+	cap = fcntl(p[1], F_GETPIPE_SZ);
+	vm = create(spew, p[1], -1);
+	CHECK(kvmlite_vm_start(vm) == 0, "start");
+	CHECK(wait_pipe_full(p[0], cap) == 0, "the pipe never filled");
+	/* The guest goes on printing: into the buffer, then dropped. */
+	for (int i = 0; i < HANG_LIMIT_S * 10 / 2; i++) {
+		kvmlite_vm_console_stats(vm, &st);
+		if (st.dropped)
+			break;
+		usleep(100000);
+	}
+	kvmlite_vm_console_stats(vm, &st);
+	CHECK(st.dropped > 0, "nothing dropped (queued %llu)",
+	      (unsigned long long)st.queued);
+	CHECK(st.written >= (uint64_t)cap - 4096, "written %llu, pipe %d",
+	      (unsigned long long)st.written, cap);
+	CHECK(kvmlite_vm_wait(vm, 0) == -ETIMEDOUT, "stopped by itself");
+	t = now_ms();
+	if (via_stop) {
+		set_phase("stop with a full console");
+		kvmlite_vm_stop(vm);
+		CHECK(kvmlite_vm_wait(vm, 5000) == 0, "wait after stop");
+		printf("stop with an unread console: %.1f ms\n", now_ms() - t);
+		CHECK(now_ms() - t < STOP_LIMIT_MS, "stop took %.0f ms",
+		      now_ms() - t);
+		t = now_ms();
+	}
+	set_phase("destroy with a full console");
+	kvmlite_vm_destroy(vm);
+	printf("destroy%s with an unread console: %.1f ms\n",
+	       via_stop ? " after stop" : "", now_ms() - t);
+	CHECK(now_ms() - t < STOP_LIMIT_MS, "destroy took %.0f ms",
+	      now_ms() - t);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* The reader closed its end: no SIGPIPE; the error is recorded. */
+static void closed_reader(const char *spew)
+{
+	struct kvmlite_console_stats st;
+	struct kvmlite_vm *vm;
+	const char *e = "";
+	int p[2];
+
+	set_phase("console reader gone");
+	CHECK(pipe(p) == 0, "pipe");
+	close(p[0]);
+	vm = create(spew, p[1], -1);
+	CHECK(kvmlite_vm_start(vm) == 0, "start");
+	CHECK(kvmlite_vm_expect(vm, "stub: ", 10000, NULL, 0) == 0,
+	      "no output");
+	for (int i = 0; i < 100; i++) {
+		e = kvmlite_vm_last_error(vm);
+		if (*e)
+			break;
+		usleep(50000);
+	}
+	CHECK(strstr(e, "console output") && strstr(e, strerror(EPIPE)),
+	      "last error '%s'", e);
+	kvmlite_vm_console_stats(vm, &st);
+	CHECK(st.out_error == EPIPE, "out_error %d", st.out_error);
+	CHECK(st.dropped > 0, "nothing counted as dropped");
+	CHECK(kvmlite_vm_wait(vm, 0) == -ETIMEDOUT, "VM stopped by itself");
+	kvmlite_vm_stop(vm);
+	CHECK(kvmlite_vm_wait(vm, 5000) == 0, "wait");
+	kvmlite_vm_destroy(vm);
+	close(p[1]);
+}
+
+/* Input at EOF: the console thread must sleep, not spin. */
+static void input_eof(const char *hang)
+{
+	struct kvmlite_vm *vm;
+	double c0, t0, busy;
+	int p[2];
+
+	set_phase("console input at EOF");
+	CHECK(pipe(p) == 0, "pipe");
+	close(p[1]);
+	vm = create(hang, -1, p[0]);
+	CHECK(kvmlite_vm_start(vm) == 0, "start");
+	CHECK(kvmlite_vm_expect(vm, "hello", 10000, NULL, 0) == 0,
+	      "no greeting");
+	usleep(200000);
+	c0 = cpu_ms();
+	t0 = now_ms();
+	usleep(1000000);
+	busy = (cpu_ms() - c0) / (now_ms() - t0);
+	printf("CPU use with console input at EOF: %.0f%%\n", busy * 100);
+	CHECK(busy < 0.3, "the process used %.0f%% of a CPU while idle",
+	      busy * 100);
+	kvmlite_vm_stop(vm);
+	CHECK(kvmlite_vm_wait(vm, 5000) == 0, "wait");
+	kvmlite_vm_destroy(vm);
+	close(p[0]);
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t w;
+
+	if (argc < 3)
+		return 2;
+	if (access("/dev/kvm", R_OK | W_OK)) {
+		fprintf(stderr,
+			"SKIP: console_stall: /dev/kvm is not usable here\n");
+		return 77;
+	}
+	/* Default dispositions, as an embedding program may have them. */
+	signal(SIGPIPE, SIG_DFL);
+	set_phase("start");
+	pthread_create(&w, NULL, watchdog, NULL);
+	/* argv[3], for checking one by one: which to run (default all). */
+	if (argc < 4 || strchr(argv[3], 's'))
+		unread_pipe(argv[1], true);
+	if (argc < 4 || strchr(argv[3], 'd'))
+		unread_pipe(argv[1], false);
+	if (argc < 4 || strchr(argv[3], 'p'))
+		closed_reader(argv[1]);
+	if (argc < 4 || strchr(argv[3], 'i'))
+		input_eof(argv[2]);
+	if (!fails)
+		printf("PASS: console_stall\n");
+	return fails ? 1 : 0;
+}
