@@ -275,6 +275,22 @@ KVMLITE_API void kvmlite_vm_timings(struct kvmlite_vm *vm,
  * next call on the VM. */
 KVMLITE_API const char *kvmlite_vm_last_error(struct kvmlite_vm *vm);
 
+/*
+ * Describe the VM's state, for a test that saw it hang or crash: lines of
+ * "what: key=value ..." ("vm:", "vcpuN:", "ioapic:", "uart:", "console:",
+ * "virtioN:"), each ending in a newline. Every vCPU reports where its
+ * thread is (in the guest, handling an exit, paused, done), its exit count
+ * and last exit, and, read by itself after a kick, its mp_state, RIP and
+ * control registers and its pending events and local APIC IRR/ISR; every
+ * virtio device its status and, per queue, the device's and the guest's
+ * ring indexes. Waits at most 200 ms for the vCPUs (one that does not
+ * answer is reported as such) and never for a lock a stuck thread holds.
+ * Any time after creation, also after the VM stopped. Returns the length
+ * of the whole text, as snprintf() does (@buf, NUL-terminated, gets what
+ * fits; @buf may be NULL when @len is 0), or a negative errno.
+ */
+KVMLITE_API int kvmlite_vm_dump(struct kvmlite_vm *vm, char *buf, size_t len);
+
 /* Stop (if running), join every thread and free everything. NULL is ok. */
 KVMLITE_API void kvmlite_vm_destroy(struct kvmlite_vm *vm);
 

@@ -119,6 +119,30 @@ static void print_timings(const struct kvmlite_timings *t, bool json)
 	}
 }
 
+/* SIGUSR1: the VM's state on stderr, each line "kvmlite: dump: ...". */
+static void print_dump(struct kvmlite_vm *vm)
+{
+	char buf[32768];
+	const char *p = buf;
+	int n = kvmlite_vm_dump(vm, buf, sizeof(buf));
+
+	if (n < 0) {
+		fprintf(stderr, "kvmlite: dump: failed: %s\n", strerror(-n));
+		return;
+	}
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		int len = nl ? (int)(nl - p) : (int)strlen(p);
+
+		fprintf(stderr, "kvmlite: dump: %.*s\n", len, p);
+		p += len + (nl ? 1 : 0);
+	}
+	if ((size_t)n >= sizeof(buf))
+		fprintf(stderr, "kvmlite: dump: (%d bytes more cut)\n",
+			n - (int)sizeof(buf) + 1);
+	fflush(stderr);
+}
+
 /* Console input from our stdin, with the Ctrl-A escape on a terminal. */
 struct input {
 	bool open, tty, escape;
@@ -256,7 +280,8 @@ static int run(const struct cli_opts *o, uint64_t t0)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGQUIT);
-	sigaddset(&sigs, SIGPWR); /* press the guest's power button */
+	sigaddset(&sigs, SIGPWR);  /* press the guest's power button */
+	sigaddset(&sigs, SIGUSR1); /* print a state dump */
 	/* Blocked before any thread exists, so only the signalfd sees them. */
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
@@ -328,6 +353,8 @@ static int run(const struct cli_opts *o, uint64_t t0)
 				continue;
 			if (si.ssi_signo == SIGPWR)
 				(void)kvmlite_vm_shutdown(vm);
+			else if (si.ssi_signo == SIGUSR1)
+				print_dump(vm);
 			else
 				kvmlite_vm_stop(vm);
 			continue;

@@ -80,8 +80,10 @@ static const int main_calls[] = {
 	SCMP_SYS(rt_sigaction),
 };
 
+/* The GETs: a vCPU reads its own state for the dump (kvmlite_vm_dump). */
 static const unsigned long vcpu_ioctls[] = {
-	KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS, KVM_GET_SREGS, TUNSETOFFLOAD,
+	KVM_RUN,	  KVM_IRQ_LINE,	 KVM_GET_REGS,	      KVM_GET_SREGS,
+	KVM_GET_MP_STATE, KVM_GET_LAPIC, KVM_GET_VCPU_EVENTS, TUNSETOFFLOAD,
 };
 /* KVM_IRQ_LINE: console input raises the UART's interrupt on the thread
  * that delivers it (the console thread, or the command's main thread). */
@@ -90,8 +92,10 @@ static const unsigned long io_ioctls[] = {
 	BLKZEROOUT,
 	KVM_IRQ_LINE,
 };
+/* KVM_GET_IRQCHIP: the state dump reads the IOAPIC (SIGUSR1). */
 static const unsigned long main_ioctls[] = {
-	TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, KVM_IRQ_LINE,
+	TCGETS,	    TCSETS,	  TCSETSW,	   TCSETSF,
+	TIOCGWINSZ, KVM_IRQ_LINE, KVM_GET_IRQCHIP,
 };
 
 static int allow_all(scmp_filter_ctx ctx, const int *calls, size_t n)

@@ -581,6 +581,11 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 		goto fail;
 	}
 	vm->cfg.cmdline = vm->cmdline;
+	if (cfg->name && !(vm->name = strdup(cfg->name))) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	vm->cfg.kernel_path = NULL; /* the caller's strings: not kept */
 	vm->cfg.initrd_path = NULL;
 
@@ -842,13 +847,20 @@ int kvmlite_vm_expect(struct kvmlite_vm *vm, const char *needle, int timeout_ms,
 	return console_log_expect(&vm->con, needle, timeout_ms, seen, seen_len);
 }
 
-void vm_park_vcpu(struct kvmlite_vm *vm)
+void vm_park_vcpu(struct kvmlite_vm *vm, struct vcpu *v)
 {
 	pthread_mutex_lock(&vm->lock);
 	vm->nr_parked++;
 	pthread_cond_broadcast(&vm->cond);
-	while (vm->pause_requested && !vm->stopping)
+	while (vm->pause_requested && !vm->stopping) {
 		pthread_cond_wait(&vm->cond, &vm->lock);
+		/* A dump asked while paused. */
+		if (v->snap_seq != vm->dump_seq) {
+			pthread_mutex_unlock(&vm->lock);
+			vcpu_answer_dump(v);
+			pthread_mutex_lock(&vm->lock);
+		}
+	}
 	vm->nr_parked--;
 	pthread_mutex_unlock(&vm->lock);
 }
@@ -966,6 +978,7 @@ void kvmlite_vm_destroy(struct kvmlite_vm *vm)
 	guest_mem_free(&vm->mem);
 	free(vm->cpuid);
 	free(vm->cmdline);
+	free(vm->name);
 	console_log_free(&vm->con);
 	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);

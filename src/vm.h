@@ -33,6 +33,28 @@ _Static_assert(VIRTIO_GSI_BASE + KVMLITE_MAX_DEVICES <= 24,
 
 struct kvmlite_vm;
 
+/* Where a vCPU thread is, for the state dump. */
+enum vcpu_state {
+	VCPU_NOT_STARTED,
+	VCPU_IN_GUEST, /* in KVM_RUN */
+	VCPU_IN_EXIT,  /* handling an exit: devices, buses */
+	VCPU_PARKED,   /* paused */
+	VCPU_DONE,     /* the thread returned */
+};
+
+/* A vCPU's state as its own thread read it (KVM's vCPU ioctls wait for
+ * KVM_RUN to return, so no other thread can). */
+struct vcpu_snapshot {
+	uint64_t taken_ns; /* 0: never taken */
+	int err;	   /* first failed ioctl's -errno, or 0 */
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_mp_state mp;
+	struct kvm_vcpu_events ev;
+	struct kvm_lapic_state lapic;
+	uint8_t if_flag; /* from kvm_run */
+};
+
 struct vcpu {
 	struct kvmlite_vm *vm;
 	unsigned int id;
@@ -41,11 +63,22 @@ struct vcpu {
 	size_t run_size;
 	pthread_t thread;
 	bool thread_started;
+
+	/* For the dump: atomics written by the vCPU thread. */
+	int state; /* enum vcpu_state */
+	uint64_t exits;
+	uint32_t last_exit;	 /* KVM_EXIT_* */
+	uint64_t last_exit_addr; /* port or MMIO address of that exit */
+	uint8_t last_exit_write;
+	/* Under vm->lock: the snapshot answering dump request snap_seq. */
+	unsigned int snap_seq;
+	struct vcpu_snapshot snap;
 };
 
 struct kvmlite_vm {
 	struct kvmlite_config cfg;
 	char *cmdline;
+	char *name; /* cfg->name, or NULL */
 
 	int kvm_fd;
 	int vm_fd;
@@ -89,12 +122,13 @@ struct kvmlite_vm {
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* exit, and vCPUs parking for a pause */
 	bool started;
-	bool start_in_progress; /* kvmlite_vm_start() has not returned */
-	bool io_started;	/* the console thread runs: it finishes */
-	bool finished;		/* stopped, vCPUs out, console written */
+	bool start_in_progress;	    /* kvmlite_vm_start() has not returned */
+	bool io_started;	    /* the console thread runs: it finishes */
+	bool finished;		    /* stopped, vCPUs out, console written */
 	unsigned int vcpus_running; /* vCPU threads not yet returned */
 	bool pause_requested;
 	unsigned int nr_parked;
+	unsigned int dump_seq; /* vCPUs answer with a snapshot */
 	volatile int stopping; /* read by vCPU threads without the lock */
 	struct kvmlite_exit exit;
 	struct kvmlite_timings t;
@@ -115,7 +149,7 @@ int kvm_open_checked(int *kvm_fd, char *err, size_t errlen);
 int kvm_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen);
 
 /* A vCPU thread stops here while the VM is paused. */
-void vm_park_vcpu(struct kvmlite_vm *vm);
+void vm_park_vcpu(struct kvmlite_vm *vm, struct vcpu *v);
 
 /* vcpu/vcpu.c */
 int vcpu_create(struct kvmlite_vm *vm, struct vcpu *v, unsigned int id,
@@ -123,6 +157,10 @@ int vcpu_create(struct kvmlite_vm *vm, struct vcpu *v, unsigned int id,
 void vcpu_destroy(struct vcpu *v);
 int vcpu_start(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);
+/* On @v's own thread, outside KVM_RUN: answer a pending dump request. */
+void vcpu_answer_dump(struct vcpu *v);
+
+/* dump.c: the state dump (kvmlite_vm_dump). */
 
 /* vcpu/cpuid.c */
 int cpuid_setup(struct kvmlite_vm *vm, struct vcpu *v);

@@ -323,3 +323,17 @@ void serial8250_destroy(struct serial8250 *s)
 		return;
 	pthread_mutex_destroy(&s->lock);
 }
+
+void serial8250_dump(struct serial8250 *s, struct dumpbuf *b)
+{
+	if (pthread_mutex_trylock(&s->lock)) {
+		dumpbuf_printf(b, " busy(lock held)");
+		return;
+	}
+	dumpbuf_printf(b,
+		       " ier=0x%02x iir=0x%02x lsr=0x%02x lcr=0x%02x "
+		       "mcr=0x%02x msr=0x%02x rx_queued=%zu irq=%d",
+		       s->ier, iir_locked(s), lsr_locked(s), s->lcr, s->mcr,
+		       s->msr, s->rx_count, s->irq_level);
+	pthread_mutex_unlock(&s->lock);
+}

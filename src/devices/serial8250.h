@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dumpbuf.h"
 #include "irq.h"
 
 /* Register offsets (DLAB = LCR bit 7 selects DLL/DLM at 0/1). */
@@ -138,5 +139,9 @@ size_t serial8250_rx_room(struct serial8250 *s);
  * debugging).
  */
 uint8_t serial8250_peek_iir(struct serial8250 *s);
+
+/* Its registers for the state dump, "key=value" words without a newline;
+ * never blocks (a held lock is reported as busy). */
+void serial8250_dump(struct serial8250 *s, struct dumpbuf *b);
 
 #endif

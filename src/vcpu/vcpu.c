@@ -94,9 +94,44 @@ static int vcpu_set_signal_mask(struct vcpu *v)
 	return 0;
 }
 
+static void set_state(struct vcpu *v, enum vcpu_state st)
+{
+	__atomic_store_n(&v->state, (int)st, __ATOMIC_RELAXED);
+}
+
+static void snapshot_take(struct vcpu *v, struct vcpu_snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->taken_ns = now_ns();
+	s->if_flag = v->run->if_flag;
+	if (ioctl(v->fd, KVM_GET_REGS, &s->regs) < 0 ||
+	    ioctl(v->fd, KVM_GET_SREGS, &s->sregs) < 0 ||
+	    ioctl(v->fd, KVM_GET_MP_STATE, &s->mp) < 0 ||
+	    ioctl(v->fd, KVM_GET_VCPU_EVENTS, &s->ev) < 0 ||
+	    ioctl(v->fd, KVM_GET_LAPIC, &s->lapic) < 0)
+		s->err = -errno;
+}
+
+void vcpu_answer_dump(struct vcpu *v)
+{
+	struct kvmlite_vm *vm = v->vm;
+	struct vcpu_snapshot s;
+	unsigned int seq = __atomic_load_n(&vm->dump_seq, __ATOMIC_ACQUIRE);
+
+	if (v->snap_seq == seq)
+		return;
+	snapshot_take(v, &s);
+	pthread_mutex_lock(&vm->lock);
+	v->snap = s;
+	v->snap_seq = seq;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
 /*
  * After a kick: take the pending kick signal (it would make every later
- * KVM_RUN return at once), re-arm KVM_RUN, and park if a pause is asked.
+ * KVM_RUN return at once), answer a dump, re-arm KVM_RUN, and park if a
+ * pause is asked.
  */
 static void vcpu_kicked(struct vcpu *v)
 {
@@ -107,19 +142,48 @@ static void vcpu_kicked(struct vcpu *v)
 	sigaddset(&set, v->vm->cfg.kick_signal);
 	while (sigtimedwait(&set, NULL, &zero) > 0)
 		;
+	vcpu_answer_dump(v);
 	if (v->vm->stopping)
 		return;
-	if (v->vm->pause_requested)
-		vm_park_vcpu(v->vm);
+	if (v->vm->pause_requested) {
+		set_state(v, VCPU_PARKED);
+		vm_park_vcpu(v->vm, v);
+		set_state(v, VCPU_IN_EXIT);
+	}
 	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 }
 
-/* The thread is done with the guest (the console thread waits for it). */
+/* What the dump says about the last exit. */
+static void note_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint64_t addr = 0;
+	uint8_t wr = 0;
+
+	if (run->exit_reason == KVM_EXIT_IO) {
+		addr = run->io.port;
+		wr = run->io.direction == KVM_EXIT_IO_OUT;
+	} else if (run->exit_reason == KVM_EXIT_MMIO) {
+		addr = run->mmio.phys_addr;
+		wr = run->mmio.is_write;
+	}
+	__atomic_store_n(&v->last_exit, run->exit_reason, __ATOMIC_RELAXED);
+	__atomic_store_n(&v->last_exit_addr, addr, __ATOMIC_RELAXED);
+	__atomic_store_n(&v->last_exit_write, wr, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&v->exits, 1, __ATOMIC_RELAXED);
+}
+
+/* The thread is done with the guest (the console thread waits for it).
+ * Its last state stays readable by a later dump. */
 static void vcpu_exited(struct vcpu *v)
 {
 	struct kvmlite_vm *vm = v->vm;
+	struct vcpu_snapshot s;
 
+	snapshot_take(v, &s);
 	pthread_mutex_lock(&vm->lock);
+	v->snap = s;
+	set_state(v, VCPU_DONE);
 	vm->vcpus_running--;
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
@@ -156,7 +220,9 @@ static void *vcpu_thread(void *arg)
 		pthread_mutex_unlock(&vm->lock);
 	}
 	while (!vm->stopping) {
+		set_state(v, VCPU_IN_GUEST);
 		ret = ioctl(v->fd, KVM_RUN, 0);
+		set_state(v, VCPU_IN_EXIT);
 		if (ret < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu_kicked(v);
@@ -167,6 +233,7 @@ static void *vcpu_thread(void *arg)
 					strerror(errno));
 			break;
 		}
+		note_exit(v);
 		if (vcpu_handle_exit(v))
 			break;
 	}

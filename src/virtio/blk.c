@@ -459,6 +459,15 @@ static void blk_reset(void *dev)
 	pthread_mutex_unlock(&b->lock);
 }
 
+static void blk_dump(void *dev, struct dumpbuf *db)
+{
+	struct virtio_blk *b = dev;
+
+	dumpbuf_printf(db, " blk capacity=%llu read_only=%d active=%d",
+		       (unsigned long long)b->capacity, b->read_only,
+		       __atomic_load_n(&b->active, __ATOMIC_RELAXED));
+}
+
 static const struct virtio_dev_ops blk_ops = {
 	.device_id = VIRTIO_ID_BLOCK,
 	.nr_queues = 1,
@@ -468,6 +477,7 @@ static const struct virtio_dev_ops blk_ops = {
 	.config_write = NULL,
 	.activate = blk_activate,
 	.reset = blk_reset,
+	.dump = blk_dump,
 };
 
 const struct virtio_dev_ops *virtio_blk_ops(void)

@@ -1,6 +1,7 @@
 /*
  * virtio-mmio transport, version 2. See mmio.h for the rules and locking.
  */
+#include <endian.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -409,4 +410,69 @@ void virtio_mmio_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 			put_le(data, 4, reg_read_locked(d, offset));
 	}
 	pthread_mutex_unlock(&d->lock);
+}
+
+static uint16_t guest_u16(const uint16_t *p)
+{
+	return le16toh(__atomic_load_n(p, __ATOMIC_RELAXED));
+}
+
+void virtio_mmio_dump(struct virtio_mmio_dev *d, const char *prefix,
+		      struct dumpbuf *b)
+{
+	bool locked = false;
+
+	if (!d->ops)
+		return;
+	/* A stuck vCPU may hold the lock: try a while, never wait on it. */
+	for (int i = 0; i < 100 && !locked; i++) {
+		locked = pthread_mutex_trylock(&d->lock) == 0;
+		if (!locked)
+			usleep(1000);
+	}
+	dumpbuf_printf(b, "%s: device=%u", prefix, d->ops->device_id);
+	if (locked)
+		dumpbuf_printf(b,
+			       " status=0x%02x driver_features=0x%llx "
+			       "queue_sel=%u config_gen=%u",
+			       d->status,
+			       (unsigned long long)d->driver_features,
+			       d->queue_sel, d->config_generation);
+	else
+		dumpbuf_printf(b, " status=busy(transport lock held)");
+	dumpbuf_printf(b, " interrupt_status=0x%x needs_reset=%d\n",
+		       __atomic_load_n(&d->interrupt_status, __ATOMIC_RELAXED),
+		       virtio_mmio_needs_reset(d));
+	for (unsigned int i = 0; i < d->ops->nr_queues; i++) {
+		const struct virtq *q = &d->vqs[i];
+		uint16_t size = q->size;
+
+		dumpbuf_printf(b,
+			       "%s: q%u size=%u ready=%d event_idx=%d "
+			       "last_avail=%u used=%u signalled=%u",
+			       prefix, i, size, q->ready, q->event_idx,
+			       q->last_avail_idx, q->used_idx,
+			       q->signalled_used);
+		if (q->ready && q->avail && q->used && size)
+			dumpbuf_printf(
+				b,
+				" guest: avail.idx=%u avail.flags=0x%x "
+				"used_event=%u used.idx=%u used.flags=0x%x "
+				"avail_event=%u",
+				guest_u16(&q->avail->idx),
+				guest_u16(&q->avail->flags),
+				guest_u16(&q->avail->ring[size]),
+				guest_u16(&q->used->idx),
+				guest_u16(&q->used->flags),
+				guest_u16((const uint16_t *)&q->used
+						  ->ring[size]));
+		dumpbuf_printf(b, "\n");
+	}
+	if (locked)
+		pthread_mutex_unlock(&d->lock);
+	if (d->ops->dump) {
+		dumpbuf_printf(b, "%s:", prefix);
+		d->ops->dump(d->dev, b);
+		dumpbuf_printf(b, "\n");
+	}
 }

@@ -46,6 +46,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dumpbuf.h"
 #include "guest_mem.h"
 #include "virtio/virtq.h"
 
@@ -122,6 +123,10 @@ struct virtio_dev_ops {
 	/* Stop processing; on return the worker no longer touches the
 	 * queues. Called for every reset, active or not. */
 	void (*reset)(void *dev);
+	/* May be NULL. The device's own state for the state dump, one line
+	 * of "key=value" words; from any thread, must not block (racy reads
+	 * are fine). */
+	void (*dump)(void *dev, struct dumpbuf *b);
 };
 
 struct virtio_mmio_dev {
@@ -183,5 +188,14 @@ void virtio_mmio_config_changed(struct virtio_mmio_dev *d);
 void virtio_mmio_set_needs_reset(struct virtio_mmio_dev *d);
 /* Worker-safe: in the error state? */
 bool virtio_mmio_needs_reset(const struct virtio_mmio_dev *d);
+
+/*
+ * The state dump: lines "PREFIX: ..." with the transport's registers and
+ * each queue's indexes (ours and the guest's), then the device's own line.
+ * Never blocks: when a vCPU holds the transport lock, the registers read
+ * under it are reported as busy.
+ */
+void virtio_mmio_dump(struct virtio_mmio_dev *d, const char *prefix,
+		      struct dumpbuf *b);
 
 #endif

@@ -613,6 +613,29 @@ static void net_reset(void *dev)
 	pthread_mutex_unlock(&n->lock);
 }
 
+static void net_dump(void *dev, struct dumpbuf *b)
+{
+	struct virtio_net *n = dev;
+	struct virtio_net_stats st;
+
+	virtio_net_get_stats(n, &st);
+	dumpbuf_printf(b,
+		       " net %s active=%d rx_wait=%d tx_wait=%d tap_dead=%d "
+		       "rx_len=%u rx_seen=%u rx=%llu tx=%llu rx_no_room=%llu "
+		       "tx_eagain=%llu interrupts=%llu",
+		       n->name, __atomic_load_n(&n->active, __ATOMIC_RELAXED),
+		       __atomic_load_n(&n->rx_wait, __ATOMIC_RELAXED),
+		       __atomic_load_n(&n->tx_wait, __ATOMIC_RELAXED),
+		       __atomic_load_n(&n->tap_dead, __ATOMIC_RELAXED),
+		       __atomic_load_n(&n->rx_len, __ATOMIC_RELAXED),
+		       __atomic_load_n(&n->rx_seen, __ATOMIC_RELAXED),
+		       (unsigned long long)st.rx_packets,
+		       (unsigned long long)st.tx_packets,
+		       (unsigned long long)st.rx_no_room,
+		       (unsigned long long)st.tx_eagain,
+		       (unsigned long long)st.interrupts);
+}
+
 static const struct virtio_dev_ops net_ops = {
 	.device_id = VIRTIO_ID_NET,
 	.nr_queues = 2,
@@ -622,6 +645,7 @@ static const struct virtio_dev_ops net_ops = {
 	.config_write = NULL,
 	.activate = net_activate,
 	.reset = net_reset,
+	.dump = net_dump,
 };
 
 const struct virtio_dev_ops *virtio_net_ops(void)

@@ -1,0 +1,318 @@
+/*
+ * The state dump: what a test prints when its guest hangs or crashes, so
+ * that the failure can be attributed. Each vCPU reads its own state (KVM's
+ * vCPU ioctls wait for KVM_RUN to return): the dump kicks them and waits a
+ * bounded time; one that does not answer is reported as such, with where
+ * it was. Device state is read without waiting for any lock a stuck
+ * thread might hold.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "dumpbuf.h"
+#include "vm.h"
+
+#define DUMP_VCPU_WAIT_NS (200 * 1000000ULL)
+
+static const char *exit_reason_name(enum kvmlite_exit_reason r)
+{
+	switch (r) {
+	case KVMLITE_EXIT_NONE:
+		return "running";
+	case KVMLITE_EXIT_POWEROFF:
+		return "poweroff";
+	case KVMLITE_EXIT_REBOOT:
+		return "reboot";
+	case KVMLITE_EXIT_TEST_EXIT:
+		return "test-exit";
+	case KVMLITE_EXIT_CRASH:
+		return "crash";
+	case KVMLITE_EXIT_STOPPED:
+		return "stopped";
+	case KVMLITE_EXIT_ERROR:
+		return "error";
+	}
+	return "?";
+}
+
+static const char *vcpu_state_name(int st)
+{
+	static const char *const names[] = { "not-started", "in-guest",
+					     "in-exit", "paused", "done" };
+
+	return st >= 0 && st <= VCPU_DONE ? names[st] : "?";
+}
+
+static const char *mp_state_name(uint32_t mp)
+{
+	static const char *const names[] = {
+		"runnable",   "uninitialized", "init-received",
+		"halted",     "sipi-received", "stopped",
+		"check-stop", "operating",     "load",
+	};
+
+	return mp < sizeof(names) / sizeof(names[0]) ? names[mp] : "?";
+}
+
+static void exit_name(uint32_t reason, uint64_t addr, bool wr,
+		      struct dumpbuf *b)
+{
+	switch (reason) {
+	case KVM_EXIT_IO:
+		dumpbuf_printf(b, "io-%s:0x%llx", wr ? "out" : "in",
+			       (unsigned long long)addr);
+		break;
+	case KVM_EXIT_MMIO:
+		dumpbuf_printf(b, "mmio-%s:0x%llx", wr ? "write" : "read",
+			       (unsigned long long)addr);
+		break;
+	case KVM_EXIT_INTR:
+		dumpbuf_printf(b, "intr");
+		break;
+	case KVM_EXIT_HLT:
+		dumpbuf_printf(b, "hlt");
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		dumpbuf_printf(b, "shutdown");
+		break;
+	default:
+		dumpbuf_printf(b, "%u", reason);
+		break;
+	}
+}
+
+static uint32_t lapic_reg(const struct kvm_lapic_state *l, unsigned int off)
+{
+	uint32_t v;
+
+	memcpy(&v, l->regs + off, 4);
+	return v;
+}
+
+/* The vectors set in the 256-bit LAPIC register array at @off (IRR, ISR),
+ * highest first, at most 8. */
+static void lapic_vectors(const struct kvm_lapic_state *l, unsigned int off,
+			  struct dumpbuf *b)
+{
+	int shown = 0;
+
+	for (int v = 255; v >= 0 && shown < 8; v--) {
+		if (!(lapic_reg(l, off + 0x10 * (unsigned int)(v / 32)) &
+		      (1u << (v % 32))))
+			continue;
+		dumpbuf_printf(b, "%s0x%02x", shown ? "," : "", v);
+		shown++;
+	}
+	if (!shown)
+		dumpbuf_printf(b, "-");
+}
+
+static void dump_snapshot(const struct vcpu *v, const struct vcpu_snapshot *s,
+			  uint64_t now, struct dumpbuf *b)
+{
+	const struct kvm_regs *r = &s->regs;
+	const struct kvm_sregs *sr = &s->sregs;
+	const struct kvm_vcpu_events *ev = &s->ev;
+
+	if (!s->taken_ns) {
+		dumpbuf_printf(b, "vcpu%u: no state read yet\n", v->id);
+		return;
+	}
+	if (s->err) {
+		dumpbuf_printf(b, "vcpu%u: state unreadable: %s\n", v->id,
+			       strerror(-s->err));
+		return;
+	}
+	dumpbuf_printf(b,
+		       "vcpu%u: read %.1f ms ago: mp_state=%s rip=0x%llx "
+		       "rsp=0x%llx rflags=0x%llx if=%u cs=0x%x cpl=%u "
+		       "cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx\n",
+		       v->id, (double)(now - s->taken_ns) / 1e6,
+		       mp_state_name(s->mp.mp_state),
+		       (unsigned long long)r->rip, (unsigned long long)r->rsp,
+		       (unsigned long long)r->rflags, s->if_flag,
+		       sr->cs.selector, sr->cs.dpl, (unsigned long long)sr->cr0,
+		       (unsigned long long)sr->cr3, (unsigned long long)sr->cr4,
+		       (unsigned long long)sr->efer);
+	dumpbuf_printf(b, "vcpu%u: pending: interrupt=", v->id);
+	if (ev->interrupt.injected)
+		dumpbuf_printf(b, "0x%02x", ev->interrupt.nr);
+	else
+		dumpbuf_printf(b, "-");
+	dumpbuf_printf(b, " exception=");
+	if (ev->exception.injected || ev->exception.pending)
+		dumpbuf_printf(b, "%u", ev->exception.nr);
+	else
+		dumpbuf_printf(b, "-");
+	dumpbuf_printf(b, " nmi_pending=%u nmi_injected=%u lapic_irr=",
+		       ev->nmi.pending, ev->nmi.injected);
+	lapic_vectors(&s->lapic, 0x200, b);
+	dumpbuf_printf(b, " lapic_isr=");
+	lapic_vectors(&s->lapic, 0x100, b);
+	dumpbuf_printf(
+		b, " tpr=0x%x svr=0x%x lvt_timer=0x%x timer_initial=%u\n",
+		lapic_reg(&s->lapic, 0x80), lapic_reg(&s->lapic, 0xf0),
+		lapic_reg(&s->lapic, 0x320), lapic_reg(&s->lapic, 0x380));
+}
+
+/* Note where each vCPU thread is (@was, before the kick moves it), kick
+ * every running one and wait (bounded) for each to read its own state.
+ * Returns with vm->lock held. */
+static unsigned int collect_snapshots(struct kvmlite_vm *vm, int *was)
+{
+	struct timespec ts;
+	unsigned int seq;
+	bool all;
+
+	pthread_mutex_lock(&vm->lock);
+	seq = __atomic_add_fetch(&vm->dump_seq, 1, __ATOMIC_RELEASE);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		was[i] = __atomic_load_n(&vm->vcpus[i].state, __ATOMIC_RELAXED);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (was[i] != VCPU_DONE)
+			vcpu_kick(&vm->vcpus[i]);
+	pthread_cond_broadcast(&vm->cond); /* parked ones answer too */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += (long)DUMP_VCPU_WAIT_NS;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	do {
+		all = true;
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+			struct vcpu *v = &vm->vcpus[i];
+			int st = __atomic_load_n(&v->state, __ATOMIC_RELAXED);
+
+			if (v->thread_started && st != VCPU_DONE &&
+			    v->snap_seq != seq)
+				all = false;
+		}
+	} while (!all &&
+		 pthread_cond_timedwait(&vm->cond, &vm->lock, &ts) == 0);
+	return seq;
+}
+
+static void dump_vcpus(struct kvmlite_vm *vm, unsigned int seq, const int *was,
+		       struct dumpbuf *b)
+{
+	uint64_t now = now_ns();
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		int st = was[i];
+		bool answered = __atomic_load_n(&v->state, __ATOMIC_RELAXED) ==
+					VCPU_DONE ||
+				v->snap_seq == seq;
+
+		dumpbuf_printf(b, "vcpu%u: thread=%s exits=%llu last_exit=", i,
+			       vcpu_state_name(st),
+			       (unsigned long long)__atomic_load_n(
+				       &v->exits, __ATOMIC_RELAXED));
+		exit_name(
+			__atomic_load_n(&v->last_exit, __ATOMIC_RELAXED),
+			__atomic_load_n(&v->last_exit_addr, __ATOMIC_RELAXED),
+			__atomic_load_n(&v->last_exit_write, __ATOMIC_RELAXED),
+			b);
+		if (v->thread_started && !answered)
+			dumpbuf_printf(b,
+				       " NOT ANSWERING: did not leave %s "
+				       "within %llu ms of a kick",
+				       st == VCPU_IN_GUEST ? "KVM_RUN"
+							   : "its exit",
+				       DUMP_VCPU_WAIT_NS / 1000000ULL);
+		dumpbuf_printf(b, "\n");
+		if (v->thread_started)
+			dump_snapshot(v, &v->snap, now, b);
+	}
+}
+
+/* The IOAPIC pins in use: unmasked, or with an interrupt waiting. */
+static void dump_ioapic(struct kvmlite_vm *vm, struct dumpbuf *b)
+{
+	struct kvm_irqchip chip = { .chip_id = KVM_IRQCHIP_IOAPIC };
+	const struct kvm_ioapic_state *io = &chip.chip.ioapic;
+
+	if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &chip) < 0) {
+		dumpbuf_printf(b, "ioapic: unreadable: %s\n", strerror(errno));
+		return;
+	}
+	dumpbuf_printf(b, "ioapic: irr=0x%06x", io->irr);
+	for (unsigned int pin = 0; pin < KVM_IOAPIC_NUM_PINS; pin++) {
+		const typeof(io->redirtbl[0].fields) *f =
+			&io->redirtbl[pin].fields;
+
+		if (f->mask && !(io->irr & (1u << pin)))
+			continue;
+		dumpbuf_printf(b, " pin%u=vec0x%02x,%s,%s%s%s,dest%u", pin,
+			       f->vector, f->trig_mode ? "level" : "edge",
+			       f->mask ? "masked" : "unmasked",
+			       f->remote_irr ? ",remote_irr" : "",
+			       f->delivery_status ? ",pending" : "",
+			       f->dest_id);
+	}
+	dumpbuf_printf(b, "\n");
+}
+
+int kvmlite_vm_dump(struct kvmlite_vm *vm, char *buf, size_t len)
+{
+	struct dumpbuf b = { .buf = buf, .size = len };
+	struct console_stats cs;
+	int was[KVMLITE_MAX_CPUS];
+	unsigned int seq;
+	uint64_t now = now_ns();
+
+	if (!vm)
+		return -EINVAL;
+	if (buf && len)
+		buf[0] = '\0';
+	seq = collect_snapshots(vm, was);
+	dumpbuf_printf(&b,
+		       "vm: name=%s exit=%s started=%d stopping=%d paused=%d "
+		       "finished=%d vcpus=%u running=%u",
+		       vm->name ? vm->name : "-",
+		       exit_reason_name(vm->exit.reason), vm->started,
+		       vm->stopping, vm->pause_requested, vm->finished,
+		       vm->nr_vcpus, vm->vcpus_running);
+	if (vm->t.first_run)
+		dumpbuf_printf(&b, " uptime_ms=%.1f",
+			       (double)(now - vm->t.first_run) / 1e6);
+	if (vm->last_error[0])
+		dumpbuf_printf(&b, " last_error=\"%s\"", vm->last_error);
+	dumpbuf_printf(&b, "\n");
+	dump_vcpus(vm, seq, was, &b);
+	pthread_mutex_unlock(&vm->lock);
+
+	if (vm->vm_fd >= 0)
+		dump_ioapic(vm, &b);
+	if (vm->devices_ready) {
+		dumpbuf_printf(&b, "uart:");
+		serial8250_dump(&vm->serial, &b);
+		dumpbuf_printf(&b, "\n");
+	}
+	if (vm->console_ready) {
+		console_get_stats(&vm->console, &cs);
+		dumpbuf_printf(&b,
+			       "console: written=%llu dropped=%llu queued=%zu "
+			       "out_error=%s\n",
+			       (unsigned long long)cs.written,
+			       (unsigned long long)cs.dropped, cs.queued,
+			       cs.out_error ? strerror(cs.out_error) : "-");
+	}
+	for (unsigned int i = 0; i < vm->nr_disks; i++) {
+		char prefix[32];
+
+		snprintf(prefix, sizeof(prefix), "virtio%u", i);
+		virtio_mmio_dump(virtio_blk_transport(vm->disks[i]), prefix,
+				 &b);
+	}
+	for (unsigned int i = 0; i < vm->nr_nets; i++) {
+		char prefix[32];
+
+		snprintf(prefix, sizeof(prefix), "virtio%u", vm->nr_disks + i);
+		virtio_mmio_dump(virtio_net_transport(vm->nets[i]), prefix, &b);
+	}
+	return b.need > (size_t)2147483647 ? -E2BIG : (int)b.need;
+}
