@@ -291,6 +291,14 @@ KVMLITE_API const char *kvmlite_vm_last_error(struct kvmlite_vm *vm);
  */
 KVMLITE_API int kvmlite_vm_dump(struct kvmlite_vm *vm, char *buf, size_t len);
 
+/*
+ * A one-line warning about running this VM here, or NULL. Today: the
+ * kernel is Linux and this machine has no hardware virtualization (no vmx
+ * or svm in /proc/cpuinfo), so its /dev/kvm is a software one (such as
+ * PVM) on which Linux crawls or fails. Valid while the VM exists.
+ */
+KVMLITE_API const char *kvmlite_vm_warning(struct kvmlite_vm *vm);
+
 /* Stop (if running), join every thread and free everything. NULL is ok. */
 KVMLITE_API void kvmlite_vm_destroy(struct kvmlite_vm *vm);
 

@@ -98,8 +98,7 @@ void console_run(struct console *c, int stop_fd);
 
 /* Write out what is queued until the ring is empty, @deadline_ns
  * (CLOCK_MONOTONIC) passes, or the fd took nothing for @idle_ns. */
-void console_drain(struct console *c, uint64_t deadline_ns,
-		   uint64_t idle_ns);
+void console_drain(struct console *c, uint64_t deadline_ns, uint64_t idle_ns);
 
 void console_get_stats(struct console *c, struct console_stats *s);
 

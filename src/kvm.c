@@ -61,6 +61,24 @@ int kvm_open_checked(int *kvm_fd, char *err, size_t errlen)
 	return 0;
 }
 
+bool kvm_host_lacks_hw_virt(void)
+{
+	char line[4096];
+	bool flags_seen = false, hw = false;
+	FILE *f = fopen("/proc/cpuinfo", "re");
+
+	if (!f)
+		return false; /* cannot tell: say nothing */
+	while (!hw && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		flags_seen = true;
+		hw = strstr(line, " vmx") || strstr(line, " svm");
+	}
+	fclose(f);
+	return flags_seen && !hw;
+}
+
 static int set_region(struct kvmlite_vm *vm, unsigned int slot,
 		      const struct guest_region *r)
 {

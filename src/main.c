@@ -314,6 +314,9 @@ static int run(const struct cli_opts *o, uint64_t t0)
 		status = status_for_create_error(ret);
 		goto out;
 	}
+	if (kvmlite_vm_warning(vm))
+		fprintf(stderr, "kvmlite: warning: %s\n",
+			kvmlite_vm_warning(vm));
 	if (in.tty)
 		term_raw();
 	ret = kvmlite_vm_start(vm);

@@ -625,6 +625,15 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 	if (ret)
 		goto fail;
 	vm->t.loaded = now_ns();
+	if (vm->boot.linux_kernel && kvm_host_lacks_hw_virt())
+		vm->warning =
+			"this machine has no hardware virtualization (no vmx "
+			"or "
+			"svm in /proc/cpuinfo): its /dev/kvm is a software one "
+			"that runs small guests, but a Linux kernel will crawl "
+			"or fail here; boot it in the emulated test host "
+			"(tests/testhost/run -- kvmlite run ...) or on a host "
+			"with VT-x or AMD-V";
 
 	ret = kvm_open_checked(&vm->kvm_fd, err, errlen);
 	if (ret)
@@ -934,6 +943,11 @@ void kvmlite_vm_timings(struct kvmlite_vm *vm, struct kvmlite_timings *out)
 int kvmlite_vm_exit_fd(struct kvmlite_vm *vm)
 {
 	return vm->exit_fd;
+}
+
+const char *kvmlite_vm_warning(struct kvmlite_vm *vm)
+{
+	return vm->warning;
 }
 
 const char *kvmlite_vm_last_error(struct kvmlite_vm *vm)

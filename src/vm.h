@@ -133,6 +133,7 @@ struct kvmlite_vm {
 	struct kvmlite_exit exit;
 	struct kvmlite_timings t;
 	char last_error[512];
+	const char *warning; /* kvmlite_vm_warning(), or NULL */
 };
 
 uint64_t now_ns(void);
@@ -147,6 +148,9 @@ void vm_set_error(struct kvmlite_vm *vm, const char *fmt, ...)
 /* kvm.c */
 int kvm_open_checked(int *kvm_fd, char *err, size_t errlen);
 int kvm_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen);
+/* /proc/cpuinfo shows no VMX or SVM: this /dev/kvm is a software one (such
+ * as PVM) that cannot run a stock Linux kernel at a usable speed. */
+bool kvm_host_lacks_hw_virt(void);
 
 /* A vCPU thread stops here while the VM is paused. */
 void vm_park_vcpu(struct kvmlite_vm *vm, struct vcpu *v);

@@ -293,6 +293,7 @@ int x86_boot_prepare(const struct guest_mem *m, const struct boot_args *a,
 	}
 
 	out->proto = ki.proto;
+	out->linux_kernel = ki.linux_kernel;
 	out->entry = ki.entry;
 	out->boot_param = LAYOUT_BOOT_PARAMS;
 	out->cr3 = LAYOUT_PML4;

@@ -131,6 +131,7 @@ int bzimage_load(const struct guest_mem *m, const uint8_t *img, size_t size,
 	bp->hdr.setup_data = 0; /* we pass none */
 
 	ki->proto = BOOT_PROTO_LINUX64;
+	ki->linux_kernel = true;
 	ki->entry = LAYOUT_KERNEL + ENTRY64_OFFSET;
 	ki->image_end = image_end;
 	ki->initrd_max = hdr.initrd_addr_max ? hdr.initrd_addr_max

@@ -11,6 +11,7 @@ struct elf_scan {
 	uint64_t image_end;
 	bool has_pvh;
 	uint64_t pvh_entry;
+	bool linux_notes; /* a vmlinux carries notes owned by "Linux" */
 };
 
 bool elf_is_elf(const uint8_t *img, size_t size)
@@ -57,6 +58,8 @@ static int elf_scan_notes(const uint8_t *img, const Elf64_Phdr *ph,
 		desc = img + pos + name_len;
 		pos += name_len + desc_len;
 
+		if (nh.n_namesz == 6 && !memcmp(name, "Linux", 6))
+			s->linux_notes = true;
 		if (nh.n_namesz != 4 || memcmp(name, "Xen", 4) != 0 ||
 		    nh.n_type != XEN_ELFNOTE_PHYS32_ENTRY)
 			continue;
@@ -243,6 +246,7 @@ int elf_load(const struct guest_mem *m, const uint8_t *img, size_t size,
 	}
 
 	ki->proto = s.has_pvh ? BOOT_PROTO_PVH : BOOT_PROTO_LINUX64;
+	ki->linux_kernel = s.linux_notes;
 	ki->entry = entry;
 	ki->image_end = s.image_end;
 	ki->initrd_max = UINT64_MAX; /* no header limit: end of low RAM */

@@ -2,6 +2,7 @@
 #ifndef KVMLITE_LOADER_H
 #define KVMLITE_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,7 +20,8 @@ struct boot_entry {
 	uint64_t boot_param; /* rsi (LINUX64) or rbx (PVH) */
 	uint64_t gdt_base; /* null, null, code64 0x10, data 0x18, code32 0x20 */
 	uint16_t gdt_limit;
-	uint64_t cr3; /* LINUX64: identity-mapped page tables */
+	uint64_t cr3;	   /* LINUX64: identity-mapped page tables */
+	bool linux_kernel; /* the image is a Linux kernel */
 	/* On failure: which input was at fault (for the message). */
 	enum boot_input {
 		BOOT_INPUT_KERNEL,

@@ -48,6 +48,7 @@ struct kernel_info {
 	uint64_t image_end;   /* first byte above everything the kernel uses */
 	uint64_t initrd_max;  /* highest address the initrd may occupy */
 	uint64_t cmdline_max; /* longest command line, NUL excluded */
+	bool linux_kernel;    /* a bzImage, or an ELF with "Linux" notes */
 };
 
 /* PVH start of day structure (Xen public start_info.h, version 1). */

@@ -4,7 +4,9 @@
  * The exit value is STUB_EXIT_VALUE (default 42); with STUB_HANG the guest
  * prints a line on the UART and halts forever instead (for tests that
  * wait for output and stop a VM from the host); with STUB_SPEW it prints
- * lines on the UART forever (for tests of a console nobody reads).
+ * lines on the UART forever (for tests of a console nobody reads); with
+ * STUB_LINUX_NOTE it also carries an ELF note owned by "Linux", as every
+ * vmlinux does (kvmlite then takes it for a Linux kernel).
  */
 #ifndef STUB_EXIT_VALUE
 #define STUB_EXIT_VALUE 42
@@ -17,6 +19,15 @@
 	.long 18		/* XEN_ELFNOTE_PHYS32_ENTRY */
 	.asciz "Xen"
 	.long pvh_start
+#ifdef STUB_LINUX_NOTE
+	.align 4
+	.long 6			/* name size: "Linux\0" */
+	.long 4
+	.long 0x100		/* LINUX_ELFNOTE_BUILD_SALT */
+	.asciz "Linux"
+	.align 4
+	.long 0
+#endif
 
 	.text
 	.code32

@@ -76,6 +76,7 @@ START_TEST(test_bzimage_loads)
 	a.initrd_size = sizeof(initrd);
 	ck_assert_int_eq(x86_boot_prepare(&mem, &a, &e, err, sizeof(err)), 0);
 	ck_assert_int_eq(e.proto, BOOT_PROTO_LINUX64);
+	ck_assert(e.linux_kernel); /* every bzImage is */
 	ck_assert_uint_eq(e.entry, LAYOUT_KERNEL + 0x200);
 	ck_assert_uint_eq(e.boot_param, LAYOUT_BOOT_PARAMS);
 	ck_assert_uint_eq(e.cr3, LAYOUT_PML4);
