@@ -6,8 +6,10 @@
  *   process (its disposition is left at the default, terminate), the
  *   error is in kvmlite_vm_last_error();
  * - console_in_fd at end of file: the console thread does not spin.
- * Usage: console_stall SPEW_STUB HANG_STUB [s][d][p][i] (on the local
- * /dev/kvm; the letters pick cases: stop, destroy, pipe closed, input).
+ * - a stream socket nobody reads, with the seccomp filters on.
+ * Usage: console_stall SPEW_STUB HANG_STUB [s][d][k][p][i] (on the local
+ * /dev/kvm; the letters pick cases: stop, destroy, socket, pipe closed,
+ * input).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,7 +81,8 @@ static void *watchdog(void *arg)
 	_exit(1);
 }
 
-static struct kvmlite_vm *create(const char *kernel, int out_fd, int in_fd)
+static struct kvmlite_vm *create_filtered(const char *kernel, int out_fd,
+					  int in_fd, int seccomp)
 {
 	struct kvmlite_config cfg;
 	struct kvmlite_vm *vm;
@@ -89,11 +93,17 @@ static struct kvmlite_vm *create(const char *kernel, int out_fd, int in_fd)
 	cfg.memory = 32 << 20;
 	cfg.console_out_fd = out_fd;
 	cfg.console_in_fd = in_fd;
+	cfg.seccomp = seccomp;
 	if (kvmlite_vm_create(&cfg, &vm, err, sizeof(err))) {
 		fprintf(stderr, "FAIL: create %s: %s\n", kernel, err);
 		exit(1);
 	}
 	return vm;
+}
+
+static struct kvmlite_vm *create(const char *kernel, int out_fd, int in_fd)
+{
+	return create_filtered(kernel, out_fd, in_fd, 0);
 }
 
 /* Wait until the pipe behind @rfd is full: the writer can put no more in
@@ -162,6 +172,43 @@ static void unread_pipe(const char *spew, bool via_stop)
 	      now_ms() - t);
 	close(p[0]);
 	close(p[1]);
+}
+
+/* A stream socket nobody reads, with the seccomp filters on: the console
+ * thread's send() is allowed, and stop is still immediate. */
+static void unread_socket(const char *spew)
+{
+	struct kvmlite_console_stats st;
+	struct kvmlite_vm *vm;
+	int sv[2], sndbuf = 0;
+	socklen_t sl = sizeof(sndbuf);
+	double t;
+
+	set_phase("fill the console socket");
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+	getsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl);
+	vm = create_filtered(spew, sv[1], -1, 1);
+	CHECK(kvmlite_vm_start(vm) == 0, "start");
+	for (int i = 0; i < HANG_LIMIT_S * 10 / 2; i++) {
+		kvmlite_vm_console_stats(vm, &st);
+		if (st.dropped)
+			break;
+		usleep(100000);
+	}
+	kvmlite_vm_console_stats(vm, &st);
+	CHECK(st.dropped > 0 && st.written > 0,
+	      "socket: written %llu dropped %llu",
+	      (unsigned long long)st.written, (unsigned long long)st.dropped);
+	set_phase("stop with a full console socket");
+	t = now_ms();
+	kvmlite_vm_stop(vm);
+	CHECK(kvmlite_vm_wait(vm, 5000) == 0, "wait after stop");
+	kvmlite_vm_destroy(vm);
+	printf("stop and destroy with an unread socket: %.1f ms\n",
+	       now_ms() - t);
+	CHECK(now_ms() - t < STOP_LIMIT_MS, "took %.0f ms", now_ms() - t);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 /* The reader closed its end: no SIGPIPE; the error is recorded. */
@@ -245,6 +292,8 @@ int main(int argc, char **argv)
 		unread_pipe(argv[1], true);
 	if (argc < 4 || strchr(argv[3], 'd'))
 		unread_pipe(argv[1], false);
+	if (argc < 4 || strchr(argv[3], 'k'))
+		unread_socket(argv[1]);
 	if (argc < 4 || strchr(argv[3], 'p'))
 		closed_reader(argv[1]);
 	if (argc < 4 || strchr(argv[3], 'i'))
