@@ -65,7 +65,7 @@ struct kvmlite_net {
 /* Disks and nets together: each takes one of the IOAPIC's free lines. */
 #define KVMLITE_MAX_DEVICES 19
 
-/* Receives guest console output; called from a vCPU thread. */
+/* Receives guest console output (see struct kvmlite_config). */
 typedef void (*kvmlite_console_fn)(void *opaque, const char *buf, size_t len);
 
 struct kvmlite_config {
@@ -83,14 +83,18 @@ struct kvmlite_config {
 	 *
 	 * console_out_fd is written by the library's console thread, never
 	 * blocking on it (a pipe or terminal is written through its own
-	 * non-blocking reopening, a socket with MSG_DONTWAIT): the guest
-	 * never waits for the reader. Output waits in a 128 KiB buffer; what
-	 * finds it full is dropped and counted (kvmlite_vm_console_stats). If
-	 * writing fails (the reader closed a pipe: no SIGPIPE reaches the
-	 * process), that is recorded for kvmlite_vm_last_error() and later
-	 * output is dropped. When the VM stops, what is buffered is written
-	 * out for at most 100 ms before kvmlite_vm_wait() returns.
-	 * console_cb is called synchronously on the vCPU thread: it must not
+	 * non-blocking reopening, a socket with MSG_DONTWAIT). Output waits
+	 * in a 128 KiB buffer; when that is full the guest's UART reports its
+	 * transmitter busy (flow control: a slow reader loses nothing). A
+	 * reader that takes nothing for 5 s is taken for gone: output is then
+	 * dropped and counted (kvmlite_vm_console_stats) until the buffer has
+	 * drained to half. If writing fails (the reader closed a pipe: no
+	 * SIGPIPE reaches the process), that is recorded for
+	 * kvmlite_vm_last_error() and later output is dropped. When the VM
+	 * stops, what is buffered is written out for at most 100 ms before
+	 * kvmlite_vm_wait() returns. No vCPU thread ever waits for the reader.
+	 * console_cb gets every byte the UART sent, in order, on a vCPU
+	 * thread or the console thread, one call at a time: it must not
 	 * block. End of file on console_in_fd ends input; the guest runs on.
 	 */
 	int console_in_fd;
@@ -255,7 +259,9 @@ KVMLITE_API int kvmlite_vm_resume(struct kvmlite_vm *vm);
 /* What became of the console output sent to console_out_fd. */
 struct kvmlite_console_stats {
 	uint64_t written; /* bytes written to console_out_fd */
-	uint64_t dropped; /* bytes dropped: buffer full, or output failed */
+	uint64_t dropped; /* bytes dropped: reader gone, output failed, or
+			   * written by the guest while the UART was busy */
+	uint64_t stalls;  /* times the reader took nothing for 5 s */
 	uint64_t queued;  /* bytes waiting in the buffer now */
 	int out_error;	  /* errno that ended output (e.g. EPIPE), or 0 */
 };

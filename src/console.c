@@ -82,6 +82,7 @@ int console_init(struct console *c, int out_fd, int in_fd,
 	memset(c, 0, sizeof(*c));
 	c->out_fd = c->own_fd = c->wake_fd = c->epoll_fd = -1;
 	c->in_fd = in_fd;
+	c->stall_ns = CONSOLE_STALL_NS;
 	c->deliver = deliver;
 	c->deliver_opaque = opaque;
 	ret = -pthread_mutex_init(&c->lock, NULL);
@@ -126,34 +127,76 @@ void console_free(struct console *c)
 	c->out_fd = c->own_fd = c->wake_fd = c->epoll_fd = c->in_fd = -1;
 }
 
-void console_put(struct console *c, const uint8_t *buf, size_t len)
+bool console_gate(struct console *c, uint8_t byte)
 {
-	size_t room, tail, n;
-	bool wake = false;
+	bool wake = false, taken = true;
 
-	if (c->sink == CONSOLE_SINK_NONE || !len)
-		return;
+	if (c->sink == CONSOLE_SINK_NONE)
+		return true;
 	pthread_mutex_lock(&c->lock);
 	if (c->out_error) {
-		c->dropped += len;
-		goto out;
+		c->dropped++;
+	} else if (c->len < CONSOLE_OUT_RING) {
+		c->ring[(c->head + c->len) % CONSOLE_OUT_RING] = byte;
+		c->len++;
+		if (!c->wake_pending)
+			wake = c->wake_pending = true;
+	} else if (c->dropping) {
+		c->dropped++;
+	} else {
+		if (!c->blocked)
+			c->progress_ns = mono_ns();
+		c->blocked = true;
+		taken = false;
+		wake = !c->wake_pending; /* the thread times the stall */
+		c->wake_pending = true;
 	}
-	room = CONSOLE_OUT_RING - c->len;
-	if (len > room) {
-		c->dropped += len - room;
-		len = room;
-	}
-	tail = (c->head + c->len) % CONSOLE_OUT_RING;
-	n = len < CONSOLE_OUT_RING - tail ? len : CONSOLE_OUT_RING - tail;
-	memcpy(c->ring + tail, buf, n);
-	memcpy(c->ring, buf + n, len - n);
-	c->len += len;
-	if (len && !c->wake_pending)
-		wake = c->wake_pending = true;
-out:
 	pthread_mutex_unlock(&c->lock);
 	if (wake)
 		(void)eventfd_write(c->wake_fd, 1);
+	return taken;
+}
+
+/* A byte the gate refused may go now (room, or output is dropped). */
+static void release_blocked(struct console *c)
+{
+	bool was;
+
+	pthread_mutex_lock(&c->lock);
+	was = c->blocked &&
+	      (c->len < CONSOLE_OUT_RING || c->dropping || c->out_error);
+	if (was)
+		c->blocked = false;
+	pthread_mutex_unlock(&c->lock);
+	if (was && c->tx_ready)
+		c->tx_ready(c->deliver_opaque);
+}
+
+/* A refused byte waited CONSOLE_STALL_NS with no write taken: the reader
+ * is gone. Returns ms until that would be, -1 when nothing waits. */
+static int check_stall(struct console *c)
+{
+	uint64_t now = mono_ns(), due;
+	bool stalled = false;
+
+	pthread_mutex_lock(&c->lock);
+	if (!c->blocked) {
+		pthread_mutex_unlock(&c->lock);
+		return -1;
+	}
+	due = c->progress_ns + c->stall_ns;
+	if (now >= due) {
+		c->dropping = true;
+		c->stalls++;
+		stalled = true;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (!stalled)
+		return (int)((due - now + 999999) / 1000000);
+	if (c->out_failed)
+		c->out_failed(c->deliver_opaque, 0);
+	release_blocked(c);
+	return -1;
 }
 
 /* One write of the ring's oldest bytes. > 0: bytes written, 0: nothing to
@@ -208,6 +251,7 @@ static ssize_t write_some(struct console *c)
 		pthread_mutex_unlock(&c->lock);
 		if (c->out_failed)
 			c->out_failed(c->deliver_opaque, e);
+		release_blocked(c);
 		return -e;
 	}
 	if (!w)
@@ -216,6 +260,9 @@ static ssize_t write_some(struct console *c)
 	c->head = (c->head + (size_t)w) % CONSOLE_OUT_RING;
 	c->len -= (size_t)w;
 	c->written += (uint64_t)w;
+	c->progress_ns = mono_ns();
+	if (c->dropping && c->len <= CONSOLE_OUT_RING / 2)
+		c->dropping = false; /* the reader is back: flow control */
 	pthread_mutex_unlock(&c->lock);
 	return w;
 }
@@ -234,6 +281,7 @@ static bool flush_out(struct console *c)
 	do
 		w = write_some(c);
 	while (w > 0);
+	release_blocked(c);
 	return w == -EAGAIN;
 }
 
@@ -314,18 +362,21 @@ void console_run(struct console *c, int stop_fd)
 	for (;;) {
 		struct epoll_event evs[8];
 		bool readable = false, out_full;
-		int timeout = -1, n;
+		int timeout = -1, n, stall_ms;
 
 		in_deliver(c);
 		out_full = flush_out(c);
 		out_arm(c, out_full);
 		in_arm(c, c->in_open && !c->in_have);
+		stall_ms = check_stall(c);
 		/* Input waiting for UART room, output for an fd that cannot
 		 * be polled: come back soon. Unpolled input: read now. */
 		if (c->in_have || (out_full && !c->out_armed))
 			timeout = CONSOLE_RETRY_MS;
 		else if (c->in_open && !c->in_polled)
 			timeout = 0;
+		if (stall_ms >= 0 && (timeout < 0 || stall_ms < timeout))
+			timeout = stall_ms;
 		n = epoll_wait(c->epoll_fd, evs, 8, timeout);
 		if (n < 0 && errno != EINTR)
 			return;
@@ -375,6 +426,7 @@ void console_get_stats(struct console *c, struct console_stats *s)
 	pthread_mutex_lock(&c->lock);
 	s->written = c->written;
 	s->dropped = c->dropped;
+	s->stalls = c->stalls;
 	s->queued = c->len;
 	s->out_error = c->out_error;
 	pthread_mutex_unlock(&c->lock);

@@ -1,16 +1,21 @@
 /*
  * The guest console's host side: output to the caller's fd, input from it.
  *
- * Output never blocks a vCPU. A UART write queues its byte in a bounded
- * ring (CONSOLE_OUT_RING bytes); the console thread writes the ring to
- * console_out_fd without ever blocking on it: a regular file or block
- * device is written directly, a socket with send(MSG_DONTWAIT |
- * MSG_NOSIGNAL), anything else (pipe, FIFO, terminal) through a
- * non-blocking reopening of the same file (/proc/self/fd/N) so that the
- * caller's file status flags are left alone. Output that finds the ring
- * full is dropped and counted: the guest is never slowed down or stopped
- * by a reader that does not read. A write error (the reader went away)
- * is recorded and later output is dropped too. All writes happen on the
+ * Output never blocks a vCPU thread. The UART offers each byte to
+ * console_gate(), which queues it in a bounded ring (CONSOLE_OUT_RING
+ * bytes); the console thread writes the ring to console_out_fd without
+ * ever blocking on it: a regular file or block device is written
+ * directly, a socket with send(MSG_DONTWAIT | MSG_NOSIGNAL), anything else
+ * (pipe, FIFO, terminal) through a non-blocking reopening of the same file
+ * (/proc/self/fd/N) so that the caller's file status flags are left alone.
+ *
+ * When the ring is full the gate refuses the byte: the UART holds it and
+ * the guest waits for THRE, as on a serial line with flow control, so a
+ * slow reader loses nothing. A reader that takes nothing for
+ * CONSOLE_STALL_NS is taken for gone: output is then dropped and counted
+ * (the guest runs at full speed) until the ring has drained to half, when
+ * flow control resumes. A write error (the reader closed a pipe) is
+ * recorded and output is dropped from then on. All writes happen on the
  * console thread, whose signals are blocked, so a closed pipe's SIGPIPE
  * never reaches the process.
  *
@@ -27,6 +32,7 @@
 #include <stdint.h>
 
 #define CONSOLE_OUT_RING (128u << 10)
+#define CONSOLE_STALL_NS (5 * 1000000000ULL)
 #define CONSOLE_IN_BUF 1024
 
 /* How output reaches the fd without blocking. */
@@ -53,7 +59,12 @@ struct console {
 	uint64_t written, dropped;
 	int out_error; /* errno that ended output, 0 while it works */
 	bool wake_pending;
-	int wake_fd; /* eventfd: output was queued */
+	int wake_fd;	      /* eventfd: output was queued */
+	bool blocked;	      /* the gate refused a byte: call tx_ready */
+	bool dropping;	      /* the reader stalled: drop until it drains */
+	uint64_t stalls;      /* times the reader was taken for gone */
+	uint64_t progress_ns; /* last write, or when output started waiting */
+	uint64_t stall_ns;    /* CONSOLE_STALL_NS (tests shorten it) */
 
 	/* Input, console thread only. */
 	int in_fd;
@@ -62,8 +73,11 @@ struct console {
 	size_t in_have;
 	console_deliver_fn deliver;
 	void *deliver_opaque;
-	/* Called once, on the console thread, when output fails for good. */
+	/* Called once, on the console thread, when output fails for good
+	 * (err > 0), or each time the reader is taken for gone (err 0). */
 	void (*out_failed)(void *opaque, int err);
+	/* Called on the console thread when a refused byte may go now. */
+	void (*tx_ready)(void *opaque);
 
 	int epoll_fd;
 	bool out_armed; /* epoll waits for EPOLLOUT */
@@ -71,7 +85,8 @@ struct console {
 
 struct console_stats {
 	uint64_t written; /* bytes written to console_out_fd */
-	uint64_t dropped; /* bytes dropped: ring full, or output failed */
+	uint64_t dropped; /* bytes dropped: reader gone, or output failed */
+	uint64_t stalls;  /* times the reader was taken for gone */
 	size_t queued;	  /* bytes in the ring now */
 	int out_error;	  /* errno that ended output, or 0 */
 };
@@ -87,8 +102,10 @@ int console_init(struct console *c, int out_fd, int in_fd,
 		 size_t errlen);
 void console_free(struct console *c);
 
-/* Queue output (any thread; never blocks). */
-void console_put(struct console *c, const uint8_t *buf, size_t len);
+/* Offer one byte of output (any thread; never blocks): true when it was
+ * taken (queued, or dropped and counted), false when the ring is full and
+ * the caller must hold it until tx_ready. */
+bool console_gate(struct console *c, uint8_t byte);
 
 /*
  * The console thread's loop: moves input and output until @stop_fd is

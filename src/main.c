@@ -398,6 +398,18 @@ wait:
 	default:
 		break;
 	}
+	{
+		struct kvmlite_console_stats cs;
+
+		kvmlite_vm_console_stats(vm, &cs);
+		if (cs.dropped)
+			fprintf(stderr,
+				"kvmlite: console: %llu bytes of guest output "
+				"dropped (%s)\n",
+				(unsigned long long)cs.dropped,
+				cs.out_error ? strerror(cs.out_error)
+					     : "the reader stalled");
+	}
 	if (timing != CLI_TIMING_OFF) {
 		struct kvmlite_timings t;
 

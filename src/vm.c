@@ -169,12 +169,11 @@ static void irq_set_level(void *opaque, unsigned int gsi, int level)
 		vm_set_error(vm, "KVM_IRQ_LINE %u: %s", gsi, strerror(-ret));
 }
 
-/* On a vCPU thread: never blocks (the console thread writes the fd). */
+/* Bytes the UART sent (the gate took them): the log and the callback. */
 static void console_out(void *opaque, const uint8_t *buf, size_t len)
 {
 	struct kvmlite_vm *vm = opaque;
 
-	console_put(&vm->console, buf, len);
 	if (vm->cfg.console_cb)
 		vm->cfg.console_cb(vm->cfg.console_opaque, (const char *)buf,
 				   len);
@@ -188,12 +187,33 @@ static size_t console_in(void *opaque, const uint8_t *buf, size_t len)
 	return serial8250_receive(&vm->serial, buf, len);
 }
 
+/* Under the UART's lock: may the byte go to console_out_fd now? */
+static bool console_gate_fn(void *opaque, uint8_t byte)
+{
+	struct kvmlite_vm *vm = opaque;
+
+	return console_gate(&vm->console, byte);
+}
+
+static void console_tx_ready(void *opaque)
+{
+	struct kvmlite_vm *vm = opaque;
+
+	serial8250_tx_ready(&vm->serial);
+}
+
 static void console_failed(void *opaque, int err)
 {
-	vm_set_error(opaque,
-		     "console output: %s; later output is dropped (see "
-		     "kvmlite_vm_console_stats)",
-		     strerror(err));
+	if (err)
+		vm_set_error(opaque,
+			     "console output: %s; later output is dropped "
+			     "(see kvmlite_vm_console_stats)",
+			     strerror(err));
+	else
+		vm_set_error(opaque,
+			     "console output: the reader took nothing for "
+			     "%llu s; output is dropped until it catches up",
+			     CONSOLE_STALL_NS / 1000000000ULL);
 }
 
 /* Map a whole file read-only; an empty file is an error. */
@@ -679,7 +699,9 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 	if (ret)
 		goto fail;
 	vm->console.out_failed = console_failed;
+	vm->console.tx_ready = console_tx_ready;
 	vm->console_ready = true;
+	serial8250_set_tx_gate(&vm->serial, console_gate_fn, vm);
 	ret = worker_init(&vm->io, vm->cfg.seccomp > 0);
 	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (ret || vm->exit_fd < 0) {
@@ -915,7 +937,8 @@ void kvmlite_vm_console_stats(struct kvmlite_vm *vm,
 
 	console_get_stats(&vm->console, &s);
 	out->written = s.written;
-	out->dropped = s.dropped;
+	out->dropped = s.dropped + serial8250_tx_overruns(&vm->serial);
+	out->stalls = s.stalls;
 	out->queued = s.queued;
 	out->out_error = s.out_error;
 }

@@ -114,8 +114,10 @@ static uint8_t rx_pop(struct serial8250 *s)
 
 static uint8_t lsr_locked(const struct serial8250 *s)
 {
-	uint8_t lsr = U8250_LSR_THRE | U8250_LSR_TEMT | s->lsr_err;
+	uint8_t lsr = s->lsr_err;
 
+	if (!s->thr_full)
+		lsr |= U8250_LSR_THRE | U8250_LSR_TEMT;
 	if (s->rx_count)
 		lsr |= U8250_LSR_DR;
 	return lsr;
@@ -171,13 +173,23 @@ static bool reg_write_locked(struct serial8250 *s, uint64_t offset, uint8_t v)
 			s->dll = v;
 			return false;
 		}
-		/* Transmitted at once: THR empty again, THRI pending. */
-		s->thr_ipending = true;
+		if (s->thr_full) {
+			s->tx_overruns++; /* the guest did not wait for THRE */
+			return false;
+		}
 		if (s->mcr & U8250_MCR_LOOP) {
+			s->thr_ipending = true;
 			if (!rx_push(s, v))
 				s->lsr_err |= U8250_LSR_OE;
 			return false;
 		}
+		if (s->gate && !s->gate(s->gate_opaque, v)) {
+			s->thr_full = true;
+			s->thr = v;
+			return false;
+		}
+		/* Transmitted at once: THR empty again, THRI pending. */
+		s->thr_ipending = true;
 		return true;
 	case U8250_IER:
 		if (s->lcr & U8250_LCR_DLAB) {
@@ -187,12 +199,12 @@ static bool reg_write_locked(struct serial8250 *s, uint64_t offset, uint8_t v)
 		changed = (s->ier ^ v) & 0x0f;
 		s->ier = v & 0x0f;
 		/*
-		 * Enabling THRI with THR empty (always, here) raises THRI: the
-		 * 8250 driver's startup test and console write path rely on
-		 * it.
+		 * Enabling THRI with THR empty raises THRI: the 8250 driver's
+		 * startup test and console write path rely on it.
 		 */
 		if (changed & U8250_IER_THRI)
-			s->thr_ipending = !!(s->ier & U8250_IER_THRI);
+			s->thr_ipending =
+				(s->ier & U8250_IER_THRI) && !s->thr_full;
 		return false;
 	case U8250_FCR:
 		/* Toggling the FIFO enable resets both FIFOs. */
@@ -200,7 +212,12 @@ static bool reg_write_locked(struct serial8250 *s, uint64_t offset, uint8_t v)
 			v |= U8250_FCR_CLEAR_RCVR | U8250_FCR_CLEAR_XMIT;
 		if (v & U8250_FCR_CLEAR_RCVR)
 			rx_clear(s);
-		/* CLEAR_XMIT: nothing buffered on the transmit side. */
+		/* CLEAR_XMIT: only a held byte is buffered on that side. */
+		if ((v & U8250_FCR_CLEAR_XMIT) && s->thr_full) {
+			s->thr_full = false;
+			s->tx_overruns++;
+			s->thr_ipending = true;
+		}
 		s->fcr = v & (U8250_FCR_ENABLE_FIFO | U8250_FCR_DMA_SELECT |
 			      U8250_FCR_TRIGGER_MASK);
 		return false;
@@ -324,6 +341,46 @@ void serial8250_destroy(struct serial8250 *s)
 	pthread_mutex_destroy(&s->lock);
 }
 
+void serial8250_set_tx_gate(struct serial8250 *s, serial_tx_gate_fn gate,
+			    void *opaque)
+{
+	pthread_mutex_lock(&s->lock);
+	s->gate = gate;
+	s->gate_opaque = opaque;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void serial8250_tx_ready(struct serial8250 *s)
+{
+	uint8_t c;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->thr_full || (s->gate && !s->gate(s->gate_opaque, s->thr))) {
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	c = s->thr;
+	pthread_mutex_unlock(&s->lock);
+	/* THRE still reads clear: no vCPU emits meanwhile, order holds. */
+	if (s->out)
+		s->out(s->out_opaque, &c, 1);
+	pthread_mutex_lock(&s->lock);
+	s->thr_full = false;
+	s->thr_ipending = true;
+	update_irq_locked(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+uint64_t serial8250_tx_overruns(struct serial8250 *s)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->tx_overruns;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
 void serial8250_dump(struct serial8250 *s, struct dumpbuf *b)
 {
 	if (pthread_mutex_trylock(&s->lock)) {
@@ -332,8 +389,10 @@ void serial8250_dump(struct serial8250 *s, struct dumpbuf *b)
 	}
 	dumpbuf_printf(b,
 		       " ier=0x%02x iir=0x%02x lsr=0x%02x lcr=0x%02x "
-		       "mcr=0x%02x msr=0x%02x rx_queued=%zu irq=%d",
+		       "mcr=0x%02x msr=0x%02x rx_queued=%zu irq=%d "
+		       "thr_full=%d tx_overruns=%llu",
 		       s->ier, iir_locked(s), lsr_locked(s), s->lcr, s->mcr,
-		       s->msr, s->rx_count, s->irq_level);
+		       s->msr, s->rx_count, s->irq_level, s->thr_full,
+		       (unsigned long long)s->tx_overruns);
 	pthread_mutex_unlock(&s->lock);
 }

@@ -1,14 +1,20 @@
 /*
  * 16550A UART emulation (the guest's ttyS0 console).
  *
- * Eight byte-wide registers. Transmission is instantaneous: every THR write
- * is handed to the output callback at once and THRE/TEMT are always set.
- * Host input goes through a receive FIFO much deeper than the hardware's 16
- * bytes so that pasted text is not lost.
+ * Eight byte-wide registers. Transmission is instantaneous unless a
+ * transmit gate (serial8250_set_tx_gate) refuses the byte: then it stays in
+ * the holding register, THRE and TEMT read clear, and the guest waits (for
+ * THRI, or polling LSR) until serial8250_tx_ready() lets it go, as on a
+ * line with flow control. A byte written while THR is full is lost and
+ * counted (tx_overruns). Host input goes through a receive FIFO much deeper
+ * than the hardware's 16 bytes so that pasted text is not lost.
  *
- * Locking: every entry point takes s->lock. The output callback is called
- * WITHOUT the lock held (so a slow console never blocks host input), from
- * the vCPU thread doing the THR write; it must not call back into the
+ * Locking: every entry point takes s->lock. The gate is called with the
+ * lock held and must not block or call back. The output callback is called
+ * WITHOUT the lock held (so a slow console never blocks host input), for
+ * each byte the gate let through, from the vCPU thread doing the THR write
+ * or from the thread calling serial8250_tx_ready() (while THRE still reads
+ * clear, so never alongside a vCPU's); it must not call back into the
  * device. Byte order is preserved for any guest that serialises its own
  * UART accesses (Linux does, under the port lock). The interrupt line is
  * driven with the lock held, only on level changes.
@@ -90,6 +96,8 @@
 #define SERIAL8250_RX_FIFO_SIZE 4096
 
 typedef void (*serial_out_fn)(void *opaque, const uint8_t *buf, size_t len);
+/* True: the byte may go now; false: hold it (see above). */
+typedef bool (*serial_tx_gate_fn)(void *opaque, uint8_t byte);
 
 struct serial8250 {
 	uint8_t ier; /* low 4 bits only */
@@ -103,11 +111,16 @@ struct serial8250 {
 	uint8_t dlm;
 	bool thr_ipending; /* THRI condition, consumed by reading IIR */
 	int irq_level;	   /* last level driven on irq */
+	bool thr_full;	   /* the gate holds thr */
+	uint8_t thr;
+	uint64_t tx_overruns; /* bytes written while THR was full */
 
 	pthread_mutex_t lock;
 	struct irq_line irq;
 	serial_out_fn out;
 	void *out_opaque;
+	serial_tx_gate_fn gate;
+	void *gate_opaque;
 
 	/* Receive FIFO (ring). */
 	size_t rx_head;
@@ -122,6 +135,15 @@ struct serial8250 {
 int serial8250_init(struct serial8250 *s, const struct irq_line *irq,
 		    serial_out_fn out, void *out_opaque);
 void serial8250_destroy(struct serial8250 *s);
+
+/* Install a transmit gate (before the guest runs); NULL: none. */
+void serial8250_set_tx_gate(struct serial8250 *s, serial_tx_gate_fn gate,
+			    void *opaque);
+/* The gate has room again: offer it the held byte (any thread, without
+ * the gate's own locks held). */
+void serial8250_tx_ready(struct serial8250 *s);
+/* Bytes lost to writes while THR was full. */
+uint64_t serial8250_tx_overruns(struct serial8250 *s);
 
 /* Bus handler for the 8 registers; opaque is the struct serial8250. */
 void serial8250_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,

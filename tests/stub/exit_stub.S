@@ -4,7 +4,9 @@
  * The exit value is STUB_EXIT_VALUE (default 42); with STUB_HANG the guest
  * prints a line on the UART and halts forever instead (for tests that
  * wait for output and stop a VM from the host); with STUB_SPEW it prints
- * lines on the UART forever (for tests of a console nobody reads); with
+ * lines on the UART forever (for tests of a console nobody reads), with
+ * STUB_SPEW_POLITE the same but waiting for THRE before each byte, as a
+ * driver does; with
  * STUB_LINUX_NOTE it also carries an ELF note owned by "Linux", as every
  * vmlinux does (kvmlite then takes it for a Linux kernel).
  */
@@ -33,7 +35,21 @@
 	.code32
 	.globl pvh_start
 pvh_start:
-#if defined(STUB_SPEW)
+#if defined(STUB_SPEW) && defined(STUB_SPEW_POLITE)
+3:	movl $spew, %esi
+2:	lodsb
+	testb %al, %al
+	jz 3b
+	movb %al, %bl
+	movw $0x3fd, %dx	/* LSR: wait for THRE */
+4:	inb %dx, %al
+	testb $0x20, %al
+	jz 4b
+	movw $0x3f8, %dx
+	movb %bl, %al
+	outb %al, %dx
+	jmp 2b
+#elif defined(STUB_SPEW)
 	movw $0x3f8, %dx
 3:	movl $spew, %esi
 2:	lodsb

@@ -618,6 +618,74 @@ START_TEST(test_threads)
 }
 END_TEST
 
+/* A gate that refuses while closed: flow control towards the guest. */
+static bool gate_open;
+static unsigned int gate_calls;
+
+static bool fake_gate(void *opaque, uint8_t byte)
+{
+	(void)opaque;
+	(void)byte;
+	gate_calls++;
+	return gate_open;
+}
+
+START_TEST(test_tx_gate)
+{
+	gate_open = true;
+	gate_calls = 0;
+	serial8250_set_tx_gate(&uart, fake_gate, NULL);
+	wr(U8250_IER, U8250_IER_THRI);
+	(void)rd(U8250_IIR); /* take the THRI that enabling raised */
+	wr(U8250_TX, 'a');
+	ck_assert_uint_eq(fout.len, 1);
+	ck_assert_uint_eq(rd(U8250_LSR) & 0x60, 0x60);
+
+	/* Refused: held in THR, THRE/TEMT clear, no THRI, no output. */
+	gate_open = false;
+	(void)rd(U8250_IIR);
+	wr(U8250_TX, 'b');
+	ck_assert_uint_eq(fout.len, 1);
+	ck_assert_uint_eq(rd(U8250_LSR) & 0x60, 0);
+	ck_assert_uint_eq(rd(U8250_IIR) & 0x0f, U8250_IIR_NO_INT);
+	ck_assert_int_eq(firq.level, 0);
+	/* A guest that does not wait loses that byte, counted. */
+	wr(U8250_TX, 'c');
+	ck_assert_uint_eq(serial8250_tx_overruns(&uart), 1);
+	/* Re-enabling THRI while THR is full raises nothing. */
+	wr(U8250_IER, 0);
+	wr(U8250_IER, U8250_IER_THRI);
+	ck_assert_uint_eq(rd(U8250_IIR) & 0x0f, U8250_IIR_NO_INT);
+
+	/* Still no room: tx_ready keeps holding it. */
+	serial8250_tx_ready(&uart);
+	ck_assert_uint_eq(fout.len, 1);
+	ck_assert_uint_eq(rd(U8250_LSR) & 0x60, 0);
+
+	/* Room: the held byte goes, THRE is back, THRI is raised. */
+	gate_open = true;
+	serial8250_tx_ready(&uart);
+	ck_assert_uint_eq(fout.len, 2);
+	ck_assert_mem_eq(fout.buf, "ab", 2);
+	ck_assert_uint_eq(rd(U8250_LSR) & 0x60, 0x60);
+	ck_assert_int_eq(firq.level, 1);
+	ck_assert_uint_eq(rd(U8250_IIR) & 0x0f, U8250_IIR_THRI);
+	ck_assert_int_eq(firq.level, 0);
+	/* Nothing held: a spare tx_ready does nothing. */
+	serial8250_tx_ready(&uart);
+	ck_assert_uint_eq(fout.len, 2);
+
+	/* CLEAR_XMIT drops a held byte (counted) and frees THR. */
+	gate_open = false;
+	wr(U8250_TX, 'd');
+	ck_assert_uint_eq(rd(U8250_LSR) & 0x60, 0);
+	wr(U8250_FCR, U8250_FCR_ENABLE_FIFO | U8250_FCR_CLEAR_XMIT);
+	ck_assert_uint_eq(rd(U8250_LSR) & 0x60, 0x60);
+	ck_assert_uint_eq(serial8250_tx_overruns(&uart), 2);
+	ck_assert_uint_eq(fout.len, 2);
+}
+END_TEST
+
 static Suite *serial_suite(void)
 {
 	Suite *s = suite_create("serial8250");
@@ -644,6 +712,7 @@ static Suite *serial_suite(void)
 	tcase_add_test(tc, test_wide_low_byte);
 	tcase_add_test(tc, test_fuzz);
 	tcase_add_test(tc, test_threads);
+	tcase_add_test(tc, test_tx_gate);
 	suite_add_tcase(s, tc);
 	return s;
 }
