@@ -102,9 +102,11 @@ struct kvmlite_config {
 	 * handles SIGSYS itself, the library then installs a handler that
 	 * names the thread kind and call and ends the process with
 	 * KVMLITE_STATUS_SANDBOX. Console callbacks run on vCPU threads and
-	 * are bound by their list (read, write, futex, memory: see
-	 * src/sandbox.c). 0: off. -1 (what kvmlite_config_init sets): off in
-	 * the library; on in the kvmlite command.
+	 * are bound by their list (read, write, futex, memory without
+	 * PROT_EXEC, signals to this process's own threads only: see
+	 * src/sandbox.c and README.md, "Security"). 0: off. -1 (what
+	 * kvmlite_config_init sets): off in the library; on in the kvmlite
+	 * command.
 	 */
 	int seccomp;
 
