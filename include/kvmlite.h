@@ -185,9 +185,15 @@ struct kvmlite_vm;
 /*
  * Create a VM (not yet running). On failure returns a negative errno,
  * writes a one-line reason to @err and leaves *@out NULL:
- * -EINVAL bad configuration, -ENOENT/-EACCES unreadable file,
- * -ENOEXEC invalid or unsupported kernel/initrd, -E2BIG does not fit,
- * -ENODEV no usable /dev/kvm or a missing capability, others: VMM failure.
+ * -ENOEXEC the kernel or initrd cannot be used: it cannot be opened or
+ *  read (the message gives the system's reason, e.g. "No such file or
+ *  directory"), is not a regular file, is empty, or is invalid or
+ *  unsupported;
+ * -E2BIG the kernel, initrd or command line does not fit (guest memory
+ *  too small, command line too long);
+ * -EINVAL bad configuration; -ENOENT, -EACCES... a disk cannot be
+ *  opened; -EBUSY a disk is locked by another process;
+ * -ENODEV no usable /dev/kvm or a missing capability; others: VMM failure.
  */
 KVMLITE_API int kvmlite_vm_create(const struct kvmlite_config *cfg,
 				  struct kvmlite_vm **out, char *err,

@@ -191,39 +191,39 @@ static void console_out(void *opaque, const uint8_t *buf, size_t len)
 	console_log_append(&vm->con, (const char *)buf, len);
 }
 
-/* Map a whole file read-only; an empty file is an error. */
+/*
+ * Map a whole file read-only; an empty file is an error. Every failure is
+ * -ENOEXEC (a kernel or initrd that cannot be used, KVMLITE_STATUS_BAD_IMAGE
+ * in the command), with the errno text in the message.
+ */
 static int map_file(const char *path, const char *what, uint8_t **data,
 		    size_t *size, char *err, size_t errlen)
 {
 	struct stat st;
-	int fd, ret;
+	int fd, ret = -ENOEXEC;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		ret = -errno;
 		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
 		return ret;
 	}
 	if (fstat(fd, &st) < 0) {
-		ret = -errno;
 		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		ret = -EINVAL;
 		snprintf(err, errlen, "%s %s: not a regular file", what, path);
 		goto out;
 	}
 	if (st.st_size == 0) {
-		ret = -ENOEXEC;
 		snprintf(err, errlen, "%s %s: file is empty", what, path);
 		goto out;
 	}
 	*data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (*data == MAP_FAILED) {
-		ret = -errno;
 		*data = NULL;
-		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+		snprintf(err, errlen, "%s %s: cannot map it: %s", what, path,
+			 strerror(errno));
 		goto out;
 	}
 	*size = (size_t)st.st_size;

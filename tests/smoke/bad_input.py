@@ -69,6 +69,8 @@ os.mkdir(d)
 disk = f("disk.img", bytes(1 << 20))
 big_initrd = f("big-initrd", bytes(40 << 20))
 long_cmdline = "x" * 70000
+loop = os.path.join(W, "loop")
+os.symlink("loop", loop)
 
 CASES = [
     # name, argv, status, stderr regex, needs /dev/kvm
@@ -93,10 +95,13 @@ CASES = [
     ("--boot-timing=xml", ["run", "--kernel", stub, "--boot-timing=xml"], USAGE, r"'xml'", False),
     ("unknown option", ["run", "--kernel", stub, "--turbo"], USAGE, r"unknown option '--turbo'", False),
     ("stray argument", ["run", "--kernel", stub, "extra"], USAGE, r"unexpected argument 'extra'", False),
-    ("missing kernel", ["run", "--kernel", "/nonexistent/bzImage"], USAGE,
+    ("missing kernel", ["run", "--kernel", "/nonexistent/bzImage"], BAD_IMAGE,
      r"kernel /nonexistent/bzImage: No such file", False),
-    ("kernel is a directory", ["run", "--kernel", d], USAGE, r"kernel .*adir: not a regular file", False),
-    ("kernel is /dev/null", ["run", "--kernel", "/dev/null"], USAGE, r"not a regular file", False),
+    ("kernel is a directory", ["run", "--kernel", d], BAD_IMAGE, r"kernel .*adir: not a regular file", False),
+    ("kernel is /dev/null", ["run", "--kernel", "/dev/null"], BAD_IMAGE, r"not a regular file", False),
+    # A regular file that cannot be mapped (sysfs attributes refuse mmap).
+    ("kernel cannot be mapped", ["run", "--kernel", "/sys/kernel/uevent_seqnum"], BAD_IMAGE,
+     r"kernel /sys/kernel/uevent_seqnum: cannot map it: ", False),
     ("empty kernel", ["run", "--kernel", f("empty")], BAD_IMAGE, r"kernel .*empty: file is empty", False),
     ("random kernel", ["run", "--kernel", f("random", os.urandom(5000))], BAD_IMAGE,
      r"not a bzImage or ELF", False),
@@ -112,8 +117,11 @@ CASES = [
     ("ELF for ARM", ["run", "--kernel", f("earm", elf(machine=183))], BAD_IMAGE, r"kernel .*earm: .*(x86|machine)", False),
     ("ELF phdrs outside the file", ["run", "--kernel", f("ephdr", elf(phoff=1 << 40))], BAD_IMAGE,
      r"kernel .*ephdr:", False),
-    ("missing initrd", ["run", "--kernel", stub, "--initrd", "/nonexistent/initrd"], USAGE,
+    ("missing initrd", ["run", "--kernel", stub, "--initrd", "/nonexistent/initrd"], BAD_IMAGE,
      r"initrd /nonexistent/initrd: No such file", False),
+    # Unreadable even for root: a symbolic link to itself (ELOOP).
+    ("unreadable initrd", ["run", "--kernel", stub, "--initrd", loop], BAD_IMAGE,
+     r"initrd .*loop: Too many levels of symbolic links", False),
     ("empty initrd", ["run", "--kernel", stub, "--initrd", f("empty-initrd")], BAD_IMAGE,
      r"initrd .*empty-initrd: file is empty", False),
     ("initrd larger than RAM", ["run", "--kernel", stub, "--initrd", big_initrd, "--memory", "16M"], USAGE,
