@@ -23,6 +23,7 @@ const char cli_usage[] =
 	"  --cpus N             number of vCPUs, 1-255 (default 1)\n"
 	"  --memory SIZE        guest RAM, e.g. 512M, 2G (default 256M)\n"
 	"  --serial MODE        console: stdio (default), file:PATH, none\n"
+	"                       (a FIFO as PATH needs its reader first)\n"
 	"  --disk path=FILE[,ro=on][,serial=STR]\n"
 	"                       a virtio-blk disk (raw image or block "
 	"device);\n"

@@ -202,7 +202,9 @@ static int map_file(const char *path, const char *what, uint8_t **data,
 	struct stat st;
 	int fd, ret = -ENOEXEC;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO (refused below) must not wait for a
+	 * writer. The descriptor is only mapped, never read. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
 		return ret;

@@ -71,6 +71,9 @@ big_initrd = f("big-initrd", bytes(40 << 20))
 long_cmdline = "x" * 70000
 loop = os.path.join(W, "loop")
 os.symlink("loop", loop)
+# A FIFO nobody writes to or reads from: opening it must not block.
+fifo = os.path.join(W, "fifo")
+os.mkfifo(fifo)
 
 CASES = [
     # name, argv, status, stderr regex, needs /dev/kvm
@@ -122,6 +125,9 @@ CASES = [
     # Unreadable even for root: a symbolic link to itself (ELOOP).
     ("unreadable initrd", ["run", "--kernel", stub, "--initrd", loop], BAD_IMAGE,
      r"initrd .*loop: Too many levels of symbolic links", False),
+    ("kernel is a FIFO", ["run", "--kernel", fifo], BAD_IMAGE, r"kernel .*fifo: not a regular file", False),
+    ("initrd is a FIFO", ["run", "--kernel", stub, "--initrd", fifo], BAD_IMAGE,
+     r"initrd .*fifo: not a regular file", False),
     ("empty initrd", ["run", "--kernel", stub, "--initrd", f("empty-initrd")], BAD_IMAGE,
      r"initrd .*empty-initrd: file is empty", False),
     ("initrd larger than RAM", ["run", "--kernel", stub, "--initrd", big_initrd, "--memory", "16M"], USAGE,
@@ -135,6 +141,10 @@ CASES = [
      r"disk .*empty-disk: .*empty", False),
     ("disk not a multiple of 512", ["run", "--kernel", stub, "--disk", "path=" + f("odd.img", bytes(1000))],
      USAGE, r"disk .*odd\.img: .*512", False),
+    ("disk is a FIFO", ["run", "--kernel", stub, "--disk", "path=" + fifo], USAGE,
+     r"disk .*fifo: not a regular file or block device", False),
+    ("read-only disk is a FIFO", ["run", "--kernel", stub, "--disk", "path=" + fifo + ",ro=on"], USAGE,
+     r"disk .*fifo: not a regular file or block device", False),
     ("disk without path", ["run", "--kernel", stub, "--disk", "ro=on"], USAGE, r"path=FILE is required", False),
     ("disk unknown key", ["run", "--kernel", stub, "--disk", "path=x,cache=none"], USAGE,
      r"unknown key 'cache'", False),
@@ -163,8 +173,15 @@ CASES = [
     ("config without kernel", ["run", "--config", f("nokernel.json", b'{"cpus": 2}')], USAGE,
      r'no "kernel" given', False),
     ("config is a directory", ["run", "--config", d], USAGE, r"adir: is a directory", False),
+    ("config is a FIFO", ["run", "--config", fifo], USAGE, r"kvmlite: .*fifo: not a regular file", False),
+    ("config is /dev/zero", ["run", "--config", "/dev/zero"], USAGE, r"kvmlite: /dev/zero: not a regular file",
+     False),
+    ("--serial to a FIFO without a reader", ["run", "--kernel", stub, "--serial", "file:" + fifo], USAGE,
+     r"--serial file:.*fifo: a FIFO with no reader", False),
     # With a VM running: the exit paths restore the terminal.
     ("stub exits 42", ["run", "--kernel", EXIT_STUB], 42, None, True),
+    ("--serial to a FIFO with a reader", ["run", "--kernel", EXIT_STUB, "--serial", "file:" + fifo], 42, None,
+     True),
     ("disk locked by another kvmlite", ["run", "--kernel", EXIT_STUB, "--disk", "path=" + disk], USAGE,
      r"disk .*disk\.img: in use by another process", True),
     ("SIGTERM while running", ["run", "--kernel", HANG_STUB], STOPPED, r"VM stopped", True),
@@ -212,11 +229,16 @@ def main():
                                        "--disk", "path=" + disk], stdin=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL)
             time.sleep(0.5)
+        reader = None
+        if name == "--serial to a FIFO with a reader":
+            reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
         rc, err, restored = run_case(argv, 0.5 if name.startswith("SIGTERM") else None)
         if holder:
             holder.terminate()
             holder.wait(timeout=10)
             holder = None
+        if reader is not None:
+            os.close(reader)
         text = err.decode(errors="replace")
         lines = [l for l in text.splitlines() if l]
         problems = []

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kvmlite.h"
@@ -182,6 +183,29 @@ START_TEST(missing_file)
 }
 END_TEST
 
+/* Special files are refused without blocking: a FIFO nobody writes to
+ * would hang a plain open() (Check's timeout catches that). */
+START_TEST(special_files)
+{
+	static const char *const paths[] = { NULL, "/dev/null", "/dev/zero" };
+	struct kvmlite_config c;
+	char fifo[300], err[512], want[400];
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		const char *p = paths[i] ? paths[i] : fifo;
+
+		ck_assert_int_eq(kvmlite_config_load(p, &c, err, sizeof(err)),
+				 -EINVAL);
+		snprintf(want, sizeof(want), "%s: not a regular file", p);
+		ck_assert_str_eq(err, want);
+		kvmlite_config_release(&c);
+	}
+	unlink(fifo);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("config");
@@ -192,6 +216,7 @@ int main(void)
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, mistakes);
 	tcase_add_test(tc, missing_file);
+	tcase_add_test(tc, special_files);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
