@@ -83,8 +83,9 @@ struct kvmlite_config {
 	kvmlite_console_fn console_cb;
 	void *console_opaque;
 
-	/* Disks, in order: the guest sees them as vda, vdb, ... An image
-	 * opened read-write is locked against other users. */
+	/* Disks, in order: the guest sees them as vda, vdb, ... each image
+	 * at most once. An image opened read-write is locked against other
+	 * users. */
 	const struct kvmlite_disk *disks;
 	unsigned int nr_disks; /* up to KVMLITE_MAX_DISKS */
 
@@ -191,8 +192,9 @@ struct kvmlite_vm;
  *  unsupported;
  * -E2BIG the kernel, initrd or command line does not fit (guest memory
  *  too small, command line too long);
- * -EINVAL bad configuration; -ENOENT, -EACCES... a disk cannot be
- *  opened; -EBUSY a disk is locked by another process;
+ * -EINVAL bad configuration (also: the same disk given twice);
+ * -ENOENT, -EACCES... a disk cannot be opened; -EBUSY a disk is locked by
+ *  another process;
  * -ENODEV no usable /dev/kvm or a missing capability; others: VMM failure.
  */
 KVMLITE_API int kvmlite_vm_create(const struct kvmlite_config *cfg,

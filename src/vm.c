@@ -363,10 +363,22 @@ static const struct boot_mmio_dev *vm_add_mmio_window(struct kvmlite_vm *vm)
 	return w;
 }
 
+/* Whether two stat()s name one disk: the same block device (through any
+ * device node), or the same file. */
+static bool same_disk(const struct stat *a, const struct stat *b)
+{
+	if (S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode))
+		return a->st_rdev == b->st_rdev;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
 /* Open the disks (before KVM: a bad image is a configuration error) and
  * give each a virtio-mmio window and GSI. */
 static int vm_open_disks(struct kvmlite_vm *vm, char *err, size_t errlen)
 {
+	struct stat seen[KVMLITE_MAX_DISKS];
+	bool known[KVMLITE_MAX_DISKS];
+
 	for (unsigned int i = 0; i < vm->cfg.nr_disks; i++) {
 		const struct kvmlite_disk *d = &vm->cfg.disks[i];
 		struct virtio_blk_config_opts o = {
@@ -377,6 +389,19 @@ static int vm_open_disks(struct kvmlite_vm *vm, char *err, size_t errlen)
 		};
 		int ret;
 
+		/* Before opening and locking it: our own lock on the first
+		 * description would make the second look "in use". A path
+		 * that cannot be stat'ed is left to the open's message. */
+		known[i] = stat(d->path, &seen[i]) == 0;
+		for (unsigned int j = 0; known[i] && j < i; j++) {
+			if (known[j] && same_disk(&seen[i], &seen[j])) {
+				snprintf(err, errlen,
+					 "disk %s: given twice (as disk %u and "
+					 "disk %u)",
+					 d->path, j, i);
+				return -EINVAL;
+			}
+		}
 		ret = virtio_blk_create(&vm->disks[i], &o, &vm->mem, err,
 					errlen);
 		if (ret)
