@@ -461,6 +461,7 @@ static int load_root(struct loader *ld, json_t *root)
 		cfg->cpus = (unsigned int)n;
 	}
 	if ((v = field(root, &path, "memory"))) {
+		const char *hint = "";
 		uint64_t bytes = 0;
 
 		if (json_is_integer(v) && json_integer_value(v) > 0)
@@ -470,11 +471,14 @@ static int load_root(struct loader *ld, json_t *root)
 			return fail_at(ld, &path,
 				       "expected a size like \"512M\" or a "
 				       "number of bytes");
+		if (json_is_string(v) && !size_has_unit(json_string_value(v)))
+			hint = " (a number without a unit is MiB)";
 		if (bytes < (16ULL << 20) || bytes > (1ULL << 40) ||
 		    bytes % 4096)
 			return fail_at(ld, &path,
 				       "must be a multiple of 4K from 16M to "
-				       "1T");
+				       "1T%s",
+				       hint);
 		cfg->memory = bytes;
 	}
 	if ((v = field(root, &path, "serial"))) {

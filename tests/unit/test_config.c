@@ -80,6 +80,31 @@ START_TEST(full_file)
 }
 END_TEST
 
+/* A size string without a unit is MiB, as on the command line; a JSON
+ * number stays a number of bytes. */
+START_TEST(memory_units)
+{
+	struct kvmlite_config c;
+	char err[512];
+
+	write_file("{\"kernel\": \"k\", \"memory\": \"512\"}");
+	ck_assert_int_eq(kvmlite_config_load(path, &c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.memory, 512ULL << 20);
+	kvmlite_config_release(&c);
+	write_file("{\"kernel\": \"k\", \"memory\": \"67108864B\"}");
+	ck_assert_int_eq(kvmlite_config_load(path, &c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.memory, 64ULL << 20);
+	kvmlite_config_release(&c);
+	write_file("{\"kernel\": \"k\", \"memory\": \"67108864\"}");
+	ck_assert_int_eq(kvmlite_config_load(path, &c, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "1:17: memory: must be a multiple of "
+					  "4K from 16M to 1T (a number "
+					  "without a unit is MiB)"));
+	kvmlite_config_release(&c);
+}
+END_TEST
+
 START_TEST(defaults)
 {
 	struct kvmlite_config c;
@@ -214,6 +239,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, full_file);
 	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, memory_units);
 	tcase_add_test(tc, mistakes);
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, special_files);
