@@ -130,7 +130,9 @@ KVMLITE_API void kvmlite_config_init(struct kvmlite_config *cfg);
  * files") into @cfg, which is first reset with kvmlite_config_init().
  * Relative paths in the file are relative to the file's directory. On
  * failure returns -EINVAL (or -errno reading the file) and writes one line
- * naming the file, line, column and offending key to @err. Release with
+ * naming the file, line, column and offending key to @err. The file must
+ * be a regular file: a FIFO or device is refused without blocking
+ * (-EINVAL, "PATH: not a regular file"; a directory: -EISDIR). Release with
  * kvmlite_config_release() (also after a failure).
  */
 KVMLITE_API int kvmlite_config_load(const char *path,
