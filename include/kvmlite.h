@@ -102,8 +102,9 @@ struct kvmlite_config {
 	kvmlite_console_fn console_cb;
 	void *console_opaque;
 
-	/* Disks, in order: the guest sees them as vda, vdb, ... An image
-	 * opened read-write is locked against other users. */
+	/* Disks, in order: the guest sees them as vda, vdb, ... each image
+	 * at most once. An image opened read-write is locked against other
+	 * users. */
 	const struct kvmlite_disk *disks;
 	unsigned int nr_disks; /* up to KVMLITE_MAX_DISKS */
 
@@ -121,9 +122,11 @@ struct kvmlite_config {
 	 * handles SIGSYS itself, the library then installs a handler that
 	 * names the thread kind and call and ends the process with
 	 * KVMLITE_STATUS_SANDBOX. Console callbacks run on vCPU threads and
-	 * are bound by their list (read, write, futex, memory: see
-	 * src/sandbox.c). 0: off. -1 (what kvmlite_config_init sets): off in
-	 * the library; on in the kvmlite command.
+	 * are bound by their list (read, write, futex, memory without
+	 * PROT_EXEC, signals to this process's own threads only: see
+	 * src/sandbox.c and README.md, "Security"). 0: off. -1 (what
+	 * kvmlite_config_init sets): off in the library; on in the kvmlite
+	 * command.
 	 */
 	int seccomp;
 
@@ -146,7 +149,9 @@ KVMLITE_API void kvmlite_config_init(struct kvmlite_config *cfg);
  * files") into @cfg, which is first reset with kvmlite_config_init().
  * Relative paths in the file are relative to the file's directory. On
  * failure returns -EINVAL (or -errno reading the file) and writes one line
- * naming the file, line, column and offending key to @err. Release with
+ * naming the file, line, column and offending key to @err. The file must
+ * be a regular file: a FIFO or device is refused without blocking
+ * (-EINVAL, "PATH: not a regular file"; a directory: -EISDIR). Release with
  * kvmlite_config_release() (also after a failure).
  */
 KVMLITE_API int kvmlite_config_load(const char *path,
@@ -202,9 +207,16 @@ struct kvmlite_vm;
 /*
  * Create a VM (not yet running). On failure returns a negative errno,
  * writes a one-line reason to @err and leaves *@out NULL:
- * -EINVAL bad configuration, -ENOENT/-EACCES unreadable file,
- * -ENOEXEC invalid or unsupported kernel/initrd, -E2BIG does not fit,
- * -ENODEV no usable /dev/kvm or a missing capability, others: VMM failure.
+ * -ENOEXEC the kernel or initrd cannot be used: it cannot be opened or
+ *  read (the message gives the system's reason, e.g. "No such file or
+ *  directory"), is not a regular file, is empty, or is invalid or
+ *  unsupported;
+ * -E2BIG the kernel, initrd or command line does not fit (guest memory
+ *  too small, command line too long);
+ * -EINVAL bad configuration (also: the same disk given twice);
+ * -ENOENT, -EACCES... a disk cannot be opened; -EBUSY a disk is locked by
+ *  another process;
+ * -ENODEV no usable /dev/kvm or a missing capability; others: VMM failure.
  */
 KVMLITE_API int kvmlite_vm_create(const struct kvmlite_config *cfg,
 				  struct kvmlite_vm **out, char *err,

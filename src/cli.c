@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +22,11 @@ const char cli_usage[] =
 	"  --cmdline STR        kernel command line (default: "
 	"\"" KVMLITE_DEFAULT_CMDLINE "\")\n"
 	"  --cpus N             number of vCPUs, 1-255 (default 1)\n"
-	"  --memory SIZE        guest RAM, e.g. 512M, 2G (default 256M)\n"
+	"  --memory SIZE        guest RAM, e.g. 512M, 2G (default 256M); a "
+	"number\n"
+	"                       without a unit is MiB (512 = 512M)\n"
 	"  --serial MODE        console: stdio (default), file:PATH, none\n"
+	"                       (a FIFO as PATH needs its reader first)\n"
 	"  --disk path=FILE[,ro=on][,serial=STR]\n"
 	"                       a virtio-blk disk (raw image or block "
 	"device);\n"
@@ -47,7 +51,8 @@ const char cli_usage[] =
 	"  0      guest powered off\n"
 	"  V      guest wrote V to the test-exit port 0xf4\n"
 	"  64     usage or configuration error\n"
-	"  65     kernel or initrd image unreadable, invalid or unsupported\n"
+	"  65     kernel or initrd image missing, unreadable, invalid or "
+	"unsupported\n"
 	"  69     /dev/kvm unusable or lacking a required capability\n"
 	"  70     internal VMM failure\n"
 	"  80     guest rebooted\n"
@@ -58,8 +63,10 @@ const char cli_usage[] =
 
 int parse_size(const char *s, uint64_t *out)
 {
+	static const char units[] = "kmgt"; /* KiB, MiB, GiB, TiB */
 	unsigned long long v;
-	unsigned int shift = 0;
+	unsigned int shift;
+	const char *u;
 	char *end;
 
 	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
@@ -70,38 +77,32 @@ int parse_size(const char *s, uint64_t *out)
 		return -EINVAL;
 	if (errno == ERANGE)
 		return -ERANGE;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10;
+	if (!*end) {
+		shift = 20; /* no unit: MiB, as QEMU's -m */
+	} else if (*end == 'B') {
+		shift = 0; /* bytes */
 		end++;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
+	} else if ((u = strchr(units, tolower((unsigned char)*end)))) {
+		shift = 10 * (unsigned int)(u - units + 1);
 		end++;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		end++;
-		break;
-	case 't':
-	case 'T':
-		shift = 40;
-		end++;
-		break;
-	default:
-		break;
+		if (!strcmp(end, "iB") || !strcmp(end, "B"))
+			end += strlen(end);
+	} else {
+		return -EINVAL;
 	}
-	if (shift && (!strcmp(end, "iB") || !strcmp(end, "B")))
-		end += strlen(end);
 	if (*end)
 		return -EINVAL;
-	if (shift && v > (~0ULL >> shift))
+	if (v > (~0ULL >> shift))
 		return -ERANGE;
 	*out = (uint64_t)v << shift;
 	return 0;
+}
+
+bool size_has_unit(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	return n && !isdigit((unsigned char)s[n - 1]);
 }
 
 int parse_uint(const char *s, unsigned int min, unsigned int max,
@@ -323,8 +324,11 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 					     : "not a size (e.g. 512M, 2G)");
 			if (o->memory < (16ULL << 20) ||
 			    o->memory > (1ULL << 40))
-				FAIL("--memory '%s': must be from 16M to 1T",
-				     v);
+				FAIL("--memory '%s': must be from 16M to 1T%s",
+				     v,
+				     size_has_unit(v) ? ""
+						      : " (a number without "
+							"a unit is MiB)");
 			if (o->memory % 4096)
 				FAIL("--memory '%s': must be a multiple of 4K",
 				     v);

@@ -55,10 +55,14 @@ int cli_parse_disk(char *spec, struct kvmlite_disk *d, char *err,
 void cli_free(struct cli_opts *o);
 
 /*
- * Parse a size such as "512M", "2G", "1048576", "64k" (binary units;
- * an optional trailing "iB"/"B"). Returns 0 or -EINVAL/-ERANGE.
+ * Parse a size such as "512M", "2G", "64k" (binary units, an optional
+ * trailing "iB"/"B"), "512" (no unit: MiB, as QEMU's -m) or "4096B"
+ * (bytes). Returns 0 or -EINVAL/-ERANGE.
  */
 int parse_size(const char *s, uint64_t *out);
+
+/* Whether a size string names its unit (else parse_size took MiB). */
+bool size_has_unit(const char *s);
 
 /* Parse a positive decimal integer within [min, max]. */
 int parse_uint(const char *s, unsigned int min, unsigned int max,

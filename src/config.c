@@ -4,6 +4,7 @@
  * key's line and column with a small scan of the (already valid) text.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
@@ -459,6 +461,7 @@ static int load_root(struct loader *ld, json_t *root)
 		cfg->cpus = (unsigned int)n;
 	}
 	if ((v = field(root, &path, "memory"))) {
+		const char *hint = "";
 		uint64_t bytes = 0;
 
 		if (json_is_integer(v) && json_integer_value(v) > 0)
@@ -468,11 +471,14 @@ static int load_root(struct loader *ld, json_t *root)
 			return fail_at(ld, &path,
 				       "expected a size like \"512M\" or a "
 				       "number of bytes");
+		if (json_is_string(v) && !size_has_unit(json_string_value(v)))
+			hint = " (a number without a unit is MiB)";
 		if (bytes < (16ULL << 20) || bytes > (1ULL << 40) ||
 		    bytes % 4096)
 			return fail_at(ld, &path,
 				       "must be a multiple of 4K from 16M to "
-				       "1T");
+				       "1T%s",
+				       hint);
 		cfg->memory = bytes;
 	}
 	if ((v = field(root, &path, "serial"))) {
@@ -524,25 +530,64 @@ static int load_root(struct loader *ld, json_t *root)
 	return 0;
 }
 
-/* The whole file as a string; a config file is small. */
-static char *read_text(const char *path, char *err, size_t errlen, int *ret)
+/*
+ * Open a config file: a regular file only. O_NONBLOCK, cleared once the
+ * file is known to be regular, keeps a FIFO from blocking the open.
+ */
+static FILE *open_text(const char *path, char *err, size_t errlen, int *ret)
 {
-	FILE *f = fopen(path, "re");
 	struct stat st;
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	FILE *f;
+	int fd, flags;
 
-	if (!f) {
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
 		*ret = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
+		*ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
 		*ret = -EISDIR;
 		snprintf(err, errlen, "%s: is a directory", path);
-		fclose(f);
-		return NULL;
+		goto fail;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		*ret = -EINVAL;
+		snprintf(err, errlen, "%s: not a regular file", path);
+		goto fail;
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+		*ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		*ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	return f;
+fail:
+	close(fd);
+	return NULL;
+}
+
+/* The whole file as a string; a config file is small. */
+static char *read_text(const char *path, char *err, size_t errlen, int *ret)
+{
+	FILE *f = open_text(path, err, errlen, ret);
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	if (!f)
+		return NULL;
 	for (;;) {
 		size_t n;
 

@@ -195,6 +195,39 @@ static enum input_action input_read(struct input *in)
 }
 
 /*
+ * The console file of --serial file:PATH, created or truncated. A FIFO is
+ * fine once someone reads it: O_NONBLOCK makes the open fail at once
+ * (ENXIO) instead of waiting for a reader; it is cleared afterwards.
+ * Returns the fd, or -1 after printing why.
+ */
+static int open_serial_file(const char *path)
+{
+	int fd, flags;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK,
+		  0644);
+	if (fd < 0) {
+		if (errno == ENXIO)
+			fprintf(stderr,
+				"kvmlite: --serial file:%s: a FIFO with no "
+				"reader (start the reader first)\n",
+				path);
+		else
+			fprintf(stderr, "kvmlite: --serial file:%s: %s\n", path,
+				strerror(errno));
+		return -1;
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+		fprintf(stderr, "kvmlite: --serial file:%s: %s\n", path,
+			strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * The VM's configuration: the --config file if any, then what the command
  * line gives explicitly. Returns 0 or an exit status.
  */
@@ -296,11 +329,8 @@ static int run(const struct cli_opts *o, uint64_t t0)
 		in.open = true;
 		in.tty = isatty(STDIN_FILENO);
 	} else if (serial == CLI_SERIAL_FILE) {
-		out_fd = open(serial_path,
-			      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		out_fd = open_serial_file(serial_path);
 		if (out_fd < 0) {
-			fprintf(stderr, "kvmlite: --serial file:%s: %s\n",
-				serial_path, strerror(errno));
 			status = KVMLITE_STATUS_USAGE;
 			goto out;
 		}

@@ -6,16 +6,21 @@
 #include "sandbox.h"
 
 #include <errno.h>
-#include <linux/kvm.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
+#include <linux/kvm.h>
 #include <linux/if_tun.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kvmlite.h"
@@ -23,21 +28,64 @@
 /* Which kind the current thread is, for the SIGSYS report only. */
 static __thread const char *sandbox_thread_kind;
 
+/*
+ * Two kinds of entries. A plain list allows a call with any arguments.
+ * An argument rule allows a call only when one of its arguments, masked
+ * with @mask, equals one of @v (rules for the same call add up: any rule
+ * that matches allows it). To allow a new call with checked arguments,
+ * add a line to the rules of its thread kind, e.g.
+ *	{ SCMP_SYS(sendto), 3, INT_ARG, VALUES(MSG_DONTWAIT | MSG_NOSIGNAL) },
+ */
+struct arg_rule {
+	int nr;		   /* the system call */
+	unsigned int arg;  /* which of its arguments (0-5) is checked */
+	scmp_datum_t mask; /* INT_ARG, LONG_ARG, or the bits that matter */
+	bool own_pid;	   /* the one value allowed is this process's id */
+	unsigned int n;	   /* else: how many values in v */
+	scmp_datum_t v[6];
+};
+
+/* int-typed arguments: the kernel reads their low 32 bits only. */
+#define INT_ARG 0xffffffffULL
+#define LONG_ARG (~0ULL)
+#define VALUES(...)                                                            \
+	.n = sizeof((scmp_datum_t[]){ __VA_ARGS__ }) / sizeof(scmp_datum_t),   \
+	.v = { __VA_ARGS__ }
+#define OWN_PID .own_pid = true
+
 /* Every kind: memory, locks, signals, clocks, thread exit, and the
  * reporter itself (write, exit_group). */
 static const int common_calls[] = {
-	SCMP_SYS(read),		 SCMP_SYS(write),
-	SCMP_SYS(readv),	 SCMP_SYS(writev),
-	SCMP_SYS(futex),	 SCMP_SYS(exit),
-	SCMP_SYS(exit_group),	 SCMP_SYS(rt_sigprocmask),
-	SCMP_SYS(rt_sigreturn),	 SCMP_SYS(rt_sigtimedwait),
-	SCMP_SYS(madvise),	 SCMP_SYS(munmap),
-	SCMP_SYS(brk),		 SCMP_SYS(mremap),
-	SCMP_SYS(nanosleep),	 SCMP_SYS(clock_nanosleep),
-	SCMP_SYS(clock_gettime), SCMP_SYS(gettid),
-	SCMP_SYS(getpid),	 SCMP_SYS(tgkill),
-	SCMP_SYS(sched_yield),	 SCMP_SYS(restart_syscall),
+	SCMP_SYS(read),		SCMP_SYS(write),
+	SCMP_SYS(readv),	SCMP_SYS(writev),
+	SCMP_SYS(futex),	SCMP_SYS(exit),
+	SCMP_SYS(exit_group),	SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigtimedwait),
+	SCMP_SYS(munmap),	SCMP_SYS(brk),
+	SCMP_SYS(nanosleep),	SCMP_SYS(clock_gettime),
+	SCMP_SYS(gettid),	SCMP_SYS(getpid),
+	SCMP_SYS(sched_yield),	SCMP_SYS(restart_syscall),
 	SCMP_SYS(sigaltstack),
+};
+
+static const struct arg_rule common_rules[] = {
+	/* Signals to this process's threads only (pthread_kill, raise):
+	 * tgkill's first argument is the process. tkill stays out. */
+	{ SCMP_SYS(tgkill), 0, INT_ARG, OWN_PID },
+	/* Never executable memory. */
+	{ SCMP_SYS(mmap), 2, PROT_EXEC, VALUES(0) },
+	{ SCMP_SYS(mprotect), 2, PROT_EXEC, VALUES(0) },
+	/* glibc drops pages of freed memory and of exited threads' stacks
+	 * (DONTNEED; FREE in newer versions) and may ask for huge pages for
+	 * its heaps (glibc.malloc.hugetlb); guest RAM asks for them too. */
+	{ SCMP_SYS(madvise), 2, INT_ARG,
+	  VALUES(MADV_DONTNEED, MADV_FREE, MADV_HUGEPAGE, MADV_NOHUGEPAGE) },
+	/* realloc() of a large block: grow or move it, never onto a given
+	 * address (MREMAP_FIXED) or keeping the old one (DONTUNMAP). */
+	{ SCMP_SYS(mremap), 3, LONG_ARG, VALUES(0, MREMAP_MAYMOVE) },
+	/* nanosleep() and friends. */
+	{ SCMP_SYS(clock_nanosleep), 0, INT_ARG,
+	  VALUES(CLOCK_REALTIME, CLOCK_MONOTONIC) },
 };
 
 #ifdef KVMLITE_SANITIZE_BUILD
@@ -45,39 +93,65 @@ static const int common_calls[] = {
  * checker's stop-the-world (a ptrace-ing clone) and report symbolisation.
  * Test builds only. */
 static const int sanitizer_calls[] = {
-	SCMP_SYS(openat),	SCMP_SYS(open),
-	SCMP_SYS(close),	SCMP_SYS(readlink),
-	SCMP_SYS(readlinkat),	SCMP_SYS(getdents64),
-	SCMP_SYS(clone),	SCMP_SYS(clone3),
-	SCMP_SYS(wait4),	SCMP_SYS(waitid),
-	SCMP_SYS(ptrace),	SCMP_SYS(prctl),
-	SCMP_SYS(pipe2),	SCMP_SYS(dup2),
-	SCMP_SYS(execve),	SCMP_SYS(sched_getaffinity),
-	SCMP_SYS(prlimit64),	SCMP_SYS(getrlimit),
-	SCMP_SYS(uname),	SCMP_SYS(fstat),
-	SCMP_SYS(newfstatat),	SCMP_SYS(lseek),
-	SCMP_SYS(rt_sigaction), SCMP_SYS(kill),
-	SCMP_SYS(getppid),	SCMP_SYS(set_robust_list),
-	SCMP_SYS(rseq),		SCMP_SYS(pread64),
-	SCMP_SYS(statx),
+	SCMP_SYS(openat),	   SCMP_SYS(open),
+	SCMP_SYS(close),	   SCMP_SYS(readlink),
+	SCMP_SYS(readlinkat),	   SCMP_SYS(getdents64),
+	SCMP_SYS(clone),	   SCMP_SYS(clone3),
+	SCMP_SYS(wait4),	   SCMP_SYS(waitid),
+	SCMP_SYS(ptrace),	   SCMP_SYS(prctl),
+	SCMP_SYS(pipe2),	   SCMP_SYS(dup2),
+	SCMP_SYS(execve),	   SCMP_SYS(sched_getaffinity),
+	SCMP_SYS(prlimit64),	   SCMP_SYS(getrlimit),
+	SCMP_SYS(uname),	   SCMP_SYS(fstat),
+	SCMP_SYS(newfstatat),	   SCMP_SYS(lseek),
+	SCMP_SYS(rt_sigaction),	   SCMP_SYS(getppid),
+	SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
+	SCMP_SYS(pread64),	   SCMP_SYS(statx),
+};
+
+static const struct arg_rule sanitizer_rules[] = {
+	/* The runtimes' own signals (a report's abort): this process. */
+	{ SCMP_SYS(kill), 0, INT_ARG, OWN_PID },
+	/* Their allocators and shadow memory also keep pages out of core
+	 * dumps. */
+	{ SCMP_SYS(madvise), 2, INT_ARG, VALUES(MADV_DONTDUMP, MADV_DODUMP) },
 };
 #endif
 
 static const int io_calls[] = {
-	SCMP_SYS(pread64),     SCMP_SYS(pwrite64),  SCMP_SYS(preadv),
-	SCMP_SYS(pwritev),     SCMP_SYS(preadv2),   SCMP_SYS(pwritev2),
-	SCMP_SYS(fdatasync),   SCMP_SYS(fsync),	    SCMP_SYS(fallocate),
-	SCMP_SYS(poll),	       SCMP_SYS(ppoll),	    SCMP_SYS(epoll_wait),
-	SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl), SCMP_SYS(lseek),
-	SCMP_SYS(close),       SCMP_SYS(sendto), /* a socket console */
+	SCMP_SYS(pread64),   SCMP_SYS(pwrite64),   SCMP_SYS(preadv),
+	SCMP_SYS(pwritev),   SCMP_SYS(preadv2),	   SCMP_SYS(pwritev2),
+	SCMP_SYS(fdatasync), SCMP_SYS(fsync),	   SCMP_SYS(poll),
+	SCMP_SYS(ppoll),     SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
+	SCMP_SYS(lseek),     SCMP_SYS(close),
+};
+
+static const struct arg_rule io_rules[] = {
+	/* virtio-blk discard and write-zeroes (src/virtio/blk.c) only: no
+	 * growing the image (mode 0), no shifting its data. */
+	{ SCMP_SYS(fallocate), 1, INT_ARG,
+	  VALUES(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		 FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE) },
+	/* The console thread's event loop (src/console.c). */
+	{ SCMP_SYS(epoll_ctl), 1, INT_ARG,
+	  VALUES(EPOLL_CTL_ADD, EPOLL_CTL_MOD, EPOLL_CTL_DEL) },
+	/* A socket console: never blocking, never raising SIGPIPE. */
+	{ SCMP_SYS(sendto), 3, INT_ARG, VALUES(MSG_DONTWAIT | MSG_NOSIGNAL) },
 };
 
 /* Loaded once the VM's threads run (filters are inherited, so earlier
  * would bind them too); this thread only sees stdin and signals. */
 static const int main_calls[] = {
-	SCMP_SYS(poll),		SCMP_SYS(ppoll), SCMP_SYS(close),
-	SCMP_SYS(newfstatat),	SCMP_SYS(fstat), SCMP_SYS(lseek),
-	SCMP_SYS(rt_sigaction),
+	SCMP_SYS(poll),	      SCMP_SYS(ppoll), SCMP_SYS(close),
+	SCMP_SYS(newfstatat), SCMP_SYS(fstat), SCMP_SYS(lseek),
+};
+
+static const struct arg_rule main_rules[] = {
+	/* The command's fatal-signal handler puts back the default action
+	 * of the signal it caught before raising it again (src/main.c), as
+	 * abort() does for SIGABRT. */
+	{ SCMP_SYS(rt_sigaction), 0, INT_ARG,
+	  VALUES(SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL) },
 };
 
 /* The GETs: a vCPU reads its own state for the dump (kvmlite_vm_dump). */
@@ -109,10 +183,38 @@ static int allow_all(scmp_filter_ctx ctx, const int *calls, size_t n)
 	return 0;
 }
 
+/* One filter rule per allowed value; @pid stands for OWN_PID. */
+static int allow_rules(scmp_filter_ctx ctx, const struct arg_rule *rules,
+		       size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct arg_rule *r = &rules[i];
+		unsigned int nv = r->own_pid ? 1 : r->n;
+
+		for (unsigned int j = 0; j < nv; j++) {
+			/* Spelled out: clang warns on SCMP_A1's partial
+			 * initializer. */
+			struct scmp_arg_cmp cmp = {
+				.arg = r->arg,
+				.op = SCMP_CMP_MASKED_EQ,
+				.datum_a = r->mask,
+				.datum_b = (r->own_pid ? (scmp_datum_t)pid
+						       : r->v[j]) &
+					   r->mask,
+			};
+			int ret = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW,
+							 r->nr, 1, &cmp);
+
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
 static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *req, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		/* Spelled out: clang warns on SCMP_A1's partial initializer. */
 		struct scmp_arg_cmp cmp = { .arg = 1,
 					    .op = SCMP_CMP_EQ,
 					    .datum_a = req[i],
@@ -126,28 +228,16 @@ static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *req, size_t n)
 	return 0;
 }
 
-/* mmap and mprotect, but never to make memory executable. */
-static int allow_mappings(scmp_filter_ctx ctx)
-{
-	struct scmp_arg_cmp no_exec = { .arg = 2,
-					.op = SCMP_CMP_MASKED_EQ,
-					.datum_a = PROT_EXEC,
-					.datum_b = 0 };
-	int ret;
-
-	ret = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				     &no_exec);
-	if (!ret)
-		ret = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW,
-					     SCMP_SYS(mprotect), 1, &no_exec);
-	return ret;
-}
-
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define ALLOW(list) allow_all(ctx, list, ARRAY_LEN(list))
+#define ALLOW_RULES(list) allow_rules(ctx, list, ARRAY_LEN(list), pid)
+#define ALLOW_IOCTLS(list) allow_ioctls(ctx, list, ARRAY_LEN(list))
 
 int sandbox_enter(enum sandbox_kind kind)
 {
 	static const char *const names[] = { "vCPU", "I/O", "main" };
+	/* Read once, here: the filter is built by the thread it binds. */
+	pid_t pid = getpid();
 	scmp_filter_ctx ctx;
 	int ret;
 
@@ -160,33 +250,35 @@ int sandbox_enter(enum sandbox_kind kind)
 	ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (!ctx)
 		return -ENOMEM;
-	ret = allow_all(ctx, common_calls, ARRAY_LEN(common_calls));
+	ret = ALLOW(common_calls);
+	if (!ret)
+		ret = ALLOW_RULES(common_rules);
 #ifdef KVMLITE_SANITIZE_BUILD
 	if (!ret)
-		ret = allow_all(ctx, sanitizer_calls,
-				ARRAY_LEN(sanitizer_calls));
-#endif
+		ret = ALLOW(sanitizer_calls);
 	if (!ret)
-		ret = allow_mappings(ctx);
+		ret = ALLOW_RULES(sanitizer_rules);
+#endif
 	switch (kind) {
 	case SANDBOX_VCPU:
 		if (!ret)
-			ret = allow_ioctls(ctx, vcpu_ioctls,
-					   ARRAY_LEN(vcpu_ioctls));
+			ret = ALLOW_IOCTLS(vcpu_ioctls);
 		break;
 	case SANDBOX_IO:
 		if (!ret)
-			ret = allow_all(ctx, io_calls, ARRAY_LEN(io_calls));
+			ret = ALLOW(io_calls);
 		if (!ret)
-			ret = allow_ioctls(ctx, io_ioctls,
-					   ARRAY_LEN(io_ioctls));
+			ret = ALLOW_RULES(io_rules);
+		if (!ret)
+			ret = ALLOW_IOCTLS(io_ioctls);
 		break;
 	case SANDBOX_MAIN:
 		if (!ret)
-			ret = allow_all(ctx, main_calls, ARRAY_LEN(main_calls));
+			ret = ALLOW(main_calls);
 		if (!ret)
-			ret = allow_ioctls(ctx, main_ioctls,
-					   ARRAY_LEN(main_ioctls));
+			ret = ALLOW_RULES(main_rules);
+		if (!ret)
+			ret = ALLOW_IOCTLS(main_ioctls);
 		break;
 	}
 	if (!ret)

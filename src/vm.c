@@ -216,39 +216,41 @@ static void console_failed(void *opaque, int err)
 			     CONSOLE_STALL_NS / 1000000000ULL);
 }
 
-/* Map a whole file read-only; an empty file is an error. */
+/*
+ * Map a whole file read-only; an empty file is an error. Every failure is
+ * -ENOEXEC (a kernel or initrd that cannot be used, KVMLITE_STATUS_BAD_IMAGE
+ * in the command), with the errno text in the message.
+ */
 static int map_file(const char *path, const char *what, uint8_t **data,
 		    size_t *size, char *err, size_t errlen)
 {
 	struct stat st;
-	int fd, ret;
+	int fd, ret = -ENOEXEC;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO (refused below) must not wait for a
+	 * writer. The descriptor is only mapped, never read. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
-		ret = -errno;
 		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
 		return ret;
 	}
 	if (fstat(fd, &st) < 0) {
-		ret = -errno;
 		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		ret = -EINVAL;
 		snprintf(err, errlen, "%s %s: not a regular file", what, path);
 		goto out;
 	}
 	if (st.st_size == 0) {
-		ret = -ENOEXEC;
 		snprintf(err, errlen, "%s %s: file is empty", what, path);
 		goto out;
 	}
 	*data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (*data == MAP_FAILED) {
-		ret = -errno;
 		*data = NULL;
-		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+		snprintf(err, errlen, "%s %s: cannot map it: %s", what, path,
+			 strerror(errno));
 		goto out;
 	}
 	*size = (size_t)st.st_size;
@@ -386,10 +388,22 @@ static const struct boot_mmio_dev *vm_add_mmio_window(struct kvmlite_vm *vm)
 	return w;
 }
 
+/* Whether two stat()s name one disk: the same block device (through any
+ * device node), or the same file. */
+static bool same_disk(const struct stat *a, const struct stat *b)
+{
+	if (S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode))
+		return a->st_rdev == b->st_rdev;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
 /* Open the disks (before KVM: a bad image is a configuration error) and
  * give each a virtio-mmio window and GSI. */
 static int vm_open_disks(struct kvmlite_vm *vm, char *err, size_t errlen)
 {
+	struct stat seen[KVMLITE_MAX_DISKS];
+	bool known[KVMLITE_MAX_DISKS];
+
 	for (unsigned int i = 0; i < vm->cfg.nr_disks; i++) {
 		const struct kvmlite_disk *d = &vm->cfg.disks[i];
 		struct virtio_blk_config_opts o = {
@@ -400,6 +414,19 @@ static int vm_open_disks(struct kvmlite_vm *vm, char *err, size_t errlen)
 		};
 		int ret;
 
+		/* Before opening and locking it: our own lock on the first
+		 * description would make the second look "in use". A path
+		 * that cannot be stat'ed is left to the open's message. */
+		known[i] = stat(d->path, &seen[i]) == 0;
+		for (unsigned int j = 0; known[i] && j < i; j++) {
+			if (known[j] && same_disk(&seen[i], &seen[j])) {
+				snprintf(err, errlen,
+					 "disk %s: given twice (as disk %u and "
+					 "disk %u)",
+					 d->path, j, i);
+				return -EINVAL;
+			}
+		}
 		ret = virtio_blk_create(&vm->disks[i], &o, &vm->mem, err,
 					errlen);
 		if (ret)

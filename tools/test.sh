@@ -5,34 +5,58 @@
 # again except the Linux boots, of which it runs one (those take minutes
 # each under emulation; the sanitized run is the stricter one).
 # A skipped test fails this script unless KVMLITE_ALLOW_SKIP=1.
+# Every stage runs even when an earlier one failed (a build's tests only
+# run if it built); the script fails at the end if any stage did.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 
-run_ctest() { # build dir, ctest args...
-	local dir=$1 log
+failed=() # names of the stages that failed, in order
+
+stage() { # name, command...: run it, note a failure; returns its status
+	local name=$1 status=0
+	shift
+	echo "== $name =="
+	"$@" || status=$?
+	((status == 0)) || failed+=("$name")
+	return "$status"
+}
+
+run_ctest() { # build dir, ctest args...: ctest's status (1 after a skip)
+	local dir=$1 log status=0
 	shift
 	log=$(mktemp)
-	(cd "$dir" && ctest --output-on-failure "$@") | tee "$log"
-	local status=${PIPESTATUS[0]}
+	(cd "$dir" && ctest --output-on-failure "$@") | tee "$log" || status=${PIPESTATUS[0]}
 	if grep -q "(Skipped)" "$log" || grep -q "^SKIP" "$log"; then
 		if [[ ${KVMLITE_ALLOW_SKIP:-0} != 1 ]]; then
 			echo "test.sh: tests were skipped (see above); failing" >&2
-			status=1
+			((status)) || status=1
 		fi
 	fi
 	rm -f "$log"
 	return "$status"
 }
 
-echo "== build (sanitizers: address, undefined) =="
-KVMLITE_BUILD_DIR=build-asan tools/build.sh -DKVMLITE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-echo "== every test under ASan+UBSan (LeakSanitizer on) =="
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	run_ctest build-asan -j1
+asan_tests() {
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		run_ctest build-asan -j1
+}
 
-echo "== build (release) =="
-KVMLITE_BUILD_DIR=build tools/build.sh -DCMAKE_BUILD_TYPE=RelWithDebInfo
-echo "== release build: every test but the Linux boots, then one boot =="
-run_ctest build -j1 -E '^boot/'
-run_ctest build -j1 -R '^boot/test_(boot_stock|bad_kernel|config_errors)$'
+if stage "build (sanitizers: address, undefined)" \
+	env KVMLITE_BUILD_DIR=build-asan tools/build.sh -DKVMLITE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug; then
+	stage "every test under ASan+UBSan (LeakSanitizer on)" asan_tests || true
+fi
+
+if stage "build (release)" \
+	env KVMLITE_BUILD_DIR=build tools/build.sh -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+	stage "release build: every test but the Linux boots" \
+		run_ctest build -j1 -E '^boot/' || true
+	stage "release build: one boot" \
+		run_ctest build -j1 -R '^boot/test_(boot_stock|bad_kernel|config_errors)$' || true
+fi
+
+if ((${#failed[@]})); then
+	echo "test.sh: failed stages:" >&2
+	printf '  %s\n' "${failed[@]}" >&2
+	exit 1
+fi

@@ -599,9 +599,11 @@ static int open_image(struct virtio_blk *b,
 		      char *err, size_t errlen)
 {
 	const char *path = o->path;
-	int ret;
+	int flags, ret;
 
-	b->fd = open(path, (o->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO (refused below) must not block the open. */
+	b->fd = open(path, (o->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC |
+				   O_NONBLOCK);
 	if (b->fd < 0)
 		return err_fmt(err, errlen, -errno, "disk %s: %s", path,
 			       strerror(errno));
@@ -612,6 +614,10 @@ static int open_image(struct virtio_blk *b,
 		return err_fmt(err, errlen, -EINVAL,
 			       "disk %s: not a regular file or block device",
 			       path);
+	flags = fcntl(b->fd, F_GETFL);
+	if (flags < 0 || fcntl(b->fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+		return err_fmt(err, errlen, -errno, "disk %s: %s", path,
+			       strerror(errno));
 	b->is_blkdev = S_ISBLK(st->st_mode);
 	ret = lock_image(b->fd, o->read_only);
 	if (ret == -EAGAIN || ret == -EACCES)

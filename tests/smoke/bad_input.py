@@ -69,6 +69,11 @@ os.mkdir(d)
 disk = f("disk.img", bytes(1 << 20))
 big_initrd = f("big-initrd", bytes(40 << 20))
 long_cmdline = "x" * 70000
+loop = os.path.join(W, "loop")
+os.symlink("loop", loop)
+# A FIFO nobody writes to or reads from: opening it must not block.
+fifo = os.path.join(W, "fifo")
+os.mkfifo(fifo)
 
 CASES = [
     # name, argv, status, stderr regex, needs /dev/kvm
@@ -84,7 +89,9 @@ CASES = [
     ("--memory 1M", ["run", "--kernel", stub, "--memory", "1M"], USAGE, r"--memory '1M'", False),
     ("--memory 2T", ["run", "--kernel", stub, "--memory", "2T"], USAGE, r"--memory '2T'", False),
     ("--memory 12X", ["run", "--kernel", stub, "--memory", "12X"], USAGE, r"--memory '12X'.*not a size", False),
-    ("--memory not 4K", ["run", "--kernel", stub, "--memory", "100000001"], USAGE, r"multiple of 4K", False),
+    ("--memory not 4K", ["run", "--kernel", stub, "--memory", "100000001B"], USAGE, r"multiple of 4K", False),
+    ("--memory in bytes without B", ["run", "--kernel", stub, "--memory", "268435456"], USAGE,
+     r"--memory '268435456': must be from 16M to 1T \(a number without a unit is MiB\)$", False),
     ("--memory overflow", ["run", "--kernel", stub, "--memory", "99999999999999999999G"], USAGE, r"too large", False),
     ("--serial tcp", ["run", "--kernel", stub, "--serial", "tcp:1"], USAGE, r"--serial 'tcp:1'", False),
     ("--serial file:", ["run", "--kernel", stub, "--serial", "file:"], USAGE, r"--serial 'file:'", False),
@@ -93,10 +100,13 @@ CASES = [
     ("--boot-timing=xml", ["run", "--kernel", stub, "--boot-timing=xml"], USAGE, r"'xml'", False),
     ("unknown option", ["run", "--kernel", stub, "--turbo"], USAGE, r"unknown option '--turbo'", False),
     ("stray argument", ["run", "--kernel", stub, "extra"], USAGE, r"unexpected argument 'extra'", False),
-    ("missing kernel", ["run", "--kernel", "/nonexistent/bzImage"], USAGE,
+    ("missing kernel", ["run", "--kernel", "/nonexistent/bzImage"], BAD_IMAGE,
      r"kernel /nonexistent/bzImage: No such file", False),
-    ("kernel is a directory", ["run", "--kernel", d], USAGE, r"kernel .*adir: not a regular file", False),
-    ("kernel is /dev/null", ["run", "--kernel", "/dev/null"], USAGE, r"not a regular file", False),
+    ("kernel is a directory", ["run", "--kernel", d], BAD_IMAGE, r"kernel .*adir: not a regular file", False),
+    ("kernel is /dev/null", ["run", "--kernel", "/dev/null"], BAD_IMAGE, r"not a regular file", False),
+    # A regular file that cannot be mapped (sysfs attributes refuse mmap).
+    ("kernel cannot be mapped", ["run", "--kernel", "/sys/kernel/uevent_seqnum"], BAD_IMAGE,
+     r"kernel /sys/kernel/uevent_seqnum: cannot map it: ", False),
     ("empty kernel", ["run", "--kernel", f("empty")], BAD_IMAGE, r"kernel .*empty: file is empty", False),
     ("random kernel", ["run", "--kernel", f("random", os.urandom(5000))], BAD_IMAGE,
      r"not a bzImage or ELF", False),
@@ -112,8 +122,14 @@ CASES = [
     ("ELF for ARM", ["run", "--kernel", f("earm", elf(machine=183))], BAD_IMAGE, r"kernel .*earm: .*(x86|machine)", False),
     ("ELF phdrs outside the file", ["run", "--kernel", f("ephdr", elf(phoff=1 << 40))], BAD_IMAGE,
      r"kernel .*ephdr:", False),
-    ("missing initrd", ["run", "--kernel", stub, "--initrd", "/nonexistent/initrd"], USAGE,
+    ("missing initrd", ["run", "--kernel", stub, "--initrd", "/nonexistent/initrd"], BAD_IMAGE,
      r"initrd /nonexistent/initrd: No such file", False),
+    # Unreadable even for root: a symbolic link to itself (ELOOP).
+    ("unreadable initrd", ["run", "--kernel", stub, "--initrd", loop], BAD_IMAGE,
+     r"initrd .*loop: Too many levels of symbolic links", False),
+    ("kernel is a FIFO", ["run", "--kernel", fifo], BAD_IMAGE, r"kernel .*fifo: not a regular file", False),
+    ("initrd is a FIFO", ["run", "--kernel", stub, "--initrd", fifo], BAD_IMAGE,
+     r"initrd .*fifo: not a regular file", False),
     ("empty initrd", ["run", "--kernel", stub, "--initrd", f("empty-initrd")], BAD_IMAGE,
      r"initrd .*empty-initrd: file is empty", False),
     ("initrd larger than RAM", ["run", "--kernel", stub, "--initrd", big_initrd, "--memory", "16M"], USAGE,
@@ -127,6 +143,13 @@ CASES = [
      r"disk .*empty-disk: .*empty", False),
     ("disk not a multiple of 512", ["run", "--kernel", stub, "--disk", "path=" + f("odd.img", bytes(1000))],
      USAGE, r"disk .*odd\.img: .*512", False),
+    ("disk is a FIFO", ["run", "--kernel", stub, "--disk", "path=" + fifo], USAGE,
+     r"disk .*fifo: not a regular file or block device", False),
+    ("read-only disk is a FIFO", ["run", "--kernel", stub, "--disk", "path=" + fifo + ",ro=on"], USAGE,
+     r"disk .*fifo: not a regular file or block device", False),
+    ("disk given twice", ["run", "--kernel", stub, "--disk", "path=" + disk, "--disk", "path=" + f("other.img", bytes(4096)),
+                          "--disk", "path=" + os.path.join(W, ".", "disk.img") + ",ro=on"], USAGE,
+     r"disk .*/\./disk\.img: given twice \(as disk 0 and disk 2\)$", False),
     ("disk without path", ["run", "--kernel", stub, "--disk", "ro=on"], USAGE, r"path=FILE is required", False),
     ("disk unknown key", ["run", "--kernel", stub, "--disk", "path=x,cache=none"], USAGE,
      r"unknown key 'cache'", False),
@@ -155,8 +178,15 @@ CASES = [
     ("config without kernel", ["run", "--config", f("nokernel.json", b'{"cpus": 2}')], USAGE,
      r'no "kernel" given', False),
     ("config is a directory", ["run", "--config", d], USAGE, r"adir: is a directory", False),
+    ("config is a FIFO", ["run", "--config", fifo], USAGE, r"kvmlite: .*fifo: not a regular file", False),
+    ("config is /dev/zero", ["run", "--config", "/dev/zero"], USAGE, r"kvmlite: /dev/zero: not a regular file",
+     False),
+    ("--serial to a FIFO without a reader", ["run", "--kernel", stub, "--serial", "file:" + fifo], USAGE,
+     r"--serial file:.*fifo: a FIFO with no reader", False),
     # With a VM running: the exit paths restore the terminal.
     ("stub exits 42", ["run", "--kernel", EXIT_STUB], 42, None, True),
+    ("--serial to a FIFO with a reader", ["run", "--kernel", EXIT_STUB, "--serial", "file:" + fifo], 42, None,
+     True),
     ("disk locked by another kvmlite", ["run", "--kernel", EXIT_STUB, "--disk", "path=" + disk], USAGE,
      r"disk .*disk\.img: in use by another process", True),
     ("SIGTERM while running", ["run", "--kernel", HANG_STUB], STOPPED, r"VM stopped", True),
@@ -204,11 +234,16 @@ def main():
                                        "--disk", "path=" + disk], stdin=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL)
             time.sleep(0.5)
+        reader = None
+        if name == "--serial to a FIFO with a reader":
+            reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
         rc, err, restored = run_case(argv, 0.5 if name.startswith("SIGTERM") else None)
         if holder:
             holder.terminate()
             holder.wait(timeout=10)
             holder = None
+        if reader is not None:
+            os.close(reader)
         text = err.decode(errors="replace")
         lines = [l for l in text.splitlines() if l]
         problems = []

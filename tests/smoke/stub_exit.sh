@@ -7,7 +7,7 @@ if [[ ! -r /dev/kvm || ! -w /dev/kvm ]]; then
 	echo "SKIP: stub_exit: /dev/kvm is not usable here" >&2
 	exit 77
 fi
-for args in "" "--cpus 2" "--cpus 4 --memory 4G" "--memory 16M"; do
+for args in "" "--cpus 2" "--cpus 4 --memory 4G" "--memory 16M" "--memory 64"; do
 	rc=0
 	# shellcheck disable=SC2086
 	"$kvmlite" run --kernel "$stub" $args </dev/null || rc=$?

@@ -11,14 +11,24 @@ START_TEST(sizes)
 		const char *in;
 		uint64_t want;
 	} good[] = {
-		{ "512M", 512ULL << 20 }, { "2G", 2ULL << 30 },
-		{ "1048576", 1048576 },	  { "64k", 64 << 10 },
-		{ "1GiB", 1ULL << 30 },	  { "3MB", 3ULL << 20 },
-		{ "1T", 1ULL << 40 },	  { "0", 0 },
+		{ "512M", 512ULL << 20 },
+		{ "2G", 2ULL << 30 },
+		{ "64k", 64 << 10 },
+		{ "1GiB", 1ULL << 30 },
+		{ "3MB", 3ULL << 20 },
+		{ "1T", 1ULL << 40 },
+		{ "0", 0 },
+		/* No unit: MiB, as QEMU's -m. */
+		{ "512", 512ULL << 20 },
+		{ "1048576", 1ULL << 40 },
+		/* B alone: bytes. */
+		{ "1048576B", 1048576 },
+		{ "4096B", 4096 },
 	};
 	static const char *const bad[] = { "",	    "M",    "-1",  "+5",
 					   " 5",    "5X",   "5 M", "1.5G",
-					   "5MiBx", "0x10", "5Mi", NULL };
+					   "5MiBx", "0x10", "5Mi", "5iB",
+					   "5BB",   "B",    "5b",  NULL };
 	uint64_t v;
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -30,6 +40,7 @@ START_TEST(sizes)
 			      "'%s' accepted", bad[i]);
 	ck_assert_int_eq(parse_size("99999999999999999999", &v), -ERANGE);
 	ck_assert_int_eq(parse_size("17179869184G", &v), -ERANGE);
+	ck_assert_int_eq(parse_size("17592186044416", &v), -ERANGE);
 	ck_assert_int_eq(parse_size(NULL, &v), -EINVAL);
 }
 END_TEST
@@ -75,6 +86,37 @@ START_TEST(run_full)
 	ck_assert_int_eq(o.serial, CLI_SERIAL_FILE);
 	ck_assert_str_eq(o.serial_path, "/tmp/x");
 	ck_assert_int_eq(o.timing, CLI_TIMING_JSON);
+}
+END_TEST
+
+/* --memory without a unit is MiB; a byte count now needs "B" and says so
+ * when it is out of range. */
+START_TEST(memory_units)
+{
+	struct cli_opts o;
+	char err[256];
+
+	ck_assert_int_eq(
+		PARSE(&o, err, "run", "--kernel", "bz", "--memory", "512"), 0);
+	ck_assert_uint_eq(o.memory, 512ULL << 20);
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz", "--memory",
+			       "268435456B"),
+			 0);
+	ck_assert_uint_eq(o.memory, 256ULL << 20);
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz", "--memory",
+			       "268435456"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "--memory '268435456': must be from 16M to 1T "
+			      "(a number without a unit is MiB)");
+	ck_assert_int_eq(
+		PARSE(&o, err, "run", "--kernel", "bz", "--memory", "8"),
+		-EINVAL);
+	ck_assert_str_eq(err, "--memory '8': must be from 16M to 1T (a number "
+			      "without a unit is MiB)");
+	ck_assert_int_eq(
+		PARSE(&o, err, "run", "--kernel", "bz", "--memory", "8M"),
+		-EINVAL);
+	ck_assert_str_eq(err, "--memory '8M': must be from 16M to 1T");
 }
 END_TEST
 
@@ -167,7 +209,7 @@ START_TEST(bad_arguments)
 		  "--memory '1M'" },
 		{ { "run", "--kernel", "k", "--memory", "2T" },
 		  "--memory '2T'" },
-		{ { "run", "--kernel", "k", "--memory", "100000001" },
+		{ { "run", "--kernel", "k", "--memory", "100000001B" },
 		  "multiple of 4K" },
 		{ { "run", "--kernel", "k", "--memory",
 		    "99999999999999999999999" },
@@ -231,6 +273,7 @@ int main(void)
 	tcase_add_test(tc, sizes);
 	tcase_add_test(tc, uints);
 	tcase_add_test(tc, run_full);
+	tcase_add_test(tc, memory_units);
 	tcase_add_test(tc, run_defaults);
 	tcase_add_test(tc, help_version);
 	tcase_add_test(tc, disks);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kvmlite.h"
@@ -76,6 +77,31 @@ START_TEST(full_file)
 	ck_assert_str_eq(c.nets[0].mac, "52:54:00:00:00:01");
 	kvmlite_config_release(&c);
 	ck_assert_ptr_null(c.storage);
+}
+END_TEST
+
+/* A size string without a unit is MiB, as on the command line; a JSON
+ * number stays a number of bytes. */
+START_TEST(memory_units)
+{
+	struct kvmlite_config c;
+	char err[512];
+
+	write_file("{\"kernel\": \"k\", \"memory\": \"512\"}");
+	ck_assert_int_eq(kvmlite_config_load(path, &c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.memory, 512ULL << 20);
+	kvmlite_config_release(&c);
+	write_file("{\"kernel\": \"k\", \"memory\": \"67108864B\"}");
+	ck_assert_int_eq(kvmlite_config_load(path, &c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.memory, 64ULL << 20);
+	kvmlite_config_release(&c);
+	write_file("{\"kernel\": \"k\", \"memory\": \"67108864\"}");
+	ck_assert_int_eq(kvmlite_config_load(path, &c, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "1:17: memory: must be a multiple of "
+					  "4K from 16M to 1T (a number "
+					  "without a unit is MiB)"));
+	kvmlite_config_release(&c);
 }
 END_TEST
 
@@ -182,6 +208,29 @@ START_TEST(missing_file)
 }
 END_TEST
 
+/* Special files are refused without blocking: a FIFO nobody writes to
+ * would hang a plain open() (Check's timeout catches that). */
+START_TEST(special_files)
+{
+	static const char *const paths[] = { NULL, "/dev/null", "/dev/zero" };
+	struct kvmlite_config c;
+	char fifo[300], err[512], want[400];
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		const char *p = paths[i] ? paths[i] : fifo;
+
+		ck_assert_int_eq(kvmlite_config_load(p, &c, err, sizeof(err)),
+				 -EINVAL);
+		snprintf(want, sizeof(want), "%s: not a regular file", p);
+		ck_assert_str_eq(err, want);
+		kvmlite_config_release(&c);
+	}
+	unlink(fifo);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("config");
@@ -190,8 +239,10 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, full_file);
 	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, memory_units);
 	tcase_add_test(tc, mistakes);
 	tcase_add_test(tc, missing_file);
+	tcase_add_test(tc, special_files);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
