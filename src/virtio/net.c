@@ -24,7 +24,10 @@
 #include "virtio/net.h"
 #include "virtio/tap.h"
 
-/* Frames per direction per batch before the worker lets a reset in. */
+/* Frames per direction per batch before the worker lets go of the lock and
+ * polls again. A reset or a stop does not wait for the batch: the worker
+ * looks at worker_cancelled() before each frame (one frame is at most 64
+ * KiB and its chains' validation) and leaves the batch when it is set. */
 #define NET_BATCH_BUDGET 256
 #define NET_RX_BUF_BYTES (VIRTIO_NET_HDR_BYTES + VIRTIO_NET_MAX_FRAME)
 /* readv() takes at most UIO_MAXIOV (1024) iovecs. */
@@ -128,6 +131,8 @@ static int tx_process(struct virtio_net *n, struct virtq *q,
 	for (;;) {
 		virtq_disable_notify(q);
 		while (done < NET_BATCH_BUDGET) {
+			if (worker_cancelled(&n->worker))
+				return done;
 			ret = virtq_pop(q, m, &n->tx_chain);
 			if (ret <= 0)
 				break;
@@ -393,6 +398,8 @@ static int rx_process(struct virtio_net *n, struct virtq *q,
 		return 0;
 	virtq_disable_notify(q);
 	while (done < NET_BATCH_BUDGET) {
+		if (worker_cancelled(&n->worker))
+			break;
 		if (!n->rx_len) {
 			ssize_t r;
 
@@ -601,8 +608,9 @@ static void net_reset(void *dev)
 {
 	struct virtio_net *n = dev;
 
-	/* Waits for a batch in progress; the worker then leaves the queues
-	 * alone until the next activation. */
+	/* Waits for the frame in hand (the cancel ends the batch there); the
+	 * worker then leaves the queues alone until the next activation. */
+	worker_cancel_begin(&n->worker);
 	pthread_mutex_lock(&n->lock);
 	n->active = false;
 	if (n->rx_len)
@@ -610,6 +618,7 @@ static void net_reset(void *dev)
 	n->rx_len = 0;
 	n->rx_wait = false;
 	n->tx_wait = false; /* the chain belonged to the old ring */
+	worker_cancel_end(&n->worker);
 	pthread_mutex_unlock(&n->lock);
 }
 
