@@ -164,10 +164,11 @@ static bool read_error_fatal(int e)
 	       e != EINVAL;
 }
 
-/* Read one frame; > 0: its length, 0: nothing to read, < 0: counted
- * error (the caller just moves on). */
+/* Read one frame into @iov (@room bytes); > 0: its length, 0: nothing to
+ * read, < 0: counted error (the caller just moves on). A length beyond
+ * @room, which only a broken backend returns, is such an error. */
 static ssize_t tap_read(struct virtio_net *n, const struct iovec *iov,
-			unsigned int nr)
+			unsigned int nr, uint64_t room)
 {
 	ssize_t r;
 
@@ -182,7 +183,7 @@ static ssize_t tap_read(struct virtio_net *n, const struct iovec *iov,
 			n->tap_dead = true;
 		return -1;
 	}
-	if (r < VIRTIO_NET_HDR_BYTES) {
+	if (r < VIRTIO_NET_HDR_BYTES || (uint64_t)r > room) {
 		STAT_ADD(n, rx_read_errors, 1);
 		return -1;
 	}
@@ -337,12 +338,13 @@ static int rx_direct(struct virtio_net *n, struct virtq *q,
 		unpop(q, count);
 		return 0;
 	}
-	r = tap_read(n, n->rx_iov, niov);
+	r = tap_read(n, n->rx_iov, niov, room);
 	if (r <= 0) {
 		unpop(q, count);
 		return r ? 1 : -1;
 	}
-	/* room >= r: the frame ends inside the first `used` buffers. */
+	/* room >= r (checked): the frame ends inside the first `used`
+	 * buffers. */
 	left = r;
 	for (used = 0; left > 0; used++) {
 		if ((ssize_t)n->rx_used[used].len > left)
@@ -422,7 +424,7 @@ static int rx_process(struct virtio_net *n, struct virtq *q,
 				n->rx_wait = true;
 				break;
 			}
-			r = tap_read(n, &bounce, 1);
+			r = tap_read(n, &bounce, 1, bounce.iov_len);
 			if (!r)
 				break;
 			if (r < 0) {

@@ -158,7 +158,9 @@ struct virtio_net_stats {
 	uint64_t rx_dropped_reset;   /* waiting for room when reset */
 	uint64_t rx_no_room;	     /* times a frame had to wait */
 	uint64_t rx_bad_chain;	     /* device entered its error state */
-	uint64_t rx_read_errors;     /* TAP read errors other than EAGAIN */
+	uint64_t rx_read_errors;     /* TAP read errors other than EAGAIN, reads
+					shorter than the header or longer than
+					the buffers offered */
 	uint64_t interrupts;	     /* used-buffer interrupts raised */
 };
 
