@@ -109,9 +109,12 @@ int console_log_expect(struct console_log *c, const char *needle,
 	for (;;) {
 		const char *hit = NULL;
 
-		if (c->len - c->cursor >= nlen)
+		if (c->len - c->cursor >= nlen) {
 			hit = memmem(c->buf + c->cursor, c->len - c->cursor,
 				     needle, nlen);
+			c->searched += c->len - c->cursor;
+			c->searches++;
+		}
 		if (hit) {
 			size_t end = (size_t)(hit - c->buf) + nlen;
 

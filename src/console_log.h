@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CONSOLE_LOG_MAX (1u << 20) /* oldest output is dropped beyond */
 
@@ -15,6 +16,9 @@ struct console_log {
 	size_t len, cap;
 	size_t cursor; /* expect searches from here */
 	bool closed;   /* no more output will come */
+	/* For tests and diagnostics: bytes of the log handed to expect's
+	 * search (memmem), and how many searches. */
+	uint64_t searched, searches;
 };
 
 int console_log_init(struct console_log *c);
