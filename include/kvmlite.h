@@ -258,7 +258,9 @@ KVMLITE_API int kvmlite_vm_exit_fd(struct kvmlite_vm *vm);
  * the VM stopped without printing it. @seen (may be NULL) receives the
  * output from there up to the match's end (or all of it on failure),
  * truncated to its last seen_len - 1 bytes, NUL-terminated. The library
- * keeps the last 1 MiB of output for this.
+ * keeps the last 1 MiB of output for this. A waiting expect searches each
+ * byte of output once (plus strlen(@needle) - 1 bytes per wake-up), so a
+ * guest printing one byte at a time costs it linear, not quadratic, work.
  */
 KVMLITE_API int kvmlite_vm_expect(struct kvmlite_vm *vm, const char *needle,
 				  int timeout_ms, char *seen, size_t seen_len);

@@ -43,6 +43,7 @@ void console_log_append(struct console_log *c, const char *p, size_t n)
 			drop = c->len;
 		memmove(c->buf, c->buf + drop, c->len - drop);
 		c->len -= drop;
+		c->base += drop;
 		c->cursor = c->cursor > drop ? c->cursor - drop : 0;
 	}
 	if (c->len + n > c->cap) {
@@ -94,6 +95,7 @@ int console_log_expect(struct console_log *c, const char *needle,
 {
 	size_t nlen = strlen(needle);
 	struct timespec deadline;
+	uint64_t from; /* output position where the next search starts */
 	int ret = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -106,12 +108,29 @@ int console_log_expect(struct console_log *c, const char *needle,
 		}
 	}
 	pthread_mutex_lock(&c->lock);
+	if (!nlen) {
+		copy_seen(c, c->cursor, seen, seen_len);
+		goto out;
+	}
+	from = c->base + c->cursor;
 	for (;;) {
 		const char *hit = NULL;
+		size_t start = c->cursor;
 
-		if (c->len - c->cursor >= nlen)
-			hit = memmem(c->buf + c->cursor, c->len - c->cursor,
-				     needle, nlen);
+		/* Resume after what was searched; a position before the log's
+		 * start was dropped meanwhile, one before the cursor matched
+		 * (another waiter): both give way to the cursor. */
+		if (from > c->base + start)
+			start = (size_t)(from - c->base);
+		if (c->len - start >= nlen) {
+			hit = memmem(c->buf + start, c->len - start, needle,
+				     nlen);
+			c->searched += c->len - start;
+			c->searches++;
+			/* Its last nlen - 1 bytes may begin a match. */
+			start = c->len - (nlen - 1);
+		}
+		from = c->base + start;
 		if (hit) {
 			size_t end = (size_t)(hit - c->buf) + nlen;
 
@@ -135,6 +154,7 @@ int console_log_expect(struct console_log *c, const char *needle,
 		copy_seen(c, c->len, seen, seen_len);
 		break;
 	}
+out:
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }

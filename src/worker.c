@@ -56,6 +56,8 @@ int worker_init(struct worker *w, bool seccomp)
 {
 	w->started = false;
 	w->seccomp = seccomp;
+	w->stopping = false;
+	w->cancel = 0;
 	w->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	return w->stop_fd < 0 ? -errno : 0;
 }
@@ -74,6 +76,8 @@ int worker_run(struct worker *w, void *(*fn)(void *), void *arg)
 
 void worker_release(struct worker *w)
 {
+	/* Before the wake-up: the work in hand stops at its next step. */
+	__atomic_store_n(&w->stopping, true, __ATOMIC_SEQ_CST);
 	if (w->started) {
 		(void)eventfd_write(w->stop_fd, 1);
 		pthread_join(w->thread, NULL);
@@ -82,4 +86,20 @@ void worker_release(struct worker *w)
 	if (w->stop_fd >= 0)
 		close(w->stop_fd);
 	w->stop_fd = -1;
+}
+
+void worker_cancel_begin(struct worker *w)
+{
+	__atomic_fetch_add(&w->cancel, 1, __ATOMIC_SEQ_CST);
+}
+
+void worker_cancel_end(struct worker *w)
+{
+	__atomic_fetch_sub(&w->cancel, 1, __ATOMIC_SEQ_CST);
+}
+
+bool worker_cancelled(const struct worker *w)
+{
+	return __atomic_load_n(&w->stopping, __ATOMIC_SEQ_CST) ||
+	       __atomic_load_n(&w->cancel, __ATOMIC_SEQ_CST);
 }

@@ -16,19 +16,34 @@ int worker_start(pthread_t *t, void *(*fn)(void *), void *arg, bool seccomp);
 /*
  * A device's worker thread with its stop eventfd: worker_init() makes the
  * eventfd, worker_run() starts fn(arg) once (as worker_start()), and
- * worker_release() signals the eventfd, joins the thread if it runs and
- * closes the eventfd. fn polls worker->stop_fd and returns when it fires.
+ * worker_release() sets the stop flag, signals the eventfd, joins the
+ * thread if it runs and closes the eventfd. fn polls worker->stop_fd and
+ * returns when it fires.
+ *
+ * Long work (a huge request, a batch) is cut into bounded steps, and fn
+ * asks worker_cancelled() between steps: true once worker_release() has
+ * begun, or while someone who waits for fn's current work to end (a device
+ * reset waiting for the device lock) has called worker_cancel_begin() and
+ * not yet worker_cancel_end(). fn then drops the work in hand, so that
+ * neither a stop nor a reset waits for more than one step, whatever the
+ * guest queued. These three are lock-free and callable from any thread.
  */
 struct worker {
 	pthread_t thread;
 	int stop_fd;
 	bool started;
-	bool seccomp; /* load the I/O allow-list first */
+	bool seccomp;	     /* load the I/O allow-list first */
+	bool stopping;	     /* atomic: worker_release() has begun */
+	unsigned int cancel; /* atomic: worker_cancel_begin()s not ended */
 };
 
 int worker_init(struct worker *w, bool seccomp);
 /* 0, -EBUSY when already started, or worker_start()'s error. */
 int worker_run(struct worker *w, void *(*fn)(void *), void *arg);
 void worker_release(struct worker *w);
+
+void worker_cancel_begin(struct worker *w);
+void worker_cancel_end(struct worker *w);
+bool worker_cancelled(const struct worker *w);
 
 #endif

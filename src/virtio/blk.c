@@ -21,9 +21,20 @@
 #include "virtio/iov.h"
 #include "virtio/blk.h"
 
-/* At most this many requests per batch before the worker yields (so that a
- * reset waiting for the device lock is not starved by a busy guest). */
+/* At most this many requests per batch before the worker lets go of the
+ * lock and polls again (a reset or a stop does not wait for the batch: it
+ * cancels it, see below). */
 #define BLK_BATCH_BUDGET (4 * VIRTQ_MAX_SIZE)
+/*
+ * The most work between two looks at worker_cancelled() (a stop, or a reset
+ * waiting for the lock): BLK_CHUNK_BYTES of data read or written, or
+ * BLK_RANGE_CHUNK_BYTES of disk discarded or zeroed (fallocate, BLKDISCARD,
+ * BLKZEROOUT: cheaper per byte, dearer per call). A request may be 4 GiB,
+ * 16 discard segments of 2 GiB: it is done in such chunks, and one that is
+ * cancelled midway is dropped without a completion.
+ */
+#define BLK_CHUNK_BYTES (1U << 20)
+#define BLK_RANGE_CHUNK_BYTES (16U << 20)
 
 struct virtio_blk {
 	struct virtio_mmio_dev mmio;
@@ -114,45 +125,42 @@ static bool range_ok(const struct virtio_blk *b, uint64_t sector,
 }
 
 /*
- * Read or write all of @iov at file offset @off, through short transfers
- * and EINTR. *done: bytes transferred. -EIO when the file ends early.
+ * Read or write the @len bytes of @iov at file offset @off, at most
+ * BLK_CHUNK_BYTES per call, through short transfers and EINTR. *done:
+ * bytes transferred. -EIO when the file ends early, -ECANCELED when the
+ * worker was cancelled between two calls.
  */
-static int rw_full(int fd, const struct iovec *iov, unsigned int nr,
-		   uint64_t off, bool write, uint32_t *done)
+static int rw_full(struct virtio_blk *b, const struct iovec *iov,
+		   unsigned int nr, uint32_t len, uint64_t off, bool write,
+		   uint32_t *done)
 {
 	struct iovec v[VIRTQ_MAX_SEGS];
-	unsigned int i = 0;
 
 	*done = 0;
 	if (nr > VIRTQ_MAX_SEGS)
 		return -EINVAL;
-	memcpy(v, iov, nr * sizeof(*iov));
-	while (i < nr && !v[i].iov_len)
-		i++;
-	while (i < nr) {
-		ssize_t n;
+	while (*done < len) {
+		uint32_t chunk = len - *done;
+		unsigned int n;
+		ssize_t k;
 
+		if (worker_cancelled(&b->worker))
+			return -ECANCELED;
+		if (chunk > BLK_CHUNK_BYTES)
+			chunk = BLK_CHUNK_BYTES;
+		n = iov_slice(iov, nr, *done, chunk, v);
 		if (write)
-			n = pwritev(fd, v + i, (int)(nr - i), (off_t)off);
+			k = pwritev(b->fd, v, (int)n, (off_t)(off + *done));
 		else
-			n = preadv(fd, v + i, (int)(nr - i), (off_t)off);
-		if (n < 0) {
+			k = preadv(b->fd, v, (int)n, (off_t)(off + *done));
+		if (k < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		if (!n)
+		if (!k)
 			return -EIO;
-		off += (uint64_t)n;
-		*done += (uint32_t)n;
-		while (i < nr && (size_t)n >= v[i].iov_len) {
-			n -= (ssize_t)v[i].iov_len;
-			i++;
-		}
-		if (i < nr) {
-			v[i].iov_base = (uint8_t *)v[i].iov_base + n;
-			v[i].iov_len -= (size_t)n;
-		}
+		*done += (uint32_t)k;
 	}
 	return 0;
 }
@@ -226,8 +234,7 @@ struct dwz_seg {
 	uint32_t flags;
 };
 
-static uint8_t discard_write_zeroes(struct virtio_blk *b,
-				    const struct blk_req *r)
+static int discard_write_zeroes(struct virtio_blk *b, const struct blk_req *r)
 {
 	bool wz = r->type == VIRTIO_BLK_T_WRITE_ZEROES;
 	int feature = wz ? VIRTIO_BLK_F_WRITE_ZEROES : VIRTIO_BLK_F_DISCARD;
@@ -263,26 +270,39 @@ static uint8_t discard_write_zeroes(struct virtio_blk *b,
 	}
 	for (unsigned int i = 0; i < nr; i++) {
 		uint64_t off = segs[i].sector * VIRTIO_BLK_SECTOR;
-		uint64_t len = (uint64_t)segs[i].nr_sectors * VIRTIO_BLK_SECTOR;
-		int ret;
+		uint64_t end =
+			off + (uint64_t)segs[i].nr_sectors * VIRTIO_BLK_SECTOR;
 
-		if (!len)
-			continue;
-		if (wz)
-			ret = zero_range(b, off, len,
-					 segs[i].flags &
-						 VIRTIO_BLK_DWZ_FLAG_UNMAP);
-		else
-			ret = discard_range(b, off, len);
-		if (ret)
-			return VIRTIO_BLK_S_IOERR;
+		while (off < end) {
+			uint64_t len = end - off;
+			int ret;
+
+			if (worker_cancelled(&b->worker))
+				return -ECANCELED;
+			if (len > BLK_RANGE_CHUNK_BYTES)
+				len = BLK_RANGE_CHUNK_BYTES;
+			if (wz)
+				ret = zero_range(
+					b, off, len,
+					segs[i].flags &
+						VIRTIO_BLK_DWZ_FLAG_UNMAP);
+			else
+				ret = discard_range(b, off, len);
+			if (ret)
+				return VIRTIO_BLK_S_IOERR;
+			off += len;
+		}
 	}
 	return VIRTIO_BLK_S_OK;
 }
 
-/* Run a parsed request; *written: payload bytes put in guest buffers. */
-static uint8_t execute(struct virtio_blk *b, const struct blk_req *r,
-		       uint32_t *written)
+/*
+ * Run a parsed request; *written: payload bytes put in guest buffers.
+ * Returns the status for the driver, or -ECANCELED when the worker was
+ * cancelled midway (the request then gets no completion).
+ */
+static int execute(struct virtio_blk *b, const struct blk_req *r,
+		   uint32_t *written)
 {
 	uint64_t nr_sectors = r->data_len / VIRTIO_BLK_SECTOR;
 	uint64_t off = r->sector * VIRTIO_BLK_SECTOR;
@@ -294,13 +314,15 @@ static uint8_t execute(struct virtio_blk *b, const struct blk_req *r,
 	case VIRTIO_BLK_T_IN:
 		if (!range_ok(b, r->sector, nr_sectors))
 			return VIRTIO_BLK_S_IOERR;
-		ret = rw_full(b->fd, r->data, r->nr_data, off, false, written);
-		return ret ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+		ret = rw_full(b, r->data, r->nr_data, r->data_len, off, false,
+			      written);
+		break;
 	case VIRTIO_BLK_T_OUT:
 		if (b->read_only || !range_ok(b, r->sector, nr_sectors))
 			return VIRTIO_BLK_S_IOERR;
-		ret = rw_full(b->fd, r->data, r->nr_data, off, true, &n);
-		return ret ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+		ret = rw_full(b, r->data, r->nr_data, r->data_len, off, true,
+			      &n);
+		break;
 	case VIRTIO_BLK_T_FLUSH:
 		return fdatasync(b->fd) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_GET_ID:
@@ -323,28 +345,41 @@ static uint8_t execute(struct virtio_blk *b, const struct blk_req *r,
 	default:
 		return VIRTIO_BLK_S_UNSUPP;
 	}
+	if (ret == -ECANCELED)
+		return ret;
+	return ret ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 }
 
-static void handle_chain(struct virtio_blk *b, struct virtq *q,
-			 const struct virtq_chain *c)
+/* Execute and complete chain @c: 0, or -ECANCELED when it was dropped. */
+static int handle_chain(struct virtio_blk *b, struct virtq *q,
+			const struct virtq_chain *c)
 {
 	struct blk_req *r = &b->req;
 	uint32_t written = 0;
-	uint8_t status;
+	int status;
 
 	if (virtio_blk_parse(c, r)) {
 		/* Nowhere to put a status: hand it back untouched. */
 		virtq_push(q, c->head, 0);
-		return;
+		return 0;
 	}
 	status = r->status;
 	if (status == VIRTIO_BLK_S_OK)
 		status = execute(b, r, &written);
-	*r->status_ptr = status;
+	if (status < 0)
+		return status;
+	*r->status_ptr = (uint8_t)status;
 	virtq_push(q, c->head, written + 1);
+	return 0;
 }
 
-/* Drain the queue. Called with b->lock held and the device active. */
+/*
+ * Drain the queue. Called with b->lock held and the device active. When
+ * the worker is cancelled (a stop, or a reset waiting for the lock) it
+ * returns at once, the request in progress dropped: after a reset the
+ * driver forgets its requests anyway (and the device must not complete
+ * them then, 2.4), and after a stop there is no driver.
+ */
 static int process_locked(struct virtio_blk *b, unsigned int qi)
 {
 	struct virtio_mmio_dev *d = &b->mmio;
@@ -357,10 +392,13 @@ static int process_locked(struct virtio_blk *b, unsigned int qi)
 	for (;;) {
 		virtq_disable_notify(q);
 		while (done < BLK_BATCH_BUDGET) {
+			if (worker_cancelled(&b->worker))
+				goto out;
 			ret = virtq_pop(q, m, &b->chain);
 			if (ret <= 0)
 				break;
-			handle_chain(b, q, &b->chain);
+			if (handle_chain(b, q, &b->chain))
+				goto out;
 			done++;
 		}
 		if (ret < 0)
@@ -374,6 +412,7 @@ static int process_locked(struct virtio_blk *b, unsigned int qi)
 		if (!virtq_enable_notify(q))
 			break;
 	}
+out:
 	if (virtq_needs_interrupt(q))
 		virtio_mmio_signal_used(d);
 	if (ret < 0) {
@@ -452,10 +491,13 @@ static void blk_reset(void *dev)
 {
 	struct virtio_blk *b = dev;
 
-	/* Waits for a batch in progress; the worker then leaves the queue
-	 * alone until the next activation. */
+	/* Waits for the batch in progress, which the cancel cuts short at
+	 * its next chunk; the worker then leaves the queue alone until the
+	 * next activation. */
+	worker_cancel_begin(&b->worker);
 	pthread_mutex_lock(&b->lock);
 	b->active = false;
+	worker_cancel_end(&b->worker);
 	pthread_mutex_unlock(&b->lock);
 }
 

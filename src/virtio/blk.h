@@ -21,9 +21,15 @@
  * mmio.h). All I/O runs on the device's own worker thread, which sleeps in
  * poll() on the queue's kick eventfd and a stop eventfd, and processes a
  * batch of requests while holding the device's lock; a device reset (Status
- * 0 from a vCPU) takes that lock, so it waits for the batch in flight to
- * complete, and marks the device inactive before the transport clears the
- * queues. A completion is pushed only after its I/O has returned (pwritev
+ * 0 from a vCPU) takes that lock, and marks the device inactive before the
+ * transport clears the queues. It does not wait for the batch to complete:
+ * it cancels the worker first (worker_cancel_begin(), see worker.h), and
+ * the worker, which does a request in chunks of at most 1 MiB of data (16
+ * MiB of disk discarded or zeroed) and looks between chunks, drops the
+ * request in progress without a completion and lets go of the lock. A stop
+ * (virtio_blk_destroy()) cancels it the same way. So neither waits for
+ * more than one chunk, whatever the guest queued (a chain may ask for 4
+ * GiB). A completion is pushed only after its I/O has returned (pwritev
  * for a write, fdatasync for a flush). The worker never takes the
  * transport lock.
  *
@@ -158,7 +164,8 @@ uint64_t virtio_blk_capacity(const struct virtio_blk *b);
 
 /*
  * Process queue @q now, on the calling thread, as the worker does: every
- * available request is executed and completed, the interrupt raised if the
+ * available request is executed and completed (unless a reset or a stop
+ * cancels it meanwhile: see Threading), the interrupt raised if the
  * driver wants one. For tests and for VMMs that want no worker; it is
  * serialised with the worker by the device lock. Returns the number of
  * requests completed, or a negative errno when the ring was malformed (the

@@ -24,7 +24,10 @@
 #include "virtio/net.h"
 #include "virtio/tap.h"
 
-/* Frames per direction per batch before the worker lets a reset in. */
+/* Frames per direction per batch before the worker lets go of the lock and
+ * polls again. A reset or a stop does not wait for the batch: the worker
+ * looks at worker_cancelled() before each frame (one frame is at most 64
+ * KiB and its chains' validation) and leaves the batch when it is set. */
 #define NET_BATCH_BUDGET 256
 #define NET_RX_BUF_BYTES (VIRTIO_NET_HDR_BYTES + VIRTIO_NET_MAX_FRAME)
 /* readv() takes at most UIO_MAXIOV (1024) iovecs. */
@@ -128,6 +131,8 @@ static int tx_process(struct virtio_net *n, struct virtq *q,
 	for (;;) {
 		virtq_disable_notify(q);
 		while (done < NET_BATCH_BUDGET) {
+			if (worker_cancelled(&n->worker))
+				return done;
 			ret = virtq_pop(q, m, &n->tx_chain);
 			if (ret <= 0)
 				break;
@@ -159,10 +164,11 @@ static bool read_error_fatal(int e)
 	       e != EINVAL;
 }
 
-/* Read one frame; > 0: its length, 0: nothing to read, < 0: counted
- * error (the caller just moves on). */
+/* Read one frame into @iov (@room bytes); > 0: its length, 0: nothing to
+ * read, < 0: counted error (the caller just moves on). A length beyond
+ * @room, which only a broken backend returns, is such an error. */
 static ssize_t tap_read(struct virtio_net *n, const struct iovec *iov,
-			unsigned int nr)
+			unsigned int nr, uint64_t room)
 {
 	ssize_t r;
 
@@ -177,7 +183,7 @@ static ssize_t tap_read(struct virtio_net *n, const struct iovec *iov,
 			n->tap_dead = true;
 		return -1;
 	}
-	if (r < VIRTIO_NET_HDR_BYTES) {
+	if (r < VIRTIO_NET_HDR_BYTES || (uint64_t)r > room) {
 		STAT_ADD(n, rx_read_errors, 1);
 		return -1;
 	}
@@ -332,12 +338,13 @@ static int rx_direct(struct virtio_net *n, struct virtq *q,
 		unpop(q, count);
 		return 0;
 	}
-	r = tap_read(n, n->rx_iov, niov);
+	r = tap_read(n, n->rx_iov, niov, room);
 	if (r <= 0) {
 		unpop(q, count);
 		return r ? 1 : -1;
 	}
-	/* room >= r: the frame ends inside the first `used` buffers. */
+	/* room >= r (checked): the frame ends inside the first `used`
+	 * buffers. */
 	left = r;
 	for (used = 0; left > 0; used++) {
 		if ((ssize_t)n->rx_used[used].len > left)
@@ -393,6 +400,8 @@ static int rx_process(struct virtio_net *n, struct virtq *q,
 		return 0;
 	virtq_disable_notify(q);
 	while (done < NET_BATCH_BUDGET) {
+		if (worker_cancelled(&n->worker))
+			break;
 		if (!n->rx_len) {
 			ssize_t r;
 
@@ -415,7 +424,7 @@ static int rx_process(struct virtio_net *n, struct virtq *q,
 				n->rx_wait = true;
 				break;
 			}
-			r = tap_read(n, &bounce, 1);
+			r = tap_read(n, &bounce, 1, bounce.iov_len);
 			if (!r)
 				break;
 			if (r < 0) {
@@ -601,8 +610,9 @@ static void net_reset(void *dev)
 {
 	struct virtio_net *n = dev;
 
-	/* Waits for a batch in progress; the worker then leaves the queues
-	 * alone until the next activation. */
+	/* Waits for the frame in hand (the cancel ends the batch there); the
+	 * worker then leaves the queues alone until the next activation. */
+	worker_cancel_begin(&n->worker);
 	pthread_mutex_lock(&n->lock);
 	n->active = false;
 	if (n->rx_len)
@@ -610,6 +620,7 @@ static void net_reset(void *dev)
 	n->rx_len = 0;
 	n->rx_wait = false;
 	n->tx_wait = false; /* the chain belonged to the old ring */
+	worker_cancel_end(&n->worker);
 	pthread_mutex_unlock(&n->lock);
 }
 

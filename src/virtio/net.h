@@ -33,9 +33,12 @@
  * buffers we have not found exhausted (or a received frame is waiting for
  * room) and for POLLOUT only while a transmit is waiting for the TAP to
  * take it. The worker processes a bounded batch while holding the device
- * lock; a device reset (Status 0 from a vCPU) takes that lock, so it waits
- * for the batch in flight and marks the device inactive before the
- * transport clears the queues. The worker never takes the transport lock.
+ * lock; a device reset (Status 0 from a vCPU) takes that lock and marks the
+ * device inactive before the transport clears the queues. It waits for the
+ * frame in hand only, not the batch: it cancels the worker first
+ * (worker_cancel_begin(), see worker.h), which looks before each frame and
+ * then leaves its batch; a stop (virtio_net_destroy()) cancels it the same
+ * way. The worker never takes the transport lock.
  * One interrupt per batch, as EVENT_IDX / NO_INTERRUPT allow.
  *
  * Transmit (queue 1): a chain is the 12-byte virtio_net_hdr_v1 then the
@@ -155,7 +158,9 @@ struct virtio_net_stats {
 	uint64_t rx_dropped_reset;   /* waiting for room when reset */
 	uint64_t rx_no_room;	     /* times a frame had to wait */
 	uint64_t rx_bad_chain;	     /* device entered its error state */
-	uint64_t rx_read_errors;     /* TAP read errors other than EAGAIN */
+	uint64_t rx_read_errors;     /* TAP read errors other than EAGAIN, reads
+					shorter than the header or longer than
+					the buffers offered */
 	uint64_t interrupts;	     /* used-buffer interrupts raised */
 };
 

@@ -6,13 +6,21 @@
 # Each GUEST_DIR/GUEST.elf runs as
 #	kvmlite run --kernel GUEST.elf --disk path=IMG --memory 64M
 # with a fresh 1 MiB scratch image (sector N holds "KVMLITE-SECTOR-" and
-# the letter 'A' + N % 26, repeated), under a timeout and /usr/bin/time.
-# Passes when the guest's verdict (test-exit) is 1, kvmlite reported no
-# crash or sanitizer error, and its peak RSS stayed below guest RAM + 32 MiB.
+# the letter 'A' + N % 26, repeated; huge_reads gets the same 1 MiB made
+# a sparse 1 GiB, in /dev/shm when that is a tmpfs: its holes read as the
+# zero page, no page cache to fill), under a timeout and /usr/bin/time.
+# Passes when the
+# guest's verdict (test-exit) is 1, kvmlite reported no crash or sanitizer
+# error, and its peak RSS stayed below guest RAM + 32 MiB.
+# A "stop" guest (huge_reads) instead prints HOSTILE-STOP-NOW on its
+# console when the host should stop it: the script then sends kvmlite
+# SIGTERM and passes when kvmlite exits with status 82 (stopped by a
+# signal) within HOSTILE_STOP_MS.
 # Exit status 77 (SKIP) when /dev/kvm is unusable.
 #
 # Environment: HOSTILE_TIMEOUT (s, default 120), HOSTILE_RSS_LIMIT_KB
-# (default (64 + 32) MiB), HOSTILE_KEEP=1 keeps the scratch directory.
+# (default (64 + 32) MiB), HOSTILE_STOP_MS (default 2000),
+# HOSTILE_KEEP=1 keeps the scratch directory.
 set -uo pipefail
 
 if [[ $# -lt 2 ]]; then
@@ -24,9 +32,11 @@ shift 2
 guests=("$@")
 if [[ ${#guests[@]} -eq 0 ]]; then
 	guests=(sanity regs_scribble queue_outside_ram desc_loop
-		absurd_lengths notify_hammer)
+		absurd_lengths notify_hammer huge_reads)
 fi
 timeout_s=${HOSTILE_TIMEOUT:-120}
+stop_ms=${HOSTILE_STOP_MS:-2000}
+stop_marker=HOSTILE-STOP-NOW
 mem_mib=64
 rss_limit_kb=${HOSTILE_RSS_LIMIT_KB:-$(((mem_mib + 32) * 1024))}
 
@@ -45,7 +55,7 @@ if [[ ${HOSTILE_KEEP:-0} != 1 ]]; then
 	trap 'rm -rf "$scratch"' EXIT
 fi
 
-make_image() { # PATH: 2048 sectors of the pattern
+make_image() { # PATH [SIZE]: 2048 sectors of the pattern, then sparse
 	local block=$scratch/block n letter
 	: >"$block"
 	for ((n = 0; n < 26; n++)); do
@@ -59,6 +69,23 @@ make_image() { # PATH: 2048 sectors of the pattern
 		cat "$block"
 	done >>"$1"
 	truncate -s 1M "$1"
+	if [[ -n ${2:-} ]]; then
+		truncate -s "$2" "$1"
+	fi
+}
+
+image_size() { # GUEST: the image size it needs beyond 1 MiB, if any
+	case $1 in
+	huge_reads) echo 1G ;;
+	esac
+}
+
+is_stop_guest() { # GUEST: does the host stop it (see above)?
+	[[ $1 == huge_reads ]]
+}
+
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
 }
 
 fails=0
@@ -71,15 +98,46 @@ for g in "${guests[@]}"; do
 		fails=$((fails + 1))
 		continue
 	fi
-	make_image "$work/disk.img"
+	size=$(image_size "$g")
+	img=$work/disk.img
+	if [[ -n $size && -w /dev/shm &&
+		$(stat -f -c %T /dev/shm 2>/dev/null) == tmpfs ]]; then
+		img=$(mktemp /dev/shm/kvmlite-hostile.XXXXXX) || img=$work/disk.img
+	fi
+	make_image "$img" "$size"
+	: >"$work/console.log"
 	start=$(date +%s)
 	rc=0
+	stop_took= stop_note=
+	# The shell writes its pid (kvmlite's, after exec) for the stop.
 	timeout -k 5 "$timeout_s" "$timecmd" -f %M -o "$work/rss" \
-		"$kvmlite" run --kernel "$elf" --disk path="$work/disk.img" \
+		bash -c 'echo $$ >"$0"; exec "$@"' "$work/pid" \
+		"$kvmlite" run --kernel "$elf" --disk path="$img" \
 		--memory ${mem_mib}M --serial file:"$work/console.log" \
-		</dev/null >"$work/stdout" 2>"$work/stderr" || rc=$?
+		</dev/null >"$work/stdout" 2>"$work/stderr" &
+	bg=$!
+	if is_stop_guest "$g"; then
+		while kill -0 "$bg" 2>/dev/null &&
+			! grep -q "$stop_marker" "$work/console.log"; do
+			sleep 0.02
+		done
+		if grep -q "$stop_marker" "$work/console.log"; then
+			t0=$(now_ms)
+			kill -TERM "$(cat "$work/pid")" 2>/dev/null
+			wait "$bg" || rc=$?
+			stop_took=$(($(now_ms) - t0))
+			stop_note=", stopped in ${stop_took} ms"
+		else
+			wait "$bg" || rc=$?
+		fi
+	else
+		wait "$bg" || rc=$?
+	fi
 	secs=$(($(date +%s) - start))
+	[[ $img == /dev/shm/* ]] && rm -f "$img"
 	rss=$(tail -n 1 "$work/rss" 2>/dev/null)
+	want=1
+	is_stop_guest "$g" && want=82
 	why=
 	if [[ $rc -eq 124 || $rc -eq 137 ]]; then
 		why="hung: killed after ${timeout_s}s"
@@ -90,11 +148,15 @@ for g in "${guests[@]}"; do
 		why="the guest crashed (status 81)"
 	elif [[ $rc -eq 70 ]]; then
 		why="internal VMM failure (status 70)"
-	elif [[ $rc -ne 1 ]]; then
-		why="status $rc, expected verdict 1"
+	elif [[ $rc -ne $want ]]; then
+		why="status $rc, expected $want"
 		if [[ $rc -ge 10 && $rc -lt 64 ]]; then
 			why+=" (guest step $((rc - 10)) failed)"
 		fi
+	elif [[ $want -eq 82 && -z $stop_took ]]; then
+		why="no $stop_marker from the guest"
+	elif [[ $want -eq 82 && $stop_took -gt $stop_ms ]]; then
+		why="SIGTERM to exit took ${stop_took} ms, over ${stop_ms} ms"
 	elif ! [[ $rss =~ ^[0-9]+$ ]]; then
 		why="no max RSS measured"
 	elif [[ $rss -gt $rss_limit_kb ]]; then
@@ -108,7 +170,7 @@ for g in "${guests[@]}"; do
 		tr -cd "[:print:]\n" 2>/dev/null <"$work/console.log" | tail -n 15 >&2
 		fails=$((fails + 1))
 	else
-		echo "PASS: hostile/$g (${secs}s, max RSS ${rss} KiB)"
+		echo "PASS: hostile/$g (${secs}s, max RSS ${rss} KiB${stop_note})"
 	fi
 done
 if [[ $fails -gt 0 ]]; then

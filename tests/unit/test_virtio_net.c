@@ -17,6 +17,8 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guest_mem.h"
@@ -46,8 +48,70 @@ static const uint64_t base_features = 1ULL << VIRTIO_F_VERSION_1 |
 				      1ULL << VIRTIO_NET_F_MAC |
 				      1ULL << VIRTIO_NET_F_STATUS;
 
-/* Bring the device up with @features. */
-static void driver_up(uint64_t features)
+/*
+ * A "TAP" that misbehaves on demand. libkvmlite is linked statically, so
+ * its readv() calls resolve to this definition (under ASan too: an
+ * executable's own definition comes before the runtime's interceptor); the
+ * real call is made with syscall(). Only reads of fake_fd are touched:
+ * - fake_excess > 0: the next one reads as usual but returns fake_excess
+ *   bytes more than the buffers it was given hold (a broken backend);
+ * - fake_frames > 0: no read at all: each call sleeps fake_delay_ms (a slow
+ *   backend) and "receives" a frame of fake_frame_len zero bytes, until
+ *   fake_frames have come.
+ * fake_reads counts the calls either way.
+ */
+static int fake_fd = -1;
+static ssize_t fake_excess;
+static int fake_frames, fake_delay_ms;
+static size_t fake_frame_len;
+static int fake_reads; /* atomic */
+
+ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	size_t offered = 0;
+	ssize_t r;
+
+	if (fd != fake_fd || fd < 0 ||
+	    (!__atomic_load_n(&fake_excess, __ATOMIC_SEQ_CST) &&
+	     !__atomic_load_n(&fake_frames, __ATOMIC_SEQ_CST)))
+		return syscall(SYS_readv, fd, iov, cnt);
+	__atomic_fetch_add(&fake_reads, 1, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < cnt; i++)
+		offered += iov[i].iov_len;
+	if (__atomic_load_n(&fake_frames, __ATOMIC_SEQ_CST)) {
+		size_t len =
+			fake_frame_len < offered ? fake_frame_len : offered;
+
+		__atomic_fetch_sub(&fake_frames, 1, __ATOMIC_SEQ_CST);
+		usleep((useconds_t)fake_delay_ms * 1000);
+		for (int i = 0, done = 0; i < cnt && (size_t)done < len; i++) {
+			size_t k = iov[i].iov_len;
+
+			if (k > len - (size_t)done)
+				k = len - (size_t)done;
+			memset(iov[i].iov_base, 0, k);
+			done += (int)k;
+		}
+		return (ssize_t)len;
+	}
+	r = syscall(SYS_readv, fd, iov, cnt);
+	if (r < 0)
+		return r;
+	return (ssize_t)offered +
+	       __atomic_exchange_n(&fake_excess, 0, __ATOMIC_SEQ_CST);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Bring the device up with @features, an rx queue of @rx_size entries
+ * (<= 256) and a tx queue of QSIZE. */
+static void driver_up_rx(uint64_t features, uint16_t rx_size)
 {
 	uint32_t st;
 
@@ -56,8 +120,10 @@ static void driver_up(uint64_t features)
 	st = virtio_drv_negotiate(dev, features);
 	ck_assert_uint_eq(virtio_drv_read32(dev, VIRTIO_MMIO_STATUS), st);
 	for (int q = 0; q < 2; q++) {
+		uint16_t size = q == VIRTIO_NET_RXQ ? rx_size : QSIZE;
+
 		dq[q] = (struct virtio_drv_queue){
-			.size = QSIZE,
+			.size = size,
 			.desc = 0x10000 + 0x10000ULL * q,
 			.avail = 0x11000 + 0x10000ULL * q,
 			.used = 0x12000 + 0x10000ULL * q,
@@ -66,13 +132,19 @@ static void driver_up(uint64_t features)
 		ck_assert_uint_eq(
 			virtio_drv_read32(dev, VIRTIO_MMIO_QUEUE_NUM_MAX),
 			VIRTQ_MAX_SIZE);
-		virtio_drv_setup_queue(dev, (unsigned int)q, QSIZE, dq[q].desc,
+		virtio_drv_setup_queue(dev, (unsigned int)q, size, dq[q].desc,
 				       dq[q].avail, dq[q].used);
 		ck_assert_uint_eq(
 			virtio_drv_read32(dev, VIRTIO_MMIO_QUEUE_READY), 1);
 	}
 	ck_assert_uint_eq(virtio_drv_driver_ok(dev, st),
 			  st | VIRTIO_STATUS_DRIVER_OK);
+}
+
+/* Bring the device up with @features. */
+static void driver_up(uint64_t features)
+{
+	driver_up_rx(features, QSIZE);
 }
 
 static void setup(void)
@@ -86,6 +158,7 @@ static void setup(void)
 	ret = virtio_net_create(&net, &o, &mem, err, sizeof(err));
 	ck_assert_msg(ret == 0, "create: %d %s", ret, err);
 	dev = virtio_net_transport(net);
+	fake_fd = sv[0];
 	/* The network side does not block the test. */
 	fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) | O_NONBLOCK);
 }
@@ -657,6 +730,113 @@ START_TEST(rx_direct_big_buffer)
 }
 END_TEST
 
+/*
+ * The "TAP" claims a frame longer than the buffers it was given. Direct
+ * path (a buffer that holds the largest frame): the length used to be
+ * trusted, and the walk over the chains it filled went past the ones it
+ * had popped (pushing 256 bogus used entries, an out-of-bounds index under
+ * UBSan). Now a read error: counted, the frame dropped, the chain given
+ * back and used by the next frame.
+ */
+START_TEST(rx_direct_read_longer_than_offered)
+{
+	uint8_t *f = make_frame(100, 21, 0);
+	struct virtio_drv_seg s = { BUF_GPA, HDR + VIRTIO_NET_MAX_FRAME, true };
+	struct virtq_used_elem e;
+	struct virtio_net_stats st;
+
+	for (int mrg = 0; mrg < 2; mrg++) {
+		fake_reads = 0;
+		driver_up(base_features |
+			  (mrg ? 1ULL << VIRTIO_NET_F_MRG_RXBUF : 0));
+		if (mrg) {
+			/* 17 chains of 4 KiB: the frame's 65612 bytes. */
+			for (int i = 0; i < 17; i++)
+				post_rx(BUF_GPA + 0x1000ULL * i, 4096);
+		} else {
+			virtio_drv_submit(&mem, rxq, &s, 1);
+		}
+		fake_excess = 1 + 4096 * mrg;
+		net_send(f, HDR + 100);
+		ck_assert_int_eq(virtio_net_process(net), 1);
+		ck_assert_int_eq(fake_reads, 1);
+		st = stats();
+		ck_assert_uint_eq(st.rx_read_errors, 1 + (uint64_t)mrg);
+		ck_assert_uint_eq(st.rx_packets, (uint64_t)mrg);
+		ck_assert_int_eq(virtio_drv_nr_new_used(&mem, rxq), 0);
+		ck_assert(!virtio_drv_needs_reset(dev));
+		/* The next frame gets the first chain, as if nothing was. */
+		net_send(f, HDR + 100);
+		ck_assert_int_eq(virtio_net_process(net), 1);
+		e = next_used(VIRTIO_NET_RXQ);
+		ck_assert_uint_eq(e.id, 0);
+		ck_assert_uint_eq(e.len, HDR + 100);
+		ck_assert_uint_eq(num_buffers_at(BUF_GPA), 1);
+		ck_assert_int_eq(virtio_drv_nr_new_used(&mem, rxq), 0);
+		ck_assert_uint_eq(stats().rx_packets, 1 + (uint64_t)mrg);
+	}
+	free(f);
+}
+END_TEST
+
+/*
+ * The same through the bounce buffer: chains of 32 x 48-byte buffers (in
+ * indirect tables) are 1024 iovecs before they hold the largest frame, so
+ * the frame is read into the bounce buffer, which a claimed length beyond
+ * its size made the copy to the guest read past (ASan: heap overflow).
+ */
+START_TEST(rx_bounce_read_longer_than_buffer)
+{
+	enum { CHAINS = 64, SEGS = 32, SEG = 48 };
+	const uint64_t itab = 0x300000, bufs = BUF_GPA;
+	uint8_t *f = make_frame(100, 22, 0);
+	struct virtq_used_elem e;
+
+	driver_up_rx(base_features | 1ULL << VIRTIO_NET_F_MRG_RXBUF |
+			     1ULL << VIRTIO_RING_F_INDIRECT_DESC,
+		     CHAINS);
+	for (uint16_t c = 0; c < CHAINS; c++) {
+		struct virtq_desc head = { itab + 0x1000ULL * c, 16 * SEGS,
+					   VIRTQ_DESC_F_INDIRECT, 0 };
+
+		for (uint16_t i = 0; i < SEGS; i++) {
+			struct virtq_desc d = {
+				bufs + (uint64_t)SEG * (c * SEGS + i), SEG,
+				(uint16_t)(VIRTQ_DESC_F_WRITE |
+					   (i + 1 < SEGS ? VIRTQ_DESC_F_NEXT
+							 : 0)),
+				(uint16_t)(i + 1)
+			};
+
+			gmem_write(&mem, head.addr + 16ULL * i, &d, sizeof(d));
+		}
+		gmem_write(&mem, rxq->desc + 16ULL * c, &head, sizeof(head));
+		gmem_write(&mem, rxq->avail + 4 + 2ULL * c, &c, 2);
+	}
+	rxq->avail_idx = CHAINS;
+	gmem_write(&mem, rxq->avail + 2, &rxq->avail_idx, 2);
+
+	fake_excess = 100;
+	net_send(f, HDR + 100);
+	ck_assert_int_eq(virtio_net_process(net), 1);
+	ck_assert_int_eq(fake_reads, 1);
+	ck_assert_uint_eq(stats().rx_read_errors, 1);
+	ck_assert_uint_eq(stats().rx_dropped_too_big, 0);
+	ck_assert_uint_eq(stats().rx_packets, 0);
+	ck_assert_int_eq(virtio_drv_nr_new_used(&mem, rxq), 0);
+	/* The ring is as it was: the next frame fills the first chain. */
+	net_send(f, HDR + 100);
+	ck_assert_int_eq(virtio_net_process(net), 1);
+	e = next_used(VIRTIO_NET_RXQ);
+	ck_assert_uint_eq(e.id, 0);
+	ck_assert_uint_eq(e.len, HDR + 100);
+	ck_assert_uint_eq(num_buffers_at(bufs), 1);
+	ck_assert_int_eq(virtio_drv_nr_new_used(&mem, rxq), 0);
+	ck_assert_uint_eq(stats().rx_packets, 1);
+	free(f);
+}
+END_TEST
+
 START_TEST(rx_bad_chain_needs_reset)
 {
 	struct virtio_drv_seg s[2] = {
@@ -906,6 +1086,83 @@ END_TEST
 
 /* ---- MAC and TAP helpers ---- */
 
+/*
+ * A slow backend behind a batch: the worker receives frames that are each
+ * too big for the guest's one small buffer (dropped, the buffer kept), so
+ * a batch is NET_BATCH_BUDGET (256) reads of SLOW_MS each, ~5 s. A reset
+ * (Status 0) or a stop (virtio_net_destroy) used to wait for the whole
+ * batch; now the worker gives up after the frame in hand.
+ */
+#define SLOW_MS 20
+
+static void slow_backend_busy(void)
+{
+	fake_frame_len = HDR + 200;
+	fake_delay_ms = SLOW_MS;
+	fake_frames = 100000;
+	ck_assert_int_eq(virtio_net_start(net), 0);
+	driver_up(base_features);
+	post_rx(BUF_GPA, 64);
+	virtio_drv_write32(dev, VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_RXQ);
+	/* Wait until the worker is well into its batch. */
+	for (int i = 0;
+	     i < 10000 && __atomic_load_n(&fake_reads, __ATOMIC_SEQ_CST) < 3;
+	     i++)
+		usleep(1000);
+	ck_assert_int_ge(__atomic_load_n(&fake_reads, __ATOMIC_SEQ_CST), 3);
+}
+
+/* Reads begun since @before: at most the one in hand and one racing. */
+static void check_cut_short(int before, int64_t t0)
+{
+	int64_t took = now_ms() - t0;
+	int reads = __atomic_load_n(&fake_reads, __ATOMIC_SEQ_CST) - before;
+
+	ck_assert_msg(reads <= 2, "%d more reads of the batch (%lld ms)", reads,
+		      (long long)took);
+	/* Liveness, generous: the whole batch takes 256 * SLOW_MS. */
+	ck_assert_msg(took < 2000, "took %lld ms", (long long)took);
+}
+
+START_TEST(reset_cuts_a_slow_batch_short)
+{
+	uint8_t *f = make_frame(100, 23, 0);
+	int before;
+	int64_t t0;
+
+	slow_backend_busy();
+	before = __atomic_load_n(&fake_reads, __ATOMIC_SEQ_CST);
+	t0 = now_ms();
+	virtio_drv_reset(dev);
+	check_cut_short(before, t0);
+	ck_assert_uint_ge(stats().rx_dropped_too_big, 3);
+	/* The device works on: a real frame after a fresh bring-up. */
+	fake_frames = 0;
+	driver_up(base_features);
+	post_rx(BUF_GPA, 2048);
+	net_send(f, HDR + 100);
+	virtio_drv_write32(dev, VIRTIO_MMIO_QUEUE_NOTIFY, VIRTIO_NET_RXQ);
+	for (int i = 0; i < 10000 && !virtio_drv_nr_new_used(&mem, rxq); i++)
+		usleep(1000);
+	ck_assert_uint_eq(next_used(VIRTIO_NET_RXQ).len, HDR + 100);
+	free(f);
+}
+END_TEST
+
+START_TEST(stop_cuts_a_slow_batch_short)
+{
+	int before;
+	int64_t t0;
+
+	slow_backend_busy();
+	before = __atomic_load_n(&fake_reads, __ATOMIC_SEQ_CST);
+	t0 = now_ms();
+	virtio_net_destroy(net);
+	net = NULL; /* for teardown */
+	check_cut_short(before, t0);
+}
+END_TEST
+
 START_TEST(mac_parse_cases)
 {
 	uint8_t m[6] = { 0 }, keep[6];
@@ -1107,12 +1364,16 @@ int main(void)
 	tcase_add_test(tc, rx_too_small_dropped);
 	tcase_add_test(tc, rx_mergeable_ring_too_small);
 	tcase_add_test(tc, rx_direct_big_buffer);
+	tcase_add_test(tc, rx_direct_read_longer_than_offered);
+	tcase_add_test(tc, rx_bounce_read_longer_than_buffer);
 	tcase_add_test(tc, rx_bad_chain_needs_reset);
 	tcase_add_test(tc, event_idx_interrupts);
 	tcase_add_test(tc, no_interrupt_flag);
 	tcase_add_test(tc, reset_with_pending);
 	tcase_add_test(tc, worker_thread);
 	tcase_add_test(tc, worker_stream);
+	tcase_add_test(tc, reset_cuts_a_slow_batch_short);
+	tcase_add_test(tc, stop_cuts_a_slow_batch_short);
 	tcase_add_test(tc, mac_parse_cases);
 	tcase_add_test(tc, mac_default_stable);
 	tcase_add_test(tc, tap_open_errors);
