@@ -6,13 +6,29 @@
  *
  * Signals: a running VM interrupts its vCPU threads with one real-time
  * signal (struct kvmlite_config.kick_signal, default SIGRTMAX - 1). The
- * library blocks it in its own threads and consumes it there; it never
- * installs a signal handler and never touches the process's dispositions.
- * Do not use that signal number for anything else in the process.
+ * library blocks it in its own threads and consumes it there, without a
+ * handler. Do not use that signal number for anything else in the
+ * process. The only disposition the library ever sets is a SIGSYS
+ * reporter, and only with seccomp on and SIGSYS unhandled (see
+ * kvmlite_config.seccomp). No signal the library causes (SIGPIPE from a
+ * closed console, say) reaches the process: its threads block them.
  *
  * Errors: functions return 0 or a negative errno value. Creation writes a
  * one-line reason to the caller's buffer; later failures are available from
  * kvmlite_vm_last_error().
+ *
+ * ABI: the structs a caller allocates and the library reads or fills
+ * (kvmlite_config, kvmlite_disk, kvmlite_net, kvmlite_exit,
+ * kvmlite_timings, kvmlite_console_stats) only ever grow at their end. The
+ * library learns the sizes the caller was built with: kvmlite_config_init()
+ * and kvmlite_config_load() record them in the config (struct_size,
+ * disk_size, net_size), and the calls that fill a struct are macros that
+ * pass sizeof(*out). It reads only what those sizes hold, takes defaults
+ * for fields added since, and never writes past them; a config that sets
+ * fields this library does not know is refused. So a program built
+ * against an older header of the same major version keeps working with a
+ * newer library. Always start a config with kvmlite_config_init() (or
+ * _load()); never set the size fields by hand.
  */
 #ifndef KVMLITE_H
 #define KVMLITE_H
@@ -24,8 +40,9 @@
 extern "C" {
 #endif
 
+/* The one place the version is written (CMakeLists.txt reads it here). */
 #define KVMLITE_VERSION_MAJOR 0
-#define KVMLITE_VERSION_MINOR 2
+#define KVMLITE_VERSION_MINOR 3
 #define KVMLITE_VERSION_PATCH 0
 #define KVMLITE_VERSION                                                        \
 	((KVMLITE_VERSION_MAJOR << 16) | (KVMLITE_VERSION_MINOR << 8) |        \
@@ -37,9 +54,16 @@ extern "C" {
 #define KVMLITE_API
 #endif
 
-/* The library's version, as KVMLITE_VERSION, and as a string "0.2.0". */
+/* The library's version, as KVMLITE_VERSION, and as a string "0.3.0". */
 KVMLITE_API unsigned int kvmlite_version(void);
 KVMLITE_API const char *kvmlite_version_string(void);
+
+/* Limits: vCPUs, guest RAM (bytes), a disk serial's length. */
+#define KVMLITE_MAX_CPUS 255
+#define KVMLITE_MIN_MEMORY (16ULL << 20)
+#define KVMLITE_MAX_MEMORY (1ULL << 40)
+#define KVMLITE_MEMORY_ALIGN 4096
+#define KVMLITE_DISK_SERIAL_MAX 20
 
 /* The default guest kernel command line used when cmdline is NULL. */
 #define KVMLITE_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off"
@@ -69,6 +93,11 @@ struct kvmlite_net {
 typedef void (*kvmlite_console_fn)(void *opaque, const char *buf, size_t len);
 
 struct kvmlite_config {
+	/* ABI (see the top of this file): set by kvmlite_config_init(). */
+	uint32_t struct_size;
+	uint16_t disk_size;
+	uint16_t net_size;
+
 	const char *kernel_path; /* bzImage or ELF vmlinux; required */
 	const char *initrd_path; /* NULL: no initrd */
 	const char *cmdline;	 /* NULL: KVMLITE_DEFAULT_CMDLINE */
@@ -96,6 +125,8 @@ struct kvmlite_config {
 	 * console_cb gets every byte the UART sent, in order, on a vCPU
 	 * thread or the console thread, one call at a time: it must not
 	 * block. End of file on console_in_fd ends input; the guest runs on.
+	 * With console_escapes (below), input is read as a terminal would be
+	 * typed at.
 	 */
 	int console_in_fd;
 	int console_out_fd;
@@ -139,10 +170,27 @@ struct kvmlite_config {
 	const char *boot_timing;
 
 	void *storage; /* owned by kvmlite_config_load(); do not touch */
+
+	/* Fields added in 0.3. */
+	/*
+	 * Non-zero: console_in_fd is a user's terminal, and the library acts
+	 * on Ctrl-A escapes in it: Ctrl-A x stops the VM, Ctrl-A p presses
+	 * the power button (kvmlite_vm_shutdown), Ctrl-A Ctrl-A sends one
+	 * Ctrl-A; any other key after Ctrl-A is dropped. 0: bytes pass as
+	 * they are.
+	 */
+	int console_escapes;
 };
 
-/* Fill @cfg with defaults: 1 vCPU, 256 MiB, no console fds. */
-KVMLITE_API void kvmlite_config_init(struct kvmlite_config *cfg);
+/* Fill @cfg with defaults: 1 vCPU, 256 MiB, no console fds, and the
+ * sizes of this header's structs (see "ABI" above). */
+KVMLITE_API void kvmlite_config_init_sized(struct kvmlite_config *cfg,
+					   size_t size, size_t disk_size,
+					   size_t net_size);
+#define kvmlite_config_init(cfg)                                               \
+	kvmlite_config_init_sized((cfg), sizeof(*(cfg)),                       \
+				  sizeof(struct kvmlite_disk),                 \
+				  sizeof(struct kvmlite_net))
 
 /*
  * Load a JSON configuration file (format: README.md, "Configuration
@@ -154,9 +202,15 @@ KVMLITE_API void kvmlite_config_init(struct kvmlite_config *cfg);
  * (-EINVAL, "PATH: not a regular file"; a directory: -EISDIR). Release with
  * kvmlite_config_release() (also after a failure).
  */
-KVMLITE_API int kvmlite_config_load(const char *path,
-				    struct kvmlite_config *cfg, char *err,
-				    size_t errlen);
+KVMLITE_API int kvmlite_config_load_sized(const char *path,
+					  struct kvmlite_config *cfg,
+					  size_t size, size_t disk_size,
+					  size_t net_size, char *err,
+					  size_t errlen);
+#define kvmlite_config_load(path, cfg, err, errlen)                            \
+	kvmlite_config_load_sized((path), (cfg), sizeof(*(cfg)),               \
+				  sizeof(struct kvmlite_disk),                 \
+				  sizeof(struct kvmlite_net), (err), (errlen))
 KVMLITE_API void kvmlite_config_release(struct kvmlite_config *cfg);
 
 enum kvmlite_exit_reason {
@@ -280,17 +334,26 @@ struct kvmlite_console_stats {
 	int out_error;	  /* errno that ended output (e.g. EPIPE), or 0 */
 };
 
-KVMLITE_API void kvmlite_vm_console_stats(struct kvmlite_vm *vm,
-					  struct kvmlite_console_stats *out);
+KVMLITE_API void
+kvmlite_vm_console_stats_sized(struct kvmlite_vm *vm,
+			       struct kvmlite_console_stats *out, size_t size);
+#define kvmlite_vm_console_stats(vm, out)                                      \
+	kvmlite_vm_console_stats_sized((vm), (out), sizeof(*(out)))
 
 /* Send bytes to the guest console as if typed; returns bytes queued. */
 KVMLITE_API size_t kvmlite_vm_console_write(struct kvmlite_vm *vm,
 					    const void *buf, size_t len);
 
-KVMLITE_API void kvmlite_vm_exit_info(struct kvmlite_vm *vm,
-				      struct kvmlite_exit *out);
-KVMLITE_API void kvmlite_vm_timings(struct kvmlite_vm *vm,
-				    struct kvmlite_timings *out);
+KVMLITE_API void kvmlite_vm_exit_info_sized(struct kvmlite_vm *vm,
+					    struct kvmlite_exit *out,
+					    size_t size);
+#define kvmlite_vm_exit_info(vm, out)                                          \
+	kvmlite_vm_exit_info_sized((vm), (out), sizeof(*(out)))
+KVMLITE_API void kvmlite_vm_timings_sized(struct kvmlite_vm *vm,
+					  struct kvmlite_timings *out,
+					  size_t size);
+#define kvmlite_vm_timings(vm, out)                                            \
+	kvmlite_vm_timings_sized((vm), (out), sizeof(*(out)))
 /* The last error recorded for this VM ("" when none). Valid until the
  * next call on the VM. */
 KVMLITE_API const char *kvmlite_vm_last_error(struct kvmlite_vm *vm);

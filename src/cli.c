@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kvmlite.h"
+#include "limits.h"
 
 const char cli_usage[] =
 	"Usage: kvmlite run --kernel PATH [options]\n"
@@ -61,68 +62,6 @@ const char cli_usage[] =
 	"forbids\n"
 	"  82     stopped by a signal or Ctrl-A x\n";
 
-int parse_size(const char *s, uint64_t *out)
-{
-	static const char units[] = "kmgt"; /* KiB, MiB, GiB, TiB */
-	unsigned long long v;
-	unsigned int shift;
-	const char *u;
-	char *end;
-
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (end == s)
-		return -EINVAL;
-	if (errno == ERANGE)
-		return -ERANGE;
-	if (!*end) {
-		shift = 20; /* no unit: MiB, as QEMU's -m */
-	} else if (*end == 'B') {
-		shift = 0; /* bytes */
-		end++;
-	} else if ((u = strchr(units, tolower((unsigned char)*end)))) {
-		shift = 10 * (unsigned int)(u - units + 1);
-		end++;
-		if (!strcmp(end, "iB") || !strcmp(end, "B"))
-			end += strlen(end);
-	} else {
-		return -EINVAL;
-	}
-	if (*end)
-		return -EINVAL;
-	if (v > (~0ULL >> shift))
-		return -ERANGE;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
-bool size_has_unit(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	return n && !isdigit((unsigned char)s[n - 1]);
-}
-
-int parse_uint(const char *s, unsigned int min, unsigned int max,
-	       unsigned int *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*end)
-		return -EINVAL;
-	if (errno == ERANGE || v < min || v > max)
-		return -ERANGE;
-	*out = (unsigned int)v;
-	return 0;
-}
-
 /* "--opt=value" or "--opt value"; returns the value or NULL. */
 static const char *opt_value(int argc, char *const argv[], int *i,
 			     const char *name, bool *matched)
@@ -143,19 +82,6 @@ static const char *opt_value(int argc, char *const argv[], int *i,
 	if (*i + 1 >= argc)
 		return NULL;
 	return argv[++*i];
-}
-
-static int parse_bool(const char *v, int *out)
-{
-	if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "1")) {
-		*out = 1;
-		return 0;
-	}
-	if (!strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "0")) {
-		*out = 0;
-		return 0;
-	}
-	return -EINVAL;
 }
 
 #define FAIL(...)                                                              \
@@ -184,10 +110,10 @@ int cli_parse_disk(char *spec, struct kvmlite_disk *d, char *err, size_t errlen)
 			if (parse_bool(v, &d->read_only))
 				FAIL("--disk: ro=%s: expected on or off", v);
 		} else if (!strcmp(kv, "serial")) {
-			if (strlen(v) > 20)
-				FAIL("--disk: serial '%s' is longer than 20 "
+			if (strlen(v) > KVMLITE_DISK_SERIAL_MAX)
+				FAIL("--disk: serial '%s' is longer than %d "
 				     "bytes",
-				     v);
+				     v, KVMLITE_DISK_SERIAL_MAX);
 			d->serial = v;
 		} else {
 			FAIL("--disk: unknown key '%s' (path, ro, serial)", kv);
@@ -308,10 +234,8 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 			o->cmdline = v;
 			break;
 		case 3:
-			if (parse_uint(v, 1, 255, &o->cpus))
-				FAIL("--cpus '%s': need a whole number from "
-				     "1 to 255",
-				     v);
+			if (parse_uint(v, 1, KVMLITE_MAX_CPUS, &o->cpus))
+				FAIL("--cpus '%s': need " LIMITS_CPUS_TEXT, v);
 			o->set |= CLI_SET_CPUS;
 			break;
 		case 4: {
@@ -322,14 +246,14 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 				     r == -ERANGE
 					     ? "too large"
 					     : "not a size (e.g. 512M, 2G)");
-			if (o->memory < (16ULL << 20) ||
-			    o->memory > (1ULL << 40))
+			if (o->memory < KVMLITE_MIN_MEMORY ||
+			    o->memory > KVMLITE_MAX_MEMORY)
 				FAIL("--memory '%s': must be from 16M to 1T%s",
 				     v,
 				     size_has_unit(v) ? ""
 						      : " (a number without "
 							"a unit is MiB)");
-			if (o->memory % 4096)
+			if (o->memory % KVMLITE_MEMORY_ALIGN)
 				FAIL("--memory '%s': must be a multiple of 4K",
 				     v);
 			o->set |= CLI_SET_MEMORY;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "kvmlite.h"
+#include "parse.h"
 
 enum cli_command { CLI_HELP, CLI_VERSION, CLI_RUN };
 enum cli_serial { CLI_SERIAL_STDIO, CLI_SERIAL_FILE, CLI_SERIAL_NONE };
@@ -53,20 +54,6 @@ int cli_parse_disk(char *spec, struct kvmlite_disk *d, char *err,
 		   size_t errlen);
 
 void cli_free(struct cli_opts *o);
-
-/*
- * Parse a size such as "512M", "2G", "64k" (binary units, an optional
- * trailing "iB"/"B"), "512" (no unit: MiB, as QEMU's -m) or "4096B"
- * (bytes). Returns 0 or -EINVAL/-ERANGE.
- */
-int parse_size(const char *s, uint64_t *out);
-
-/* Whether a size string names its unit (else parse_size took MiB). */
-bool size_has_unit(const char *s);
-
-/* Parse a positive decimal integer within [min, max]. */
-int parse_uint(const char *s, unsigned int min, unsigned int max,
-	       unsigned int *out);
 
 /*
  * Parse argv (argv[0] is the program). Returns 0 or -EINVAL with a one-line

@@ -1,711 +1,171 @@
 /*
- * JSON configuration files, parsed with jansson. Jansson gives positions
- * only for syntax errors, so for errors about a key or value we find the
- * key's line and column with a small scan of the (already valid) text.
+ * The configuration API: defaults, the sizes a caller was built with (the
+ * ABI rule in kvmlite.h), and the validation every configuration passes
+ * once, whether it came from the command line, a file or a program.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <jansson.h>
-#include <libgen.h>
-#include <limits.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "cli.h"
 #include "config.h"
-#include "kvmlite.h"
 
-/* Everything a loaded config owns. */
-struct config_storage {
-	json_t *root;
-	char *dir; /* the file's directory, for relative paths */
-	char **strings;
-	size_t nr_strings;
-	struct kvmlite_disk disks[KVMLITE_MAX_DISKS];
-	struct kvmlite_net nets[KVMLITE_MAX_NETS];
-};
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
 
-/* A path into the document: object keys and array indices. */
-#define PATH_MAX_DEPTH 4
-struct json_path {
-	const char *key[PATH_MAX_DEPTH];
-	int index[PATH_MAX_DEPTH]; /* -1: a key */
-	int depth;
-};
+#include "limits.h"
+#include "virtio/tap.h"
 
-struct loader {
-	const char *file;
-	const char *text; /* the whole file, NUL-terminated */
-	struct config_storage *st;
-	struct kvmlite_config *cfg;
-	char *err;
-	size_t errlen;
-};
+/* The sizes of 0.3's structs, the first with size fields: no caller can
+ * have smaller ones. */
+#define CONFIG_SIZE_0_3                                                        \
+	(offsetof(struct kvmlite_config, console_escapes) + sizeof(int))
+#define DISK_SIZE_0_3 sizeof(struct kvmlite_disk)
+#define NET_SIZE_0_3 sizeof(struct kvmlite_net)
 
-/* Skip a JSON string starting at p (on the opening quote). */
-static const char *skip_string(const char *p)
+static size_t min_size(size_t a, size_t b)
 {
-	for (p++; *p && *p != '"'; p++)
-		if (*p == '\\' && p[1])
-			p++;
-	return *p ? p + 1 : p;
+	return a < b ? a : b;
 }
 
-static void advance(const char **p, int *line, int *col, const char *to)
+void kvmlite_config_init_sized(struct kvmlite_config *cfg, size_t size,
+			       size_t disk_size, size_t net_size)
 {
-	for (; *p < to; (*p)++) {
-		if (**p == '\n') {
-			(*line)++;
-			*col = 1;
-		} else {
-			(*col)++;
-		}
-	}
+	struct kvmlite_config d;
+
+	memset(&d, 0, sizeof(d));
+	d.struct_size = (uint32_t)size;
+	d.disk_size = (uint16_t)disk_size;
+	d.net_size = (uint16_t)net_size;
+	d.cpus = 1;
+	d.memory = 256ULL << 20;
+	d.console_in_fd = -1;
+	d.console_out_fd = -1;
+	d.seccomp = -1;
+	memcpy(cfg, &d, min_size(size, sizeof(d)));
+	if (size > sizeof(d))
+		memset((char *)cfg + sizeof(d), 0, size - sizeof(d));
 }
 
-struct frame {
-	bool object;
-	int index;	 /* arrays: the element being read */
-	const char *key; /* objects: the last key read */
-	size_t keylen;
-};
-
-static bool frames_match(const struct frame *f, int depth,
-			 const struct json_path *want)
+/* Bytes of a caller's struct beyond what this library knows: all zero? */
+static bool tail_clear(const void *p, size_t have, size_t known)
 {
-	for (int i = 0; i <= depth; i++) {
-		if (want->index[i] >= 0) {
-			if (f[i].object || f[i].index != want->index[i])
-				return false;
-		} else if (!f[i].object || !f[i].key ||
-			   strlen(want->key[i]) != f[i].keylen ||
-			   strncmp(f[i].key, want->key[i], f[i].keylen)) {
+	for (size_t i = known; i < have; i++)
+		if (((const uint8_t *)p)[i])
 			return false;
-		}
-	}
 	return true;
 }
 
-/*
- * Find where @want's last element (a key, or an array element) starts.
- * The text is known to be valid JSON; keys are compared as raw bytes, so
- * a key with escapes is not found (the position then stays at 1:1).
- */
-static void locate(const char *text, const struct json_path *want, int *line,
-		   int *col)
+int config_import(const struct kvmlite_config *user, struct config_native *n,
+		  char *err, size_t errlen)
 {
-	struct frame stack[64];
-	const char *p = text;
-	int depth = -1, l = 1, c = 1;
-	char prev = 0; /* the last structural character or token kind */
+	size_t size = user->struct_size;
 
-	*line = 1;
-	*col = 1;
-	while (*p) {
-		const char *end;
-		bool is_key;
+	if (size < CONFIG_SIZE_0_3 || user->disk_size < DISK_SIZE_0_3 ||
+	    user->net_size < NET_SIZE_0_3)
+		return err_fmt(err, errlen, -EINVAL,
+			       "configuration not set up by "
+			       "kvmlite_config_init() (struct sizes %u/%u/%u)",
+			       user->struct_size, user->disk_size,
+			       user->net_size);
+	if (!tail_clear(user, size, sizeof(n->cfg)))
+		return err_fmt(err, errlen, -EINVAL,
+			       "the configuration sets fields this library "
+			       "(%s) does not know: use a newer libkvmlite",
+			       KVMLITE_VERSION_STRING);
+	kvmlite_config_init(&n->cfg);
+	memcpy(&n->cfg, user, min_size(size, sizeof(n->cfg)));
+	n->cfg.struct_size = sizeof(n->cfg);
+	n->cfg.disk_size = sizeof(n->disks[0]);
+	n->cfg.net_size = sizeof(n->nets[0]);
+	if (user->nr_disks > KVMLITE_MAX_DISKS ||
+	    user->nr_nets > KVMLITE_MAX_NETS)
+		return 0; /* config_validate() says so */
+	for (unsigned int i = 0; user->disks && i < user->nr_disks; i++) {
+		const void *d = (const char *)user->disks + i * user->disk_size;
 
-		if (strchr(" \t\r\n:", *p)) {
-			if (*p == ':')
-				prev = ':';
-			advance(&p, &l, &c, p + 1);
-			continue;
-		}
-		if (*p == ',' || *p == '}' || *p == ']') {
-			if (*p == ',' && depth >= 0 && !stack[depth].object)
-				stack[depth].index++;
-			if (*p != ',')
-				depth--;
-			prev = *p;
-			advance(&p, &l, &c, p + 1);
-			continue;
-		}
-		/* A key or a value starts here. */
-		is_key = *p == '"' && depth >= 0 && stack[depth].object &&
-			 (prev == '{' || prev == ',');
-		if (is_key) {
-			end = skip_string(p);
-			stack[depth].key = p + 1;
-			stack[depth].keylen = (size_t)(end - p - 2);
-		}
-		if (depth >= 0 && depth + 1 == want->depth &&
-		    (is_key || !stack[depth].object) &&
-		    frames_match(stack, depth, want)) {
-			*line = l;
-			*col = c;
-			return;
-		}
-		if (*p == '{' || *p == '[') {
-			if (depth + 1 >= 64)
-				return;
-			depth++;
-			stack[depth] = (struct frame){ .object = *p == '{' };
-			prev = *p;
-			advance(&p, &l, &c, p + 1);
-			continue;
-		}
-		if (*p == '"') {
-			end = skip_string(p);
-		} else {
-			for (end = p; *end && !strchr(" \t\r\n,}]:", *end);
-			     end++)
-				;
-		}
-		prev = 'v';
-		advance(&p, &l, &c, end);
+		if (!tail_clear(d, user->disk_size, sizeof(n->disks[0])))
+			return err_fmt(err, errlen, -EINVAL,
+				       "disk %u sets fields this library does "
+				       "not know",
+				       i);
+		memcpy(&n->disks[i], d,
+		       min_size(user->disk_size, sizeof(n->disks[0])));
 	}
-}
+	for (unsigned int i = 0; user->nets && i < user->nr_nets; i++) {
+		const void *d = (const char *)user->nets + i * user->net_size;
 
-static int fail_at(struct loader *ld, const struct json_path *path,
-		   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* "FILE:LINE:COL: KEY: message" */
-static int fail_at(struct loader *ld, const struct json_path *path,
-		   const char *fmt, ...)
-{
-	char name[128] = "", msg[256];
-	size_t n = 0;
-	int line = 1, col = 1;
-	va_list ap;
-
-	for (int i = 0; i < path->depth && n < sizeof(name); i++) {
-		if (path->index[i] >= 0)
-			n += (size_t)snprintf(name + n, sizeof(name) - n,
-					      "[%d]", path->index[i]);
-		else
-			n += (size_t)snprintf(name + n, sizeof(name) - n,
-					      "%s%s", i ? "." : "",
-					      path->key[i]);
+		if (!tail_clear(d, user->net_size, sizeof(n->nets[0])))
+			return err_fmt(err, errlen, -EINVAL,
+				       "net %u sets fields this library does "
+				       "not know",
+				       i);
+		memcpy(&n->nets[i], d,
+		       min_size(user->net_size, sizeof(n->nets[0])));
 	}
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	locate(ld->text, path, &line, &col);
-	snprintf(ld->err, ld->errlen, "%s:%d:%d: %s: %s", ld->file, line, col,
-		 name, msg);
-	return -EINVAL;
-}
-
-static char *keep(struct loader *ld, char *s)
-{
-	char **n;
-
-	if (!s)
-		return NULL;
-	n = realloc(ld->st->strings,
-		    (ld->st->nr_strings + 1) * sizeof(*ld->st->strings));
-	if (!n) {
-		free(s);
-		return NULL;
-	}
-	ld->st->strings = n;
-	n[ld->st->nr_strings++] = s;
-	return s;
-}
-
-/* "PREFIXDIR/NAME", owned by the loader. */
-static const char *dir_join(struct loader *ld, const char *prefix,
-			    const char *name)
-{
-	size_t n = strlen(prefix) + strlen(ld->st->dir) + strlen(name) + 2;
-	char *s = malloc(n);
-
-	if (!s)
-		return NULL;
-	snprintf(s, n, "%s%s/%s", prefix, ld->st->dir, name);
-	return keep(ld, s);
-}
-
-/* A path from the file: relative ones are relative to the file. */
-static const char *file_path(struct loader *ld, const char *v)
-{
-	return v[0] == '/' ? v : dir_join(ld, "", v);
-}
-
-static int get_string(struct loader *ld, json_t *v, struct json_path *path,
-		      bool nonempty, const char **out)
-{
-	if (!json_is_string(v))
-		return fail_at(ld, path, "expected a string");
-	if (nonempty && !json_string_length(v))
-		return fail_at(ld, path, "must not be empty");
-	*out = json_string_value(v);
+	n->cfg.disks = user->disks ? n->disks : NULL;
+	n->cfg.nets = user->nets ? n->nets : NULL;
 	return 0;
 }
 
-static int get_path(struct loader *ld, json_t *v, struct json_path *path,
-		    const char **out)
+int config_validate(const struct kvmlite_config *c, char *err, size_t errlen)
 {
-	const char *s = NULL;
-	int ret = get_string(ld, v, path, true, &s);
+	uint8_t mac[6];
 
-	if (ret)
-		return ret;
-	*out = file_path(ld, s);
-	if (!*out) {
-		snprintf(ld->err, ld->errlen, "out of memory");
-		return -ENOMEM;
+	if (!c->kernel_path || !c->kernel_path[0])
+		return err_fmt(err, errlen, -EINVAL, "no kernel image given");
+	if (!limits_cpus_ok(c->cpus))
+		return err_fmt(err, errlen, -EINVAL,
+			       "cpus %u out of range 1..%d", c->cpus,
+			       KVMLITE_MAX_CPUS);
+	if (!limits_memory_ok(c->memory))
+		return err_fmt(err, errlen, -EINVAL,
+			       "memory %llu bytes: need " LIMITS_MEMORY_TEXT,
+			       (unsigned long long)c->memory);
+	if (c->nr_disks > KVMLITE_MAX_DISKS || (c->nr_disks && !c->disks))
+		return err_fmt(err, errlen, -EINVAL, "%u disks: at most %d",
+			       c->nr_disks, KVMLITE_MAX_DISKS);
+	for (unsigned int i = 0; i < c->nr_disks; i++) {
+		const struct kvmlite_disk *d = &c->disks[i];
+
+		if (!d->path || !d->path[0])
+			return err_fmt(err, errlen, -EINVAL,
+				       "disk %u: no path given", i);
+		if (d->serial && strlen(d->serial) > KVMLITE_DISK_SERIAL_MAX)
+			return err_fmt(err, errlen, -EINVAL,
+				       "disk %s: serial longer than %d bytes",
+				       d->path, KVMLITE_DISK_SERIAL_MAX);
 	}
+	if (c->nr_nets > KVMLITE_MAX_NETS || (c->nr_nets && !c->nets))
+		return err_fmt(err, errlen, -EINVAL, "%u networks: at most %d",
+			       c->nr_nets, KVMLITE_MAX_NETS);
+	for (unsigned int i = 0; i < c->nr_nets; i++) {
+		const struct kvmlite_net *n = &c->nets[i];
+
+		if (!n->tap || !n->tap[0])
+			return err_fmt(err, errlen, -EINVAL,
+				       "net %u: no tap name given", i);
+		if (n->mac && mac_parse(n->mac, mac))
+			return err_fmt(err, errlen, -EINVAL,
+				       "net %s: invalid MAC '%s' (want a "
+				       "unicast xx:xx:xx:xx:xx:xx)",
+				       n->tap, n->mac);
+	}
+	if (c->nr_disks + c->nr_nets > KVMLITE_MAX_DEVICES)
+		return err_fmt(err, errlen, -EINVAL,
+			       "%u disks and %u networks: at most %d devices "
+			       "in all (one interrupt line each)",
+			       c->nr_disks, c->nr_nets, KVMLITE_MAX_DEVICES);
+	if (c->kick_signal &&
+	    (c->kick_signal < SIGRTMIN || c->kick_signal > SIGRTMAX))
+		return err_fmt(err, errlen, -EINVAL,
+			       "kick_signal %d is not a real-time signal",
+			       c->kick_signal);
 	return 0;
 }
 
-static int get_bool(struct loader *ld, json_t *v, struct json_path *path,
-		    int *out)
+void config_export(const struct kvmlite_config *n, struct kvmlite_config *user,
+		   size_t size)
 {
-	if (!json_is_boolean(v))
-		return fail_at(ld, path, "expected true or false");
-	*out = json_is_true(v);
-	return 0;
-}
-
-/* Checks for unknown keys; @known is NULL-terminated. */
-static int check_keys(struct loader *ld, json_t *obj, struct json_path *path,
-		      const char *const *known)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(obj, key, v)
-	{
-		size_t i;
-
-		for (i = 0; known[i] && strcmp(known[i], key); i++)
-			;
-		if (!known[i]) {
-			path->key[path->depth] = key;
-			path->index[path->depth] = -1;
-			path->depth++;
-			return fail_at(ld, path, "unknown key");
-		}
-	}
-	return 0;
-}
-
-#define PUSH_KEY(p, k)                                                         \
-	do {                                                                   \
-		(p)->key[(p)->depth] = (k);                                    \
-		(p)->index[(p)->depth] = -1;                                   \
-		(p)->depth++;                                                  \
-	} while (0)
-#define PUSH_INDEX(p, i)                                                       \
-	do {                                                                   \
-		(p)->key[(p)->depth] = NULL;                                   \
-		(p)->index[(p)->depth] = (i);                                  \
-		(p)->depth++;                                                  \
-	} while (0)
-#define POP(p) ((p)->depth--)
-
-static int load_disk(struct loader *ld, json_t *d, struct json_path *path,
-		     struct kvmlite_disk *out)
-{
-	static const char *const keys[] = { "path", "ro", "serial", NULL };
-	json_t *v;
-	int ret;
-
-	if (!json_is_object(d))
-		return fail_at(ld, path,
-			       "expected an object like {\"path\": FILE}");
-	ret = check_keys(ld, d, path, keys);
-	if (ret)
-		return ret;
-	PUSH_KEY(path, "path");
-	v = json_object_get(d, "path");
-	if (!v)
-		return fail_at(ld, path, "missing");
-	ret = get_path(ld, v, path, &out->path);
-	POP(path);
-	if (ret)
-		return ret;
-	if ((v = json_object_get(d, "ro"))) {
-		PUSH_KEY(path, "ro");
-		ret = get_bool(ld, v, path, &out->read_only);
-		POP(path);
-		if (ret)
-			return ret;
-	}
-	if ((v = json_object_get(d, "serial"))) {
-		PUSH_KEY(path, "serial");
-		ret = get_string(ld, v, path, false, &out->serial);
-		if (!ret && strlen(out->serial) > 20)
-			ret = fail_at(ld, path, "longer than 20 bytes");
-		POP(path);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-static int load_net(struct loader *ld, json_t *n, struct json_path *path,
-		    struct kvmlite_net *out)
-{
-	static const char *const keys[] = { "tap", "mac", NULL };
-	json_t *v;
-	int ret;
-
-	if (!json_is_object(n))
-		return fail_at(ld, path,
-			       "expected an object like {\"tap\": NAME}");
-	ret = check_keys(ld, n, path, keys);
-	if (ret)
-		return ret;
-	PUSH_KEY(path, "tap");
-	v = json_object_get(n, "tap");
-	if (!v)
-		return fail_at(ld, path, "missing");
-	ret = get_string(ld, v, path, true, &out->tap);
-	POP(path);
-	if (ret)
-		return ret;
-	if ((v = json_object_get(n, "mac"))) {
-		PUSH_KEY(path, "mac");
-		ret = get_string(ld, v, path, true, &out->mac);
-		POP(path);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-static int load_list(struct loader *ld, json_t *root, const char *key,
-		     unsigned int max, unsigned int *nr,
-		     int (*one)(struct loader *, json_t *, struct json_path *,
-				void *),
-		     void *base, size_t elem)
-{
-	struct json_path path = { 0 };
-	json_t *arr = json_object_get(root, key), *v;
-	size_t i;
-	int ret;
-
-	if (!arr)
-		return 0;
-	PUSH_KEY(&path, key);
-	if (!json_is_array(arr))
-		return fail_at(ld, &path, "expected a list");
-	if (json_array_size(arr) > max)
-		return fail_at(ld, &path, "at most %u entries", max);
-	json_array_foreach(arr, i, v)
-	{
-		PUSH_INDEX(&path, (int)i);
-		ret = one(ld, v, &path, (char *)base + i * elem);
-		POP(&path);
-		if (ret)
-			return ret;
-	}
-	*nr = (unsigned int)json_array_size(arr);
-	return 0;
-}
-
-static int load_disk_cb(struct loader *ld, json_t *v, struct json_path *p,
-			void *out)
-{
-	return load_disk(ld, v, p, out);
-}
-
-static int load_net_cb(struct loader *ld, json_t *v, struct json_path *p,
-		       void *out)
-{
-	return load_net(ld, v, p, out);
-}
-
-/* A top-level key; @path then names it for messages. */
-static json_t *field(json_t *root, struct json_path *path, const char *key)
-{
-	path->depth = 0;
-	PUSH_KEY(path, key);
-	return json_object_get(root, key);
-}
-
-static int load_root(struct loader *ld, json_t *root)
-{
-	static const char *const keys[] = { "name",	   "kernel",  "initrd",
-					    "cmdline",	   "cpus",    "memory",
-					    "serial",	   "disks",   "nets",
-					    "boot_timing", "seccomp", NULL };
-	struct kvmlite_config *cfg = ld->cfg;
-	struct json_path path = { 0 };
-	json_t *v;
-	int ret;
-
-	if (!json_is_object(root)) {
-		snprintf(ld->err, ld->errlen,
-			 "%s:1:1: the top level must be an object", ld->file);
-		return -EINVAL;
-	}
-	ret = check_keys(ld, root, &path, keys);
-	if (ret)
-		return ret;
-
-	if ((v = field(root, &path, "name")) &&
-	    (ret = get_string(ld, v, &path, true, &cfg->name)))
-		return ret;
-	if ((v = field(root, &path, "kernel")) &&
-	    (ret = get_path(ld, v, &path, &cfg->kernel_path)))
-		return ret;
-	if ((v = field(root, &path, "initrd")) &&
-	    (ret = get_path(ld, v, &path, &cfg->initrd_path)))
-		return ret;
-	if ((v = field(root, &path, "cmdline")) &&
-	    (ret = get_string(ld, v, &path, false, &cfg->cmdline)))
-		return ret;
-	if ((v = field(root, &path, "cpus"))) {
-		json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
-
-		if (n < 1 || n > 255)
-			return fail_at(ld, &path,
-				       "expected a whole number from 1 to 255");
-		cfg->cpus = (unsigned int)n;
-	}
-	if ((v = field(root, &path, "memory"))) {
-		const char *hint = "";
-		uint64_t bytes = 0;
-
-		if (json_is_integer(v) && json_integer_value(v) > 0)
-			bytes = (uint64_t)json_integer_value(v);
-		else if (!json_is_string(v) ||
-			 parse_size(json_string_value(v), &bytes))
-			return fail_at(ld, &path,
-				       "expected a size like \"512M\" or a "
-				       "number of bytes");
-		if (json_is_string(v) && !size_has_unit(json_string_value(v)))
-			hint = " (a number without a unit is MiB)";
-		if (bytes < (16ULL << 20) || bytes > (1ULL << 40) ||
-		    bytes % 4096)
-			return fail_at(ld, &path,
-				       "must be a multiple of 4K from 16M to "
-				       "1T%s",
-				       hint);
-		cfg->memory = bytes;
-	}
-	if ((v = field(root, &path, "serial"))) {
-		const char *s = NULL;
-
-		ret = get_string(ld, v, &path, true, &s);
-		if (ret)
-			return ret;
-		if (strcmp(s, "stdio") && strcmp(s, "none") &&
-		    (strncmp(s, "file:", 5) || !s[5]))
-			return fail_at(ld, &path,
-				       "expected \"stdio\", \"file:PATH\" or "
-				       "\"none\"");
-		if (!strncmp(s, "file:", 5) && s[5] != '/') {
-			s = dir_join(ld, "file:", s + 5);
-			if (!s)
-				return -ENOMEM;
-		}
-		cfg->serial = s;
-	}
-	if ((v = field(root, &path, "boot_timing"))) {
-		if (json_is_false(v)) {
-			cfg->boot_timing = NULL;
-		} else if (json_is_true(v)) {
-			cfg->boot_timing = "text";
-		} else if (json_is_string(v) &&
-			   (!strcmp(json_string_value(v), "text") ||
-			    !strcmp(json_string_value(v), "json"))) {
-			cfg->boot_timing = json_string_value(v);
-		} else {
-			return fail_at(ld, &path,
-				       "expected true, false, \"text\" or "
-				       "\"json\"");
-		}
-	}
-	if ((v = field(root, &path, "seccomp")) &&
-	    (ret = get_bool(ld, v, &path, &cfg->seccomp)))
-		return ret;
-	ret = load_list(ld, root, "disks", KVMLITE_MAX_DISKS, &cfg->nr_disks,
-			load_disk_cb, ld->st->disks, sizeof(ld->st->disks[0]));
-	if (ret)
-		return ret;
-	cfg->disks = cfg->nr_disks ? ld->st->disks : NULL;
-	ret = load_list(ld, root, "nets", KVMLITE_MAX_NETS, &cfg->nr_nets,
-			load_net_cb, ld->st->nets, sizeof(ld->st->nets[0]));
-	if (ret)
-		return ret;
-	cfg->nets = cfg->nr_nets ? ld->st->nets : NULL;
-	return 0;
-}
-
-/*
- * Open a config file: a regular file only. O_NONBLOCK, cleared once the
- * file is known to be regular, keeps a FIFO from blocking the open.
- */
-static FILE *open_text(const char *path, char *err, size_t errlen, int *ret)
-{
-	struct stat st;
-	FILE *f;
-	int fd, flags;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		*ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0) {
-		*ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		*ret = -EISDIR;
-		snprintf(err, errlen, "%s: is a directory", path);
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		*ret = -EINVAL;
-		snprintf(err, errlen, "%s: not a regular file", path);
-		goto fail;
-	}
-	flags = fcntl(fd, F_GETFL);
-	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
-		*ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	f = fdopen(fd, "r");
-	if (!f) {
-		*ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	return f;
-fail:
-	close(fd);
-	return NULL;
-}
-
-/* The whole file as a string; a config file is small. */
-static char *read_text(const char *path, char *err, size_t errlen, int *ret)
-{
-	FILE *f = open_text(path, err, errlen, ret);
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		size_t n;
-
-		if (cap - len < 4096) {
-			char *nb;
-
-			if (cap >= (1 << 20)) {
-				snprintf(err, errlen,
-					 "%s: larger than 1 MiB: not a config "
-					 "file?",
-					 path);
-				*ret = -EINVAL;
-				goto fail;
-			}
-			nb = realloc(buf, cap + 8192 + 1);
-			if (!nb) {
-				*ret = -ENOMEM;
-				snprintf(err, errlen, "out of memory");
-				goto fail;
-			}
-			buf = nb;
-			cap += 8192;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f)) {
-		*ret = -EIO;
-		snprintf(err, errlen, "%s: read error", path);
-		goto fail;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	return buf;
-fail:
-	fclose(f);
-	free(buf);
-	return NULL;
-}
-
-/* Set up @cfg's storage; the directory relative paths resolve against. */
-static int config_begin(struct kvmlite_config *cfg, const char *dir,
-			struct config_storage **out, char *err, size_t errlen)
-{
-	struct config_storage *st;
-
-	kvmlite_config_init(cfg);
-	st = calloc(1, sizeof(*st));
-	if (st)
-		st->dir = strdup(dir);
-	if (!st || !st->dir) {
-		free(st);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	cfg->storage = st;
-	*out = st;
-	return 0;
-}
-
-int config_parse_text(const char *file, const char *dir, const char *text,
-		      struct kvmlite_config *cfg, char *err, size_t errlen)
-{
-	struct loader ld = { .file = file,
-			     .text = text,
-			     .cfg = cfg,
-			     .err = err,
-			     .errlen = errlen };
-	json_error_t je;
-	int ret;
-
-	ret = config_begin(cfg, dir, &ld.st, err, errlen);
-	if (ret)
-		return ret;
-	ld.st->root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
-	if (!ld.st->root) {
-		snprintf(err, errlen, "%s:%d:%d: %s", file, je.line, je.column,
-			 je.text);
-		return -EINVAL;
-	}
-	return load_root(&ld, ld.st->root);
-}
-
-int kvmlite_config_load(const char *path, struct kvmlite_config *cfg, char *err,
-			size_t errlen)
-{
-	char *copy, *text;
-	int ret = 0;
-
-	kvmlite_config_init(cfg);
-	text = read_text(path, err, errlen, &ret);
-	if (!text)
-		return ret;
-	copy = strdup(path);
-	if (!copy) {
-		free(text);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	ret = config_parse_text(path, dirname(copy), text, cfg, err, errlen);
-	free(copy);
-	free(text);
-	return ret;
-}
-
-void kvmlite_config_release(struct kvmlite_config *cfg)
-{
-	struct config_storage *st = cfg->storage;
-
-	if (!st)
-		return;
-	json_decref(st->root);
-	for (size_t i = 0; i < st->nr_strings; i++)
-		free(st->strings[i]);
-	free(st->strings);
-	free(st->dir);
-	free(st);
-	kvmlite_config_init(cfg);
+	memcpy(user, n, min_size(size, sizeof(*n)));
+	if (size > sizeof(*n))
+		memset((char *)user + sizeof(*n), 0, size - sizeof(*n));
+	user->struct_size = (uint32_t)size;
 }

@@ -320,12 +320,40 @@ static void in_close(struct console *c)
 	c->in_polled = c->in_armed = false;
 }
 
+/* Take the Ctrl-A escapes out of @n bytes read; returns what is left. */
+static size_t in_escapes(struct console *c, uint8_t *buf, size_t n)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t ch = buf[i];
+
+		if (c->in_escape) {
+			c->in_escape = false;
+			if (ch == 'x' || ch == 'X' || ch == 'p' || ch == 'P') {
+				if (c->escape)
+					c->escape(c->deliver_opaque,
+						  (char)(ch | 0x20));
+				continue;
+			}
+			if (ch != CONSOLE_ESCAPE)
+				continue; /* not an escape we know: dropped */
+		} else if (ch == CONSOLE_ESCAPE) {
+			c->in_escape = true;
+			continue;
+		}
+		buf[w++] = ch;
+	}
+	return w;
+}
+
 static void in_read(struct console *c)
 {
 	ssize_t r = read(c->in_fd, c->in_buf, sizeof(c->in_buf));
 
 	if (r > 0)
-		c->in_have = (size_t)r;
+		c->in_have = c->escapes ? in_escapes(c, c->in_buf, (size_t)r)
+					: (size_t)r;
 	else if (r == 0 || (errno != EAGAIN && errno != EINTR))
 		in_close(c); /* the guest runs on without input */
 }

@@ -21,7 +21,11 @@
  *
  * Input is read from console_in_fd (pollable fds through epoll; regular
  * files as the UART has room) and handed to a delivery callback; end of
- * file, or an error, stops reading it for good.
+ * file, or an error, stops reading it for good. With escapes on (a user's
+ * terminal), Ctrl-A x and Ctrl-A p are taken out of the input and handed
+ * to c->escape ('x', 'p'), Ctrl-A Ctrl-A passes one Ctrl-A, and any other
+ * key after Ctrl-A is dropped: the kvmlite command and the library share
+ * these keys.
  */
 #ifndef KVMLITE_CONSOLE_H
 #define KVMLITE_CONSOLE_H
@@ -34,6 +38,7 @@
 #define CONSOLE_OUT_RING (128u << 10)
 #define CONSOLE_STALL_NS (5 * 1000000000ULL)
 #define CONSOLE_IN_BUF 1024
+#define CONSOLE_ESCAPE 0x01 /* Ctrl-A */
 
 /* How output reaches the fd without blocking. */
 enum console_sink {
@@ -73,6 +78,10 @@ struct console {
 	size_t in_have;
 	console_deliver_fn deliver;
 	void *deliver_opaque;
+	bool escapes;	/* act on Ctrl-A escapes in the input */
+	bool in_escape; /* the last byte read was Ctrl-A */
+	/* Called on the console thread for Ctrl-A x ('x') and Ctrl-A p. */
+	void (*escape)(void *opaque, char key);
 	/* Called once, on the console thread, when output fails for good
 	 * (err > 0), or each time the reader is taken for gone (err 0). */
 	void (*out_failed)(void *opaque, int err);

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 
 #include "dumpbuf.h"
@@ -70,9 +69,6 @@ static void exit_name(uint32_t reason, uint64_t addr, bool wr,
 		break;
 	case KVM_EXIT_INTR:
 		dumpbuf_printf(b, "intr");
-		break;
-	case KVM_EXIT_HLT:
-		dumpbuf_printf(b, "hlt");
 		break;
 	case KVM_EXIT_SHUTDOWN:
 		dumpbuf_printf(b, "shutdown");
@@ -229,33 +225,6 @@ static void dump_vcpus(struct kvmlite_vm *vm, unsigned int seq, const int *was,
 	}
 }
 
-/* The IOAPIC pins in use: unmasked, or with an interrupt waiting. */
-static void dump_ioapic(struct kvmlite_vm *vm, struct dumpbuf *b)
-{
-	struct kvm_irqchip chip = { .chip_id = KVM_IRQCHIP_IOAPIC };
-	const struct kvm_ioapic_state *io = &chip.chip.ioapic;
-
-	if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &chip) < 0) {
-		dumpbuf_printf(b, "ioapic: unreadable: %s\n", strerror(errno));
-		return;
-	}
-	dumpbuf_printf(b, "ioapic: irr=0x%06x", io->irr);
-	for (unsigned int pin = 0; pin < KVM_IOAPIC_NUM_PINS; pin++) {
-		const typeof(io->redirtbl[0].fields) *f =
-			&io->redirtbl[pin].fields;
-
-		if (f->mask && !(io->irr & (1u << pin)))
-			continue;
-		dumpbuf_printf(b, " pin%u=vec0x%02x,%s,%s%s%s,dest%u", pin,
-			       f->vector, f->trig_mode ? "level" : "edge",
-			       f->mask ? "masked" : "unmasked",
-			       f->remote_irr ? ",remote_irr" : "",
-			       f->delivery_status ? ",pending" : "",
-			       f->dest_id);
-	}
-	dumpbuf_printf(b, "\n");
-}
-
 int kvmlite_vm_dump(struct kvmlite_vm *vm, char *buf, size_t len)
 {
 	struct dumpbuf b = { .buf = buf, .size = len };
@@ -285,13 +254,7 @@ int kvmlite_vm_dump(struct kvmlite_vm *vm, char *buf, size_t len)
 	dump_vcpus(vm, seq, was, &b);
 	pthread_mutex_unlock(&vm->lock);
 
-	if (vm->vm_fd >= 0)
-		dump_ioapic(vm, &b);
-	if (vm->devices_ready) {
-		dumpbuf_printf(&b, "uart:");
-		serial8250_dump(&vm->serial, &b);
-		dumpbuf_printf(&b, "\n");
-	}
+	board_dump(vm, &b);
 	if (vm->console_ready) {
 		console_get_stats(&vm->console, &cs);
 		dumpbuf_printf(&b,
@@ -301,18 +264,6 @@ int kvmlite_vm_dump(struct kvmlite_vm *vm, char *buf, size_t len)
 			       (unsigned long long)cs.dropped, cs.queued,
 			       cs.out_error ? strerror(cs.out_error) : "-");
 	}
-	for (unsigned int i = 0; i < vm->nr_disks; i++) {
-		char prefix[32];
-
-		snprintf(prefix, sizeof(prefix), "virtio%u", i);
-		virtio_mmio_dump(virtio_blk_transport(vm->disks[i]), prefix,
-				 &b);
-	}
-	for (unsigned int i = 0; i < vm->nr_nets; i++) {
-		char prefix[32];
-
-		snprintf(prefix, sizeof(prefix), "virtio%u", vm->nr_disks + i);
-		virtio_mmio_dump(virtio_net_transport(vm->nets[i]), prefix, &b);
-	}
+	virtio_slots_dump(&vm->virtio, &b);
 	return b.need > (size_t)2147483647 ? -E2BIG : (int)b.need;
 }

@@ -5,7 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "layout.h"
+#include "x86_layout.h"
 
 int guest_mem_init(struct guest_mem *m, uint64_t size)
 {

@@ -1,4 +1,6 @@
-/* /dev/kvm: open, check every capability we rely on, create the VM. */
+/* /dev/kvm and VM-level ioctls. See kvm.h. */
+#include "kvm.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,8 +9,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "layout.h"
-#include "vm.h"
+#include "err.h"
+#include "util.h"
+#include "x86_layout.h"
 
 static const struct {
 	int cap;
@@ -25,7 +28,7 @@ static const struct {
 	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
 };
 
-int kvm_open_checked(int *kvm_fd, char *err, size_t errlen)
+int kvm_open(int *kvm_fd, char *err, size_t errlen)
 {
 	int fd, ver, ret;
 
@@ -47,8 +50,7 @@ int kvm_open_checked(int *kvm_fd, char *err, size_t errlen)
 		close(fd);
 		return -ENODEV;
 	}
-	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]);
-	     i++) {
+	for (size_t i = 0; i < ARRAY_LEN(required_caps); i++) {
 		if (ioctl(fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
 			snprintf(err, errlen,
 				 "/dev/kvm lacks required capability %s",
@@ -79,7 +81,7 @@ bool kvm_host_lacks_hw_virt(void)
 	return flags_seen && !hw;
 }
 
-static int set_region(struct kvmlite_vm *vm, unsigned int slot,
+static int set_region(int vm_fd, unsigned int slot,
 		      const struct guest_region *r)
 {
 	struct kvm_userspace_memory_region reg = {
@@ -89,13 +91,12 @@ static int set_region(struct kvmlite_vm *vm, unsigned int slot,
 		.userspace_addr = (uint64_t)(uintptr_t)r->hva,
 	};
 
-	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0 ? -errno
-								      : 0;
+	return ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0 ? -errno : 0;
 }
 
 /* The host CPU's features as KVM can virtualise them; grow the buffer
  * until it fits. */
-static int cpuid_fetch(int kvm_fd, struct kvm_cpuid2 **out)
+int kvm_x86_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out)
 {
 	int nent = 256, ret;
 
@@ -118,72 +119,127 @@ static int cpuid_fetch(int kvm_fd, struct kvm_cpuid2 **out)
 	}
 }
 
-static int pit_create(int vm_fd)
+/* x86: what the machine needs in the kernel before vCPUs exist. */
+static int kvm_x86_setup_vm(int kvm_fd, int vm_fd, char *err, size_t errlen)
+{
+	uint64_t ident = LAYOUT_IDENT_MAP;
+
+	if (ioctl(vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_TSS) < 0)
+		return err_fmt(err, errlen, -errno, "KVM_SET_TSS_ADDR: %s",
+			       strerror(errno));
+	/* Only meaningful on Intel; harmless (and may be absent) elsewhere. */
+	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) >
+	    0)
+		(void)ioctl(vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident);
+	return 0;
+}
+
+static int kvm_x86_setup_irqchip(int vm_fd, char *err, size_t errlen)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 
-	return ioctl(vm_fd, KVM_CREATE_PIT2, &pit) < 0 ? -errno : 0;
+	if (ioctl(vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return err_fmt(err, errlen, -errno, "KVM_CREATE_IRQCHIP: %s",
+			       strerror(errno));
+	if (ioctl(vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		return err_fmt(err, errlen, -errno, "KVM_CREATE_PIT2: %s",
+			       strerror(errno));
+	return 0;
 }
 
-int kvm_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen)
+int kvm_create_vm(int kvm_fd, unsigned int cpus, const struct guest_mem *m,
+		  int *vm_fd, char *err, size_t errlen)
 {
-	int max_vcpus, ret;
-	uint64_t ident = LAYOUT_IDENT_MAP;
+	int max_vcpus, fd, ret;
 
-	max_vcpus = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	*vm_fd = -1;
+	max_vcpus = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	if (max_vcpus <= 0)
-		max_vcpus = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
-				  KVM_CAP_NR_VCPUS);
-	if (max_vcpus > 0 && vm->cfg.cpus > (unsigned int)max_vcpus) {
-		snprintf(err, errlen, "--cpus %u: this KVM supports at most %d",
-			 vm->cfg.cpus, max_vcpus);
-		return -EINVAL;
-	}
-
-	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-	if (vm->vm_fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
-		return ret;
-	}
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_TSS) < 0)
-		goto fail_errno_tss;
-	/* Only meaningful on Intel; harmless (and may be absent) elsewhere. */
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
-		  KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0)
-		(void)ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident);
+		max_vcpus =
+			ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	if (max_vcpus > 0 && cpus > (unsigned int)max_vcpus)
+		return err_fmt(err, errlen, -EINVAL,
+			       "--cpus %u: this KVM supports at most %d", cpus,
+			       max_vcpus);
+	fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (fd < 0)
+		return err_fmt(err, errlen, -errno, "KVM_CREATE_VM: %s",
+			       strerror(errno));
+	ret = kvm_x86_setup_vm(kvm_fd, fd, err, errlen);
+	if (ret)
+		goto fail;
 	/* Memory before the irqchip: once an irqchip exists, the first
 	 * memslot costs milliseconds (measured: 6-11 ms vs 0.1 ms). */
-	for (int i = 0; i < vm->mem.nr_regions; i++) {
-		ret = set_region(vm, (unsigned int)i, &vm->mem.regions[i]);
+	for (int i = 0; i < m->nr_regions; i++) {
+		ret = set_region(fd, (unsigned int)i, &m->regions[i]);
 		if (ret) {
-			snprintf(err, errlen,
-				 "KVM_SET_USER_MEMORY_REGION (%llu MiB): %s",
-				 (unsigned long long)(vm->mem.regions[i].size >>
-						      20),
-				 strerror(-ret));
-			return ret;
+			err_fmt(err, errlen, ret,
+				"KVM_SET_USER_MEMORY_REGION (%llu MiB): %s",
+				(unsigned long long)(m->regions[i].size >> 20),
+				strerror(-ret));
+			goto fail;
 		}
 	}
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "KVM_CREATE_IRQCHIP: %s",
-			 strerror(errno));
-		return ret;
-	}
-	ret = pit_create(vm->vm_fd);
-	if (ret) {
-		snprintf(err, errlen, "KVM_CREATE_PIT2: %s", strerror(-ret));
-		return ret;
-	}
-	ret = cpuid_fetch(vm->kvm_fd, &vm->cpuid);
+	ret = kvm_x86_setup_irqchip(fd, err, errlen);
 	if (ret)
-		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s",
-			 strerror(-ret));
+		goto fail;
+	*vm_fd = fd;
+	return 0;
+fail:
+	close(fd);
 	return ret;
+}
 
-fail_errno_tss:
-	ret = -errno;
-	snprintf(err, errlen, "KVM_SET_TSS_ADDR: %s", strerror(errno));
-	return ret;
+int kvm_vcpu_mmap_size(int kvm_fd)
+{
+	int n = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+
+	if (n < 0)
+		return -errno;
+	return n < (int)sizeof(struct kvm_run) ? -EIO : n;
+}
+
+int kvm_create_vcpu(int vm_fd, unsigned int id)
+{
+	int fd = ioctl(vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int kvm_irq_line(int vm_fd, unsigned int gsi, int level)
+{
+	struct kvm_irq_level l = { .irq = gsi, .level = (uint32_t)level };
+
+	return ioctl(vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
+}
+
+int kvm_ioeventfd(int vm_fd, uint64_t addr, uint32_t len, uint64_t datamatch,
+		  int fd)
+{
+	struct kvm_ioeventfd io = {
+		.datamatch = datamatch,
+		.addr = addr,
+		.len = len,
+		.fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+	};
+
+	return ioctl(vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+}
+
+int kvm_irqfd(int vm_fd, int fd, unsigned int gsi)
+{
+	struct kvm_irqfd irqfd = { .fd = (uint32_t)fd, .gsi = gsi };
+
+	return ioctl(vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
+}
+
+int kvm_x86_get_ioapic(int vm_fd, struct kvm_ioapic_state *out)
+{
+	struct kvm_irqchip chip = { .chip_id = KVM_IRQCHIP_IOAPIC };
+
+	if (ioctl(vm_fd, KVM_GET_IRQCHIP, &chip) < 0)
+		return -errno;
+	*out = chip.chip.ioapic;
+	return 0;
 }

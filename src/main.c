@@ -15,8 +15,6 @@
 #include "cli.h"
 #include "sandbox.h"
 
-#define CTRL_A 0x01
-
 /* The terminal state to restore; process-wide by nature, and only the
  * command (never the library) touches it. */
 static struct termios saved_tio;
@@ -143,57 +141,6 @@ static void print_dump(struct kvmlite_vm *vm)
 	fflush(stderr);
 }
 
-/* Console input from our stdin, with the Ctrl-A escape on a terminal. */
-struct input {
-	bool open, tty, escape;
-	char buf[1024];
-	size_t have, off;
-};
-
-enum input_action { INPUT_NONE, INPUT_QUIT, INPUT_POWER_BUTTON };
-
-/* What the user asked for with Ctrl-A x (quit) or Ctrl-A p (power). */
-static enum input_action input_read(struct input *in)
-{
-	ssize_t n = read(STDIN_FILENO, in->buf, sizeof(in->buf));
-	size_t w = 0;
-	enum input_action act = INPUT_NONE;
-
-	if (n <= 0) {
-		if (n == 0 || (errno != EINTR && errno != EAGAIN))
-			in->open = false;
-		return INPUT_NONE;
-	}
-	in->off = 0;
-	if (!in->tty) {
-		in->have = (size_t)n;
-		return INPUT_NONE;
-	}
-	for (ssize_t i = 0; i < n; i++) {
-		char c = in->buf[i];
-
-		if (in->escape) {
-			in->escape = false;
-			if (c == 'x' || c == 'X') {
-				act = INPUT_QUIT;
-				break;
-			}
-			if (c == 'p' || c == 'P') {
-				act = INPUT_POWER_BUTTON;
-				continue;
-			}
-			if (c != CTRL_A)
-				continue;
-		} else if (c == CTRL_A) {
-			in->escape = true;
-			continue;
-		}
-		in->buf[w++] = c;
-	}
-	in->have = w;
-	return act;
-}
-
 /*
  * The console file of --serial file:PATH, created or truncated. A FIFO is
  * fine once someone reads it: O_NONBLOCK makes the open fail at once
@@ -300,7 +247,7 @@ static int run(const struct cli_opts *o, uint64_t t0)
 	struct kvmlite_config cfg;
 	struct kvmlite_vm *vm = NULL;
 	struct kvmlite_exit ex;
-	struct input in = { 0 };
+	bool tty = false;
 	enum cli_serial serial;
 	enum cli_timing timing;
 	const char *serial_path;
@@ -325,9 +272,12 @@ static int run(const struct cli_opts *o, uint64_t t0)
 		goto out;
 	cfg.process_start_ns = t0;
 	if (serial == CLI_SERIAL_STDIO) {
+		/* The library's console thread reads the keys, and acts on
+		 * Ctrl-A x and Ctrl-A p when they come from a terminal. */
 		cfg.console_out_fd = STDOUT_FILENO;
-		in.open = true;
-		in.tty = isatty(STDIN_FILENO);
+		cfg.console_in_fd = STDIN_FILENO;
+		tty = isatty(STDIN_FILENO);
+		cfg.console_escapes = tty;
 	} else if (serial == CLI_SERIAL_FILE) {
 		out_fd = open_serial_file(serial_path);
 		if (out_fd < 0) {
@@ -347,7 +297,7 @@ static int run(const struct cli_opts *o, uint64_t t0)
 	if (kvmlite_vm_warning(vm))
 		fprintf(stderr, "kvmlite: warning: %s\n",
 			kvmlite_vm_warning(vm));
-	if (in.tty)
+	if (tty)
 		term_raw();
 	ret = kvmlite_vm_start(vm);
 	if (ret)
@@ -367,50 +317,24 @@ static int run(const struct cli_opts *o, uint64_t t0)
 	}
 
 	for (;;) {
-		struct pollfd p[3] = {
+		struct pollfd p[2] = {
 			{ kvmlite_vm_exit_fd(vm), POLLIN, 0 },
 			{ sfd, POLLIN, 0 },
-			{ STDIN_FILENO, POLLIN, 0 },
 		};
-		int nfds = (in.open && !in.have) ? 3 : 2;
+		struct signalfd_siginfo si;
 
-		if (poll(p, (nfds_t)nfds, in.have ? 10 : -1) < 0 &&
-		    errno != EINTR)
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents)
 			break;
-		if (p[1].revents) {
-			struct signalfd_siginfo si;
-
-			if (read(sfd, &si, sizeof(si)) <= 0)
-				continue;
-			if (si.ssi_signo == SIGPWR)
-				(void)kvmlite_vm_shutdown(vm);
-			else if (si.ssi_signo == SIGUSR1)
-				print_dump(vm);
-			else
-				kvmlite_vm_stop(vm);
+		if (!p[1].revents || read(sfd, &si, sizeof(si)) <= 0)
 			continue;
-		}
-		if (nfds == 3 && p[2].revents) {
-			switch (input_read(&in)) {
-			case INPUT_QUIT:
-				kvmlite_vm_stop(vm);
-				break;
-			case INPUT_POWER_BUTTON:
-				(void)kvmlite_vm_shutdown(vm);
-				break;
-			case INPUT_NONE:
-				break;
-			}
-		}
-		if (in.have) {
-			size_t n = kvmlite_vm_console_write(vm, in.buf + in.off,
-							    in.have);
-
-			in.off += n;
-			in.have -= n;
-		}
+		if (si.ssi_signo == SIGPWR)
+			(void)kvmlite_vm_shutdown(vm);
+		else if (si.ssi_signo == SIGUSR1)
+			print_dump(vm);
+		else
+			kvmlite_vm_stop(vm);
 	}
 wait:
 	kvmlite_vm_wait(vm, -1);

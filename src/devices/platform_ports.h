@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "platform.h"
+#include "x86_layout.h"
 
 /* Port 0xf4, one byte. */
 struct test_exit_port {
@@ -53,7 +54,6 @@ void boot_timer_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 #define ACPI_SLP_EN 0x20     /* sleep control: start the transition */
 #define ACPI_SLP_TYP_SHIFT 2 /* sleep control: SLP_TYPx, bits 4:2 */
 #define ACPI_SLP_TYP_MASK 0x1c
-#define ACPI_SLP_TYP_S5 5 /* must match the DSDT's \_S5 package */
 #define ACPI_WAK_STS 0x80 /* sleep status: woken up */
 
 struct acpi_sleep_port {

@@ -59,4 +59,22 @@ struct boot_args {
 int x86_boot_prepare(const struct guest_mem *m, const struct boot_args *a,
 		     struct boot_entry *out, char *err, size_t errlen);
 
+/* What to boot: files, command line, and what the firmware tables list. */
+struct boot_images {
+	const char *kernel_path;
+	const char *initrd_path; /* NULL: none */
+	const char *cmdline;
+	unsigned int ncpus;
+	const struct boot_mmio_dev *mmio_devs;
+	unsigned int nr_mmio_devs;
+};
+
+/*
+ * image.c: map the kernel and initrd, lay out the boot (x86_boot_prepare).
+ * Every kernel or initrd failure is -ENOEXEC (an image that cannot be
+ * used), with one line naming the file, or "--cmdline", and the reason.
+ */
+int boot_load_images(const struct guest_mem *m, const struct boot_images *in,
+		     struct boot_entry *out, char *err, size_t errlen);
+
 #endif

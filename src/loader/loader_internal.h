@@ -10,14 +10,8 @@
 
 #include "err.h"
 #include "guest_mem.h"
-#include "layout.h"
+#include "x86_layout.h"
 #include "loader/loader.h"
-
-/* GDT selectors the vcpu code loads (see gdt_write()). */
-#define BOOT_GDT_ENTRIES 5
-#define BOOT_SEL_CODE64 0x10
-#define BOOT_SEL_DATA 0x18
-#define BOOT_SEL_CODE32 0x20
 
 /*
  * The MP configuration table does not fit the 1 KiB EBDA for 255 CPUs

@@ -37,7 +37,7 @@ static void crash(struct vcpu *v, const char *what)
 {
 	char regs[1200];
 
-	regs_dump(v, regs, sizeof(regs));
+	x86_regs_dump(v, regs, sizeof(regs));
 	vm_request_exit(v->vm, KVMLITE_EXIT_CRASH, 0,
 			"guest crashed: %s on vCPU %u\n%s", what, v->id, regs);
 }
@@ -57,11 +57,6 @@ int vcpu_handle_exit(struct vcpu *v)
 		return 0;
 	case KVM_EXIT_INTR:
 		return 0;
-	case KVM_EXIT_HLT:
-		/* With an in-kernel LAPIC only a halted BSP with interrupts
-		 * off lands here: the guest can never wake up again. */
-		crash(v, "halt with no way to wake (KVM_EXIT_HLT)");
-		return 1;
 	case KVM_EXIT_SHUTDOWN:
 		crash(v, "triple fault (KVM_EXIT_SHUTDOWN)");
 		return 1;

@@ -7,6 +7,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "err.h"
+#include "kvm.h"
 #include "sandbox.h"
 #include "vm.h"
 
@@ -18,19 +20,15 @@ int vcpu_create(struct kvmlite_vm *vm, struct vcpu *v, unsigned int id,
 	memset(v, 0, sizeof(*v));
 	v->vm = vm;
 	v->id = id;
-	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
-	if (v->fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "KVM_CREATE_VCPU %u: %s", id,
-			 strerror(errno));
-		return ret;
-	}
-	mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (mmap_size < (int)sizeof(struct kvm_run)) {
-		snprintf(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: bad size %d",
-			 mmap_size);
-		return -EIO;
-	}
+	v->fd = kvm_create_vcpu(vm->vm_fd, id);
+	if (v->fd < 0)
+		return err_fmt(err, errlen, v->fd, "KVM_CREATE_VCPU %u: %s", id,
+			       strerror(-v->fd));
+	mmap_size = kvm_vcpu_mmap_size(vm->kvm_fd);
+	if (mmap_size < 0)
+		return err_fmt(err, errlen, mmap_size,
+			       "KVM_GET_VCPU_MMAP_SIZE: %s",
+			       strerror(-mmap_size));
 	v->run = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE,
 		      MAP_SHARED, v->fd, 0);
 	if (v->run == MAP_FAILED) {
@@ -42,13 +40,13 @@ int vcpu_create(struct kvmlite_vm *vm, struct vcpu *v, unsigned int id,
 	}
 	v->run_size = (size_t)mmap_size;
 
-	ret = cpuid_setup(vm, v);
+	ret = x86_cpuid_setup(vm, v);
 	if (ret) {
 		snprintf(err, errlen, "KVM_SET_CPUID2 on vCPU %u: %s", id,
 			 strerror(-ret));
 		return ret;
 	}
-	ret = regs_setup_common(vm, v);
+	ret = x86_regs_setup_common(vm, v);
 	if (ret) {
 		snprintf(err, errlen, "vCPU %u register setup: %s", id,
 			 strerror(-ret));
@@ -56,7 +54,7 @@ int vcpu_create(struct kvmlite_vm *vm, struct vcpu *v, unsigned int id,
 	}
 	/* Secondary vCPUs wait for INIT/SIPI from the guest. */
 	if (id == 0) {
-		ret = regs_setup_boot(vm, v);
+		ret = x86_regs_setup_boot(vm, v);
 		if (ret) {
 			snprintf(err, errlen, "vCPU 0 boot state: %s",
 				 strerror(-ret));
@@ -70,7 +68,7 @@ void vcpu_destroy(struct vcpu *v)
 {
 	if (v->run)
 		munmap(v->run, v->run_size);
-	if (v->fd > 0)
+	if (v->fd >= 0)
 		close(v->fd);
 	v->run = NULL;
 	v->fd = -1;

@@ -17,9 +17,11 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "util.h"
 #include "worker.h"
 #include "virtio/iov.h"
 #include "virtio/blk.h"
+#include "virtio/slots.h"
 
 /* At most this many requests per batch before the worker lets go of the
  * lock and polls again (a reset or a stop does not wait for the batch: it
@@ -539,12 +541,6 @@ uint64_t virtio_blk_capacity(const struct virtio_blk *b)
 
 /* ---- creation ---- */
 
-static void put_le(uint8_t *p, uint64_t v, unsigned int len)
-{
-	for (unsigned int i = 0; i < len; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static unsigned int log2_u32(uint32_t v)
 {
 	unsigned int r = 0;
@@ -554,11 +550,6 @@ static unsigned int log2_u32(uint32_t v)
 		r++;
 	}
 	return r;
-}
-
-static bool is_pow2(uint64_t v)
-{
-	return v && !(v & (v - 1));
 }
 
 /* Block sizes and I/O hints of the backing store, into the config. */
@@ -594,28 +585,28 @@ static void fill_config(struct virtio_blk *b, const struct stat *st)
 	}
 
 	memset(c, 0, sizeof(b->config));
-	put_le(c + VIRTIO_BLK_CFG_CAPACITY, b->capacity, 8);
-	put_le(c + VIRTIO_BLK_CFG_SIZE_MAX, VIRTIO_BLK_SIZE_MAX, 4);
-	put_le(c + VIRTIO_BLK_CFG_SEG_MAX, VIRTIO_BLK_SEG_MAX, 4);
-	put_le(c + VIRTIO_BLK_CFG_BLK_SIZE, lbs, 4);
+	le_put(c + VIRTIO_BLK_CFG_CAPACITY, 8, b->capacity);
+	le_put(c + VIRTIO_BLK_CFG_SIZE_MAX, 4, VIRTIO_BLK_SIZE_MAX);
+	le_put(c + VIRTIO_BLK_CFG_SEG_MAX, 4, VIRTIO_BLK_SEG_MAX);
+	le_put(c + VIRTIO_BLK_CFG_BLK_SIZE, 4, lbs);
 	c[VIRTIO_BLK_CFG_PHYS_BLOCK_EXP] = (uint8_t)log2_u32(pbs / lbs);
 	c[VIRTIO_BLK_CFG_ALIGN_OFFSET] =
 		(uint8_t)(align / lbs > 255 ? 0 : align / lbs);
-	put_le(c + VIRTIO_BLK_CFG_MIN_IO_SIZE,
-	       min_io / lbs > 0xffff ? 0 : min_io / lbs, 2);
-	put_le(c + VIRTIO_BLK_CFG_OPT_IO_SIZE, opt_io / lbs, 4);
-	put_le(c + VIRTIO_BLK_CFG_NUM_QUEUES, 1, 2);
+	le_put(c + VIRTIO_BLK_CFG_MIN_IO_SIZE, 2,
+	       min_io / lbs > 0xffff ? 0 : min_io / lbs);
+	le_put(c + VIRTIO_BLK_CFG_OPT_IO_SIZE, 4, opt_io / lbs);
+	le_put(c + VIRTIO_BLK_CFG_NUM_QUEUES, 2, 1);
 	if (!b->read_only) {
-		put_le(c + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS,
-		       VIRTIO_BLK_MAX_DWZ_SECTORS, 4);
-		put_le(c + VIRTIO_BLK_CFG_MAX_DISCARD_SEG,
-		       VIRTIO_BLK_MAX_DWZ_SEG, 4);
-		put_le(c + VIRTIO_BLK_CFG_DISCARD_ALIGN,
-		       pbs / VIRTIO_BLK_SECTOR, 4);
-		put_le(c + VIRTIO_BLK_CFG_MAX_WZ_SECTORS,
-		       VIRTIO_BLK_MAX_DWZ_SECTORS, 4);
-		put_le(c + VIRTIO_BLK_CFG_MAX_WZ_SEG, VIRTIO_BLK_MAX_DWZ_SEG,
-		       4);
+		le_put(c + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, 4,
+		       VIRTIO_BLK_MAX_DWZ_SECTORS);
+		le_put(c + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, 4,
+		       VIRTIO_BLK_MAX_DWZ_SEG);
+		le_put(c + VIRTIO_BLK_CFG_DISCARD_ALIGN, 4,
+		       pbs / VIRTIO_BLK_SECTOR);
+		le_put(c + VIRTIO_BLK_CFG_MAX_WZ_SECTORS, 4,
+		       VIRTIO_BLK_MAX_DWZ_SECTORS);
+		le_put(c + VIRTIO_BLK_CFG_MAX_WZ_SEG, 4,
+		       VIRTIO_BLK_MAX_DWZ_SEG);
 		c[VIRTIO_BLK_CFG_WZ_MAY_UNMAP] = 1;
 	}
 }
@@ -791,3 +782,72 @@ void virtio_blk_destroy(struct virtio_blk *b)
 	close(b->fd);
 	free(b);
 }
+
+/* ---- the slot table's view ---- */
+
+static unsigned int blk_count(const struct kvmlite_config *cfg)
+{
+	return cfg->nr_disks;
+}
+
+/* Whether two stat()s name one disk: the same block device (through any
+ * device node), or the same file. */
+static bool same_disk(const struct stat *a, const struct stat *b)
+{
+	if (S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode))
+		return a->st_rdev == b->st_rdev;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+static int blk_create(const struct virtio_slot_ctx *c, unsigned int i,
+		      void **dev, char *err, size_t errlen)
+{
+	const struct kvmlite_disk *d = &c->cfg->disks[i];
+	struct virtio_blk_config_opts o = {
+		.path = d->path,
+		.read_only = d->read_only != 0,
+		.serial = d->serial,
+		.seccomp = c->seccomp,
+	};
+	struct stat st, other;
+
+	/* Before opening and locking it: our own lock on the first
+	 * description would make the second look "in use". A path that
+	 * cannot be stat'ed is left to the open's message. */
+	if (stat(d->path, &st) == 0) {
+		for (unsigned int j = 0; j < i; j++) {
+			if (stat(c->cfg->disks[j].path, &other) == 0 &&
+			    same_disk(&st, &other))
+				return err_fmt(err, errlen, -EINVAL,
+					       "disk %s: given twice (as disk "
+					       "%u and disk %u)",
+					       d->path, j, i);
+		}
+	}
+	return virtio_blk_create((struct virtio_blk **)dev, &o, c->mem, err,
+				 errlen);
+}
+
+static struct virtio_mmio_dev *blk_transport(void *dev)
+{
+	return virtio_blk_transport(dev);
+}
+
+static int blk_start(void *dev)
+{
+	return virtio_blk_start(dev);
+}
+
+static void blk_destroy(void *dev)
+{
+	virtio_blk_destroy(dev);
+}
+
+const struct virtio_kind virtio_blk_kind = {
+	.name = "virtio-blk",
+	.count = blk_count,
+	.create = blk_create,
+	.transport = blk_transport,
+	.start = blk_start,
+	.destroy = blk_destroy,
+};

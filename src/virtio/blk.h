@@ -49,6 +49,7 @@
 #include <sys/uio.h>
 
 #include "guest_mem.h"
+#include "limits.h"
 #include "virtio/mmio.h"
 #include "virtio/virtq.h"
 
@@ -78,7 +79,7 @@
 #define VIRTIO_BLK_S_IOERR 1
 #define VIRTIO_BLK_S_UNSUPP 2
 
-#define VIRTIO_BLK_ID_BYTES 20
+#define VIRTIO_BLK_ID_BYTES KVMLITE_DISK_SERIAL_MAX /* virtio 1.2: 20 */
 #define VIRTIO_BLK_SECTOR 512
 #define VIRTIO_BLK_HDR_BYTES 16
 #define VIRTIO_BLK_DWZ_FLAG_UNMAP 1 /* discard/write-zeroes segment flag */

@@ -7,23 +7,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "util.h"
 #include "virtio/mmio.h"
-
-/* Little-endian (de)serialisation of a register access. */
-static uint64_t get_le(const uint8_t *data, uint32_t len)
-{
-	uint64_t v = 0;
-
-	for (uint32_t i = 0; i < len; i++)
-		v |= (uint64_t)data[i] << (8 * i);
-	return v;
-}
-
-static void put_le(uint8_t *data, uint32_t len, uint64_t v)
-{
-	for (uint32_t i = 0; i < len; i++)
-		data[i] = (uint8_t)(v >> (8 * i));
-}
 
 static void signal_fd(int fd)
 {
@@ -91,6 +76,11 @@ void virtio_mmio_destroy(struct virtio_mmio_dev *d)
 	d->call_fd = -1;
 	pthread_mutex_destroy(&d->lock);
 	d->ops = NULL;
+}
+
+unsigned int virtio_mmio_nr_queues(const struct virtio_mmio_dev *d)
+{
+	return d->ops ? d->ops->nr_queues : 0;
 }
 
 int virtio_mmio_kick_fd(const struct virtio_mmio_dev *d, unsigned int q)
@@ -405,9 +395,9 @@ void virtio_mmio_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 				     is_write);
 	} else if (len == 4 && offset % 4 == 0) {
 		if (is_write)
-			reg_write_locked(d, offset, (uint32_t)get_le(data, 4));
+			reg_write_locked(d, offset, (uint32_t)le_get(data, 4));
 		else
-			put_le(data, 4, reg_read_locked(d, offset));
+			le_put(data, 4, reg_read_locked(d, offset));
 	}
 	pthread_mutex_unlock(&d->lock);
 }

@@ -168,6 +168,8 @@ void virtio_mmio_destroy(struct virtio_mmio_dev *d);
 void virtio_mmio_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 		    bool is_write);
 
+/* How many queues the device has. */
+unsigned int virtio_mmio_nr_queues(const struct virtio_mmio_dev *d);
 /* Queue @q's kick eventfd (for KVM_IOEVENTFD), or -1 when q is invalid. */
 int virtio_mmio_kick_fd(const struct virtio_mmio_dev *d, unsigned int q);
 /* The interrupt eventfd (for KVM_IRQFD). */

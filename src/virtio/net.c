@@ -22,6 +22,7 @@
 #include "worker.h"
 #include "virtio/iov.h"
 #include "virtio/net.h"
+#include "virtio/slots.h"
 #include "virtio/tap.h"
 
 /* Frames per direction per batch before the worker lets go of the lock and
@@ -814,3 +815,61 @@ void virtio_net_destroy(struct virtio_net *n)
 	free(n->rx_buf);
 	free(n);
 }
+
+/* ---- the slot table's view ---- */
+
+static unsigned int net_count(const struct kvmlite_config *cfg)
+{
+	return cfg->nr_nets;
+}
+
+/* Open (or create) the TAP and make the device; the MAC was validated
+ * with the configuration. */
+static int net_create(const struct virtio_slot_ctx *c, unsigned int i,
+		      void **dev, char *err, size_t errlen)
+{
+	const struct kvmlite_net *n = &c->cfg->nets[i];
+	struct virtio_net_config_opts o = {
+		.name = n->tap,
+		.seccomp = c->seccomp,
+	};
+	uint8_t mac[6];
+	int fd, ret;
+
+	if (!n->mac || mac_parse(n->mac, mac))
+		mac_default(mac, c->cfg->name ? c->cfg->name : "", i);
+	ret = tap_open(n->tap, true, &fd, err, errlen);
+	if (ret)
+		return ret;
+	o.tap_fd = fd;
+	o.mac = mac;
+	ret = virtio_net_create((struct virtio_net **)dev, &o, c->mem, err,
+				errlen);
+	if (ret)
+		close(fd);
+	return ret;
+}
+
+static struct virtio_mmio_dev *net_transport(void *dev)
+{
+	return virtio_net_transport(dev);
+}
+
+static int net_start(void *dev)
+{
+	return virtio_net_start(dev);
+}
+
+static void net_destroy(void *dev)
+{
+	virtio_net_destroy(dev);
+}
+
+const struct virtio_kind virtio_net_kind = {
+	.name = "virtio-net",
+	.count = net_count,
+	.create = net_create,
+	.transport = net_transport,
+	.start = net_start,
+	.destroy = net_destroy,
+};

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "guest_mem.h"
-#include "layout.h"
+#include "x86_layout.h"
 #include "loader/loader.h"
 
 static struct guest_mem mem;

@@ -28,7 +28,7 @@
 
 #include "fuzz_layout.h"
 #include "guest_mem.h"
-#include "layout.h"
+#include "x86_layout.h"
 #include "virtio/blk.h"
 #include "virtio/mmio.h"
 #include "virtio/virtq.h"

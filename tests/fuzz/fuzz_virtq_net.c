@@ -18,7 +18,7 @@
 
 #include "fuzz_layout.h"
 #include "guest_mem.h"
-#include "layout.h"
+#include "x86_layout.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
 #include "virtio/virtq.h"

@@ -32,6 +32,7 @@
 #define HANG_LIMIT_S 20
 /* Generous: the bug made them wait forever; they take ~ms. */
 #define STOP_LIMIT_MS 1000
+#define CONSOLE_RING_BYTES (128u << 10)
 
 static int fails;
 
@@ -237,9 +238,10 @@ static size_t read_check(int rfd, size_t *pos, bool *intact)
 }
 
 /*
- * A slow reader (a pause of 1 s, well under the 5 s stall limit, between
- * reads) and a guest that waits for THRE, as Linux does: flow control, so
- * not one byte is lost.
+ * A slow reader (pauses of 4 s, under the 5 s stall limit, between bursts
+ * of reading) and a guest that waits for THRE, as Linux does: flow
+ * control, so not one byte is lost. Whether the guest outruns the 128 KiB
+ * buffer in 4 s depends on this machine's exit cost: it is reported.
  */
 static void slow_reader(const char *polite)
 {
@@ -255,17 +257,28 @@ static void slow_reader(const char *polite)
 	fcntl(p[1], F_SETPIPE_SZ, 4096); /* so that the buffer fills */
 	vm = create(polite, p[1], -1);
 	CHECK(kvmlite_vm_start(vm) == 0, "start");
-	for (int i = 0; i < 5; i++) {
-		sleep(1);
-		got += read_check(p[0], &pos, &intact);
+	for (int i = 0; i < 2; i++) {
+		size_t queued;
+
+		sleep(4);
+		kvmlite_vm_console_stats(vm, &st);
+		queued = st.queued;
+		for (int k = 0; k < 30; k++) {
+			got += read_check(p[0], &pos, &intact);
+			usleep(10000);
+		}
+		printf("slow reader: %zu bytes waited after 4 s%s\n", queued,
+		       queued >= CONSOLE_RING_BYTES ? " (buffer full: flow "
+						      "control held the "
+						      "guest)"
+						    : "");
 	}
 	kvmlite_vm_console_stats(vm, &st);
 	printf("slow reader: %zu bytes read, %llu dropped, %llu stalls\n", got,
 	       (unsigned long long)st.dropped, (unsigned long long)st.stalls);
-	/* Far more than the pipe holds: the reader kept up in bursts. (On
-	 * this machine the stub may not outrun the 128 KiB buffer too; the
-	 * unit tests hold a full buffer.) */
-	CHECK(got > 16 * 4096, "only %zu bytes read", got);
+	/* Far more than the pipe holds: the reader caught up in bursts. (The
+	 * unit tests hold a full buffer whatever this machine's speed.) */
+	CHECK(got > 4 * 4096, "only %zu bytes read", got);
 	CHECK(intact, "the output has holes (bytes lost)");
 	CHECK(st.dropped == 0 && st.stalls == 0,
 	      "slow reader: %llu dropped, %llu stalls",

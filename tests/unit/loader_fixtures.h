@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "guest_mem.h"
-#include "layout.h"
+#include "x86_layout.h"
 #include "loader/loader.h"
 #include "loader/loader_internal.h"
 

@@ -318,6 +318,88 @@ START_TEST(sinks)
 }
 END_TEST
 
+/* Input: Ctrl-A escapes taken out when asked for, bytes in order. */
+struct keys {
+	char got[64];
+	size_t n;
+	char esc[8];
+	size_t nesc;
+};
+
+static size_t take(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct keys *k = opaque;
+
+	for (size_t i = 0; i < len && k->n < sizeof(k->got); i++)
+		k->got[k->n++] = (char)buf[i];
+	return len;
+}
+
+static void on_escape(void *opaque, char key)
+{
+	struct keys *k = opaque;
+
+	if (k->nesc < sizeof(k->esc))
+		k->esc[k->nesc++] = key;
+}
+
+struct in_rig {
+	struct console c;
+	int stop_fd;
+};
+
+static void *run_in(void *arg)
+{
+	struct in_rig *r = arg;
+
+	console_run(&r->c, r->stop_fd);
+	return NULL;
+}
+
+static void check_input(bool escapes, const char *typed, size_t len,
+			const char *want, size_t want_len, const char *esc)
+{
+	static struct keys k;
+	struct in_rig r;
+	pthread_t t;
+	char err[128];
+	int p[2];
+
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(
+		console_init(&r.c, -1, p[0], take, &k, err, sizeof(err)), 0);
+	r.c.escapes = escapes;
+	r.c.escape = on_escape;
+	r.stop_fd = eventfd(0, EFD_CLOEXEC);
+	pthread_create(&t, NULL, run_in, &r);
+	ck_assert_int_eq(write(p[1], typed, len), (ssize_t)len);
+	close(p[1]); /* EOF ends input; the thread runs on */
+	for (int i = 0; i < 500 && k.n < want_len; i++)
+		usleep(1000);
+	usleep(20000);
+	(void)eventfd_write(r.stop_fd, 1);
+	pthread_join(t, NULL);
+	ck_assert_uint_eq(k.n, want_len);
+	ck_assert_mem_eq(k.got, want, want_len);
+	ck_assert_uint_eq(k.nesc, strlen(esc));
+	ck_assert_mem_eq(k.esc, esc, strlen(esc));
+	console_free(&r.c);
+	close(r.stop_fd);
+	close(p[0]);
+}
+
+START_TEST(input_escapes)
+{
+	static const char typed[] = "ab\001xcd\001\001e\001zf\001Pg";
+
+	check_input(true, typed, sizeof(typed) - 1, "abcd\001efg", 8, "xp");
+	/* Off: every byte passes, nothing acts. */
+	check_input(false, typed, sizeof(typed) - 1, typed, sizeof(typed) - 1,
+		    "");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("console");
@@ -329,6 +411,7 @@ int main(void)
 	tcase_add_test(tc, closed_reader_ends_output);
 	tcase_add_test(tc, drain_is_bounded);
 	tcase_add_test(tc, sinks);
+	tcase_add_test(tc, input_escapes);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

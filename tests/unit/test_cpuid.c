@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "unit.h"
-#include "vcpu/cpuid.h"
+#include "vcpu/x86_cpuid.h"
 
 #define SIG KVM_CPUID_FLAG_SIGNIFCANT_INDEX
 

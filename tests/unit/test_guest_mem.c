@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "guest_mem.h"
-#include "layout.h"
+#include "x86_layout.h"
 
 START_TEST(small_guest_one_region)
 {

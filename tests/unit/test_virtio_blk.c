@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "guest_mem.h"
-#include "layout.h"
+#include "x86_layout.h"
 #include "unit.h"
 #include "virtio/blk.h"
 #include "virtio_driver.h"

@@ -6,7 +6,7 @@
 #include <sys/eventfd.h>
 
 #include "guest_mem.h"
-#include "layout.h"
+#include "x86_layout.h"
 #include "unit.h"
 #include "virtio/mmio.h"
 

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "guest_mem.h"
-#include "layout.h"
+#include "x86_layout.h"
 #include "unit.h"
 #include "virtio/net.h"
 #include "virtio/tap.h"

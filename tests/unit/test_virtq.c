@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "guest_mem.h"
-#include "layout.h"
+#include "x86_layout.h"
 #include "unit.h"
 #include "virtio/virtq.h"
 

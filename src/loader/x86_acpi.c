@@ -159,11 +159,11 @@ static int dsdt_build(struct aml_buf *b, const struct boot_mmio_dev *devs,
 	size_t pkg, scope, dev, method;
 	char name[5];
 
-	/* Sleep type 5 for both SLP_TYPa and SLP_TYPb: the guest writes
-	 * (5 << 2) | SLP_EN to the sleep control register to power off. */
+	/* S5 for both SLP_TYPa and SLP_TYPb: the guest writes
+	 * (ACPI_SLP_TYP_S5 << 2) | SLP_EN to the sleep control register. */
 	aml_name_decl(b, "_S5_");
 	pkg = aml_package_open(b, 4);
-	aml_integer(b, 5);
+	aml_integer(b, ACPI_SLP_TYP_S5);
 	aml_integer(b, 0);
 	aml_integer(b, 0);
 	aml_integer(b, 0);

@@ -1,10 +1,13 @@
-/* Guest physical address map shared by the loaders, ACPI and devices. */
-#ifndef KVMLITE_LAYOUT_H
-#define KVMLITE_LAYOUT_H
+/*
+ * The x86 machine's layout: the guest physical address map, the I/O port
+ * and IRQ map, and the constants the loaders, the firmware tables, the
+ * register set-up and the devices must agree on. The board (board_x86.c)
+ * wires devices to these addresses.
+ */
+#ifndef KVMLITE_X86_LAYOUT_H
+#define KVMLITE_X86_LAYOUT_H
 
-#define KiB(x) ((unsigned long long)(x) << 10)
-#define MiB(x) ((unsigned long long)(x) << 20)
-#define GiB(x) ((unsigned long long)(x) << 30)
+#include "util.h"
 
 /* Low memory, all inside the first 640 KiB unless noted. */
 #define LAYOUT_GDT 0x500ULL	     /* boot GDT (4 entries) */
@@ -41,5 +44,20 @@
 #define PORT_BOOT_TIMER 0xf5
 #define PORT_ACPI_SLEEP_CTL 0x3c0 /* FADT sleep control register */
 #define PORT_ACPI_SLEEP_STS 0x3c1 /* FADT sleep status register */
+
+/* virtio-mmio windows: slot i at LAYOUT_VIRTIO_MMIO + i * 0x200 (the
+ * transport's VIRTIO_MMIO_WINDOW), GSI GSI_VIRTIO_BASE + i. */
+#define GSI_VIRTIO_BASE 5
+#define GSI_MAX 24 /* the in-kernel IOAPIC's pins */
+
+/* ACPI sleep type of S5: the DSDT's \_S5 package and the sleep control
+ * register's check agree on it. */
+#define ACPI_SLP_TYP_S5 5
+
+/* The boot GDT (x86_boot.c writes it, x86_regs.c loads these selectors). */
+#define BOOT_GDT_ENTRIES 5
+#define BOOT_SEL_CODE64 0x10
+#define BOOT_SEL_DATA 0x18
+#define BOOT_SEL_CODE32 0x20
 
 #endif

@@ -1,5 +1,5 @@
 /* Per-vCPU CPUID: KVM's supported leaves plus one machine's topology. */
-#include "vcpu/cpuid.h"
+#include "vcpu/x86_cpuid.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -162,7 +162,7 @@ struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *supported,
 	return c;
 }
 
-int cpuid_setup(struct kvmlite_vm *vm, struct vcpu *v)
+int x86_cpuid_setup(struct kvmlite_vm *vm, struct vcpu *v)
 {
 	/* The whole VM's size, not the vCPUs created so far. */
 	struct kvm_cpuid2 *c = cpuid_for_vcpu(vm->cpuid, v->id, vm->cfg.cpus);

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "layout.h"
+#include "x86_layout.h"
 #include "vm.h"
 
 #define MSR_IA32_MISC_ENABLE 0x1a0
@@ -24,10 +24,6 @@
 #define X86_CR4_PAE (1ULL << 5)
 #define EFER_LME (1ULL << 8)
 #define EFER_LMA (1ULL << 10)
-
-#define SEL_CODE64 0x10
-#define SEL_DATA 0x18
-#define SEL_CODE32 0x20
 
 static void flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type,
 			 bool code64)
@@ -65,7 +61,7 @@ static int lapic_setup(struct vcpu *v)
 	return 0;
 }
 
-int regs_setup_common(struct kvmlite_vm *vm, struct vcpu *v)
+int x86_regs_setup_common(struct kvmlite_vm *vm, struct vcpu *v)
 {
 	struct {
 		struct kvm_msrs hdr;
@@ -84,7 +80,7 @@ int regs_setup_common(struct kvmlite_vm *vm, struct vcpu *v)
 	return lapic_setup(v);
 }
 
-int regs_setup_boot(struct kvmlite_vm *vm, struct vcpu *v)
+int x86_regs_setup_boot(struct kvmlite_vm *vm, struct vcpu *v)
 {
 	const struct boot_entry *b = &vm->boot;
 	struct kvm_sregs s;
@@ -94,7 +90,7 @@ int regs_setup_boot(struct kvmlite_vm *vm, struct vcpu *v)
 		return -errno;
 	s.gdt.base = b->gdt_base;
 	s.gdt.limit = b->gdt_limit;
-	flat_segment(&s.ds, SEL_DATA, 0x3, false);
+	flat_segment(&s.ds, BOOT_SEL_DATA, 0x3, false);
 	s.es = s.fs = s.gs = s.ss = s.ds;
 
 	memset(&r, 0, sizeof(r));
@@ -103,7 +99,7 @@ int regs_setup_boot(struct kvmlite_vm *vm, struct vcpu *v)
 
 	if (b->proto == BOOT_PROTO_PVH) {
 		/* PVH: 32-bit flat protected mode, paging off. */
-		flat_segment(&s.cs, SEL_CODE32, 0xb, false);
+		flat_segment(&s.cs, BOOT_SEL_CODE32, 0xb, false);
 		s.cr0 = X86_CR0_PE | X86_CR0_ET;
 		s.cr3 = 0;
 		s.cr4 = 0;
@@ -111,7 +107,7 @@ int regs_setup_boot(struct kvmlite_vm *vm, struct vcpu *v)
 		r.rbx = b->boot_param;
 	} else {
 		/* 64-bit boot protocol: long mode, identity-mapped. */
-		flat_segment(&s.cs, SEL_CODE64, 0xb, true);
+		flat_segment(&s.cs, BOOT_SEL_CODE64, 0xb, true);
 		s.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_PG;
 		s.cr3 = b->cr3;
 		s.cr4 = X86_CR4_PAE;
@@ -125,7 +121,7 @@ int regs_setup_boot(struct kvmlite_vm *vm, struct vcpu *v)
 	return 0;
 }
 
-void regs_dump(struct vcpu *v, char *buf, size_t len)
+void x86_regs_dump(struct vcpu *v, char *buf, size_t len)
 {
 	struct kvm_regs r;
 	struct kvm_sregs s;

@@ -1,0 +1,57 @@
+/*
+ * The board: the machine's fixed devices at their addresses, its
+ * interrupt lines, and where virtio devices go. One implementation per
+ * architecture (board_x86.c: the PC ports, the UART, i8042, RTC, the ACPI
+ * and test ports, the power button's GED line, virtio-mmio windows).
+ */
+#ifndef KVMLITE_BOARD_H
+#define KVMLITE_BOARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devices/i8042.h"
+#include "devices/platform_ports.h"
+#include "devices/rtc.h"
+#include "devices/serial8250.h"
+#include "dumpbuf.h"
+#include "loader/loader.h"
+
+struct kvmlite_vm;
+
+struct board {
+	struct serial8250 serial; /* the console's UART */
+	struct i8042 i8042;
+	struct rtc rtc;
+	struct test_exit_port test_exit;
+	struct boot_timer_port boot_timer;
+	struct acpi_sleep_port acpi_sleep;
+	struct platform_ops plat;
+	bool ready;
+};
+
+/*
+ * Create the fixed devices, wire their events to the VM's exit, their
+ * interrupts to KVM and the UART to the VM's console, and register them on
+ * the buses. After kvm_create_vm(). 0 or -errno with a message.
+ */
+int board_create(struct kvmlite_vm *vm, char *err, size_t errlen);
+void board_destroy(struct kvmlite_vm *vm);
+
+/* Virtio slot @slot's MMIO window and GSI (slots < KVMLITE_MAX_DEVICES). */
+void board_virtio_window(unsigned int slot, struct boot_mmio_dev *w);
+
+/* Press the power button: 0 or -errno. */
+int board_power_button(struct kvmlite_vm *vm);
+
+/* Host input for the console's UART; returns the bytes it took. */
+size_t board_console_input(struct kvmlite_vm *vm, const uint8_t *buf,
+			   size_t len);
+/* Bytes the guest lost writing to a busy console UART. */
+uint64_t board_console_overruns(struct kvmlite_vm *vm);
+
+/* The fixed devices' lines for the state dump. */
+void board_dump(struct kvmlite_vm *vm, struct dumpbuf *b);
+
+#endif

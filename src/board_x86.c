@@ -1,0 +1,223 @@
+/*
+ * The x86 board: a PC's few legacy devices at their ports (x86_layout.h),
+ * their interrupts on the in-kernel IOAPIC, the UART as the VM's console,
+ * and virtio-mmio windows above the RAM below 4 GiB. See board.h.
+ */
+#include "board.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+#include "kvm.h"
+#include "virtio/mmio.h"
+#include "vm.h"
+#include "x86_layout.h"
+
+_Static_assert(GSI_VIRTIO_BASE + KVMLITE_MAX_DEVICES <= GSI_MAX,
+	       "every virtio slot has an IOAPIC pin");
+
+/* The port map: every fixed device and where it answers. */
+static const struct {
+	uint16_t port;
+	uint16_t len;
+	bus_handler_fn fn;
+	size_t dev; /* offsetof(struct board, the device) */
+	const char *name;
+} port_map[] = {
+	{ PORT_SERIAL0, 8, serial8250_io, offsetof(struct board, serial),
+	  "serial0" },
+	{ PORT_RTC, 2, rtc_io, offsetof(struct board, rtc), "rtc" },
+	{ PORT_I8042_DATA, 1, i8042_data_io, offsetof(struct board, i8042),
+	  "i8042-data" },
+	{ PORT_I8042_CMD, 1, i8042_cmd_io, offsetof(struct board, i8042),
+	  "i8042-cmd" },
+	{ PORT_TEST_EXIT, 1, test_exit_port_io,
+	  offsetof(struct board, test_exit), "test-exit" },
+	{ PORT_BOOT_TIMER, 1, boot_timer_port_io,
+	  offsetof(struct board, boot_timer), "boot-timer" },
+	{ PORT_ACPI_SLEEP_CTL, 2, acpi_sleep_port_io,
+	  offsetof(struct board, acpi_sleep), "acpi-sleep" },
+};
+
+/* What the platform devices ask of the VM. */
+static void platform_event(void *opaque, enum platform_event ev, int value)
+{
+	struct kvmlite_vm *vm = opaque;
+
+	switch (ev) {
+	case PLATFORM_POWEROFF:
+		vm_request_exit(vm, KVMLITE_EXIT_POWEROFF, 0,
+				"guest powered off");
+		break;
+	case PLATFORM_REBOOT:
+		vm_request_exit(vm, KVMLITE_EXIT_REBOOT, 0, "guest rebooted");
+		break;
+	case PLATFORM_TEST_EXIT:
+		vm_request_exit(vm, KVMLITE_EXIT_TEST_EXIT, value & 0xff,
+				"guest test-exit with value %d", value & 0xff);
+		break;
+	case PLATFORM_BOOT_MARK:
+		vm_mark_boot(vm);
+		break;
+	}
+}
+
+static void irq_set_level(void *opaque, unsigned int gsi, int level)
+{
+	struct kvmlite_vm *vm = opaque;
+	int ret = kvm_irq_line(vm->vm_fd, gsi, level);
+
+	if (ret)
+		vm_set_error(vm, "KVM_IRQ_LINE %u: %s", gsi, strerror(-ret));
+}
+
+/* The UART as the console: each byte may go when the console's buffer has
+ * room (the gate, under the UART's lock); sent bytes feed the expect log
+ * and the caller's callback. */
+static bool console_gate_fn(void *opaque, uint8_t byte)
+{
+	struct kvmlite_vm *vm = opaque;
+
+	return console_gate(&vm->console, byte);
+}
+
+static void console_sent(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct kvmlite_vm *vm = opaque;
+
+	if (vm->cfg.console_cb)
+		vm->cfg.console_cb(vm->cfg.console_opaque, (const char *)buf,
+				   len);
+	console_log_append(&vm->con, (const char *)buf, len);
+}
+
+static void console_tx_ready(void *opaque)
+{
+	struct kvmlite_vm *vm = opaque;
+
+	serial8250_tx_ready(&vm->board.serial);
+}
+
+int board_create(struct kvmlite_vm *vm, char *err, size_t errlen)
+{
+	struct board *b = &vm->board;
+	struct irq_line serial_irq = { irq_set_level, vm, IRQ_SERIAL0 };
+	int ret;
+
+	b->plat = (struct platform_ops){ platform_event, vm };
+	ret = serial8250_init(&b->serial, &serial_irq, console_sent, vm);
+	if (ret)
+		goto fail;
+	ret = i8042_init(&b->i8042, &b->plat);
+	if (ret)
+		goto fail_serial;
+	ret = rtc_init(&b->rtc);
+	if (ret)
+		goto fail_i8042;
+	test_exit_port_init(&b->test_exit, &b->plat);
+	boot_timer_port_init(&b->boot_timer, &b->plat);
+	acpi_sleep_port_init(&b->acpi_sleep, &b->plat);
+	b->ready = true;
+	serial8250_set_tx_gate(&b->serial, console_gate_fn, vm);
+	vm->console.tx_ready = console_tx_ready;
+
+	for (size_t i = 0; i < ARRAY_LEN(port_map); i++) {
+		ret = bus_register(&vm->pio, port_map[i].port, port_map[i].len,
+				   port_map[i].fn, (char *)b + port_map[i].dev,
+				   port_map[i].name);
+		if (ret)
+			return err_fmt(err, errlen, ret, "device setup: %s: %s",
+				       port_map[i].name, strerror(-ret));
+	}
+	return 0;
+
+fail_i8042:
+	i8042_destroy(&b->i8042);
+fail_serial:
+	serial8250_destroy(&b->serial);
+fail:
+	return err_fmt(err, errlen, ret, "device setup: %s", strerror(-ret));
+}
+
+void board_destroy(struct kvmlite_vm *vm)
+{
+	struct board *b = &vm->board;
+
+	if (!b->ready)
+		return;
+	serial8250_destroy(&b->serial);
+	i8042_destroy(&b->i8042);
+	rtc_destroy(&b->rtc);
+	b->ready = false;
+}
+
+void board_virtio_window(unsigned int slot, struct boot_mmio_dev *w)
+{
+	*w = (struct boot_mmio_dev){
+		.base = LAYOUT_VIRTIO_MMIO + slot * VIRTIO_MMIO_WINDOW,
+		.size = VIRTIO_MMIO_WINDOW,
+		.gsi = GSI_VIRTIO_BASE + slot,
+	};
+}
+
+int board_power_button(struct kvmlite_vm *vm)
+{
+	/* A pulse on the GED's edge-triggered line: a button press. */
+	int ret = kvm_irq_line(vm->vm_fd, IRQ_GED, 1);
+
+	return ret ? ret : kvm_irq_line(vm->vm_fd, IRQ_GED, 0);
+}
+
+size_t board_console_input(struct kvmlite_vm *vm, const uint8_t *buf,
+			   size_t len)
+{
+	return vm->board.ready ? serial8250_receive(&vm->board.serial, buf, len)
+			       : 0;
+}
+
+uint64_t board_console_overruns(struct kvmlite_vm *vm)
+{
+	return vm->board.ready ? serial8250_tx_overruns(&vm->board.serial) : 0;
+}
+
+void board_dump(struct kvmlite_vm *vm, struct dumpbuf *b)
+{
+	struct kvm_ioapic_state io;
+	int ret;
+
+	if (vm->vm_fd >= 0) {
+		/* The IOAPIC pins in use: unmasked, or an interrupt waiting. */
+		ret = kvm_x86_get_ioapic(vm->vm_fd, &io);
+		if (ret) {
+			dumpbuf_printf(b, "ioapic: unreadable: %s\n",
+				       strerror(-ret));
+		} else {
+			dumpbuf_printf(b, "ioapic: irr=0x%06x", io.irr);
+			for (unsigned int pin = 0; pin < KVM_IOAPIC_NUM_PINS;
+			     pin++) {
+				const typeof(io.redirtbl[0].fields) *f =
+					&io.redirtbl[pin].fields;
+
+				if (f->mask && !(io.irr & (1u << pin)))
+					continue;
+				dumpbuf_printf(
+					b, " pin%u=vec0x%02x,%s,%s%s%s,dest%u",
+					pin, f->vector,
+					f->trig_mode ? "level" : "edge",
+					f->mask ? "masked" : "unmasked",
+					f->remote_irr ? ",remote_irr" : "",
+					f->delivery_status ? ",pending" : "",
+					f->dest_id);
+			}
+			dumpbuf_printf(b, "\n");
+		}
+	}
+	if (vm->board.ready) {
+		dumpbuf_printf(b, "uart:");
+		serial8250_dump(&vm->board.serial, b);
+		dumpbuf_printf(b, "\n");
+	}
+}

@@ -1,0 +1,76 @@
+/* vCPUs: their threads, KVM_RUN loop, exit dispatch, and the x86 set-up
+ * (x86_cpuid.c, x86_regs.c). */
+#ifndef KVMLITE_VCPU_H
+#define KVMLITE_VCPU_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+struct kvmlite_vm;
+
+/* Where a vCPU thread is, for the state dump. */
+enum vcpu_state {
+	VCPU_NOT_STARTED,
+	VCPU_IN_GUEST, /* in KVM_RUN */
+	VCPU_IN_EXIT,  /* handling an exit: devices, buses */
+	VCPU_PARKED,   /* paused */
+	VCPU_DONE,     /* the thread returned */
+};
+
+/* A vCPU's state as its own thread read it (KVM's vCPU ioctls wait for
+ * KVM_RUN to return, so no other thread can). */
+struct vcpu_snapshot {
+	uint64_t taken_ns; /* 0: never taken */
+	int err;	   /* first failed ioctl's -errno, or 0 */
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_mp_state mp;
+	struct kvm_vcpu_events ev;
+	struct kvm_lapic_state lapic;
+	uint8_t if_flag; /* from kvm_run */
+};
+
+struct vcpu {
+	struct kvmlite_vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;
+	bool thread_started;
+
+	/* For the dump: atomics written by the vCPU thread. */
+	int state; /* enum vcpu_state */
+	uint64_t exits;
+	uint32_t last_exit;	 /* KVM_EXIT_* */
+	uint64_t last_exit_addr; /* port or MMIO address of that exit */
+	uint8_t last_exit_write;
+	/* Under vm->lock: the snapshot answering dump request snap_seq. */
+	unsigned int snap_seq;
+	struct vcpu_snapshot snap;
+};
+
+/* vcpu.c */
+int vcpu_create(struct kvmlite_vm *vm, struct vcpu *v, unsigned int id,
+		char *err, size_t errlen);
+void vcpu_destroy(struct vcpu *v);
+int vcpu_start(struct vcpu *v);
+void vcpu_kick(struct vcpu *v);
+/* On @v's own thread, outside KVM_RUN: answer a pending dump request. */
+void vcpu_answer_dump(struct vcpu *v);
+
+/* exit.c: non-zero when the vCPU must stop. */
+int vcpu_handle_exit(struct vcpu *v);
+
+/* x86_cpuid.c */
+int x86_cpuid_setup(struct kvmlite_vm *vm, struct vcpu *v);
+/* x86_regs.c */
+int x86_regs_setup_boot(struct kvmlite_vm *vm, struct vcpu *v);
+int x86_regs_setup_common(struct kvmlite_vm *vm, struct vcpu *v);
+void x86_regs_dump(struct vcpu *v, char *buf, size_t len);
+
+#endif
