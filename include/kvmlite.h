@@ -47,6 +47,12 @@ extern "C" {
 #define KVMLITE_VERSION                                                        \
 	((KVMLITE_VERSION_MAJOR << 16) | (KVMLITE_VERSION_MINOR << 8) |        \
 	 KVMLITE_VERSION_PATCH)
+#define KVMLITE_STR_(x) #x
+#define KVMLITE_STR(x) KVMLITE_STR_(x)
+#define KVMLITE_VERSION_STRING                                                 \
+	KVMLITE_STR(KVMLITE_VERSION_MAJOR)                                     \
+	"." KVMLITE_STR(KVMLITE_VERSION_MINOR) "." KVMLITE_STR(                \
+		KVMLITE_VERSION_PATCH)
 
 #if defined(KVMLITE_BUILDING)
 #define KVMLITE_API __attribute__((visibility("default")))
