@@ -129,25 +129,26 @@ static bool data_write_locked(struct i8042 *k, uint8_t v)
 	return false;
 }
 
-void i8042_data_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
-		   bool is_write)
+/* Both ports: one byte at offset 0; wider reads fill with 0xff. */
+static void port_io(struct i8042 *k, bool cmd_port, uint64_t offset,
+		    uint8_t *data, uint32_t len, bool is_write)
 {
-	struct i8042 *k = opaque;
 	bool reset = false;
-	uint32_t i;
 
 	if (!k || !data || !len)
 		return;
-
-	if (offset != 0) {
-		if (!is_write)
-			memset(data, 0xff, len);
+	if (!is_write)
+		memset(data, 0xff, len);
+	if (offset != 0)
 		return;
-	}
 
 	pthread_mutex_lock(&k->lock);
-	if (is_write) {
+	if (is_write && cmd_port) {
+		reset = command_locked(k, data[0]);
+	} else if (is_write) {
 		reset = data_write_locked(k, data[0]);
+	} else if (cmd_port) {
+		data[0] = status_locked(k);
 	} else {
 		/* With nothing pending, the old byte reads again. */
 		data[0] = k->out_data;
@@ -156,41 +157,20 @@ void i8042_data_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 	}
 	pthread_mutex_unlock(&k->lock);
 
-	if (!is_write)
-		for (i = 1; i < len; i++)
-			data[i] = 0xff;
 	if (reset)
 		platform_raise(&k->plat, PLATFORM_REBOOT, 0);
+}
+
+void i8042_data_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
+		   bool is_write)
+{
+	port_io(opaque, false, offset, data, len, is_write);
 }
 
 void i8042_cmd_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 		  bool is_write)
 {
-	struct i8042 *k = opaque;
-	bool reset = false;
-	uint32_t i;
-
-	if (!k || !data || !len)
-		return;
-
-	if (offset != 0) {
-		if (!is_write)
-			memset(data, 0xff, len);
-		return;
-	}
-
-	pthread_mutex_lock(&k->lock);
-	if (is_write)
-		reset = command_locked(k, data[0]);
-	else
-		data[0] = status_locked(k);
-	pthread_mutex_unlock(&k->lock);
-
-	if (!is_write)
-		for (i = 1; i < len; i++)
-			data[i] = 0xff;
-	if (reset)
-		platform_raise(&k->plat, PLATFORM_REBOOT, 0);
+	port_io(opaque, true, offset, data, len, is_write);
 }
 
 int i8042_init(struct i8042 *k, const struct platform_ops *plat)

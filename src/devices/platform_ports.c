@@ -19,11 +19,6 @@ void test_exit_port_init(struct test_exit_port *t,
 		t->plat = *plat;
 }
 
-void test_exit_port_destroy(struct test_exit_port *t)
-{
-	(void)t;
-}
-
 void test_exit_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 		       bool is_write)
 {
@@ -42,11 +37,6 @@ void boot_timer_port_init(struct boot_timer_port *b,
 	memset(b, 0, sizeof(*b));
 	if (plat)
 		b->plat = *plat;
-}
-
-void boot_timer_port_destroy(struct boot_timer_port *b)
-{
-	(void)b;
 }
 
 void boot_timer_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
@@ -69,11 +59,6 @@ void acpi_sleep_port_init(struct acpi_sleep_port *a,
 	if (plat)
 		a->plat = *plat;
 	atomic_init(&a->status, 0);
-}
-
-void acpi_sleep_port_destroy(struct acpi_sleep_port *a)
-{
-	(void)a;
 }
 
 /* Returns true when the write requests S5 (soft off). */

@@ -7,8 +7,8 @@
  *  0x3c1  ACPI sleep status register
  *
  * Events are raised from the vCPU thread doing the access, with no lock
- * held. None of these devices allocate anything; the _destroy functions
- * exist for symmetry and may be skipped.
+ * held. None of these devices allocate anything: there is nothing to
+ * destroy.
  */
 #ifndef KVMLITE_DEVICES_PLATFORM_PORTS_H
 #define KVMLITE_DEVICES_PLATFORM_PORTS_H
@@ -27,7 +27,6 @@ struct test_exit_port {
 
 void test_exit_port_init(struct test_exit_port *t,
 			 const struct platform_ops *plat);
-void test_exit_port_destroy(struct test_exit_port *t);
 void test_exit_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 		       bool is_write);
 
@@ -38,7 +37,6 @@ struct boot_timer_port {
 
 void boot_timer_port_init(struct boot_timer_port *b,
 			  const struct platform_ops *plat);
-void boot_timer_port_destroy(struct boot_timer_port *b);
 void boot_timer_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 			bool is_write);
 
@@ -63,7 +61,6 @@ struct acpi_sleep_port {
 
 void acpi_sleep_port_init(struct acpi_sleep_port *a,
 			  const struct platform_ops *plat);
-void acpi_sleep_port_destroy(struct acpi_sleep_port *a);
 void acpi_sleep_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 			bool is_write);
 

@@ -534,11 +534,6 @@ struct virtio_mmio_dev *virtio_blk_transport(struct virtio_blk *b)
 	return &b->mmio;
 }
 
-uint64_t virtio_blk_capacity(const struct virtio_blk *b)
-{
-	return b->capacity;
-}
-
 /* ---- creation ---- */
 
 static unsigned int log2_u32(uint32_t v)
@@ -735,7 +730,7 @@ int virtio_blk_create(struct virtio_blk **out,
 	}
 
 	b->features =
-		1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_RING_F_EVENT_IDX |
+		1ULL << VIRTIO_RING_F_EVENT_IDX |
 		1ULL << VIRTIO_RING_F_INDIRECT_DESC |
 		1ULL << VIRTIO_BLK_F_SIZE_MAX | 1ULL << VIRTIO_BLK_F_SEG_MAX |
 		1ULL << VIRTIO_BLK_F_BLK_SIZE | 1ULL << VIRTIO_BLK_F_FLUSH |

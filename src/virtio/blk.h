@@ -160,9 +160,6 @@ const struct virtio_dev_ops *virtio_blk_ops(void);
 /* Start the I/O worker thread. 0 or a negative errno. Once only. */
 int virtio_blk_start(struct virtio_blk *b);
 
-/* Disk size in 512-byte sectors. */
-uint64_t virtio_blk_capacity(const struct virtio_blk *b);
-
 /*
  * Process queue @q now, on the calling thread, as the worker does: every
  * available request is executed and completed (unless a reset or a stop

@@ -771,7 +771,7 @@ int virtio_net_create(struct virtio_net **out,
 		goto err_mutex;
 	}
 	n->features =
-		1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_RING_F_EVENT_IDX |
+		1ULL << VIRTIO_RING_F_EVENT_IDX |
 		1ULL << VIRTIO_RING_F_INDIRECT_DESC | 1ULL << VIRTIO_NET_F_MAC |
 		1ULL << VIRTIO_NET_F_STATUS | 1ULL << VIRTIO_NET_F_CSUM |
 		1ULL << VIRTIO_NET_F_GUEST_CSUM |

@@ -30,7 +30,6 @@ START_TEST(test_exit_byte)
 	test_exit_port_io(&t, 0, &v, 1, true);
 	ck_assert_int_eq(fplat.nr, 2);
 	ck_assert_int_eq(fplat.val[1], 0xff);
-	test_exit_port_destroy(&t);
 }
 END_TEST
 
@@ -83,7 +82,6 @@ START_TEST(test_boot_mark)
 	ck_assert_uint_eq(r[1], 0xff);
 	ck_assert_uint_eq(r[2], 0);
 	ck_assert_int_eq(fplat.nr, 3);
-	boot_timer_port_destroy(&b);
 }
 END_TEST
 
@@ -112,7 +110,6 @@ START_TEST(test_acpi_s5)
 	/* Other bits do not matter. */
 	sleep_wr(&a, ACPI_SLEEP_CTL_OFF, 0x34 | 0xc3);
 	ck_assert_int_eq(fplat.nr, 2);
-	acpi_sleep_port_destroy(&a);
 }
 END_TEST
 
