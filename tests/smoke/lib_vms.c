@@ -4,6 +4,8 @@
  * host. Checks wait timeouts, stop, exit info and clean destruction.
  */
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +70,27 @@ int main(int argc, char **argv)
 	CHECK(ex.reason == KVMLITE_EXIT_TEST_EXIT && ex.test_exit_value == 42,
 	      "exit stub: reason %d value %d", ex.reason, ex.test_exit_value);
 	CHECK(kvmlite_exit_status(&ex) == 42, "exit status");
+	/* A caller with a smaller struct (built against an older header)
+	 * gets no more than its size: the rest stays as it was. */
+	{
+		union {
+			struct kvmlite_exit e;
+			uint8_t b[sizeof(struct kvmlite_exit) + 16];
+		} u;
+		size_t small = offsetof(struct kvmlite_exit, detail) + 8;
+
+		memset(&u, 0x5a, sizeof(u));
+		kvmlite_vm_exit_info_sized(vms[0], &u.e, small);
+		CHECK(u.e.reason == KVMLITE_EXIT_TEST_EXIT, "sized reason");
+		for (size_t i = small; i < sizeof(u); i++)
+			CHECK(u.b[i] == 0x5a, "byte %zu past the size written",
+			      i);
+		/* A bigger one: ours, then zeros. */
+		memset(&u, 0x5a, sizeof(u));
+		kvmlite_vm_exit_info_sized(vms[0], &u.e, sizeof(u));
+		for (size_t i = sizeof(u.e); i < sizeof(u); i++)
+			CHECK(u.b[i] == 0, "byte %zu past ours not zeroed", i);
+	}
 
 	/* Console output through expect; a pause holds every vCPU. */
 	{
