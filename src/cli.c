@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "device_opts.h"
 #include "kvmlite.h"
 #include "limits.h"
 
@@ -90,65 +91,57 @@ static const char *opt_value(int argc, char *const argv[], int *i,
 		return -EINVAL;                                                \
 	} while (0)
 
-int cli_parse_disk(char *spec, struct kvmlite_disk *d, char *err, size_t errlen)
+/* "key=value,..." for one list option, as its table says. */
+static int parse_spec(const struct device_opt_spec *sp, char *spec, void *out,
+		      char *err, size_t errlen)
 {
-	char *save = NULL, *kv;
+	const char *opt = sp->cli;
+	char *save = NULL, *kv, keys[128];
 
-	memset(d, 0, sizeof(*d));
+	memset(out, 0, sp->size);
 	for (kv = strtok_r(spec, ",", &save); kv;
 	     kv = strtok_r(NULL, ",", &save)) {
+		const struct device_opt_key *k;
 		char *v = strchr(kv, '=');
 
 		if (!v)
-			FAIL("--disk: '%s' is not key=value", kv);
+			FAIL("%s: '%s' is not key=value", opt, kv);
 		*v++ = '\0';
-		if (!strcmp(kv, "path")) {
-			if (!*v)
-				FAIL("--disk: empty path");
-			d->path = v;
-		} else if (!strcmp(kv, "ro")) {
-			if (parse_bool(v, &d->read_only))
-				FAIL("--disk: ro=%s: expected on or off", v);
-		} else if (!strcmp(kv, "serial")) {
-			if (strlen(v) > KVMLITE_DISK_SERIAL_MAX)
-				FAIL("--disk: serial '%s' is longer than %d "
-				     "bytes",
-				     v, KVMLITE_DISK_SERIAL_MAX);
-			d->serial = v;
+		k = device_opts_find(sp, kv);
+		if (!k) {
+			device_opts_key_list(sp, keys, sizeof(keys));
+			FAIL("%s: unknown key '%s' (%s)", opt, kv, keys);
+		}
+		if (k->required && !*v)
+			FAIL("%s: empty %s", opt, k->noun);
+		if (k->max_len && strlen(v) > k->max_len)
+			FAIL("%s: %s '%s' is longer than %zu bytes", opt,
+			     k->name, v, k->max_len);
+		if (k->type == DEVICE_OPT_BOOL) {
+			if (parse_bool(v, device_opt_field(out, k)))
+				FAIL("%s: %s=%s: expected on or off", opt,
+				     k->name, v);
 		} else {
-			FAIL("--disk: unknown key '%s' (path, ro, serial)", kv);
+			*(const char **)device_opt_field(out, k) = v;
 		}
 	}
-	if (!d->path)
-		FAIL("--disk: path=FILE is required");
+	for (size_t i = 0; i < sp->nr_keys; i++) {
+		const struct device_opt_key *k = &sp->keys[i];
+
+		if (k->required && !*(const char **)device_opt_field(out, k))
+			FAIL("%s: %s=%s is required", opt, k->name, k->metavar);
+	}
 	return 0;
+}
+
+int cli_parse_disk(char *spec, struct kvmlite_disk *d, char *err, size_t errlen)
+{
+	return parse_spec(&device_opts_disk, spec, d, err, errlen);
 }
 
 int cli_parse_net(char *spec, struct kvmlite_net *n, char *err, size_t errlen)
 {
-	char *save = NULL, *kv;
-
-	memset(n, 0, sizeof(*n));
-	for (kv = strtok_r(spec, ",", &save); kv;
-	     kv = strtok_r(NULL, ",", &save)) {
-		char *v = strchr(kv, '=');
-
-		if (!v)
-			FAIL("--net: '%s' is not key=value", kv);
-		*v++ = '\0';
-		if (!strcmp(kv, "tap")) {
-			if (!*v)
-				FAIL("--net: empty tap name");
-			n->tap = v;
-		} else if (!strcmp(kv, "mac")) {
-			n->mac = v;
-		} else {
-			FAIL("--net: unknown key '%s' (tap, mac)", kv);
-		}
-	}
-	if (!n->tap)
-		FAIL("--net: tap=NAME is required");
-	return 0;
+	return parse_spec(&device_opts_net, spec, n, err, errlen);
 }
 
 void cli_free(struct cli_opts *o)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "device_opts.h"
 #include "kvmlite.h"
 #include "limits.h"
 #include "parse.h"
@@ -302,40 +303,40 @@ static int check_keys(struct loader *ld, json_t *obj, struct json_path *path,
 	} while (0)
 #define POP(p) ((p)->depth--)
 
-static int load_disk(struct loader *ld, json_t *d, struct json_path *path,
-		     struct kvmlite_disk *out)
+/* One entry of a list option, as its table says. */
+static int load_spec(struct loader *ld, const struct device_opt_spec *sp,
+		     json_t *obj, struct json_path *path, void *out)
 {
-	static const char *const keys[] = { "path", "ro", "serial", NULL };
-	json_t *v;
+	const char *known[DEVICE_OPT_MAX_KEYS];
 	int ret;
 
-	if (!json_is_object(d))
-		return fail_at(ld, path,
-			       "expected an object like {\"path\": FILE}");
-	ret = check_keys(ld, d, path, keys);
+	if (!json_is_object(obj))
+		return fail_at(ld, path, "expected an object like {\"%s\": %s}",
+			       sp->keys[0].name, sp->keys[0].metavar);
+	for (size_t i = 0; i < sp->nr_keys; i++)
+		known[i] = sp->keys[i].name;
+	known[sp->nr_keys] = NULL;
+	ret = check_keys(ld, obj, path, known);
 	if (ret)
 		return ret;
-	PUSH_KEY(path, "path");
-	v = json_object_get(d, "path");
-	if (!v)
-		return fail_at(ld, path, "missing");
-	ret = get_path(ld, v, path, &out->path);
-	POP(path);
-	if (ret)
-		return ret;
-	if ((v = json_object_get(d, "ro"))) {
-		PUSH_KEY(path, "ro");
-		ret = get_bool(ld, v, path, &out->read_only);
-		POP(path);
-		if (ret)
-			return ret;
-	}
-	if ((v = json_object_get(d, "serial"))) {
-		PUSH_KEY(path, "serial");
-		ret = get_string(ld, v, path, false, &out->serial);
-		if (!ret && strlen(out->serial) > KVMLITE_DISK_SERIAL_MAX)
-			ret = fail_at(ld, path, "longer than %d bytes",
-				      KVMLITE_DISK_SERIAL_MAX);
+	for (size_t i = 0; i < sp->nr_keys; i++) {
+		const struct device_opt_key *k = &sp->keys[i];
+		json_t *v = json_object_get(obj, k->name);
+		void *field = device_opt_field(out, k);
+
+		PUSH_KEY(path, k->name);
+		if (!v)
+			ret = k->required ? fail_at(ld, path, "missing") : 0;
+		else if (k->type == DEVICE_OPT_BOOL)
+			ret = get_bool(ld, v, path, field);
+		else if (k->type == DEVICE_OPT_PATH)
+			ret = get_path(ld, v, path, field);
+		else
+			ret = get_string(ld, v, path, !k->may_be_empty, field);
+		if (!ret && v && k->max_len &&
+		    strlen(*(const char **)field) > k->max_len)
+			ret = fail_at(ld, path, "longer than %zu bytes",
+				      k->max_len);
 		POP(path);
 		if (ret)
 			return ret;
@@ -343,77 +344,32 @@ static int load_disk(struct loader *ld, json_t *d, struct json_path *path,
 	return 0;
 }
 
-static int load_net(struct loader *ld, json_t *n, struct json_path *path,
-		    struct kvmlite_net *out)
-{
-	static const char *const keys[] = { "tap", "mac", NULL };
-	json_t *v;
-	int ret;
-
-	if (!json_is_object(n))
-		return fail_at(ld, path,
-			       "expected an object like {\"tap\": NAME}");
-	ret = check_keys(ld, n, path, keys);
-	if (ret)
-		return ret;
-	PUSH_KEY(path, "tap");
-	v = json_object_get(n, "tap");
-	if (!v)
-		return fail_at(ld, path, "missing");
-	ret = get_string(ld, v, path, true, &out->tap);
-	POP(path);
-	if (ret)
-		return ret;
-	if ((v = json_object_get(n, "mac"))) {
-		PUSH_KEY(path, "mac");
-		ret = get_string(ld, v, path, true, &out->mac);
-		POP(path);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-static int load_list(struct loader *ld, json_t *root, const char *key,
-		     unsigned int max, unsigned int *nr,
-		     int (*one)(struct loader *, json_t *, struct json_path *,
-				void *),
-		     void *base, size_t elem)
+static int load_list(struct loader *ld, json_t *root,
+		     const struct device_opt_spec *sp, unsigned int *nr,
+		     void *base)
 {
 	struct json_path path = { 0 };
-	json_t *arr = json_object_get(root, key), *v;
+	json_t *arr = json_object_get(root, sp->json), *v;
 	size_t i;
 	int ret;
 
 	if (!arr)
 		return 0;
-	PUSH_KEY(&path, key);
+	PUSH_KEY(&path, sp->json);
 	if (!json_is_array(arr))
 		return fail_at(ld, &path, "expected a list");
-	if (json_array_size(arr) > max)
-		return fail_at(ld, &path, "at most %u entries", max);
+	if (json_array_size(arr) > sp->max)
+		return fail_at(ld, &path, "at most %u entries", sp->max);
 	json_array_foreach(arr, i, v)
 	{
 		PUSH_INDEX(&path, (int)i);
-		ret = one(ld, v, &path, (char *)base + i * elem);
+		ret = load_spec(ld, sp, v, &path, (char *)base + i * sp->size);
 		POP(&path);
 		if (ret)
 			return ret;
 	}
 	*nr = (unsigned int)json_array_size(arr);
 	return 0;
-}
-
-static int load_disk_cb(struct loader *ld, json_t *v, struct json_path *p,
-			void *out)
-{
-	return load_disk(ld, v, p, out);
-}
-
-static int load_net_cb(struct loader *ld, json_t *v, struct json_path *p,
-		       void *out)
-{
-	return load_net(ld, v, p, out);
 }
 
 /* A top-level key; @path then names it for messages. */
@@ -518,13 +474,13 @@ static int load_root(struct loader *ld, json_t *root)
 	if ((v = field(root, &path, "seccomp")) &&
 	    (ret = get_bool(ld, v, &path, &cfg->seccomp)))
 		return ret;
-	ret = load_list(ld, root, "disks", KVMLITE_MAX_DISKS, &cfg->nr_disks,
-			load_disk_cb, ld->st->disks, sizeof(ld->st->disks[0]));
+	ret = load_list(ld, root, &device_opts_disk, &cfg->nr_disks,
+			ld->st->disks);
 	if (ret)
 		return ret;
 	cfg->disks = cfg->nr_disks ? ld->st->disks : NULL;
-	ret = load_list(ld, root, "nets", KVMLITE_MAX_NETS, &cfg->nr_nets,
-			load_net_cb, ld->st->nets, sizeof(ld->st->nets[0]));
+	ret = load_list(ld, root, &device_opts_net, &cfg->nr_nets,
+			ld->st->nets);
 	if (ret)
 		return ret;
 	cfg->nets = cfg->nr_nets ? ld->st->nets : NULL;

@@ -1,0 +1,63 @@
+/* The keys of --disk/"disks" and --net/"nets". See device_opts.h. */
+#include "device_opts.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "kvmlite.h"
+#include "util.h"
+
+#define KEY(st, field, ...)                                                    \
+	{                                                                      \
+		.name = #field, .offset = offsetof(st, field), __VA_ARGS__     \
+	}
+
+static const struct device_opt_key disk_keys[] = {
+	KEY(struct kvmlite_disk, path, .type = DEVICE_OPT_PATH,
+	    .required = true, .metavar = "FILE", .noun = "path"),
+	{ .name = "ro",
+	  .offset = offsetof(struct kvmlite_disk, read_only),
+	  .type = DEVICE_OPT_BOOL },
+	KEY(struct kvmlite_disk, serial, .type = DEVICE_OPT_STRING,
+	    .may_be_empty = true, .max_len = KVMLITE_DISK_SERIAL_MAX),
+};
+
+static const struct device_opt_key net_keys[] = {
+	KEY(struct kvmlite_net, tap, .type = DEVICE_OPT_STRING,
+	    .required = true, .metavar = "NAME", .noun = "tap name"),
+	KEY(struct kvmlite_net, mac, .type = DEVICE_OPT_STRING),
+};
+
+_Static_assert(ARRAY_LEN(disk_keys) < DEVICE_OPT_MAX_KEYS &&
+		       ARRAY_LEN(net_keys) < DEVICE_OPT_MAX_KEYS,
+	       "room for the JSON parser's list of known keys");
+
+const struct device_opt_spec device_opts_disk = {
+	"--disk",	   "disks",   sizeof(struct kvmlite_disk),
+	KVMLITE_MAX_DISKS, disk_keys, ARRAY_LEN(disk_keys),
+};
+
+const struct device_opt_spec device_opts_net = {
+	"--net",	  "nets",   sizeof(struct kvmlite_net),
+	KVMLITE_MAX_NETS, net_keys, ARRAY_LEN(net_keys),
+};
+
+void device_opts_key_list(const struct device_opt_spec *s, char *buf,
+			  size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < s->nr_keys && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "",
+				      s->keys[i].name);
+}
+
+const struct device_opt_key *device_opts_find(const struct device_opt_spec *s,
+					      const char *name)
+{
+	for (size_t i = 0; i < s->nr_keys; i++)
+		if (!strcmp(s->keys[i].name, name))
+			return &s->keys[i];
+	return NULL;
+}
