@@ -21,6 +21,7 @@
 #include "worker.h"
 #include "virtio/iov.h"
 #include "virtio/blk.h"
+#include "virtio/loop.h"
 #include "virtio/slots.h"
 
 /* At most this many requests per batch before the worker lets go of the
@@ -435,30 +436,18 @@ int virtio_blk_process_queue(struct virtio_blk *b, unsigned int q)
 	return ret;
 }
 
+static void worker_process(void *dev, uint32_t kicked)
+{
+	if (kicked)
+		(void)virtio_blk_process_queue(dev, 0);
+}
+
 static void *worker_main(void *arg)
 {
+	static const struct virtio_loop_ops ops = { .process = worker_process };
 	struct virtio_blk *b = arg;
-	int kick = virtio_mmio_kick_fd(&b->mmio, 0);
-	struct pollfd p[2] = {
-		{ .fd = b->worker.stop_fd, .events = POLLIN },
-		{ .fd = kick, .events = POLLIN },
-	};
 
-	for (;;) {
-		eventfd_t v;
-
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p[0].revents)
-			break;
-		if (!p[1].revents)
-			continue;
-		(void)eventfd_read(kick, &v);
-		(void)virtio_blk_process_queue(b, 0);
-	}
+	virtio_device_loop(&b->mmio, b->worker.stop_fd, &ops, b);
 	return NULL;
 }
 

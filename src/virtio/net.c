@@ -21,6 +21,7 @@
 #include "err.h"
 #include "worker.h"
 #include "virtio/iov.h"
+#include "virtio/loop.h"
 #include "virtio/net.h"
 #include "virtio/slots.h"
 #include "virtio/tap.h"
@@ -515,47 +516,40 @@ bool virtio_net_tx_pending(struct virtio_net *n)
 	return ret;
 }
 
+/* Wait on the TAP for frames while the guest has room, and for room
+ * while a frame waits to be sent. */
+static void worker_wait_for(void *dev, int *fd, short *events)
+{
+	struct virtio_net *n = dev;
+	short ev = 0;
+
+	pthread_mutex_lock(&n->lock);
+	if (n->active && !n->tap_dead && !virtio_mmio_needs_reset(&n->mmio)) {
+		if (!n->rx_wait)
+			ev |= POLLIN;
+		if (n->tx_wait)
+			ev |= POLLOUT;
+	}
+	pthread_mutex_unlock(&n->lock);
+	*fd = ev ? n->tap_fd : -1;
+	*events = ev;
+}
+
+static void worker_process(void *dev, uint32_t kicked)
+{
+	(void)kicked; /* the TAP may have woken us: look at both rings */
+	(void)virtio_net_process(dev);
+}
+
 static void *worker_main(void *arg)
 {
-	struct virtio_net *n = arg;
-	int rx_kick = virtio_mmio_kick_fd(&n->mmio, VIRTIO_NET_RXQ);
-	int tx_kick = virtio_mmio_kick_fd(&n->mmio, VIRTIO_NET_TXQ);
-	struct pollfd p[4] = {
-		{ .fd = n->worker.stop_fd, .events = POLLIN },
-		{ .fd = rx_kick, .events = POLLIN },
-		{ .fd = tx_kick, .events = POLLIN },
-		{ .fd = -1 },
+	static const struct virtio_loop_ops ops = {
+		.wait_for = worker_wait_for,
+		.process = worker_process,
 	};
+	struct virtio_net *n = arg;
 
-	for (;;) {
-		short ev = 0;
-		eventfd_t v;
-
-		pthread_mutex_lock(&n->lock);
-		if (n->active && !n->tap_dead &&
-		    !virtio_mmio_needs_reset(&n->mmio)) {
-			if (!n->rx_wait)
-				ev |= POLLIN;
-			if (n->tx_wait)
-				ev |= POLLOUT;
-		}
-		pthread_mutex_unlock(&n->lock);
-		p[3].fd = ev ? n->tap_fd : -1;
-		p[3].events = ev;
-		p[3].revents = 0;
-		if (poll(p, 4, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p[0].revents)
-			break;
-		if (p[1].revents)
-			(void)eventfd_read(rx_kick, &v);
-		if (p[2].revents)
-			(void)eventfd_read(tx_kick, &v);
-		(void)virtio_net_process(n);
-	}
+	virtio_device_loop(&n->mmio, n->worker.stop_fd, &ops, n);
 	return NULL;
 }
 
