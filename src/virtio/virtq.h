@@ -94,6 +94,8 @@ struct virtq {
 	uint16_t last_avail_idx; /* next avail entry to consume */
 	uint16_t used_idx;	 /* next used entry to fill */
 	uint16_t signalled_used; /* used_idx at the last interrupt check */
+	uint16_t popped;	 /* pops since the last push, at most size: the
+				    chains virtq_undo_pop() may give back */
 
 	/* Host views of the ring, valid while ready. */
 	uint8_t *desc;
@@ -133,6 +135,35 @@ int virtq_pop(struct virtq *q, const struct guest_mem *m,
 	      struct virtq_chain *c);
 
 /*
+ * Give back the last @n chains virtq_pop() took, unused: they are available
+ * again, and the next pops take them afresh (read from the ring and
+ * validated again: the guest may have rewritten them meanwhile). The caller
+ * must forget them: neither touch their buffers again nor push their heads.
+ * Only chains popped since the last virtq_push() (or since the queue was
+ * set up) can be given back, at most the queue size of them: a chain popped
+ * before a push may be the one pushed, and an avail entry more than a ring
+ * behind has been overwritten. 0 (@n == 0 does nothing), or -EINVAL when
+ * @n is more than that or the queue is not ready (nothing given back).
+ */
+int virtq_undo_pop(struct virtq *q, unsigned int n);
+
+/*
+ * Has the driver made a chain available that we have not taken (or have
+ * given back)? That is: will virtq_pop() return something other than 0?
+ * True also when the avail index is malformed, which the pop then reports.
+ * False when the queue is not ready.
+ */
+bool virtq_avail_pending(const struct virtq *q);
+
+/*
+ * The avail index of the next chain virtq_pop() takes. Right after a pop
+ * returned 0, the index the driver had made chains available up to: where
+ * a device that gives chains back (virtq_undo_pop()) and waits for more
+ * asks to be notified (virtq_enable_notify_at()).
+ */
+uint16_t virtq_next_avail(const struct virtq *q);
+
+/*
  * Return chain @head to the driver with @written bytes written into its
  * device-writable buffers. The used entry is visible to the guest before
  * the new used index (release). -EINVAL when the queue is not ready or
@@ -156,9 +187,25 @@ void virtq_disable_notify(struct virtq *q);
  * Ask the driver to notify us again (avail_event = last_avail_idx with
  * EVENT_IDX, else clear VIRTQ_USED_F_NO_NOTIFY), then re-check the ring.
  * True when buffers arrived meanwhile: the caller must process them, since
- * the driver may have skipped the notification.
+ * the driver may have skipped the notification. This is
+ * virtq_enable_notify_at(q, virtq_next_avail(q)); after virtq_undo_pop()
+ * the next chain to pop is one the driver has made available already, so
+ * a device waiting for more calls virtq_enable_notify_at() itself.
  */
 bool virtq_enable_notify(struct virtq *q);
+
+/*
+ * Ask the driver to notify us when it makes the chain at avail index @idx
+ * available (EVENT_IDX: avail_event = @idx; otherwise clear
+ * VIRTQ_USED_F_NO_NOTIFY, and the driver notifies every time), then
+ * re-check. @idx is virtq_next_avail() or up to a queue size past it: chains
+ * given back with virtq_undo_pop() lie before it, and the caller wants one
+ * more. 1: the avail index is no longer @idx, the driver has moved it
+ * meanwhile: process the ring (where virtq_pop() validates it), since the
+ * driver may have skipped the notification; 0: asked, nothing new (or the
+ * queue is not ready); -EINVAL: @idx outside that window (nothing written).
+ */
+int virtq_enable_notify_at(struct virtq *q, uint16_t idx);
 
 /* The spec's vring_need_event(): did new_idx pass event since old? */
 static inline bool vring_need_event(uint16_t event, uint16_t new_idx,
