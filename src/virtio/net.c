@@ -113,7 +113,7 @@ static int tx_process(struct virtio_net *n, struct virtq *q,
 {
 	int done = 0, ret = 0;
 
-	if (!q->ready)
+	if (!virtq_is_ready(q))
 		return 0;
 	if (n->tx_wait) {
 		n->tx_wait = false;
@@ -237,7 +237,7 @@ static int rx_deliver(struct virtio_net *n, struct virtq *q,
 	while (off < len) {
 		uint32_t take;
 
-		if (count == q->size) {
+		if (count == virtq_size(q)) {
 			/* Every entry of the ring cannot hold it. */
 			ret = virtq_undo_pop(q, count);
 			if (ret)
@@ -302,7 +302,7 @@ static int rx_direct(struct virtio_net *n, struct virtq *q,
 	ssize_t r, left;
 	int ret;
 
-	while (room < NET_RX_BUF_BYTES && count < q->size &&
+	while (room < NET_RX_BUF_BYTES && count < virtq_size(q) &&
 	       (n->mrg_rxbuf || !count)) {
 		ret = virtq_pop(q, m, c);
 		if (ret < 0) {
@@ -370,8 +370,8 @@ static int rx_process(struct virtio_net *n, struct virtq *q,
 	int done = 0, ret;
 
 	/* No ring: nothing to do until the driver resets the device. */
-	n->rx_wait = !q->ready;
-	if (!q->ready)
+	n->rx_wait = !virtq_is_ready(q);
+	if (!virtq_is_ready(q))
 		return 0;
 	virtq_disable_notify(q);
 	while (done < NET_BATCH_BUDGET) {

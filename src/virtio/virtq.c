@@ -45,6 +45,16 @@ int virtq_validate_layout(struct virtq *q, const struct guest_mem *m)
 	return 0;
 }
 
+bool virtq_is_ready(const struct virtq *q)
+{
+	return q->ready;
+}
+
+uint16_t virtq_size(const struct virtq *q)
+{
+	return q->size;
+}
+
 /* The avail index, read before any ring entry it covers (acquire). */
 static uint16_t avail_idx(const struct virtq *q)
 {

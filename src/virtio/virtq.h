@@ -126,6 +126,11 @@ void virtq_reset(struct virtq *q);
  */
 int virtq_validate_layout(struct virtq *q, const struct guest_mem *m);
 
+/* Is the queue set up (its layout validated and mapped)? */
+bool virtq_is_ready(const struct virtq *q);
+/* QueueNum: the number of entries, 0 when unset. */
+uint16_t virtq_size(const struct virtq *q);
+
 /*
  * Take the next available chain. 1: @c holds it; 0: the ring is empty (or
  * the queue is not ready); -EINVAL / -EFAULT: the ring is malformed
