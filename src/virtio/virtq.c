@@ -269,3 +269,33 @@ bool virtq_enable_notify(struct virtq *q)
 {
 	return virtq_enable_notify_at(q, q->last_avail_idx) > 0;
 }
+
+static uint16_t guest_u16(const uint16_t *p)
+{
+	return le16toh(__atomic_load_n(p, __ATOMIC_RELAXED));
+}
+
+void virtq_get_indexes(const struct virtq *q, struct virtq_indexes *ix)
+{
+	const struct virtq_avail *avail;
+	const struct virtq_used *used;
+
+	memset(ix, 0, sizeof(*ix));
+	ix->size = __atomic_load_n(&q->size, __ATOMIC_RELAXED);
+	ix->ready = __atomic_load_n(&q->ready, __ATOMIC_RELAXED);
+	ix->event_idx = __atomic_load_n(&q->event_idx, __ATOMIC_RELAXED);
+	ix->last_avail = __atomic_load_n(&q->last_avail_idx, __ATOMIC_RELAXED);
+	ix->used = __atomic_load_n(&q->used_idx, __ATOMIC_RELAXED);
+	ix->signalled = __atomic_load_n(&q->signalled_used, __ATOMIC_RELAXED);
+	avail = __atomic_load_n(&q->avail, __ATOMIC_RELAXED);
+	used = __atomic_load_n(&q->used, __ATOMIC_RELAXED);
+	if (!ix->ready || !avail || !used || !ix->size)
+		return;
+	ix->guest = true;
+	ix->avail_idx = guest_u16(&avail->idx);
+	ix->avail_flags = guest_u16(&avail->flags);
+	ix->used_event = guest_u16(&avail->ring[ix->size]);
+	ix->used_idx = guest_u16(&used->idx);
+	ix->used_flags = guest_u16(&used->flags);
+	ix->avail_event = guest_u16((const uint16_t *)&used->ring[ix->size]);
+}

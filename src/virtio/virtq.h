@@ -212,6 +212,29 @@ bool virtq_enable_notify(struct virtq *q);
  */
 int virtq_enable_notify_at(struct virtq *q, uint16_t idx);
 
+/*
+ * A snapshot of a queue's indexes, ours and the guest's, for the state
+ * dump (mmio.h). Our side: the next avail entry to consume, the next used
+ * entry to fill, the used index at the last interrupt check. The guest's
+ * fields are read only when @guest is set (the queue is ready).
+ */
+struct virtq_indexes {
+	uint16_t size;
+	bool ready, event_idx;
+	uint16_t last_avail, used, signalled;
+	bool guest;
+	uint16_t avail_idx, avail_flags, used_event;
+	uint16_t used_idx, used_flags, avail_event;
+};
+
+/*
+ * Fill @ix from @q without changing anything. From any thread, never
+ * blocks; the reads are racy (relaxed, one at a time) unless the caller
+ * excludes the queue's set-up and its worker, which is fine for a
+ * diagnostic.
+ */
+void virtq_get_indexes(const struct virtq *q, struct virtq_indexes *ix);
+
 /* The spec's vring_need_event(): did new_idx pass event since old? */
 static inline bool vring_need_event(uint16_t event, uint16_t new_idx,
 				    uint16_t old_idx)

@@ -764,6 +764,53 @@ START_TEST(enable_notify_at_no_event_idx)
 }
 END_TEST
 
+START_TEST(get_indexes)
+{
+	struct virtq_indexes ix;
+	struct virtq t;
+
+	virtq_reset(&t);
+	t.size = 4;
+	virtq_get_indexes(&t, &ix);
+	ck_assert_uint_eq(ix.size, 4);
+	ck_assert(!ix.ready);
+	ck_assert(!ix.guest); /* no ring to read */
+	ck_assert_uint_eq(ix.avail_idx, 0);
+
+	q.event_idx = true;
+	one_desc_chains(3);
+	for (uint16_t i = 0; i < 3; i++)
+		offer(i);
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert_int_eq(virtq_push(&q, 0, 1), 0);
+	ck_assert(virtq_needs_interrupt(&q));
+	ck_assert_int_eq(virtq_push(&q, 1, 1), 0);
+	ck_assert_int_eq(virtq_enable_notify_at(&q, 3), 0);
+	wr16(AVAIL_GPA, VIRTQ_AVAIL_F_NO_INTERRUPT);
+	wr16(AVAIL_GPA + 4 + 2 * QSIZE, 0x77); /* used_event */
+	wr16(USED_GPA, VIRTQ_USED_F_NO_NOTIFY);
+	virtq_get_indexes(&q, &ix);
+	ck_assert_uint_eq(ix.size, QSIZE);
+	ck_assert(ix.ready);
+	ck_assert(ix.event_idx);
+	ck_assert_uint_eq(ix.last_avail, 2);
+	ck_assert_uint_eq(ix.used, 2);
+	ck_assert_uint_eq(ix.signalled, 1);
+	ck_assert(ix.guest);
+	ck_assert_uint_eq(ix.avail_idx, 3);
+	ck_assert_uint_eq(ix.avail_flags, VIRTQ_AVAIL_F_NO_INTERRUPT);
+	ck_assert_uint_eq(ix.used_event, 0x77);
+	ck_assert_uint_eq(ix.used_idx, 2);
+	ck_assert_uint_eq(ix.used_flags, VIRTQ_USED_F_NO_NOTIFY);
+	ck_assert_uint_eq(ix.avail_event, 3);
+	/* Only read: the next pop is where it was. */
+	ck_assert_uint_eq(virtq_next_avail(&q), 2);
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert_uint_eq(chain.head, 2);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("virtq");
@@ -803,6 +850,7 @@ int main(void)
 	tcase_add_test(tc, enable_notify_at_event_idx);
 	tcase_add_test(tc, enable_notify_at_wraps);
 	tcase_add_test(tc, enable_notify_at_no_event_idx);
+	tcase_add_test(tc, get_indexes);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
