@@ -328,10 +328,7 @@ static void reg_write_locked(struct virtio_mmio_dev *d, uint64_t off,
 		if (!q || (d->status & VIRTIO_STATUS_DRIVER_OK))
 			break;
 		if (!val) {
-			q->ready = false;
-			q->desc = NULL;
-			q->avail = NULL;
-			q->used = NULL;
+			virtq_drop_layout(q);
 		} else if (!q->ready) {
 			/* Refused layouts leave QueueReady reading 0. */
 			(void)virtq_validate_layout(q, d->mem);

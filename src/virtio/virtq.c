@@ -45,6 +45,14 @@ int virtq_validate_layout(struct virtq *q, const struct guest_mem *m)
 	return 0;
 }
 
+void virtq_drop_layout(struct virtq *q)
+{
+	q->ready = false;
+	q->desc = NULL;
+	q->avail = NULL;
+	q->used = NULL;
+}
+
 bool virtq_is_ready(const struct virtq *q)
 {
 	return q->ready;

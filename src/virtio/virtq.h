@@ -132,6 +132,14 @@ bool virtq_is_ready(const struct virtq *q);
 uint16_t virtq_size(const struct virtq *q);
 
 /*
+ * The driver took the queue back (QueueReady = 0): not ready, and the
+ * host views of the ring are dropped. Size, addresses and features stay
+ * for the driver to change; virtq_validate_layout() sets it up again, from
+ * index 0.
+ */
+void virtq_drop_layout(struct virtq *q);
+
+/*
  * Take the next available chain. 1: @c holds it; 0: the ring is empty (or
  * the queue is not ready); -EINVAL / -EFAULT: the ring is malformed
  * (nothing consumed).

@@ -811,6 +811,35 @@ START_TEST(get_indexes)
 }
 END_TEST
 
+START_TEST(drop_layout)
+{
+	struct virtq_indexes ix;
+
+	one_desc_chains(2);
+	offer(0);
+	offer(1);
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	virtq_drop_layout(&q);
+	ck_assert(!virtq_is_ready(&q));
+	ck_assert_uint_eq(virtq_size(&q), QSIZE);
+	ck_assert_uint_eq(q.desc_gpa, DESC_GPA);
+	ck_assert_uint_eq(q.avail_gpa, AVAIL_GPA);
+	ck_assert_uint_eq(q.used_gpa, USED_GPA);
+	ck_assert(!virtq_avail_pending(&q));
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 0);
+	ck_assert_int_eq(virtq_push(&q, 0, 0), -EINVAL);
+	ck_assert_int_eq(virtq_undo_pop(&q, 1), -EINVAL);
+	virtq_get_indexes(&q, &ix);
+	ck_assert(!ix.guest);
+	/* Set up again, from index 0. */
+	ck_assert_int_eq(virtq_validate_layout(&q, &mem), 0);
+	ck_assert(virtq_is_ready(&q));
+	ck_assert_uint_eq(virtq_next_avail(&q), 0);
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert_uint_eq(chain.head, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("virtq");
@@ -851,6 +880,7 @@ int main(void)
 	tcase_add_test(tc, enable_notify_at_wraps);
 	tcase_add_test(tc, enable_notify_at_no_event_idx);
 	tcase_add_test(tc, get_indexes);
+	tcase_add_test(tc, drop_layout);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
