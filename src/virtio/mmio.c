@@ -225,7 +225,7 @@ static struct virtq *writable_queue(struct virtio_mmio_dev *d)
 {
 	struct virtq *q = selected_queue(d);
 
-	if (!q || q->ready || (d->status & VIRTIO_STATUS_DRIVER_OK))
+	if (!q || virtq_is_ready(q) || (d->status & VIRTIO_STATUS_DRIVER_OK))
 		return NULL;
 	return q;
 }
@@ -259,7 +259,7 @@ static uint32_t reg_read_locked(struct virtio_mmio_dev *d, uint64_t off)
 	case VIRTIO_MMIO_QUEUE_NUM_MAX:
 		return q ? VIRTQ_MAX_SIZE : 0;
 	case VIRTIO_MMIO_QUEUE_READY:
-		return q ? q->ready : 0;
+		return q ? virtq_is_ready(q) : 0;
 	case VIRTIO_MMIO_INTERRUPT_STATUS:
 		return __atomic_load_n(&d->interrupt_status, __ATOMIC_SEQ_CST);
 	case VIRTIO_MMIO_STATUS:
@@ -329,7 +329,7 @@ static void reg_write_locked(struct virtio_mmio_dev *d, uint64_t off,
 			break;
 		if (!val) {
 			virtq_drop_layout(q);
-		} else if (!q->ready) {
+		} else if (!virtq_is_ready(q)) {
 			/* Refused layouts leave QueueReady reading 0. */
 			(void)virtq_validate_layout(q, d->mem);
 		}

@@ -20,6 +20,13 @@
  *   never with F_NEXT, never inside an indirect table; the table is a
  *   non-zero multiple of 16 bytes with at most size entries, all in RAM.
  *
+ * The ring and our indexes into it belong to this module: devices and the
+ * transport read and change them only through the functions below (a
+ * device that takes chains it cannot use gives them back with
+ * virtq_undo_pop(), waits for more with virtq_enable_notify_at(); the
+ * state dump reads virtq_get_indexes()). So the rules above, and the
+ * consistency of the indexes, are enforced here, in one place.
+ *
  * Threading: a struct virtq has one user at a time. The transport sets it
  * up while the device is stopped; the device's worker then pops and pushes.
  * Only the ring memory is shared with the guest, and it is accessed with
@@ -81,23 +88,32 @@ struct virtq_used {
 #define VIRTQ_AVAIL_BYTES(size) (6ULL + 2ULL * (size))
 #define VIRTQ_USED_BYTES(size) (6ULL + 8ULL * (size))
 
+/*
+ * A queue. Not opaque, since the transport embeds its queues, but only the
+ * first group is anyone else's: the transport writes it while the device
+ * is stopped. The rest is private to virtq.c (read it through
+ * virtq_is_ready(), virtq_next_avail(), virtq_get_indexes()); the unit
+ * tests and fuzzers alone set indexes directly, to craft a state.
+ */
 struct virtq {
 	/* Set by the driver through the transport. */
 	uint16_t size; /* QueueNum: 0 (unset) or a power of two */
-	bool ready;    /* layout validated, host pointers valid */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
 	/* Negotiated ring features, set when the device is activated. */
 	bool event_idx;
 	bool indirect;
 
-	/* Device-side ring state. */
+	/* Private: virtq_validate_layout() / virtq_drop_layout(). */
+	bool ready; /* layout validated, host pointers valid */
+
+	/* Private: device-side ring state. */
 	uint16_t last_avail_idx; /* next avail entry to consume */
 	uint16_t used_idx;	 /* next used entry to fill */
 	uint16_t signalled_used; /* used_idx at the last interrupt check */
 	uint16_t popped;	 /* pops since the last push, at most size: the
 				    chains virtq_undo_pop() may give back */
 
-	/* Host views of the ring, valid while ready. */
+	/* Private: host views of the ring, valid while ready. */
 	uint8_t *desc;
 	struct virtq_avail *avail;
 	struct virtq_used *used;
