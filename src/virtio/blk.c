@@ -390,7 +390,7 @@ static int process_locked(struct virtio_blk *b, unsigned int qi)
 	const struct guest_mem *m = virtio_mmio_mem(d);
 	int done = 0, ret = 0;
 
-	if (!q || !q->ready || virtio_mmio_needs_reset(d))
+	if (!q || !virtq_is_ready(q) || virtio_mmio_needs_reset(d))
 		return 0;
 	for (;;) {
 		virtq_disable_notify(q);

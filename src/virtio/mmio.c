@@ -1,7 +1,6 @@
 /*
  * virtio-mmio transport, version 2. See mmio.h for the rules and locking.
  */
-#include <endian.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -216,7 +215,7 @@ static struct virtq *writable_queue(struct virtio_mmio_dev *d)
 {
 	struct virtq *q = selected_queue(d);
 
-	if (!q || q->ready || (d->status & VIRTIO_STATUS_DRIVER_OK))
+	if (!q || virtq_is_ready(q) || (d->status & VIRTIO_STATUS_DRIVER_OK))
 		return NULL;
 	return q;
 }
@@ -250,7 +249,7 @@ static uint32_t reg_read_locked(struct virtio_mmio_dev *d, uint64_t off)
 	case VIRTIO_MMIO_QUEUE_NUM_MAX:
 		return q ? VIRTQ_MAX_SIZE : 0;
 	case VIRTIO_MMIO_QUEUE_READY:
-		return q ? q->ready : 0;
+		return q ? virtq_is_ready(q) : 0;
 	case VIRTIO_MMIO_INTERRUPT_STATUS:
 		return __atomic_load_n(&d->interrupt_status, __ATOMIC_SEQ_CST);
 	case VIRTIO_MMIO_STATUS:
@@ -319,11 +318,8 @@ static void reg_write_locked(struct virtio_mmio_dev *d, uint64_t off,
 		if (!q || (d->status & VIRTIO_STATUS_DRIVER_OK))
 			break;
 		if (!val) {
-			q->ready = false;
-			q->desc = NULL;
-			q->avail = NULL;
-			q->used = NULL;
-		} else if (!q->ready) {
+			virtq_drop_layout(q);
+		} else if (!virtq_is_ready(q)) {
 			/* Refused layouts leave QueueReady reading 0. */
 			(void)virtq_validate_layout(q, d->mem);
 		}
@@ -402,11 +398,6 @@ void virtio_mmio_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 	pthread_mutex_unlock(&d->lock);
 }
 
-static uint16_t guest_u16(const uint16_t *p)
-{
-	return le16toh(__atomic_load_n(p, __ATOMIC_RELAXED));
-}
-
 void virtio_mmio_dump(struct virtio_mmio_dev *d, const char *prefix,
 		      struct dumpbuf *b)
 {
@@ -434,28 +425,22 @@ void virtio_mmio_dump(struct virtio_mmio_dev *d, const char *prefix,
 		       __atomic_load_n(&d->interrupt_status, __ATOMIC_RELAXED),
 		       virtio_mmio_needs_reset(d));
 	for (unsigned int i = 0; i < d->ops->nr_queues; i++) {
-		const struct virtq *q = &d->vqs[i];
-		uint16_t size = q->size;
+		struct virtq_indexes ix;
 
+		virtq_get_indexes(&d->vqs[i], &ix);
 		dumpbuf_printf(b,
 			       "%s: q%u size=%u ready=%d event_idx=%d "
 			       "last_avail=%u used=%u signalled=%u",
-			       prefix, i, size, q->ready, q->event_idx,
-			       q->last_avail_idx, q->used_idx,
-			       q->signalled_used);
-		if (q->ready && q->avail && q->used && size)
-			dumpbuf_printf(
-				b,
-				" guest: avail.idx=%u avail.flags=0x%x "
-				"used_event=%u used.idx=%u used.flags=0x%x "
-				"avail_event=%u",
-				guest_u16(&q->avail->idx),
-				guest_u16(&q->avail->flags),
-				guest_u16(&q->avail->ring[size]),
-				guest_u16(&q->used->idx),
-				guest_u16(&q->used->flags),
-				guest_u16((const uint16_t *)&q->used
-						  ->ring[size]));
+			       prefix, i, ix.size, ix.ready, ix.event_idx,
+			       ix.last_avail, ix.used, ix.signalled);
+		if (ix.guest)
+			dumpbuf_printf(b,
+				       " guest: avail.idx=%u avail.flags=0x%x "
+				       "used_event=%u used.idx=%u "
+				       "used.flags=0x%x avail_event=%u",
+				       ix.avail_idx, ix.avail_flags,
+				       ix.used_event, ix.used_idx,
+				       ix.used_flags, ix.avail_event);
 		dumpbuf_printf(b, "\n");
 	}
 	if (locked)

@@ -2,7 +2,6 @@
  * virtio-net device. See net.h for the lifecycle, threading and the rules
  * for frames in either direction.
  */
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -73,12 +72,6 @@ struct virtio_net {
 #define STAT_ADD(n, field, v)                                                  \
 	__atomic_fetch_add(&(n)->stats.field, (uint64_t)(v), __ATOMIC_RELAXED)
 
-/* Give back the last @count chains popped (they stay available). */
-static void unpop(struct virtq *q, unsigned int count)
-{
-	q->last_avail_idx = (uint16_t)(q->last_avail_idx - count);
-}
-
 /* ---- transmit ---- */
 
 /* Hand chain @c to the TAP. 1: done with it (sent or dropped; pushed),
@@ -122,7 +115,7 @@ static int tx_process(struct virtio_net *n, struct virtq *q,
 {
 	int done = 0, ret = 0;
 
-	if (!q->ready)
+	if (!virtq_is_ready(q))
 		return 0;
 	if (n->tx_wait) {
 		n->tx_wait = false;
@@ -223,14 +216,16 @@ static int rx_deliver(struct virtio_net *n, struct virtq *q,
 	if (!n->mrg_rxbuf) {
 		ret = virtq_pop(q, m, c);
 		if (!ret)
-			n->rx_seen = q->last_avail_idx;
+			n->rx_seen = virtq_next_avail(q);
 		if (ret <= 0)
 			return ret;
 		if (!rx_chain_ok(c, 1))
 			goto bad_chain;
 		if (c->in_len < len) {
 			/* It will never fit: keep the buffer for the next. */
-			unpop(q, 1);
+			ret = virtq_undo_pop(q, 1);
+			if (ret)
+				return ret;
 			STAT_ADD(n, rx_dropped_too_big, 1);
 			n->rx_len = 0;
 			return 1;
@@ -244,26 +239,27 @@ static int rx_deliver(struct virtio_net *n, struct virtq *q,
 	while (off < len) {
 		uint32_t take;
 
-		if (count == q->size) {
+		if (count == virtq_size(q)) {
 			/* Every entry of the ring cannot hold it. */
-			unpop(q, count);
+			ret = virtq_undo_pop(q, count);
+			if (ret)
+				return ret;
 			STAT_ADD(n, rx_dropped_too_big, 1);
 			n->rx_len = 0;
 			return 1;
 		}
 		ret = virtq_pop(q, m, c);
 		if (ret < 0) {
-			unpop(q, count);
+			(void)virtq_undo_pop(q, count); /* malformed anyway */
 			return ret;
 		}
 		if (!ret) {
 			/* Wait for more: the next buffer is at rx_seen. */
-			n->rx_seen = q->last_avail_idx;
-			unpop(q, count);
-			return 0;
+			n->rx_seen = virtq_next_avail(q);
+			return virtq_undo_pop(q, count);
 		}
 		if (!rx_chain_ok(c, count ? 1 : VIRTIO_NET_HDR_BYTES)) {
-			unpop(q, count + 1);
+			(void)virtq_undo_pop(q, count + 1);
 			goto bad_chain;
 		}
 		take = len - off < c->in_len ? len - off : c->in_len;
@@ -308,11 +304,11 @@ static int rx_direct(struct virtio_net *n, struct virtq *q,
 	ssize_t r, left;
 	int ret;
 
-	while (room < NET_RX_BUF_BYTES && count < q->size &&
+	while (room < NET_RX_BUF_BYTES && count < virtq_size(q) &&
 	       (n->mrg_rxbuf || !count)) {
 		ret = virtq_pop(q, m, c);
 		if (ret < 0) {
-			unpop(q, count);
+			(void)virtq_undo_pop(q, count); /* malformed anyway */
 			return ret;
 		}
 		if (!ret)
@@ -320,12 +316,14 @@ static int rx_direct(struct virtio_net *n, struct virtq *q,
 		if (!rx_chain_ok(c, n->mrg_rxbuf && !count
 					    ? VIRTIO_NET_HDR_BYTES
 					    : 1)) {
-			unpop(q, count + 1);
+			(void)virtq_undo_pop(q, count + 1);
 			STAT_ADD(n, rx_bad_chain, 1);
 			return -EINVAL;
 		}
 		if (niov + c->nr_in > NET_RX_IOV_MAX) {
-			unpop(q, 1);
+			ret = virtq_undo_pop(q, 1);
+			if (ret)
+				return ret;
 			break;
 		}
 		memcpy(&n->rx_iov[niov], c->iov + c->nr_out,
@@ -336,13 +334,13 @@ static int rx_direct(struct virtio_net *n, struct virtq *q,
 		count++;
 		room += c->in_len;
 	}
-	if (room < NET_RX_BUF_BYTES) {
-		unpop(q, count);
-		return 0;
-	}
+	if (room < NET_RX_BUF_BYTES)
+		return virtq_undo_pop(q, count);
 	r = tap_read(n, n->rx_iov, niov, room);
 	if (r <= 0) {
-		unpop(q, count);
+		ret = virtq_undo_pop(q, count);
+		if (ret)
+			return ret;
 		return r ? 1 : -1;
 	}
 	/* room >= r (checked): the frame ends inside the first `used`
@@ -353,7 +351,9 @@ static int rx_direct(struct virtio_net *n, struct virtq *q,
 			n->rx_used[used].len = (uint32_t)left;
 		left -= n->rx_used[used].len;
 	}
-	unpop(q, count - used);
+	ret = virtq_undo_pop(q, count - used);
+	if (ret)
+		return ret;
 	fix_hdr(n, iov_byte(n->rx_iov, niov, 0), (uint16_t)used,
 		iov_byte(n->rx_iov, niov, 10), iov_byte(n->rx_iov, niov, 11));
 	for (unsigned int i = 0; i < used; i++)
@@ -361,31 +361,6 @@ static int rx_direct(struct virtio_net *n, struct virtq *q,
 	STAT_ADD(n, rx_packets, 1);
 	STAT_ADD(n, rx_bytes, (uint64_t)r - VIRTIO_NET_HDR_BYTES);
 	return 1;
-}
-
-/* Has the driver made any buffer available that we have not taken? */
-static bool avail_pending(const struct virtq *q)
-{
-	uint16_t idx =
-		le16toh(__atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE));
-
-	return idx != q->last_avail_idx;
-}
-
-/*
- * Ask the driver to notify us when it makes the buffer at avail index
- * n->rx_seen available (chains before it may have been given back with
- * unpop()), then re-check. True when it already has: try again.
- */
-static bool rx_enable_notify(struct virtio_net *n, struct virtq *q)
-{
-	uint16_t saved = q->last_avail_idx;
-	bool more;
-
-	q->last_avail_idx = n->rx_seen;
-	more = virtq_enable_notify(q);
-	q->last_avail_idx = saved;
-	return more;
 }
 
 /* Move frames from the TAP to the rx queue while both have some. Frames
@@ -397,8 +372,8 @@ static int rx_process(struct virtio_net *n, struct virtq *q,
 	int done = 0, ret;
 
 	/* No ring: nothing to do until the driver resets the device. */
-	n->rx_wait = !q->ready;
-	if (!q->ready)
+	n->rx_wait = !virtq_is_ready(q);
+	if (!virtq_is_ready(q))
 		return 0;
 	virtq_disable_notify(q);
 	while (done < NET_BATCH_BUDGET) {
@@ -419,9 +394,12 @@ static int rx_process(struct virtio_net *n, struct virtq *q,
 				continue;
 			}
 			/* Do not take a frame the guest has no room for. */
-			if (!avail_pending(q)) {
-				n->rx_seen = q->last_avail_idx;
-				if (rx_enable_notify(n, q))
+			if (!virtq_avail_pending(q)) {
+				n->rx_seen = virtq_next_avail(q);
+				ret = virtq_enable_notify_at(q, n->rx_seen);
+				if (ret < 0)
+					return ret;
+				if (ret)
 					continue;
 				n->rx_wait = true;
 				break;
@@ -439,8 +417,12 @@ static int rx_process(struct virtio_net *n, struct virtq *q,
 		if (ret < 0)
 			return ret;
 		if (!ret) {
-			/* Ask for a kick when buffers come, then re-check. */
-			if (rx_enable_notify(n, q))
+			/* Ask for a kick when the buffer at rx_seen comes (the
+			 * ones before it were given back), then re-check. */
+			ret = virtq_enable_notify_at(q, n->rx_seen);
+			if (ret < 0)
+				return ret;
+			if (ret)
 				continue;
 			STAT_ADD(n, rx_no_room, 1);
 			n->rx_wait = true;

@@ -40,8 +40,27 @@ int virtq_validate_layout(struct virtq *q, const struct guest_mem *m)
 	q->last_avail_idx = 0;
 	q->used_idx = 0;
 	q->signalled_used = 0;
+	q->popped = 0;
 	q->ready = true;
 	return 0;
+}
+
+void virtq_drop_layout(struct virtq *q)
+{
+	q->ready = false;
+	q->desc = NULL;
+	q->avail = NULL;
+	q->used = NULL;
+}
+
+bool virtq_is_ready(const struct virtq *q)
+{
+	return q->ready;
+}
+
+uint16_t virtq_size(const struct virtq *q)
+{
+	return q->size;
 }
 
 /* The avail index, read before any ring entry it covers (acquire). */
@@ -161,7 +180,28 @@ int virtq_pop(struct virtq *q, const struct guest_mem *m, struct virtq_chain *c)
 	if (ret)
 		return ret;
 	q->last_avail_idx++;
+	if (q->popped < q->size)
+		q->popped++;
 	return 1;
+}
+
+int virtq_undo_pop(struct virtq *q, unsigned int n)
+{
+	if (!q->ready || n > q->popped)
+		return -EINVAL;
+	q->last_avail_idx = (uint16_t)(q->last_avail_idx - n);
+	q->popped = (uint16_t)(q->popped - n);
+	return 0;
+}
+
+bool virtq_avail_pending(const struct virtq *q)
+{
+	return q->ready && avail_idx(q) != q->last_avail_idx;
+}
+
+uint16_t virtq_next_avail(const struct virtq *q)
+{
+	return q->last_avail_idx;
 }
 
 int virtq_push(struct virtq *q, uint16_t head, uint32_t written)
@@ -174,6 +214,7 @@ int virtq_push(struct virtq *q, uint16_t head, uint32_t written)
 	__atomic_store_n(&e->id, htole32(head), __ATOMIC_RELAXED);
 	__atomic_store_n(&e->len, htole32(written), __ATOMIC_RELAXED);
 	q->used_idx++;
+	q->popped = 0; /* which of them was pushed is not ours to know */
 	/* The entry before the index that publishes it (2.7.8.2). */
 	__atomic_store_n(&q->used->idx, htole16(q->used_idx), __ATOMIC_RELEASE);
 	return 0;
@@ -214,17 +255,55 @@ void virtq_disable_notify(struct virtq *q)
 			 __ATOMIC_RELAXED);
 }
 
-bool virtq_enable_notify(struct virtq *q)
+int virtq_enable_notify_at(struct virtq *q, uint16_t idx)
 {
 	if (!q->ready)
-		return false;
+		return 0;
+	/* Chains before @idx are ours or given back, none beyond a ring. */
+	if ((uint16_t)(idx - q->last_avail_idx) > q->size)
+		return -EINVAL;
 	if (q->event_idx)
-		__atomic_store_n(avail_event(q), htole16(q->last_avail_idx),
+		__atomic_store_n(avail_event(q), htole16(idx),
 				 __ATOMIC_RELAXED);
 	else
 		__atomic_store_n(&q->used->flags, 0, __ATOMIC_RELAXED);
 	/* Our store before re-reading the avail index, as the driver
 	 * stores its index before reading ours. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return avail_idx(q) != q->last_avail_idx;
+	return avail_idx(q) != idx;
+}
+
+bool virtq_enable_notify(struct virtq *q)
+{
+	return virtq_enable_notify_at(q, q->last_avail_idx) > 0;
+}
+
+static uint16_t guest_u16(const uint16_t *p)
+{
+	return le16toh(__atomic_load_n(p, __ATOMIC_RELAXED));
+}
+
+void virtq_get_indexes(const struct virtq *q, struct virtq_indexes *ix)
+{
+	const struct virtq_avail *avail;
+	const struct virtq_used *used;
+
+	memset(ix, 0, sizeof(*ix));
+	ix->size = __atomic_load_n(&q->size, __ATOMIC_RELAXED);
+	ix->ready = __atomic_load_n(&q->ready, __ATOMIC_RELAXED);
+	ix->event_idx = __atomic_load_n(&q->event_idx, __ATOMIC_RELAXED);
+	ix->last_avail = __atomic_load_n(&q->last_avail_idx, __ATOMIC_RELAXED);
+	ix->used = __atomic_load_n(&q->used_idx, __ATOMIC_RELAXED);
+	ix->signalled = __atomic_load_n(&q->signalled_used, __ATOMIC_RELAXED);
+	avail = __atomic_load_n(&q->avail, __ATOMIC_RELAXED);
+	used = __atomic_load_n(&q->used, __ATOMIC_RELAXED);
+	if (!ix->ready || !avail || !used || !ix->size)
+		return;
+	ix->guest = true;
+	ix->avail_idx = guest_u16(&avail->idx);
+	ix->avail_flags = guest_u16(&avail->flags);
+	ix->used_event = guest_u16(&avail->ring[ix->size]);
+	ix->used_idx = guest_u16(&used->idx);
+	ix->used_flags = guest_u16(&used->flags);
+	ix->avail_event = guest_u16((const uint16_t *)&used->ring[ix->size]);
 }

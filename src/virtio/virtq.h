@@ -20,6 +20,13 @@
  *   never with F_NEXT, never inside an indirect table; the table is a
  *   non-zero multiple of 16 bytes with at most size entries, all in RAM.
  *
+ * The ring and our indexes into it belong to this module: devices and the
+ * transport read and change them only through the functions below (a
+ * device that takes chains it cannot use gives them back with
+ * virtq_undo_pop(), waits for more with virtq_enable_notify_at(); the
+ * state dump reads virtq_get_indexes()). So the rules above, and the
+ * consistency of the indexes, are enforced here, in one place.
+ *
  * Threading: a struct virtq has one user at a time. The transport sets it
  * up while the device is stopped; the device's worker then pops and pushes.
  * Only the ring memory is shared with the guest, and it is accessed with
@@ -81,21 +88,32 @@ struct virtq_used {
 #define VIRTQ_AVAIL_BYTES(size) (6ULL + 2ULL * (size))
 #define VIRTQ_USED_BYTES(size) (6ULL + 8ULL * (size))
 
+/*
+ * A queue. Not opaque, since the transport embeds its queues, but only the
+ * first group is anyone else's: the transport writes it while the device
+ * is stopped. The rest is private to virtq.c (read it through
+ * virtq_is_ready(), virtq_next_avail(), virtq_get_indexes()); the unit
+ * tests and fuzzers alone set indexes directly, to craft a state.
+ */
 struct virtq {
 	/* Set by the driver through the transport. */
 	uint16_t size; /* QueueNum: 0 (unset) or a power of two */
-	bool ready;    /* layout validated, host pointers valid */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
 	/* Negotiated ring features, set when the device is activated. */
 	bool event_idx;
 	bool indirect;
 
-	/* Device-side ring state. */
+	/* Private: virtq_validate_layout() / virtq_drop_layout(). */
+	bool ready; /* layout validated, host pointers valid */
+
+	/* Private: device-side ring state. */
 	uint16_t last_avail_idx; /* next avail entry to consume */
 	uint16_t used_idx;	 /* next used entry to fill */
 	uint16_t signalled_used; /* used_idx at the last interrupt check */
+	uint16_t popped;	 /* pops since the last push, at most size: the
+				    chains virtq_undo_pop() may give back */
 
-	/* Host views of the ring, valid while ready. */
+	/* Private: host views of the ring, valid while ready. */
 	uint8_t *desc;
 	struct virtq_avail *avail;
 	struct virtq_used *used;
@@ -124,6 +142,19 @@ void virtq_reset(struct virtq *q);
  */
 int virtq_validate_layout(struct virtq *q, const struct guest_mem *m);
 
+/* Is the queue set up (its layout validated and mapped)? */
+bool virtq_is_ready(const struct virtq *q);
+/* QueueNum: the number of entries, 0 when unset. */
+uint16_t virtq_size(const struct virtq *q);
+
+/*
+ * The driver took the queue back (QueueReady = 0): not ready, and the
+ * host views of the ring are dropped. Size, addresses and features stay
+ * for the driver to change; virtq_validate_layout() sets it up again, from
+ * index 0.
+ */
+void virtq_drop_layout(struct virtq *q);
+
 /*
  * Take the next available chain. 1: @c holds it; 0: the ring is empty (or
  * the queue is not ready); -EINVAL / -EFAULT: the ring is malformed
@@ -131,6 +162,35 @@ int virtq_validate_layout(struct virtq *q, const struct guest_mem *m);
  */
 int virtq_pop(struct virtq *q, const struct guest_mem *m,
 	      struct virtq_chain *c);
+
+/*
+ * Give back the last @n chains virtq_pop() took, unused: they are available
+ * again, and the next pops take them afresh (read from the ring and
+ * validated again: the guest may have rewritten them meanwhile). The caller
+ * must forget them: neither touch their buffers again nor push their heads.
+ * Only chains popped since the last virtq_push() (or since the queue was
+ * set up) can be given back, at most the queue size of them: a chain popped
+ * before a push may be the one pushed, and an avail entry more than a ring
+ * behind has been overwritten. 0 (@n == 0 does nothing), or -EINVAL when
+ * @n is more than that or the queue is not ready (nothing given back).
+ */
+int virtq_undo_pop(struct virtq *q, unsigned int n);
+
+/*
+ * Has the driver made a chain available that we have not taken (or have
+ * given back)? That is: will virtq_pop() return something other than 0?
+ * True also when the avail index is malformed, which the pop then reports.
+ * False when the queue is not ready.
+ */
+bool virtq_avail_pending(const struct virtq *q);
+
+/*
+ * The avail index of the next chain virtq_pop() takes. Right after a pop
+ * returned 0, the index the driver had made chains available up to: where
+ * a device that gives chains back (virtq_undo_pop()) and waits for more
+ * asks to be notified (virtq_enable_notify_at()).
+ */
+uint16_t virtq_next_avail(const struct virtq *q);
 
 /*
  * Return chain @head to the driver with @written bytes written into its
@@ -156,9 +216,48 @@ void virtq_disable_notify(struct virtq *q);
  * Ask the driver to notify us again (avail_event = last_avail_idx with
  * EVENT_IDX, else clear VIRTQ_USED_F_NO_NOTIFY), then re-check the ring.
  * True when buffers arrived meanwhile: the caller must process them, since
- * the driver may have skipped the notification.
+ * the driver may have skipped the notification. This is
+ * virtq_enable_notify_at(q, virtq_next_avail(q)); after virtq_undo_pop()
+ * the next chain to pop is one the driver has made available already, so
+ * a device waiting for more calls virtq_enable_notify_at() itself.
  */
 bool virtq_enable_notify(struct virtq *q);
+
+/*
+ * Ask the driver to notify us when it makes the chain at avail index @idx
+ * available (EVENT_IDX: avail_event = @idx; otherwise clear
+ * VIRTQ_USED_F_NO_NOTIFY, and the driver notifies every time), then
+ * re-check. @idx is virtq_next_avail() or up to a queue size past it: chains
+ * given back with virtq_undo_pop() lie before it, and the caller wants one
+ * more. 1: the avail index is no longer @idx, the driver has moved it
+ * meanwhile: process the ring (where virtq_pop() validates it), since the
+ * driver may have skipped the notification; 0: asked, nothing new (or the
+ * queue is not ready); -EINVAL: @idx outside that window (nothing written).
+ */
+int virtq_enable_notify_at(struct virtq *q, uint16_t idx);
+
+/*
+ * A snapshot of a queue's indexes, ours and the guest's, for the state
+ * dump (mmio.h). Our side: the next avail entry to consume, the next used
+ * entry to fill, the used index at the last interrupt check. The guest's
+ * fields are read only when @guest is set (the queue is ready).
+ */
+struct virtq_indexes {
+	uint16_t size;
+	bool ready, event_idx;
+	uint16_t last_avail, used, signalled;
+	bool guest;
+	uint16_t avail_idx, avail_flags, used_event;
+	uint16_t used_idx, used_flags, avail_event;
+};
+
+/*
+ * Fill @ix from @q without changing anything. From any thread, never
+ * blocks; the reads are racy (relaxed, one at a time) unless the caller
+ * excludes the queue's set-up and its worker, which is fine for a
+ * diagnostic.
+ */
+void virtq_get_indexes(const struct virtq *q, struct virtq_indexes *ix);
 
 /* The spec's vring_need_event(): did new_idx pass event since old? */
 static inline bool vring_need_event(uint16_t event, uint16_t new_idx,

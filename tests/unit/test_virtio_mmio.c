@@ -452,6 +452,45 @@ START_TEST(reset_clears_everything)
 }
 END_TEST
 
+START_TEST(dump_queue_indexes)
+{
+	uint16_t v;
+	char out[1024];
+	struct dumpbuf b = { out, sizeof(out), 0 };
+	struct virtq *q = virtio_mmio_queue(&dev, 0);
+	const char *line0 = "T: q0 size=16 ready=1 event_idx=1 last_avail=4 "
+			    "used=2 signalled=1 guest: avail.idx=7 "
+			    "avail.flags=0x1 used_event=3 used.idx=9 "
+			    "used.flags=0x1 avail_event=5\n";
+	const char *line1 = "T: q1 size=0 ready=0 event_idx=1 last_avail=0 "
+			    "used=0 signalled=0\n";
+
+	negotiate(1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_RING_F_EVENT_IDX);
+	setup_queue(0, 16, 0x10000, 0x11000, 0x12000);
+	wr(VIRTIO_MMIO_STATUS,
+	   rd(VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+	q->last_avail_idx = 4;
+	q->used_idx = 2;
+	q->signalled_used = 1;
+	v = 1;
+	gmem_write(&mem, 0x11000, &v, 2); /* avail.flags */
+	v = 7;
+	gmem_write(&mem, 0x11002, &v, 2); /* avail.idx */
+	v = 3;
+	gmem_write(&mem, 0x11004 + 2 * 16, &v, 2); /* used_event */
+	v = 1;
+	gmem_write(&mem, 0x12000, &v, 2); /* used.flags */
+	v = 9;
+	gmem_write(&mem, 0x12002, &v, 2); /* used.idx */
+	v = 5;
+	gmem_write(&mem, 0x12004 + 8 * 16, &v, 2); /* avail_event */
+	virtio_mmio_dump(&dev, "T", &b);
+	ck_assert_uint_lt(b.need, sizeof(out));
+	ck_assert_msg(strstr(out, line0), "%s", out);
+	ck_assert_msg(strstr(out, line1), "%s", out);
+}
+END_TEST
+
 START_TEST(notify_fallback)
 {
 	int k0 = virtio_mmio_kick_fd(&dev, 0),
@@ -581,6 +620,7 @@ int main(void)
 	tcase_add_test(tc, queue_frozen_after_driver_ok);
 	tcase_add_test(tc, config_space_bounds);
 	tcase_add_test(tc, reset_clears_everything);
+	tcase_add_test(tc, dump_queue_indexes);
 	tcase_add_test(tc, notify_fallback);
 	tcase_add_test(tc, interrupts);
 	tcase_add_test(tc, needs_reset_state);

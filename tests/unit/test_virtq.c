@@ -536,6 +536,310 @@ START_TEST(not_ready_queue)
 }
 END_TEST
 
+/* A one-descriptor chain in each of the first @n table entries, buffer i
+ * 64 bytes long at BUF_GPA + 0x100 * i. */
+static void one_desc_chains(uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++)
+		desc(i, BUF_GPA + 0x100ULL * i, 64, VIRTQ_DESC_F_WRITE, 0);
+}
+
+START_TEST(undo_pop)
+{
+	one_desc_chains(QSIZE);
+	for (uint16_t i = 0; i < 3; i++)
+		offer(i);
+	ck_assert_int_eq(virtq_undo_pop(&q, 0), 0);
+	ck_assert_int_eq(virtq_undo_pop(&q, 1), -EINVAL); /* none popped */
+	for (uint16_t i = 0; i < 3; i++)
+		ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 0);
+	ck_assert_uint_eq(virtq_next_avail(&q), 3);
+
+	/* More than were popped: refused, nothing given back. */
+	ck_assert_int_eq(virtq_undo_pop(&q, 4), -EINVAL);
+	ck_assert_int_eq(virtq_undo_pop(&q, 0xffffffffU), -EINVAL);
+	ck_assert_uint_eq(virtq_next_avail(&q), 3);
+
+	/* The last two back: popped again, and validated again. */
+	ck_assert_int_eq(virtq_undo_pop(&q, 2), 0);
+	ck_assert_uint_eq(virtq_next_avail(&q), 1);
+	desc(1, BUF_GPA + 0x100, 32, VIRTQ_DESC_F_WRITE, 0);
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert_uint_eq(chain.head, 1);
+	ck_assert_uint_eq(chain.in_len, 32);
+	desc(2, BUF_GPA, 16, VIRTQ_DESC_F_NEXT, QSIZE); /* now malformed */
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), -EINVAL);
+	ck_assert_uint_eq(virtq_next_avail(&q), 2);
+	desc(2, BUF_GPA + 0x200, 64, VIRTQ_DESC_F_WRITE, 0);
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert_uint_eq(chain.head, 2);
+
+	/* Given back and popped again count once: three popped in all. */
+	ck_assert_int_eq(virtq_undo_pop(&q, 3), 0);
+	ck_assert_uint_eq(virtq_next_avail(&q), 0);
+	ck_assert_int_eq(virtq_undo_pop(&q, 1), -EINVAL);
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert_uint_eq(chain.head, 0);
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+
+	/* A push ends what can be given back: none popped before it. */
+	ck_assert_int_eq(virtq_push(&q, 0, 0), 0);
+	ck_assert_int_eq(virtq_undo_pop(&q, 1), -EINVAL);
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert_uint_eq(chain.head, 2);
+	ck_assert_int_eq(virtq_undo_pop(&q, 2), -EINVAL);
+	ck_assert_int_eq(virtq_undo_pop(&q, 1), 0);
+	ck_assert_uint_eq(virtq_next_avail(&q), 2);
+
+	/* A queue set up again has popped nothing. */
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert_int_eq(virtq_validate_layout(&q, &mem), 0);
+	ck_assert_int_eq(virtq_undo_pop(&q, 1), -EINVAL);
+}
+END_TEST
+
+START_TEST(undo_pop_at_most_a_ring)
+{
+	/* A driver that offers more while we push nothing: only the last
+	 * ring's worth can be given back, their avail entries still there. */
+	one_desc_chains(QSIZE);
+	for (int lap = 0; lap < 2; lap++) {
+		for (uint16_t i = 0; i < QSIZE; i++)
+			offer((uint16_t)(QSIZE - 1 - i));
+		for (uint16_t i = 0; i < QSIZE; i++)
+			ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	}
+	ck_assert_int_eq(virtq_undo_pop(&q, QSIZE + 1), -EINVAL);
+	ck_assert_uint_eq(virtq_next_avail(&q), 2 * QSIZE);
+	ck_assert_int_eq(virtq_undo_pop(&q, QSIZE), 0);
+	ck_assert_uint_eq(virtq_next_avail(&q), QSIZE);
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert_uint_eq(chain.head, QSIZE - 1);
+}
+END_TEST
+
+START_TEST(undo_pop_wraps)
+{
+	q.last_avail_idx = 65534;
+	drv_avail = 65534;
+	set_avail_idx(65534);
+	one_desc_chains(4);
+	for (uint16_t i = 0; i < 4; i++)
+		offer(i);
+	for (uint16_t i = 0; i < 4; i++)
+		ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert_uint_eq(virtq_next_avail(&q), 2);
+	ck_assert_int_eq(virtq_undo_pop(&q, 3), 0);
+	ck_assert_uint_eq(virtq_next_avail(&q), 65535);
+	ck_assert(virtq_avail_pending(&q));
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert_uint_eq(chain.head, 1);
+}
+END_TEST
+
+START_TEST(avail_pending)
+{
+	struct virtq t;
+
+	virtq_reset(&t);
+	ck_assert(!virtq_avail_pending(&t)); /* not ready */
+	one_desc_chains(2);
+	ck_assert(!virtq_avail_pending(&q));
+	offer(0);
+	offer(1);
+	ck_assert(virtq_avail_pending(&q));
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert(virtq_avail_pending(&q));
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert(!virtq_avail_pending(&q)); /* all taken */
+	ck_assert_int_eq(virtq_undo_pop(&q, 1), 0);
+	ck_assert(virtq_avail_pending(&q)); /* one given back */
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert(!virtq_avail_pending(&q));
+	/* A malformed index is something to pop: the pop reports it. */
+	set_avail_idx((uint16_t)(drv_avail + QSIZE + 1));
+	ck_assert(virtq_avail_pending(&q));
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), -EINVAL);
+}
+END_TEST
+
+/* Give back every chain of a ring run dry and wait for one more: the plain
+ * enable-notify would ask for an index the driver has passed. */
+static void run_dry_and_give_back(uint16_t nr)
+{
+	for (uint16_t i = 0; i < nr; i++)
+		offer(i);
+	for (uint16_t i = 0; i < nr; i++)
+		ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 0);
+	ck_assert_int_eq(virtq_undo_pop(&q, nr), 0);
+}
+
+START_TEST(enable_notify_at_event_idx)
+{
+	uint64_t avail_event_gpa = USED_GPA + 4 + 8 * QSIZE;
+	uint16_t seen;
+
+	q.event_idx = true;
+	one_desc_chains(QSIZE);
+	run_dry_and_give_back(3);
+	seen = (uint16_t)(virtq_next_avail(&q) + 3);
+	ck_assert_uint_eq(seen, drv_avail);
+	ck_assert_int_eq(virtq_enable_notify_at(&q, seen), 0);
+	ck_assert_uint_eq(rd16(avail_event_gpa), seen);
+	/* The driver adding the next buffer must notify us. */
+	ck_assert(vring_need_event(rd16(avail_event_gpa),
+				   (uint16_t)(drv_avail + 1), drv_avail));
+	offer(3);
+	ck_assert_int_eq(virtq_enable_notify_at(&q, seen), 1);
+	/* The plain one asks for the next chain to pop, passed already. */
+	ck_assert(virtq_enable_notify(&q));
+	ck_assert_uint_eq(rd16(avail_event_gpa), virtq_next_avail(&q));
+
+	/* Outside [next_avail, next_avail + size]: refused, nothing
+	 * written. */
+	wr16(avail_event_gpa, 0x5555);
+	ck_assert_int_eq(virtq_enable_notify_at(
+				 &q, (uint16_t)(virtq_next_avail(&q) - 1)),
+			 -EINVAL);
+	ck_assert_int_eq(
+		virtq_enable_notify_at(
+			&q, (uint16_t)(virtq_next_avail(&q) + QSIZE + 1)),
+		-EINVAL);
+	ck_assert_uint_eq(rd16(avail_event_gpa), 0x5555);
+	ck_assert_int_eq(virtq_enable_notify_at(
+				 &q, (uint16_t)(virtq_next_avail(&q) + QSIZE)),
+			 1);
+	ck_assert_uint_eq(rd16(avail_event_gpa),
+			  (uint16_t)(virtq_next_avail(&q) + QSIZE));
+}
+END_TEST
+
+START_TEST(enable_notify_at_wraps)
+{
+	uint64_t avail_event_gpa = USED_GPA + 4 + 8 * QSIZE;
+
+	q.event_idx = true;
+	q.last_avail_idx = 65534;
+	drv_avail = 65534;
+	set_avail_idx(65534);
+	one_desc_chains(QSIZE);
+	run_dry_and_give_back(4);
+	ck_assert_uint_eq(virtq_next_avail(&q), 65534);
+	ck_assert_int_eq(virtq_enable_notify_at(&q, 2), 0);
+	ck_assert_uint_eq(rd16(avail_event_gpa), 2);
+	ck_assert_int_eq(virtq_enable_notify_at(&q, 65533), -EINVAL);
+	offer(4);
+	ck_assert_int_eq(virtq_enable_notify_at(&q, 2), 1);
+}
+END_TEST
+
+START_TEST(enable_notify_at_no_event_idx)
+{
+	uint64_t avail_event_gpa = USED_GPA + 4 + 8 * QSIZE;
+	struct virtq t;
+	uint16_t seen;
+
+	one_desc_chains(QSIZE);
+	run_dry_and_give_back(2);
+	seen = (uint16_t)(virtq_next_avail(&q) + 2);
+	virtq_disable_notify(&q);
+	ck_assert_uint_eq(rd16(USED_GPA), VIRTQ_USED_F_NO_NOTIFY);
+	wr16(avail_event_gpa, 0x5555);
+	ck_assert_int_eq(virtq_enable_notify_at(&q, seen), 0);
+	ck_assert_uint_eq(rd16(USED_GPA), 0); /* notify every time */
+	ck_assert_uint_eq(rd16(avail_event_gpa), 0x5555); /* untouched */
+	offer(2);
+	ck_assert_int_eq(virtq_enable_notify_at(&q, seen), 1);
+	/* A refused index leaves the flags alone too. */
+	virtq_disable_notify(&q);
+	ck_assert_int_eq(virtq_enable_notify_at(&q, (uint16_t)(seen + QSIZE)),
+			 -EINVAL);
+	ck_assert_uint_eq(rd16(USED_GPA), VIRTQ_USED_F_NO_NOTIFY);
+
+	virtq_reset(&t);
+	ck_assert_int_eq(virtq_enable_notify_at(&t, 0), 0); /* not ready */
+	ck_assert_int_eq(virtq_undo_pop(&t, 0), -EINVAL);
+}
+END_TEST
+
+START_TEST(get_indexes)
+{
+	struct virtq_indexes ix;
+	struct virtq t;
+
+	virtq_reset(&t);
+	t.size = 4;
+	virtq_get_indexes(&t, &ix);
+	ck_assert_uint_eq(ix.size, 4);
+	ck_assert(!ix.ready);
+	ck_assert(!ix.guest); /* no ring to read */
+	ck_assert_uint_eq(ix.avail_idx, 0);
+
+	q.event_idx = true;
+	one_desc_chains(3);
+	for (uint16_t i = 0; i < 3; i++)
+		offer(i);
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert_int_eq(virtq_push(&q, 0, 1), 0);
+	ck_assert(virtq_needs_interrupt(&q));
+	ck_assert_int_eq(virtq_push(&q, 1, 1), 0);
+	ck_assert_int_eq(virtq_enable_notify_at(&q, 3), 0);
+	wr16(AVAIL_GPA, VIRTQ_AVAIL_F_NO_INTERRUPT);
+	wr16(AVAIL_GPA + 4 + 2 * QSIZE, 0x77); /* used_event */
+	wr16(USED_GPA, VIRTQ_USED_F_NO_NOTIFY);
+	virtq_get_indexes(&q, &ix);
+	ck_assert_uint_eq(ix.size, QSIZE);
+	ck_assert(ix.ready);
+	ck_assert(ix.event_idx);
+	ck_assert_uint_eq(ix.last_avail, 2);
+	ck_assert_uint_eq(ix.used, 2);
+	ck_assert_uint_eq(ix.signalled, 1);
+	ck_assert(ix.guest);
+	ck_assert_uint_eq(ix.avail_idx, 3);
+	ck_assert_uint_eq(ix.avail_flags, VIRTQ_AVAIL_F_NO_INTERRUPT);
+	ck_assert_uint_eq(ix.used_event, 0x77);
+	ck_assert_uint_eq(ix.used_idx, 2);
+	ck_assert_uint_eq(ix.used_flags, VIRTQ_USED_F_NO_NOTIFY);
+	ck_assert_uint_eq(ix.avail_event, 3);
+	/* Only read: the next pop is where it was. */
+	ck_assert_uint_eq(virtq_next_avail(&q), 2);
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert_uint_eq(chain.head, 2);
+}
+END_TEST
+
+START_TEST(drop_layout)
+{
+	struct virtq_indexes ix;
+
+	one_desc_chains(2);
+	offer(0);
+	offer(1);
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	virtq_drop_layout(&q);
+	ck_assert(!virtq_is_ready(&q));
+	ck_assert_uint_eq(virtq_size(&q), QSIZE);
+	ck_assert_uint_eq(q.desc_gpa, DESC_GPA);
+	ck_assert_uint_eq(q.avail_gpa, AVAIL_GPA);
+	ck_assert_uint_eq(q.used_gpa, USED_GPA);
+	ck_assert(!virtq_avail_pending(&q));
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 0);
+	ck_assert_int_eq(virtq_push(&q, 0, 0), -EINVAL);
+	ck_assert_int_eq(virtq_undo_pop(&q, 1), -EINVAL);
+	virtq_get_indexes(&q, &ix);
+	ck_assert(!ix.guest);
+	/* Set up again, from index 0. */
+	ck_assert_int_eq(virtq_validate_layout(&q, &mem), 0);
+	ck_assert(virtq_is_ready(&q));
+	ck_assert_uint_eq(virtq_next_avail(&q), 0);
+	ck_assert_int_eq(virtq_pop(&q, &mem, &chain), 1);
+	ck_assert_uint_eq(chain.head, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("virtq");
@@ -568,6 +872,15 @@ int main(void)
 	tcase_add_test(tc, event_idx_interrupts);
 	tcase_add_test(tc, no_interrupt_flag);
 	tcase_add_test(tc, not_ready_queue);
+	tcase_add_test(tc, undo_pop);
+	tcase_add_test(tc, undo_pop_at_most_a_ring);
+	tcase_add_test(tc, undo_pop_wraps);
+	tcase_add_test(tc, avail_pending);
+	tcase_add_test(tc, enable_notify_at_event_idx);
+	tcase_add_test(tc, enable_notify_at_wraps);
+	tcase_add_test(tc, enable_notify_at_no_event_idx);
+	tcase_add_test(tc, get_indexes);
+	tcase_add_test(tc, drop_layout);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
