@@ -289,16 +289,6 @@ size_t serial8250_receive(struct serial8250 *s, const uint8_t *buf, size_t len)
 	return n;
 }
 
-size_t serial8250_rx_room(struct serial8250 *s)
-{
-	size_t room;
-
-	pthread_mutex_lock(&s->lock);
-	room = SERIAL8250_RX_FIFO_SIZE - s->rx_count;
-	pthread_mutex_unlock(&s->lock);
-	return room;
-}
-
 uint8_t serial8250_peek_iir(struct serial8250 *s)
 {
 	uint8_t v;

@@ -151,10 +151,9 @@ void serial8250_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 
 /*
  * Host input. Returns the number of bytes accepted (0 when the FIFO is
- * full); the caller keeps the rest and retries later (see rx_room).
+ * full); the caller keeps the rest and retries later.
  */
 size_t serial8250_receive(struct serial8250 *s, const uint8_t *buf, size_t len);
-size_t serial8250_rx_room(struct serial8250 *s);
 
 /*
  * What IIR would read now, without the read side effect (for tests and

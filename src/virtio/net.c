@@ -478,26 +478,6 @@ int virtio_net_process(struct virtio_net *n)
 	return ret;
 }
 
-bool virtio_net_rx_pending(struct virtio_net *n)
-{
-	bool ret;
-
-	pthread_mutex_lock(&n->lock);
-	ret = n->rx_len != 0;
-	pthread_mutex_unlock(&n->lock);
-	return ret;
-}
-
-bool virtio_net_tx_pending(struct virtio_net *n)
-{
-	bool ret;
-
-	pthread_mutex_lock(&n->lock);
-	ret = n->tx_wait;
-	pthread_mutex_unlock(&n->lock);
-	return ret;
-}
-
 /* Wait on the TAP for frames while the guest has room, and for room
  * while a frame waits to be sent. */
 static void worker_wait_for(void *dev, int *fd, short *events)

@@ -202,11 +202,6 @@ void virtio_net_get_stats(const struct virtio_net *n,
  */
 int virtio_net_process(struct virtio_net *n);
 
-/* Is a received frame waiting for the guest to post buffers? */
-bool virtio_net_rx_pending(struct virtio_net *n);
-/* Is a transmit waiting for the TAP to become writable? */
-bool virtio_net_tx_pending(struct virtio_net *n);
-
 /* Link status as the guest sees it (VIRTIO_NET_F_STATUS); a change raises
  * a configuration interrupt. Call from a control thread, not the worker.
  * Up at creation. */

@@ -8,16 +8,12 @@
 #include <errno.h>
 #include <string.h>
 
+#include "util.h"
 #include "virtio/virtq.h"
 
 void virtq_reset(struct virtq *q)
 {
 	memset(q, 0, sizeof(*q));
-}
-
-static bool is_pow2(uint32_t v)
-{
-	return v && !(v & (v - 1));
 }
 
 int virtq_validate_layout(struct virtq *q, const struct guest_mem *m)
