@@ -164,6 +164,24 @@ static char *cli_spec(struct cli_opts *o, const char *v)
 	return s;
 }
 
+/* One more --disk or --net: a private copy of @v, split by the table. */
+static int add_spec(struct cli_opts *o, const struct device_opt_spec *sp,
+		    const char *v, void *list, unsigned int *nr,
+		    const char *plural, char *err, size_t errlen)
+{
+	char *spec;
+
+	if (*nr >= sp->max)
+		FAIL("%s: at most %u %s", sp->cli, sp->max, plural);
+	spec = cli_spec(o, v);
+	if (!spec)
+		FAIL("out of memory");
+	if (parse_spec(sp, spec, (char *)list + *nr * sp->size, err, errlen))
+		return -EINVAL;
+	(*nr)++;
+	return 0;
+}
+
 static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 		     char *err, size_t errlen)
 {
@@ -267,40 +285,16 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 				     v);
 			}
 			break;
-		case 6: {
-			char *spec;
-			int r;
-
-			if (o->nr_disks >= KVMLITE_MAX_DISKS)
-				FAIL("--disk: at most %d disks",
-				     KVMLITE_MAX_DISKS);
-			spec = cli_spec(o, v);
-			if (!spec)
-				FAIL("out of memory");
-			r = cli_parse_disk(spec, &o->disks[o->nr_disks], err,
-					   errlen);
-			if (r)
-				return r;
-			o->nr_disks++;
+		case 6:
+			if (add_spec(o, &device_opts_disk, v, o->disks,
+				     &o->nr_disks, "disks", err, errlen))
+				return -EINVAL;
 			break;
-		}
-		case 7: {
-			char *spec;
-			int r;
-
-			if (o->nr_nets >= KVMLITE_MAX_NETS)
-				FAIL("--net: at most %d networks",
-				     KVMLITE_MAX_NETS);
-			spec = cli_spec(o, v);
-			if (!spec)
-				FAIL("out of memory");
-			r = cli_parse_net(spec, &o->nets[o->nr_nets], err,
-					  errlen);
-			if (r)
-				return r;
-			o->nr_nets++;
+		case 7:
+			if (add_spec(o, &device_opts_net, v, o->nets,
+				     &o->nr_nets, "networks", err, errlen))
+				return -EINVAL;
 			break;
-		}
 		case 8:
 			if (!*v)
 				FAIL("--config: empty path");

@@ -53,10 +53,31 @@ static bool tail_clear(const void *p, size_t have, size_t known)
 	return true;
 }
 
+/* A caller's array of @nr structs of @user_size bytes into ours. */
+static int import_array(const void *user, unsigned int nr, size_t user_size,
+			void *ours, size_t our_size, const char *what,
+			char *err, size_t errlen)
+{
+	for (unsigned int i = 0; user && i < nr; i++) {
+		const void *e = (const char *)user + i * user_size;
+
+		if (!tail_clear(e, user_size, our_size))
+			return err_fmt(
+				err, errlen, -EINVAL,
+				"%s %u sets fields this library does not "
+				"know",
+				what, i);
+		memcpy((char *)ours + i * our_size, e,
+		       min_size(user_size, our_size));
+	}
+	return 0;
+}
+
 int config_import(const struct kvmlite_config *user, struct config_native *n,
 		  char *err, size_t errlen)
 {
 	size_t size = user->struct_size;
+	int ret;
 
 	if (size < CONFIG_SIZE_0_3 || user->disk_size < DISK_SIZE_0_3 ||
 	    user->net_size < NET_SIZE_0_3)
@@ -78,28 +99,14 @@ int config_import(const struct kvmlite_config *user, struct config_native *n,
 	if (user->nr_disks > KVMLITE_MAX_DISKS ||
 	    user->nr_nets > KVMLITE_MAX_NETS)
 		return 0; /* config_validate() says so */
-	for (unsigned int i = 0; user->disks && i < user->nr_disks; i++) {
-		const void *d = (const char *)user->disks + i * user->disk_size;
-
-		if (!tail_clear(d, user->disk_size, sizeof(n->disks[0])))
-			return err_fmt(err, errlen, -EINVAL,
-				       "disk %u sets fields this library does "
-				       "not know",
-				       i);
-		memcpy(&n->disks[i], d,
-		       min_size(user->disk_size, sizeof(n->disks[0])));
-	}
-	for (unsigned int i = 0; user->nets && i < user->nr_nets; i++) {
-		const void *d = (const char *)user->nets + i * user->net_size;
-
-		if (!tail_clear(d, user->net_size, sizeof(n->nets[0])))
-			return err_fmt(err, errlen, -EINVAL,
-				       "net %u sets fields this library does "
-				       "not know",
-				       i);
-		memcpy(&n->nets[i], d,
-		       min_size(user->net_size, sizeof(n->nets[0])));
-	}
+	ret = import_array(user->disks, user->nr_disks, user->disk_size,
+			   n->disks, sizeof(n->disks[0]), "disk", err, errlen);
+	if (!ret)
+		ret = import_array(user->nets, user->nr_nets, user->net_size,
+				   n->nets, sizeof(n->nets[0]), "net", err,
+				   errlen);
+	if (ret)
+		return ret;
 	n->cfg.disks = user->disks ? n->disks : NULL;
 	n->cfg.nets = user->nets ? n->nets : NULL;
 	return 0;
