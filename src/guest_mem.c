@@ -1,6 +1,8 @@
 #include "guest_mem.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -62,6 +64,8 @@ void guest_mem_free(struct guest_mem *m)
 		munmap(m->base, m->size);
 	if (m->memfd >= 0)
 		close(m->memfd);
+	if (m->file_backed)
+		close(m->file_fd);
 	memset(m, 0, sizeof(*m));
 	m->memfd = -1;
 }
@@ -166,4 +170,272 @@ int gmem_fill(const struct guest_mem *m, uint64_t gpa, int c, size_t len)
 uint64_t gmem_low_end(const struct guest_mem *m)
 {
 	return m->nr_regions ? m->regions[0].size : 0;
+}
+
+/* ---- snapshots ---- */
+
+#define PAGE 4096ULL
+/* pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAPPED (1ULL << 62)
+#define PM_FILE (1ULL << 61)	/* a file page, or shared anonymous */
+#define SAVE_CHUNK_PAGES 512ULL /* 2 MiB between looks at *stop */
+
+static void set_regions(struct guest_mem *m)
+{
+	uint64_t low = m->size < LAYOUT_MMIO_HOLE ? m->size : LAYOUT_MMIO_HOLE;
+
+	m->regions[0] = (struct guest_region){ 0, low, m->base };
+	m->nr_regions = 1;
+	if (m->size > low) {
+		m->regions[1] =
+			(struct guest_region){ LAYOUT_MMIO_HOLE_END,
+					       m->size - low, m->base + low };
+		m->nr_regions = 2;
+	}
+}
+
+int guest_mem_init_file(struct guest_mem *m, uint64_t size, int fd,
+			uint64_t offset)
+{
+	int own, ret;
+
+	memset(m, 0, sizeof(*m));
+	m->memfd = -1;
+	if (size < MiB(2) || size > GiB(1024) || size % KiB(4) || offset % PAGE)
+		return -EINVAL;
+	own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (own < 0)
+		return -errno;
+	m->base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_NORESERVE, fd, (off_t)offset);
+	if (m->base == MAP_FAILED) {
+		ret = -errno;
+		m->base = NULL;
+		close(own);
+		return ret;
+	}
+	m->size = size;
+	m->file_backed = true;
+	m->file_fd = own;
+	m->file_offset = offset;
+	set_regions(m);
+	return 0;
+}
+
+int guest_mem_map_file(struct guest_mem *m, int fd, uint64_t offset)
+{
+	void *p;
+	int own;
+
+	if (!m->base || offset % PAGE)
+		return -EINVAL;
+	own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (own < 0)
+		return -errno;
+	p = mmap(m->base, m->size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, (off_t)offset);
+	if (p == MAP_FAILED) {
+		int ret = -errno;
+
+		close(own);
+		return ret;
+	}
+	if (m->memfd >= 0)
+		close(m->memfd);
+	m->memfd = -1;
+	if (m->file_backed)
+		close(m->file_fd);
+	m->file_backed = true;
+	m->file_fd = own;
+	m->file_offset = offset;
+	return 0;
+}
+
+int guest_mem_discard_private(struct guest_mem *m)
+{
+	if (!m->file_backed)
+		return -EINVAL;
+	return madvise(m->base, m->size, MADV_DONTNEED) ? -errno : 0;
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+	const uint64_t *q = (const uint64_t *)p;
+
+	for (size_t i = 0; i < PAGE / 8; i += 4)
+		if (q[i] | q[i + 1] | q[i + 2] | q[i + 3])
+			return false;
+	return true;
+}
+
+static int write_all(int fd, const uint8_t *p, uint64_t len, uint64_t off)
+{
+	while (len) {
+		size_t n = len > GiB(1) ? GiB(1) : len;
+		ssize_t k = pwrite(fd, p, n, (off_t)off);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (!k)
+			return -EIO;
+		p += k;
+		off += (uint64_t)k;
+		len -= (uint64_t)k;
+	}
+	return 0;
+}
+
+/* Pages [first, end) of RAM, non-zero runs to @fd. */
+static int save_pages(const struct guest_mem *m, int fd, uint64_t offset,
+		      uint64_t first, uint64_t end)
+{
+	uint64_t run = first;
+
+	for (uint64_t pg = first; pg <= end; pg++) {
+		bool data = pg < end && !page_is_zero(m->base + pg * PAGE);
+		int ret;
+
+		if (data)
+			continue;
+		if (pg > run) {
+			ret = write_all(fd, m->base + run * PAGE,
+					(pg - run) * PAGE, offset + run * PAGE);
+			if (ret)
+				return ret;
+		}
+		run = pg + 1;
+	}
+	return 0;
+}
+
+/* A memfd's data extents, nothing else: holes read as zeros. */
+static int save_memfd(const struct guest_mem *m, int fd, uint64_t offset,
+		      const volatile int *stop)
+{
+	off_t pos = 0, start, end;
+	int ret;
+
+	while ((uint64_t)pos < m->size) {
+		start = lseek(m->memfd, pos, SEEK_DATA);
+		if (start < 0)
+			return errno == ENXIO ? 0 : -errno;
+		end = lseek(m->memfd, start, SEEK_HOLE);
+		if (end < 0)
+			return -errno;
+		if ((uint64_t)end > m->size)
+			end = (off_t)m->size;
+		for (uint64_t pg = (uint64_t)start / PAGE;
+		     pg < ((uint64_t)end + PAGE - 1) / PAGE;
+		     pg += SAVE_CHUNK_PAGES) {
+			uint64_t last = ((uint64_t)end + PAGE - 1) / PAGE;
+
+			if (stop && *stop)
+				return -ECANCELED;
+			ret = save_pages(m, fd, offset, pg,
+					 pg + SAVE_CHUNK_PAGES < last
+						 ? pg + SAVE_CHUNK_PAGES
+						 : last);
+			if (ret)
+				return ret;
+		}
+		pos = end;
+	}
+	return 0;
+}
+
+/* Where the backing file has data at or after RAM page @pg: [*start,
+ * *end) in pages (*start = ~0 when no more). */
+static void file_data_from(const struct guest_mem *m, uint64_t pg,
+			   uint64_t *start, uint64_t *end)
+{
+	off_t s = lseek(m->file_fd, (off_t)(m->file_offset + pg * PAGE),
+			SEEK_DATA);
+	off_t e;
+
+	*start = *end = ~0ULL;
+	if (s < 0 && errno == ENXIO)
+		return; /* no more data */
+	if (s < 0) {
+		/* Cannot tell: all of it may be data. */
+		*start = pg;
+		*end = m->size / PAGE;
+		return;
+	}
+	e = lseek(m->file_fd, s, SEEK_HOLE);
+	if (e < 0)
+		e = (off_t)(m->file_offset + m->size);
+	*start = ((uint64_t)s - m->file_offset) / PAGE;
+	*end = ((uint64_t)e - m->file_offset + PAGE - 1) / PAGE;
+}
+
+int guest_mem_save(const struct guest_mem *m, int fd, uint64_t offset,
+		   int pagemap_fd, const volatile int *stop)
+{
+	uint64_t pages = m->size / PAGE, data_start = ~0ULL, data_end = 0;
+	uint64_t *pm = NULL;
+	int ret = 0;
+
+	if (ftruncate(fd, (off_t)(offset + m->size)) < 0)
+		return -errno;
+	if (m->memfd >= 0 && !m->file_backed)
+		return save_memfd(m, fd, offset, stop);
+	if (pagemap_fd >= 0) {
+		pm = malloc(SAVE_CHUNK_PAGES * sizeof(*pm));
+		if (!pm)
+			return -ENOMEM;
+	}
+	if (m->file_backed)
+		file_data_from(m, 0, &data_start, &data_end);
+	for (uint64_t c = 0; c < pages && !ret; c += SAVE_CHUNK_PAGES) {
+		uint64_t n = pages - c < SAVE_CHUNK_PAGES ? pages - c
+							  : SAVE_CHUNK_PAGES;
+		uint64_t run = c;
+		bool have_pm = false;
+
+		if (stop && *stop) {
+			ret = -ECANCELED;
+			break;
+		}
+		if (pm) {
+			uint64_t vpn = (uint64_t)(uintptr_t)m->base / PAGE + c;
+			ssize_t k = pread(pagemap_fd, pm, n * sizeof(*pm),
+					  (off_t)(vpn * sizeof(*pm)));
+
+			have_pm = k == (ssize_t)(n * sizeof(*pm));
+		}
+		/* The runs of pages that may hold data, each saved. */
+		for (uint64_t pg = c; pg <= c + n && !ret; pg++) {
+			bool maybe = false;
+
+			if (pg < c + n) {
+				uint64_t e = have_pm ? pm[pg - c] : 0;
+
+				while (m->file_backed && data_end <= pg &&
+				       data_start != ~0ULL)
+					file_data_from(m, data_end, &data_start,
+						       &data_end);
+				if (!have_pm)
+					maybe = true;
+				else if (e & PM_SWAPPED)
+					maybe = true;
+				else if ((e & PM_PRESENT) && !(e & PM_FILE))
+					maybe = true; /* our own page */
+				else if (!m->file_backed && (e & PM_PRESENT))
+					maybe = true;
+				if (m->file_backed && pg >= data_start &&
+				    pg < data_end)
+					maybe = true;
+			}
+			if (maybe)
+				continue;
+			if (pg > run)
+				ret = save_pages(m, fd, offset, run, pg);
+			run = pg + 1;
+		}
+	}
+	free(pm);
+	return ret;
 }

@@ -20,6 +20,12 @@ struct guest_mem {
 	uint64_t size; /* total RAM bytes */
 	int memfd;     /* backing memfd, -1 when anonymous */
 	uint8_t *base; /* one mapping of the whole memfd */
+
+	/* Snapshots: RAM mapped privately from a snapshot's memory file
+	 * (guest_mem_init_file(), guest_mem_map_file()); file_fd is ours. */
+	bool file_backed;
+	int file_fd;
+	uint64_t file_offset;
 };
 
 /*
@@ -41,6 +47,34 @@ int gmem_read(const struct guest_mem *m, uint64_t gpa, void *dst, size_t len);
 int gmem_write(const struct guest_mem *m, uint64_t gpa, const void *src,
 	       size_t len);
 int gmem_fill(const struct guest_mem *m, uint64_t gpa, int c, size_t len);
+
+/*
+ * Snapshots. Guest RAM of @size bytes read from file @fd at @offset (a
+ * multiple of 4 KiB), mapped privately: pages are read as the guest
+ * touches them and its writes stay in this process (copy-on-write), so
+ * the cost does not grow with @size, and any number of VMs may run from
+ * one file. The file must not change while mapped. The layout is
+ * guest_mem_init()'s. 0 or -errno.
+ */
+int guest_mem_init_file(struct guest_mem *m, uint64_t size, int fd,
+			uint64_t offset);
+/* Map @fd at @offset over the whole RAM in place (the same host
+ * addresses: KVM's memory slots and every pointer stay valid): RAM reads
+ * as the file from now on; its old backing is released. */
+int guest_mem_map_file(struct guest_mem *m, int fd, uint64_t offset);
+/* A file-backed RAM drops its private copies: it reads as its file again
+ * (-EINVAL when not file-backed). */
+int guest_mem_discard_private(struct guest_mem *m);
+/*
+ * Write RAM's bytes to @fd from @offset (RAM offset 0 there, the whole
+ * size, the file made that long): only pages that may hold data are
+ * looked at (a memfd's data extents; else the pages /proc/self/pagemap,
+ * open at @pagemap_fd, shows this process changed or that the backing
+ * file holds; all of them when @pagemap_fd is -1), and all-zero pages are
+ * left as holes. Stops with -ECANCELED once *@stop is set (NULL: never).
+ */
+int guest_mem_save(const struct guest_mem *m, int fd, uint64_t offset,
+		   int pagemap_fd, const volatile int *stop);
 
 /* End of RAM below 4 GiB (exclusive). */
 uint64_t gmem_low_end(const struct guest_mem *m);
