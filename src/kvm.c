@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "snapfile.h"
 #include "util.h"
 #include "x86_layout.h"
 
@@ -241,5 +242,110 @@ int kvm_x86_get_ioapic(int vm_fd, struct kvm_ioapic_state *out)
 	if (ioctl(vm_fd, KVM_GET_IRQCHIP, &chip) < 0)
 		return -errno;
 	*out = chip.chip.ioapic;
+	return 0;
+}
+
+int kvm_x86_msr_index_list(int kvm_fd, uint32_t **out, uint32_t *n)
+{
+	struct kvm_msr_list probe = { .nmsrs = 0 }, *l;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	/* E2BIG, with the count filled in. */
+	if (ioctl(kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
+		return -errno;
+	if (probe.nmsrs > 4096)
+		return -E2BIG;
+	l = calloc(1, sizeof(*l) + (probe.nmsrs + 1) * sizeof(l->indices[0]));
+	if (!l)
+		return -ENOMEM;
+	l->nmsrs = probe.nmsrs;
+	if (ioctl(kvm_fd, KVM_GET_MSR_INDEX_LIST, l) < 0) {
+		ret = -errno;
+		free(l);
+		return ret;
+	}
+	*out = malloc((l->nmsrs + 1) * sizeof(uint32_t));
+	if (!*out) {
+		free(l);
+		return -ENOMEM;
+	}
+	memcpy(*out, l->indices, l->nmsrs * sizeof(uint32_t));
+	*n = l->nmsrs;
+	free(l);
+	return 0;
+}
+
+uint32_t kvm_x86_xsave_size(int vm_fd)
+{
+	int n = ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+
+	return n > (int)sizeof(struct kvm_xsave)
+		       ? (uint32_t)n
+		       : (uint32_t)sizeof(struct kvm_xsave);
+}
+
+static const char *const chip_names[] = { "PIC master", "PIC slave", "IOAPIC" };
+
+int kvm_x86_vm_state_save(int vm_fd, struct snap_writer *w, char *err,
+			  size_t errlen)
+{
+	struct kvm_x86_vm_state s;
+	struct kvm_clock_data clock;
+
+	memset(&s, 0, sizeof(s));
+	for (unsigned int i = 0; i < 3; i++) {
+		s.chip[i].chip_id = i;
+		if (ioctl(vm_fd, KVM_GET_IRQCHIP, &s.chip[i]) < 0)
+			return err_fmt(err, errlen, -errno,
+				       "KVM_GET_IRQCHIP (%s): %s",
+				       chip_names[i], strerror(errno));
+	}
+	if (ioctl(vm_fd, KVM_GET_PIT2, &s.pit) < 0)
+		return err_fmt(err, errlen, -errno, "KVM_GET_PIT2: %s",
+			       strerror(errno));
+	memset(&clock, 0, sizeof(clock));
+	if (ioctl(vm_fd, KVM_GET_CLOCK, &clock) < 0)
+		return err_fmt(err, errlen, -errno, "KVM_GET_CLOCK: %s",
+			       strerror(errno));
+	for (unsigned int i = 0; i < 3; i++)
+		snap_put_bytes(w, &s.chip[i].chip, sizeof(s.chip[i].chip));
+	snap_put_bytes(w, &s.pit, sizeof(s.pit));
+	snap_put_u64(w, clock.clock);
+	return 0;
+}
+
+int kvm_x86_vm_state_decode(struct snap_reader *r, struct kvm_x86_vm_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (unsigned int i = 0; i < 3; i++) {
+		s->chip[i].chip_id = i;
+		snap_get_bytes(r, &s->chip[i].chip, sizeof(s->chip[i].chip));
+	}
+	snap_get_bytes(r, &s->pit, sizeof(s->pit));
+	s->clock = snap_get_u64(r);
+	return snap_reader_done(r);
+}
+
+int kvm_x86_vm_state_apply(int vm_fd, const struct kvm_x86_vm_state *s,
+			   char *err, size_t errlen)
+{
+	struct kvm_clock_data clock = { .clock = s->clock };
+	struct kvm_irqchip chip;
+
+	if (ioctl(vm_fd, KVM_SET_PIT2, &s->pit) < 0)
+		return err_fmt(err, errlen, -errno, "KVM_SET_PIT2: %s",
+			       strerror(errno));
+	if (ioctl(vm_fd, KVM_SET_CLOCK, &clock) < 0)
+		return err_fmt(err, errlen, -errno, "KVM_SET_CLOCK: %s",
+			       strerror(errno));
+	for (unsigned int i = 0; i < 3; i++) {
+		chip = s->chip[i];
+		if (ioctl(vm_fd, KVM_SET_IRQCHIP, &chip) < 0)
+			return err_fmt(err, errlen, -errno,
+				       "KVM_SET_IRQCHIP (%s): %s",
+				       chip_names[i], strerror(errno));
+	}
 	return 0;
 }

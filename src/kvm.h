@@ -47,6 +47,33 @@ int kvm_x86_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out);
 /* The in-kernel IOAPIC's state. */
 int kvm_x86_get_ioapic(int vm_fd, struct kvm_ioapic_state *out);
 
+/* KVM_GET_MSR_INDEX_LIST: the MSRs KVM saves and restores (free() it). */
+int kvm_x86_msr_index_list(int kvm_fd, uint32_t **out, uint32_t *n);
+/* The size of a vCPU's XSAVE area (KVM_CAP_XSAVE2; 4096 without it). */
+uint32_t kvm_x86_xsave_size(int vm_fd);
+
+struct snap_writer;
+struct snap_reader;
+
+/* The VM-level x86 state a snapshot holds: the PIC pair, the IOAPIC, the
+ * PIT and kvm-clock. */
+struct kvm_x86_vm_state {
+	struct kvm_irqchip chip[3]; /* KVM_IRQCHIP_PIC_MASTER, _SLAVE, IOAPIC */
+	struct kvm_pit_state2 pit;
+	uint64_t clock; /* kvm-clock, ns (KVM_GET_CLOCK) */
+};
+
+/* Read it from KVM and write it (one SNAP_VM section's payload). 0 or
+ * -errno with the ioctl that failed. */
+int kvm_x86_vm_state_save(int vm_fd, struct snap_writer *w, char *err,
+			  size_t errlen);
+/* Decode a section (no ioctl): -EINVAL when it is not one. */
+int kvm_x86_vm_state_decode(struct snap_reader *r, struct kvm_x86_vm_state *s);
+/* Set it in KVM: the PIT, kvm-clock (the guest's time goes on from the
+ * snapshot's), then the PICs and the IOAPIC. */
+int kvm_x86_vm_state_apply(int vm_fd, const struct kvm_x86_vm_state *s,
+			   char *err, size_t errlen);
+
 /* /proc/cpuinfo shows no VMX or SVM: this /dev/kvm is a software one (such
  * as PVM) that cannot run a stock Linux kernel at a usable speed. */
 bool kvm_host_lacks_hw_virt(void);
