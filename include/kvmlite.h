@@ -80,6 +80,17 @@ struct kvmlite_disk {
 	int read_only; /* non-zero: guest writes fail, image opened O_RDONLY */
 	const char
 		*serial; /* VIRTIO_BLK_T_GET_ID answer, <= 20 bytes; NULL: "" */
+
+	/* Added in 0.4. */
+	/*
+	 * Non-zero: the guest may write, but its writes go to a private
+	 * sparse overlay (a temporary file in $TMPDIR, else /var/tmp or
+	 * /tmp), discarded at exit and by kvmlite_vm_reset(); the image is
+	 * opened read-only with a shared lock and never written, so any
+	 * number of VMs may use it at once. Such a disk offers no discard or
+	 * write-zeroes, and a flush has nothing to make durable.
+	 */
+	int overlay;
 };
 
 #define KVMLITE_MAX_DISKS 16

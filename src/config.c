@@ -17,7 +17,8 @@
  * have smaller ones. */
 #define CONFIG_SIZE_0_3                                                        \
 	(offsetof(struct kvmlite_config, console_escapes) + sizeof(int))
-#define DISK_SIZE_0_3 sizeof(struct kvmlite_disk)
+#define DISK_SIZE_0_3                                                          \
+	(offsetof(struct kvmlite_disk, serial) + sizeof(const char *))
 #define NET_SIZE_0_3 sizeof(struct kvmlite_net)
 
 static size_t min_size(size_t a, size_t b)

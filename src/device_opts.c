@@ -20,6 +20,7 @@ static const struct device_opt_key disk_keys[] = {
 	  .type = DEVICE_OPT_BOOL },
 	KEY(struct kvmlite_disk, serial, .type = DEVICE_OPT_STRING,
 	    .may_be_empty = true, .max_len = KVMLITE_DISK_SERIAL_MAX),
+	KEY(struct kvmlite_disk, overlay, .type = DEVICE_OPT_BOOL),
 };
 
 static const struct device_opt_key net_keys[] = {

@@ -22,6 +22,7 @@
 #include "virtio/iov.h"
 #include "virtio/blk.h"
 #include "virtio/loop.h"
+#include "virtio/overlay.h"
 #include "virtio/slots.h"
 
 /* At most this many requests per batch before the worker lets go of the
@@ -42,7 +43,9 @@
 struct virtio_blk {
 	struct virtio_mmio_dev mmio;
 	int fd;
+	unsigned int index;
 	bool read_only;
+	struct overlay *overlay; /* or NULL: writes go to the image */
 	bool is_blkdev;
 	uint64_t capacity; /* 512-byte sectors */
 	uint64_t features;
@@ -152,10 +155,15 @@ static int rw_full(struct virtio_blk *b, const struct iovec *iov,
 		if (chunk > BLK_CHUNK_BYTES)
 			chunk = BLK_CHUNK_BYTES;
 		n = iov_slice(iov, nr, *done, chunk, v);
-		if (write)
+		if (b->overlay)
+			k = overlay_rw(b->overlay, v, n, off + *done, chunk,
+				       write);
+		else if (write)
 			k = pwritev(b->fd, v, (int)n, (off_t)(off + *done));
 		else
 			k = preadv(b->fd, v, (int)n, (off_t)(off + *done));
+		if (k < 0 && b->overlay)
+			return (int)k;
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
@@ -327,6 +335,8 @@ static int execute(struct virtio_blk *b, const struct blk_req *r,
 			      &n);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
+		if (b->overlay)
+			return VIRTIO_BLK_S_OK; /* discarded at exit anyway */
 		return fdatasync(b->fd) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_GET_ID:
 		n = r->data_len < VIRTIO_BLK_ID_BYTES ? r->data_len
@@ -496,8 +506,10 @@ static void blk_dump(void *dev, struct dumpbuf *db)
 {
 	struct virtio_blk *b = dev;
 
-	dumpbuf_printf(db, " blk capacity=%llu read_only=%d active=%d",
+	dumpbuf_printf(db,
+		       " blk capacity=%llu read_only=%d overlay=%d active=%d",
 		       (unsigned long long)b->capacity, b->read_only,
+		       b->overlay != NULL,
 		       __atomic_load_n(&b->active, __ATOMIC_RELAXED));
 }
 
@@ -580,7 +592,7 @@ static void fill_config(struct virtio_blk *b, const struct stat *st)
 	       min_io / lbs > 0xffff ? 0 : min_io / lbs);
 	le_put(c + VIRTIO_BLK_CFG_OPT_IO_SIZE, 4, opt_io / lbs);
 	le_put(c + VIRTIO_BLK_CFG_NUM_QUEUES, 2, 1);
-	if (!b->read_only) {
+	if (b->features & 1ULL << VIRTIO_BLK_F_DISCARD) {
 		le_put(c + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, 4,
 		       VIRTIO_BLK_MAX_DWZ_SECTORS);
 		le_put(c + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, 4,
@@ -616,11 +628,12 @@ static int open_image(struct virtio_blk *b,
 		      char *err, size_t errlen)
 {
 	const char *path = o->path;
+	bool image_ro = o->read_only || o->overlay;
 	int flags, ret;
 
 	/* O_NONBLOCK: a FIFO (refused below) must not block the open. */
-	b->fd = open(path, (o->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC |
-				   O_NONBLOCK);
+	b->fd = open(path,
+		     (image_ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
 	if (b->fd < 0)
 		return err_fmt(err, errlen, -errno, "disk %s: %s", path,
 			       strerror(errno));
@@ -636,7 +649,7 @@ static int open_image(struct virtio_blk *b,
 		return err_fmt(err, errlen, -errno, "disk %s: %s", path,
 			       strerror(errno));
 	b->is_blkdev = S_ISBLK(st->st_mode);
-	ret = lock_image(b->fd, o->read_only);
+	ret = lock_image(b->fd, image_ro);
 	if (ret == -EAGAIN || ret == -EACCES)
 		return err_fmt(err, errlen, -EBUSY,
 			       "disk %s: in use by another process (locked)",
@@ -699,6 +712,7 @@ int virtio_blk_create(struct virtio_blk **out,
 	b->fd = -1;
 	b->worker.stop_fd = -1;
 	b->read_only = o->read_only;
+	b->index = o->index;
 	if (serial_len)
 		memcpy(b->serial, o->serial, serial_len);
 
@@ -726,20 +740,40 @@ int virtio_blk_create(struct virtio_blk **out,
 		1ULL << VIRTIO_BLK_F_TOPOLOGY;
 	if (b->read_only)
 		b->features |= 1ULL << VIRTIO_BLK_F_RO;
-	else
+	else if (!o->overlay)
 		b->features |= 1ULL << VIRTIO_BLK_F_DISCARD |
 			       1ULL << VIRTIO_BLK_F_WRITE_ZEROES;
 	fill_config(b, &st);
+	if (o->overlay && !o->read_only) {
+		b->overlay = malloc(sizeof(*b->overlay));
+		ret = b->overlay ? overlay_open(b->overlay, b->fd,
+						b->capacity * VIRTIO_BLK_SECTOR)
+				 : -ENOMEM;
+		if (ret) {
+			free(b->overlay);
+			b->overlay = NULL;
+			err_fmt(err, errlen, ret,
+				"disk %s: overlay: cannot make a temporary "
+				"file: %s",
+				o->path, strerror(-ret));
+			goto err_stop;
+		}
+	}
 
 	ret = virtio_mmio_init(&b->mmio, &blk_ops, b, m);
 	if (ret) {
 		err_fmt(err, errlen, ret, "disk %s: %s", o->path,
 			strerror(-ret));
-		goto err_stop;
+		goto err_overlay;
 	}
 	*out = b;
 	return 0;
 
+err_overlay:
+	if (b->overlay) {
+		overlay_close(b->overlay);
+		free(b->overlay);
+	}
 err_stop:
 	worker_release(&b->worker);
 err_mutex:
@@ -763,6 +797,10 @@ void virtio_blk_destroy(struct virtio_blk *b)
 	worker_release(&b->worker);
 	virtio_mmio_destroy(&b->mmio);
 	pthread_mutex_destroy(&b->lock);
+	if (b->overlay) {
+		overlay_close(b->overlay);
+		free(b->overlay);
+	}
 	close(b->fd);
 	free(b);
 }
@@ -792,6 +830,8 @@ static int blk_create(const struct virtio_slot_ctx *c, unsigned int i,
 		.read_only = d->read_only != 0,
 		.serial = d->serial,
 		.seccomp = c->seccomp,
+		.overlay = d->overlay != 0,
+		.index = i,
 	};
 	struct stat st, other;
 

@@ -39,6 +39,10 @@
  * device-writable byte cannot be answered: it is returned to the driver
  * with 0 bytes written and nothing done (the device stays usable). A
  * malformed ring (see virtq.h) puts the device into its error state.
+ *
+ * With an overlay (virtio_blk_config_opts.overlay) the disk is writable
+ * for the guest while its image is not: discard and write-zeroes are not
+ * offered, and a flush succeeds at once (the overlay is discarded at exit).
  */
 #ifndef KVMLITE_VIRTIO_BLK_H
 #define KVMLITE_VIRTIO_BLK_H
@@ -115,6 +119,10 @@ struct virtio_blk_config_opts {
 	bool read_only;	    /* open O_RDONLY, offer VIRTIO_BLK_F_RO */
 	const char *serial; /* GET_ID answer, <= 20 bytes; NULL: "" */
 	bool seccomp;	    /* the worker runs under the I/O allow-list */
+	/* The guest's writes go to a private overlay (overlay.h): the image
+	 * is opened read-only with a shared lock and never written. */
+	bool overlay;
+	unsigned int index; /* among the VM's disks: names its files */
 };
 
 struct virtio_blk;

@@ -153,7 +153,9 @@ static void driver_up(uint64_t features)
 
 static void create(bool ro, const char *serial)
 {
-	struct virtio_blk_config_opts o = { img, ro, serial, false };
+	struct virtio_blk_config_opts o = { .path = img,
+					    .read_only = ro,
+					    .serial = serial };
 	int ret = virtio_blk_create(&blk, &o, &mem, err, sizeof(err));
 
 	ck_assert_msg(ret == 0, "create: %d %s", ret, err);
@@ -224,8 +226,7 @@ static uint64_t efd_value(int fd)
 
 START_TEST(create_errors)
 {
-	struct virtio_blk_config_opts o = { "/nonexistent/disk.img", false,
-					    NULL, false };
+	struct virtio_blk_config_opts o = { .path = "/nonexistent/disk.img" };
 	char path[128];
 
 	ck_assert_int_eq(virtio_blk_create(&blk, &o, &mem, err, sizeof(err)),
@@ -271,8 +272,8 @@ END_TEST
 
 START_TEST(lock_conflicts)
 {
-	struct virtio_blk_config_opts rw = { img, false, NULL, false };
-	struct virtio_blk_config_opts ro = { img, true, NULL, false };
+	struct virtio_blk_config_opts rw = { .path = img };
+	struct virtio_blk_config_opts ro = { .path = img, .read_only = true };
 	struct virtio_blk *b2 = NULL, *b3 = NULL;
 
 	ck_assert_int_eq(virtio_blk_create(&blk, &rw, &mem, err, sizeof(err)),
