@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "devices/i8042.h"
+#include "snapfile.h"
 
 #define CMD_READ_CTR 0x20
 #define CMD_WRITE_CTR 0x60
@@ -197,4 +198,36 @@ void i8042_destroy(struct i8042 *k)
 	if (!k)
 		return;
 	pthread_mutex_destroy(&k->lock);
+}
+
+void i8042_save(struct i8042 *k, struct snap_writer *w)
+{
+	pthread_mutex_lock(&k->lock);
+	snap_put_u8(w, k->ctr);
+	snap_put_u8(w, k->outport);
+	snap_put_u8(w, k->out_data);
+	snap_put_u8(w, k->obf);
+	snap_put_u8(w, k->obf_aux);
+	snap_put_u8(w, k->pending_cmd);
+	snap_put_u8(w, k->last_cmd);
+	pthread_mutex_unlock(&k->lock);
+}
+
+int i8042_restore(struct i8042 *k, struct snap_reader *r)
+{
+	uint8_t v[7];
+
+	snap_get_bytes(r, v, sizeof(v));
+	if (snap_reader_done(r) || v[3] > 1 || v[4] > 1 || v[6] > 1)
+		return -EINVAL;
+	pthread_mutex_lock(&k->lock);
+	k->ctr = v[0];
+	k->outport = v[1];
+	k->out_data = v[2];
+	k->obf = v[3];
+	k->obf_aux = v[4];
+	k->pending_cmd = v[5];
+	k->last_cmd = v[6];
+	pthread_mutex_unlock(&k->lock);
+	return 0;
 }

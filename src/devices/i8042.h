@@ -55,6 +55,14 @@ struct i8042 {
 int i8042_init(struct i8042 *k, const struct platform_ops *plat);
 void i8042_destroy(struct i8042 *k);
 
+struct snap_writer;
+struct snap_reader;
+
+/* Snapshots: the controller's registers. -EINVAL for a bad section
+ * (nothing changed). */
+void i8042_save(struct i8042 *k, struct snap_writer *w);
+int i8042_restore(struct i8042 *k, struct snap_reader *r);
+
 /* Bus handlers; opaque is the struct i8042. */
 void i8042_data_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 		   bool is_write); /* port 0x60 */

@@ -1,9 +1,11 @@
 /*
  * Test-exit, boot-timer and ACPI sleep ports. See platform_ports.h.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "devices/platform_ports.h"
+#include "snapfile.h"
 
 static void read_ones(uint8_t *data, uint32_t len, bool is_write)
 {
@@ -104,4 +106,19 @@ void acpi_sleep_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 
 	if (poweroff)
 		platform_raise(&a->plat, PLATFORM_POWEROFF, 0);
+}
+
+void acpi_sleep_port_save(struct acpi_sleep_port *a, struct snap_writer *w)
+{
+	snap_put_u8(w, atomic_load(&a->status));
+}
+
+int acpi_sleep_port_restore(struct acpi_sleep_port *a, struct snap_reader *r)
+{
+	uint8_t status = snap_get_u8(r);
+
+	if (snap_reader_done(r))
+		return -EINVAL;
+	atomic_store(&a->status, status);
+	return 0;
 }

@@ -64,4 +64,12 @@ void acpi_sleep_port_init(struct acpi_sleep_port *a,
 void acpi_sleep_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 			bool is_write);
 
+struct snap_writer;
+struct snap_reader;
+
+/* Snapshots: the sleep status register (the other ports keep no state).
+ * -EINVAL for a bad section (nothing changed). */
+void acpi_sleep_port_save(struct acpi_sleep_port *a, struct snap_writer *w);
+int acpi_sleep_port_restore(struct acpi_sleep_port *a, struct snap_reader *r);
+
 #endif

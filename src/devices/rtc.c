@@ -1,4 +1,5 @@
 #include "devices/rtc.h"
+#include "snapfile.h"
 
 #include <errno.h>
 #include <string.h>
@@ -217,4 +218,33 @@ out:
 	if (!is_write)
 		memset(data + 1, 0xff, len - 1);
 	pthread_mutex_unlock(&r->lock);
+}
+
+void rtc_save(struct rtc *r, struct snap_writer *w)
+{
+	pthread_mutex_lock(&r->lock);
+	snap_put_u8(w, r->index);
+	snap_put_bytes(w, r->cmos, sizeof(r->cmos));
+	snap_put_u64(w, (uint64_t)(int64_t)r->offset);
+	pthread_mutex_unlock(&r->lock);
+}
+
+int rtc_restore(struct rtc *r, struct snap_reader *rd)
+{
+	uint8_t index, cmos[RTC_NR_REGS];
+	int64_t offset;
+
+	index = snap_get_u8(rd);
+	snap_get_bytes(rd, cmos, sizeof(cmos));
+	offset = (int64_t)snap_get_u64(rd);
+	/* An offset beyond +-10000 years is no clock's. */
+	if (snap_reader_done(rd) || index >= RTC_NR_REGS ||
+	    offset > 316000000000LL || offset < -316000000000LL)
+		return -EINVAL;
+	pthread_mutex_lock(&r->lock);
+	r->index = index;
+	memcpy(r->cmos, cmos, sizeof(cmos));
+	r->offset = (time_t)offset;
+	pthread_mutex_unlock(&r->lock);
+	return 0;
 }

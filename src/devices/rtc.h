@@ -26,6 +26,15 @@ struct rtc {
 
 int rtc_init(struct rtc *r);
 void rtc_destroy(struct rtc *r);
+struct snap_writer;
+struct snap_reader;
+
+/* Snapshots: the index, the CMOS bytes and the guest's offset from host
+ * time (a restored guest reads the time of day of its new present).
+ * -EINVAL for a bad section (nothing changed). */
+void rtc_save(struct rtc *r, struct snap_writer *w);
+int rtc_restore(struct rtc *r, struct snap_reader *rd);
+
 /* Bus handler for the 2-port range at 0x70. */
 void rtc_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 	    bool is_write);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "devices/serial8250.h"
+#include "snapfile.h"
 
 /* In loopback, MCR outputs feed the modem status inputs. */
 static uint8_t loop_msr_lines(uint8_t mcr)
@@ -385,4 +386,85 @@ void serial8250_dump(struct serial8250 *s, struct dumpbuf *b)
 		       s->msr, s->rx_count, s->irq_level, s->thr_full,
 		       (unsigned long long)s->tx_overruns);
 	pthread_mutex_unlock(&s->lock);
+}
+
+void serial8250_save(struct serial8250 *s, struct snap_writer *w)
+{
+	pthread_mutex_lock(&s->lock);
+	snap_put_u8(w, s->ier);
+	snap_put_u8(w, s->fcr);
+	snap_put_u8(w, s->lcr);
+	snap_put_u8(w, s->mcr);
+	snap_put_u8(w, s->lsr_err);
+	snap_put_u8(w, s->msr);
+	snap_put_u8(w, s->scr);
+	snap_put_u8(w, s->dll);
+	snap_put_u8(w, s->dlm);
+	snap_put_u8(w, s->thr_ipending);
+	snap_put_u8(w, s->thr_full);
+	snap_put_u8(w, s->thr);
+	snap_put_u32(w, (uint32_t)s->rx_count);
+	for (size_t i = 0; i < s->rx_count; i++)
+		snap_put_u8(
+			w,
+			s->rx_buf[(s->rx_head + i) % SERIAL8250_RX_FIFO_SIZE]);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static bool is_bool(uint8_t v)
+{
+	return v <= 1;
+}
+
+int serial8250_restore(struct serial8250 *s, struct snap_reader *r)
+{
+	struct serial8250 n;
+	uint32_t rx;
+	int level;
+
+	memset(&n, 0, sizeof(n));
+	n.ier = snap_get_u8(r);
+	n.fcr = snap_get_u8(r);
+	n.lcr = snap_get_u8(r);
+	n.mcr = snap_get_u8(r);
+	n.lsr_err = snap_get_u8(r);
+	n.msr = snap_get_u8(r);
+	n.scr = snap_get_u8(r);
+	n.dll = snap_get_u8(r);
+	n.dlm = snap_get_u8(r);
+	n.thr_ipending = snap_get_u8(r);
+	n.thr_full = snap_get_u8(r);
+	n.thr = snap_get_u8(r);
+	rx = snap_get_u32(r);
+	if (r->err || n.ier & ~0x0f || n.mcr & ~0x1f ||
+	    n.fcr & ~(U8250_FCR_ENABLE_FIFO | U8250_FCR_DMA_SELECT |
+		      U8250_FCR_TRIGGER_MASK) ||
+	    n.lsr_err & ~U8250_LSR_ERRORS || !is_bool(n.thr_ipending) ||
+	    !is_bool(n.thr_full) || rx > SERIAL8250_RX_FIFO_SIZE)
+		return -EINVAL;
+	snap_get_bytes(r, n.rx_buf, rx);
+	if (snap_reader_done(r))
+		return -EINVAL;
+
+	pthread_mutex_lock(&s->lock);
+	s->ier = n.ier;
+	s->fcr = n.fcr;
+	s->lcr = n.lcr;
+	s->mcr = n.mcr;
+	s->lsr_err = n.lsr_err;
+	s->msr = n.msr;
+	s->scr = n.scr;
+	s->dll = n.dll;
+	s->dlm = n.dlm;
+	s->thr_ipending = n.thr_ipending;
+	s->thr_full = n.thr_full;
+	s->thr = n.thr;
+	s->rx_head = 0;
+	s->rx_count = rx;
+	memcpy(s->rx_buf, n.rx_buf, rx);
+	level = !(iir_locked(s) & U8250_IIR_NO_INT);
+	s->irq_level = level;
+	irq_line_set(&s->irq, level);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
 }

@@ -161,6 +161,20 @@ size_t serial8250_receive(struct serial8250 *s, const uint8_t *buf, size_t len);
  */
 uint8_t serial8250_peek_iir(struct serial8250 *s);
 
+struct snap_writer;
+struct snap_reader;
+
+/*
+ * Snapshots: every register, the receive FIFO and a byte the gate holds.
+ * serial8250_restore() validates what it reads (-EINVAL: nothing
+ * changed), then drives the interrupt line to the level the restored
+ * state implies, whatever it was before (reset in place reuses the line).
+ * After a restore the caller offers a held byte again
+ * (serial8250_tx_ready()), as its console starts empty.
+ */
+void serial8250_save(struct serial8250 *s, struct snap_writer *w);
+int serial8250_restore(struct serial8250 *s, struct snap_reader *r);
+
 /* Its registers for the state dump, "key=value" words without a newline;
  * never blocks (a held lock is reported as busy). */
 void serial8250_dump(struct serial8250 *s, struct dumpbuf *b);

@@ -24,6 +24,7 @@
 #include "virtio/loop.h"
 #include "virtio/overlay.h"
 #include "virtio/slots.h"
+#include "snapfile.h"
 
 /* At most this many requests per batch before the worker lets go of the
  * lock and polls again (a reset or a stop does not wait for the batch: it
@@ -55,6 +56,9 @@ struct virtio_blk {
 	/* Held by whoever processes the queue; a reset takes it too. */
 	pthread_mutex_t lock;
 	bool active; /* DRIVER_OK and not reset since */
+	/* A cancelled request's chain, popped and not pushed (0 or 1): a
+	 * quiesce gives it back. */
+	unsigned int dropped;
 	struct virtq_chain chain;
 	struct blk_req req;
 
@@ -410,8 +414,10 @@ static int process_locked(struct virtio_blk *b, unsigned int qi)
 			ret = virtq_pop(q, m, &b->chain);
 			if (ret <= 0)
 				break;
-			if (handle_chain(b, q, &b->chain))
+			if (handle_chain(b, q, &b->chain)) {
+				b->dropped = 1; /* popped, never pushed */
 				goto out;
+			}
 			done++;
 		}
 		if (ret < 0)
@@ -498,8 +504,95 @@ static void blk_reset(void *dev)
 	worker_cancel_begin(&b->worker);
 	pthread_mutex_lock(&b->lock);
 	b->active = false;
+	b->dropped = 0; /* its queue is gone */
 	worker_cancel_end(&b->worker);
 	pthread_mutex_unlock(&b->lock);
+}
+
+/* Snapshots: see blk.h. */
+static void blk_quiesce(void *dev, bool hold)
+{
+	struct virtio_blk *b = dev;
+	struct virtq *q = virtio_mmio_queue(&b->mmio, 0);
+
+	if (!hold) {
+		pthread_mutex_unlock(&b->lock);
+		/* The given-back request, and whatever came meanwhile. */
+		(void)eventfd_write(virtio_mmio_kick_fd(&b->mmio, 0), 1);
+		return;
+	}
+	worker_cancel_begin(&b->worker);
+	pthread_mutex_lock(&b->lock);
+	worker_cancel_end(&b->worker);
+	/* Nothing was pushed after it: virtq_undo_pop() can take it back. */
+	if (b->dropped && !virtq_undo_pop(q, b->dropped))
+		b->dropped = 0;
+}
+
+static int blk_open_layer(const struct virtio_blk *b,
+			  const struct snap_files *files, bool create)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "disk%u.overlay", b->index);
+	return files->open(files->opaque, name, create);
+}
+
+static int blk_save(void *dev, struct snap_writer *w,
+		    const struct snap_files *files)
+{
+	struct virtio_blk *b = dev;
+	int fd, ret;
+
+	snap_put_u64(w, b->capacity);
+	snap_put_u8(w, b->read_only);
+	snap_put_u8(w, b->active);
+	snap_put_u8(w, b->overlay != NULL);
+	if (!b->overlay)
+		return 0;
+	fd = blk_open_layer(b, files, true);
+	if (fd < 0)
+		return fd;
+	ret = overlay_save(b->overlay, fd, w);
+	if (ret)
+		close(fd);
+	return ret;
+}
+
+static int blk_restore(void *dev, struct snap_reader *r, bool active,
+		       const struct snap_files *files)
+{
+	struct virtio_blk *b = dev;
+	uint64_t capacity = snap_get_u64(r);
+	uint8_t ro = snap_get_u8(r), was_active = snap_get_u8(r);
+	uint8_t overlay = snap_get_u8(r);
+	int fd, ret;
+
+	if (r->err || capacity != b->capacity || ro != b->read_only ||
+	    was_active != active || overlay != (b->overlay != NULL))
+		return -EINVAL;
+	if (b->overlay && !files) {
+		/* In place: back to the layer it has. */
+		if (!overlay_map_matches(b->overlay, r))
+			return -EINVAL;
+		ret = overlay_reset(b->overlay);
+		if (ret)
+			return ret;
+	} else if (b->overlay) {
+		fd = blk_open_layer(b, files, false);
+		/* A missing layer file is fine while the map is empty. */
+		if (fd < 0 && fd != -ENOENT)
+			return fd;
+		ret = overlay_restore(b->overlay, fd, r);
+		if (ret) {
+			if (fd >= 0)
+				close(fd);
+			return ret;
+		}
+	}
+	b->active = active;
+	b->dropped = 0;
+	return 0;
 }
 
 static void blk_dump(void *dev, struct dumpbuf *db)
@@ -522,6 +615,9 @@ static const struct virtio_dev_ops blk_ops = {
 	.config_write = NULL,
 	.activate = blk_activate,
 	.reset = blk_reset,
+	.quiesce = blk_quiesce,
+	.save = blk_save,
+	.restore = blk_restore,
 	.dump = blk_dump,
 };
 

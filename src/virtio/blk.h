@@ -43,6 +43,13 @@
  * With an overlay (virtio_blk_config_opts.overlay) the disk is writable
  * for the guest while its image is not: discard and write-zeroes are not
  * offered, and a flush succeeds at once (the overlay is discarded at exit).
+ *
+ * Snapshots (virtio_dev_ops.quiesce/save/restore): a quiesce cancels the
+ * request in progress, as a reset does, but gives its chain back to the
+ * queue, so that it runs again, whole, once the device goes on (a read or
+ * write done twice leaves what it leaves once). The device saves its
+ * capacity (a restore onto an image of another size is refused) and its
+ * overlay's map, with the overlay's layer in "disk<index>.overlay".
  */
 #ifndef KVMLITE_VIRTIO_BLK_H
 #define KVMLITE_VIRTIO_BLK_H

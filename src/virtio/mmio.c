@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "snapfile.h"
 #include "util.h"
 #include "virtio/mmio.h"
 
@@ -141,10 +142,9 @@ static uint64_t device_features(const struct virtio_mmio_dev *d)
 	return d->ops->features(d->dev) | 1ULL << VIRTIO_F_VERSION_1;
 }
 
-/* Back to the initial state; the worker is stopped first. */
-static void reset_locked(struct virtio_mmio_dev *d)
+/* The registers and queues as after a reset. */
+static void reset_locked_state(struct virtio_mmio_dev *d)
 {
-	d->ops->reset(d->dev);
 	for (int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
 		virtq_reset(&d->vqs[i]);
 	d->status = 0;
@@ -155,6 +155,13 @@ static void reset_locked(struct virtio_mmio_dev *d)
 	d->queue_sel = 0;
 	__atomic_store_n(&d->interrupt_status, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&d->needs_reset, false, __ATOMIC_SEQ_CST);
+}
+
+/* Back to the initial state; the worker is stopped first. */
+static void reset_locked(struct virtio_mmio_dev *d)
+{
+	d->ops->reset(d->dev);
+	reset_locked_state(d);
 }
 
 static bool features_acceptable(const struct virtio_mmio_dev *d)
@@ -396,6 +403,102 @@ void virtio_mmio_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 			le_put(data, 4, reg_read_locked(d, offset));
 	}
 	pthread_mutex_unlock(&d->lock);
+}
+
+void virtio_mmio_quiesce(struct virtio_mmio_dev *d, bool hold)
+{
+	if (hold)
+		pthread_mutex_lock(&d->lock);
+	if (d->ops->quiesce)
+		d->ops->quiesce(d->dev, hold);
+	if (!hold)
+		pthread_mutex_unlock(&d->lock);
+}
+
+int virtio_mmio_save(struct virtio_mmio_dev *d, struct snap_writer *w,
+		     const struct snap_files *files)
+{
+	snap_put_u32(w, d->ops->device_id);
+	snap_put_u32(w, d->ops->nr_queues);
+	snap_put_u32(w, d->status);
+	snap_put_u32(w, d->dev_features_sel);
+	snap_put_u32(w, d->drv_features_sel);
+	snap_put_u64(w, d->driver_features);
+	snap_put_u8(w, d->driver_features_bad);
+	snap_put_u32(w, d->queue_sel);
+	snap_put_u32(w, d->config_generation);
+	snap_put_u32(w,
+		     __atomic_load_n(&d->interrupt_status, __ATOMIC_SEQ_CST));
+	snap_put_u8(w, virtio_mmio_needs_reset(d));
+	for (unsigned int i = 0; i < d->ops->nr_queues; i++)
+		virtq_save(&d->vqs[i], w);
+	return d->ops->save ? d->ops->save(d->dev, w, files) : 0;
+}
+
+/* A status the driver could have reached through status_write_locked(). */
+static bool status_reachable(const struct virtio_mmio_dev *d, uint32_t st)
+{
+	const uint32_t drv_ok_needs = VIRTIO_STATUS_ACKNOWLEDGE |
+				      VIRTIO_STATUS_DRIVER |
+				      VIRTIO_STATUS_FEATURES_OK;
+
+	if (st & ~0xffu || st & VIRTIO_STATUS_NEEDS_RESET)
+		return false;
+	if ((st & VIRTIO_STATUS_FEATURES_OK) && !features_acceptable(d))
+		return false;
+	return !(st & VIRTIO_STATUS_DRIVER_OK) ||
+	       (st & drv_ok_needs) == drv_ok_needs;
+}
+
+int virtio_mmio_restore(struct virtio_mmio_dev *d, struct snap_reader *r,
+			const struct snap_files *files)
+{
+	uint32_t id, nq, istatus;
+	uint8_t bad, needs_reset;
+	bool active;
+	int ret = -EINVAL;
+
+	id = snap_get_u32(r);
+	nq = snap_get_u32(r);
+	if (r->err || id != d->ops->device_id || nq != d->ops->nr_queues)
+		return -EINVAL;
+	reset_locked_state(d);
+	d->status = snap_get_u32(r);
+	d->dev_features_sel = snap_get_u32(r);
+	d->drv_features_sel = snap_get_u32(r);
+	d->driver_features = snap_get_u64(r);
+	bad = snap_get_u8(r);
+	d->queue_sel = snap_get_u32(r);
+	d->config_generation = snap_get_u32(r);
+	istatus = snap_get_u32(r);
+	needs_reset = snap_get_u8(r);
+	d->driver_features_bad = bad;
+	if (r->err || bad > 1 || needs_reset > 1 ||
+	    istatus & ~(VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG) ||
+	    !status_reachable(d, d->status))
+		goto fail;
+	for (unsigned int i = 0; i < nq; i++)
+		if (virtq_restore(&d->vqs[i], r, d->mem))
+			goto fail;
+	active = (d->status & VIRTIO_STATUS_DRIVER_OK) && !needs_reset;
+	if (d->ops->restore) {
+		ret = d->ops->restore(d->dev, r, active, files);
+		if (ret)
+			goto fail;
+	}
+	if (snap_reader_done(r)) {
+		ret = -EINVAL;
+		goto fail;
+	}
+	__atomic_store_n(&d->interrupt_status, istatus, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&d->needs_reset, needs_reset, __ATOMIC_SEQ_CST);
+	return 0;
+
+fail:
+	/* No ring for the device to touch (a VM whose restore failed is not
+	 * run on). */
+	reset_locked_state(d);
+	return ret;
 }
 
 void virtio_mmio_dump(struct virtio_mmio_dev *d, const char *prefix,

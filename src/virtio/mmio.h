@@ -101,6 +101,10 @@
 
 #define VIRTIO_MMIO_MAX_QUEUES 8
 
+struct snap_writer;
+struct snap_reader;
+struct snap_files;
+
 /*
  * A device behind the transport. @dev is the opaque pointer given to
  * virtio_mmio_init(). Called with the transport lock held.
@@ -123,6 +127,26 @@ struct virtio_dev_ops {
 	/* Stop processing; on return the worker no longer touches the
 	 * queues. Called for every reset, active or not. */
 	void (*reset)(void *dev);
+	/*
+	 * Snapshots (each may be NULL: nothing of the device's own to do).
+	 * quiesce(dev, true): finish or drop the work in hand and hold the
+	 * device so (its worker waits) until quiesce(dev, false), giving the
+	 * chains it took and has not completed back to their queue
+	 * (virtq_undo_pop()), so that the queues and guest memory stay still
+	 * and every chain is the guest's ring's again; quiesce(dev, false)
+	 * lets the worker go on and look at its rings. save() and restore()
+	 * run while quiesced; restore() validates first (-EINVAL: refused)
+	 * and, with @active (the restored status has DRIVER_OK and no error),
+	 * leaves the device working as after activate(). @files: where the
+	 * device keeps files of its own (snapfile.h); NULL when restoring in
+	 * place, to the snapshot it saved or was restored from last (it keeps
+	 * its files then). 0 or -errno. Called with the transport lock held.
+	 */
+	void (*quiesce)(void *dev, bool hold);
+	int (*save)(void *dev, struct snap_writer *w,
+		    const struct snap_files *files);
+	int (*restore)(void *dev, struct snap_reader *r, bool active,
+		       const struct snap_files *files);
 	/* May be NULL. The device's own state for the state dump, one line
 	 * of "key=value" words; from any thread, must not block (racy reads
 	 * are fine). */
@@ -190,6 +214,25 @@ void virtio_mmio_config_changed(struct virtio_mmio_dev *d);
 void virtio_mmio_set_needs_reset(struct virtio_mmio_dev *d);
 /* Worker-safe: in the error state? */
 bool virtio_mmio_needs_reset(const struct virtio_mmio_dev *d);
+
+/*
+ * Snapshots. virtio_mmio_quiesce(d, true) takes the transport lock and
+ * quiesces the device (ops->quiesce), holding both until
+ * virtio_mmio_quiesce(d, false) from the same thread: no register access,
+ * no worker touches the device or guest memory meanwhile (a snapshot
+ * pauses the vCPUs first; the state dump then reports the transport busy).
+ * While quiesced, virtio_mmio_save() writes the registers, every queue
+ * (virtq_save()) and the device's own state; virtio_mmio_restore() reads
+ * them back, validating each (a device id or queue count of another
+ * device, impossible status or features, rings outside RAM: -EINVAL, with
+ * the device left reset). Guest memory must hold the restored RAM first.
+ * @files: see virtio_dev_ops.
+ */
+void virtio_mmio_quiesce(struct virtio_mmio_dev *d, bool hold);
+int virtio_mmio_save(struct virtio_mmio_dev *d, struct snap_writer *w,
+		     const struct snap_files *files);
+int virtio_mmio_restore(struct virtio_mmio_dev *d, struct snap_reader *r,
+			const struct snap_files *files);
 
 /*
  * The state dump: lines "PREFIX: ..." with the transport's registers and

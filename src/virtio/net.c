@@ -24,6 +24,7 @@
 #include "virtio/net.h"
 #include "virtio/slots.h"
 #include "virtio/tap.h"
+#include "snapfile.h"
 
 /* Frames per direction per batch before the worker lets go of the lock and
  * polls again. A reset or a stop does not wait for the batch: the worker
@@ -581,6 +582,79 @@ static void net_reset(void *dev)
 	pthread_mutex_unlock(&n->lock);
 }
 
+/* Snapshots: see net.h. */
+static void net_quiesce(void *dev, bool hold)
+{
+	struct virtio_net *n = dev;
+
+	if (!hold) {
+		pthread_mutex_unlock(&n->lock);
+		(void)eventfd_write(
+			virtio_mmio_kick_fd(&n->mmio, VIRTIO_NET_RXQ), 1);
+		(void)eventfd_write(
+			virtio_mmio_kick_fd(&n->mmio, VIRTIO_NET_TXQ), 1);
+		return;
+	}
+	worker_cancel_begin(&n->worker);
+	pthread_mutex_lock(&n->lock);
+	worker_cancel_end(&n->worker);
+	/* The chain waiting for the TAP was the last one popped, and nothing
+	 * was pushed after it. */
+	if (n->tx_wait &&
+	    !virtq_undo_pop(virtio_mmio_queue(&n->mmio, VIRTIO_NET_TXQ), 1))
+		n->tx_wait = false;
+}
+
+static int net_save(void *dev, struct snap_writer *w,
+		    const struct snap_files *files)
+{
+	struct virtio_net *n = dev;
+
+	(void)files;
+	snap_put_u8(w, n->active);
+	snap_put_u16(w, __atomic_load_n(&n->link_status, __ATOMIC_RELAXED));
+	snap_put_u16(w, n->rx_seen);
+	snap_put_u32(w, n->rx_len);
+	snap_put_bytes(w, n->rx_buf, n->rx_len);
+	return 0;
+}
+
+static int net_restore(void *dev, struct snap_reader *r, bool active,
+		       const struct snap_files *files)
+{
+	struct virtio_net *n = dev;
+	uint64_t f = virtio_mmio_driver_features(&n->mmio);
+	uint8_t was_active = snap_get_u8(r);
+	uint16_t link = snap_get_u16(r), rx_seen = snap_get_u16(r);
+	uint32_t rx_len = snap_get_u32(r);
+	int ret;
+
+	(void)files;
+	if (r->err || was_active != active ||
+	    (link != 0 && link != VIRTIO_NET_S_LINK_UP) ||
+	    rx_len > NET_RX_BUF_BYTES ||
+	    (rx_len && rx_len < VIRTIO_NET_HDR_BYTES))
+		return -EINVAL;
+	snap_get_bytes(r, n->rx_buf, rx_len);
+	if (r->err)
+		return -EINVAL;
+	/* The offloads the guest negotiated, as net_activate() sets them. */
+	if (active && n->is_tap && tap_set_offload(n->tap_fd, f)) {
+		(void)tap_set_offload(n->tap_fd, 0);
+		return -EOPNOTSUPP;
+	}
+	n->active = active;
+	n->mrg_rxbuf = f & 1ULL << VIRTIO_NET_F_MRG_RXBUF;
+	n->guest_csum = f & 1ULL << VIRTIO_NET_F_GUEST_CSUM;
+	n->rx_wait = false;
+	n->tx_wait = false;
+	n->rx_len = rx_len;
+	n->rx_seen = rx_seen;
+	__atomic_store_n(&n->link_status, link, __ATOMIC_SEQ_CST);
+	ret = 0;
+	return ret;
+}
+
 static void net_dump(void *dev, struct dumpbuf *b)
 {
 	struct virtio_net *n = dev;
@@ -613,6 +687,9 @@ static const struct virtio_dev_ops net_ops = {
 	.config_write = NULL,
 	.activate = net_activate,
 	.reset = net_reset,
+	.quiesce = net_quiesce,
+	.save = net_save,
+	.restore = net_restore,
 	.dump = net_dump,
 };
 

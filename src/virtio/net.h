@@ -71,6 +71,13 @@
  * writable bytes, is a driver bug: the device enters its error state
  * (DEVICE_NEEDS_RESET), like a malformed ring (rx_bad_chain). A frame
  * waiting for room is dropped by a device reset (rx_dropped_reset).
+ *
+ * Snapshots (virtio_dev_ops.quiesce/save/restore): a quiesce ends the
+ * batch at the next frame, as a reset does, and gives a transmit waiting
+ * for the TAP back to its queue (it is sent once the device goes on); a
+ * received frame waiting for room is saved with the device and delivered
+ * after a restore. A restore sets the TAP's offloads for the negotiated
+ * features, as an activation does.
  */
 #ifndef KVMLITE_VIRTIO_NET_H
 #define KVMLITE_VIRTIO_NET_H

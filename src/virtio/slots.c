@@ -8,6 +8,7 @@
 #include "board.h"
 #include "err.h"
 #include "kvm.h"
+#include "snapfile.h"
 #include "util.h"
 
 /* Every kind of virtio device, in the order the guest sees them. */
@@ -99,6 +100,64 @@ void virtio_slots_dump(struct virtio_slots *s, struct dumpbuf *b)
 		snprintf(prefix, sizeof(prefix), "virtio%u", i);
 		virtio_mmio_dump(s->slot[i].mmio, prefix, b);
 	}
+}
+
+void virtio_slots_quiesce(struct virtio_slots *s, bool hold)
+{
+	for (unsigned int i = 0; i < s->nr; i++)
+		virtio_mmio_quiesce(s->slot[i].mmio, hold);
+}
+
+int virtio_slots_save(struct virtio_slots *s, struct snap_writer *w,
+		      const struct snap_files *files, char *err, size_t errlen)
+{
+	for (unsigned int i = 0; i < s->nr; i++) {
+		const struct virtio_slot *sl = &s->slot[i];
+		int ret;
+
+		snap_begin(w, SNAP_VIRTIO, i);
+		snap_put_str(w, sl->kind->name);
+		snap_put_u32(w, sl->index);
+		ret = virtio_mmio_save(sl->mmio, w, files);
+		snap_end(w);
+		if (ret)
+			return err_fmt(err, errlen, ret, "%s %u: %s",
+				       sl->kind->name, sl->index,
+				       strerror(-ret));
+	}
+	return 0;
+}
+
+int virtio_slots_restore(struct virtio_slots *s, const struct snapfile *f,
+			 const struct snap_files *files, char *err,
+			 size_t errlen)
+{
+	for (unsigned int i = 0; i < s->nr; i++) {
+		const struct virtio_slot *sl = &s->slot[i];
+		struct snap_reader r;
+		char kind[64];
+		int ret;
+
+		if (snapfile_section(f, SNAP_VIRTIO, i, &r))
+			return err_fmt(err, errlen, -EINVAL,
+				       "no section for virtio slot %u (%s %u)",
+				       i, sl->kind->name, sl->index);
+		snap_get_str(&r, kind, sizeof(kind));
+		if (r.err || strcmp(kind, sl->kind->name) ||
+		    snap_get_u32(&r) != sl->index || r.err)
+			return err_fmt(err, errlen, -EINVAL,
+				       "virtio slot %u: the section is not "
+				       "for %s %u",
+				       i, sl->kind->name, sl->index);
+		ret = virtio_mmio_restore(sl->mmio, &r, files);
+		if (ret)
+			return err_fmt(err, errlen, ret,
+				       "virtio slot %u (%s %u): %s", i,
+				       sl->kind->name, sl->index,
+				       ret == -EINVAL ? "invalid state"
+						      : strerror(-ret));
+	}
+	return 0;
 }
 
 void virtio_slots_destroy(struct virtio_slots *s)

@@ -61,6 +61,25 @@ int virtio_slots_attach(struct virtio_slots *s, struct bus *mmio, int vm_fd,
 			char *err, size_t errlen);
 int virtio_slots_start(struct virtio_slots *s, char *err, size_t errlen);
 void virtio_slots_dump(struct virtio_slots *s, struct dumpbuf *b);
+
+struct snap_writer;
+struct snap_files;
+struct snapfile;
+
+/*
+ * Snapshots, one loop each (virtio_mmio_quiesce/save/restore): every
+ * slot quiesced (held) or let go; every slot saved as a SNAP_VIRTIO
+ * section (index: the slot; its kind's name and index first), or restored
+ * from one (a section of another kind, missing or invalid: -EINVAL or the
+ * device's -errno, naming the slot). Restores only between a quiesce and
+ * its release.
+ */
+void virtio_slots_quiesce(struct virtio_slots *s, bool hold);
+int virtio_slots_save(struct virtio_slots *s, struct snap_writer *w,
+		      const struct snap_files *files, char *err, size_t errlen);
+int virtio_slots_restore(struct virtio_slots *s, const struct snapfile *f,
+			 const struct snap_files *files, char *err,
+			 size_t errlen);
 /* After the vCPUs are gone. */
 void virtio_slots_destroy(struct virtio_slots *s);
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "snapfile.h"
 #include "util.h"
 #include "virtio/virtq.h"
 
@@ -302,4 +303,58 @@ void virtq_get_indexes(const struct virtq *q, struct virtq_indexes *ix)
 	ix->used_idx = guest_u16(&used->idx);
 	ix->used_flags = guest_u16(&used->flags);
 	ix->avail_event = guest_u16((const uint16_t *)&used->ring[ix->size]);
+}
+
+void virtq_save(const struct virtq *q, struct snap_writer *w)
+{
+	snap_put_u16(w, q->size);
+	snap_put_u64(w, q->desc_gpa);
+	snap_put_u64(w, q->avail_gpa);
+	snap_put_u64(w, q->used_gpa);
+	snap_put_u8(w, q->event_idx);
+	snap_put_u8(w, q->indirect);
+	snap_put_u8(w, q->ready);
+	snap_put_u16(w, q->last_avail_idx);
+	snap_put_u16(w, q->used_idx);
+	snap_put_u16(w, q->signalled_used);
+}
+
+int virtq_restore(struct virtq *q, struct snap_reader *r,
+		  const struct guest_mem *m)
+{
+	struct virtq n;
+	uint8_t event_idx, indirect, ready;
+
+	memset(&n, 0, sizeof(n));
+	n.size = snap_get_u16(r);
+	n.desc_gpa = snap_get_u64(r);
+	n.avail_gpa = snap_get_u64(r);
+	n.used_gpa = snap_get_u64(r);
+	event_idx = snap_get_u8(r);
+	indirect = snap_get_u8(r);
+	ready = snap_get_u8(r);
+	n.last_avail_idx = snap_get_u16(r);
+	n.used_idx = snap_get_u16(r);
+	n.signalled_used = snap_get_u16(r);
+	virtq_reset(q);
+	/* QueueNum as the transport would take it: 0 or a power of two. */
+	if (r->err || event_idx > 1 || indirect > 1 || ready > 1 ||
+	    (n.size && (!is_pow2(n.size) || n.size > VIRTQ_MAX_SIZE)))
+		return -EINVAL;
+	q->size = n.size;
+	q->desc_gpa = n.desc_gpa;
+	q->avail_gpa = n.avail_gpa;
+	q->used_gpa = n.used_gpa;
+	q->event_idx = event_idx;
+	q->indirect = indirect;
+	if (!ready)
+		return 0;
+	if (virtq_validate_layout(q, m)) {
+		virtq_reset(q);
+		return -EINVAL;
+	}
+	q->last_avail_idx = n.last_avail_idx;
+	q->used_idx = n.used_idx;
+	q->signalled_used = n.signalled_used;
+	return 0;
 }

@@ -259,6 +259,22 @@ struct virtq_indexes {
  */
 void virtq_get_indexes(const struct virtq *q, struct virtq_indexes *ix);
 
+struct snap_writer;
+struct snap_reader;
+
+/*
+ * Snapshots: the layout the driver set, the negotiated ring features and
+ * our indexes. The queue must have no chain popped and not yet pushed (the
+ * device gives such chains back first, virtq_undo_pop()), so that the
+ * state is the guest's ring and these indexes alone. virtq_restore()
+ * validates the layout again on @m (a ready queue whose rings are not all
+ * in RAM is refused) and sets the queue up from it: -EINVAL, the queue
+ * then not ready. Its chains are popped afresh, from the guest's ring.
+ */
+void virtq_save(const struct virtq *q, struct snap_writer *w);
+int virtq_restore(struct virtq *q, struct snap_reader *r,
+		  const struct guest_mem *m);
+
 /* The spec's vring_need_event(): did new_idx pass event since old? */
 static inline bool vring_need_event(uint16_t event, uint16_t new_idx,
 				    uint16_t old_idx)
