@@ -279,6 +279,11 @@ int overlay_save(struct overlay *o, int fd, struct snap_writer *w)
 			goto out;
 		set_bit(map, c);
 	}
+	/* Durable before the snapshot that names it is. */
+	if (fdatasync(fd) < 0) {
+		ret = -errno;
+		goto out;
+	}
 	ret = empty_live(o);
 	if (ret)
 		goto out;

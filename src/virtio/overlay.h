@@ -62,8 +62,8 @@ int overlay_reset(struct overlay *o);
 
 /*
  * A snapshot: write every cluster of the snapshot's and the live layer to
- * @fd (a new, empty file) and their map to @w. On success @fd becomes the
- * snapshot's layer (the overlay owns it) and the live layer is emptied,
+ * @fd (a new, empty file; synced) and their map to @w. On success @fd becomes
+ * the snapshot's layer (the overlay owns it) and the live layer is emptied,
  * which changes no byte the guest reads. -errno (nothing changed; @fd is
  * still the caller's).
  */
