@@ -197,6 +197,19 @@ struct kvmlite_config {
 	 * they are.
 	 */
 	int console_escapes;
+
+	/* Fields added in 0.4. */
+	/*
+	 * A directory for the snapshots the guest asks for (created if
+	 * missing; its parent must exist): a guest write to I/O port 0xf6
+	 * pauses every vCPU, writes a snapshot there (replacing the one it
+	 * holds, as kvmlite_vm_snapshot() does) and resumes the guest. A
+	 * snapshot that fails stops the VM (KVMLITE_EXIT_ERROR, naming the
+	 * directory and why). NULL: writes to the port do nothing. Reads of
+	 * port 0xf6 return 0 in a VM that booted, 1 in one restored from a
+	 * snapshot or reset to one, whatever this field says.
+	 */
+	const char *snapshot_dir;
 };
 
 /* Fill @cfg with defaults: 1 vCPU, 256 MiB, no console fds, and the
@@ -252,7 +265,7 @@ struct kvmlite_exit {
  */
 #define KVMLITE_STATUS_POWEROFF 0
 #define KVMLITE_STATUS_USAGE 64	    /* bad arguments or configuration */
-#define KVMLITE_STATUS_BAD_IMAGE 65 /* kernel/initrd unreadable or invalid */
+#define KVMLITE_STATUS_BAD_IMAGE 65 /* kernel/initrd/snapshot unusable */
 #define KVMLITE_STATUS_NO_KVM 69    /* /dev/kvm missing or lacking features */
 #define KVMLITE_STATUS_VMM_ERROR 70 /* internal failure of the VMM */
 #define KVMLITE_STATUS_SANDBOX 71   /* a thread broke its seccomp filter */
@@ -269,7 +282,9 @@ struct kvmlite_timings {
 	uint64_t loaded;	/* guest memory set up, kernel/initrd loaded */
 	uint64_t vm_created;	/* KVM VM, devices and vCPUs ready */
 	uint64_t first_run;	/* vCPU 0 enters KVM_RUN for the first time */
-	uint64_t guest_marker;	/* guest wrote the boot-timer port 0xf5 */
+	uint64_t guest_marker;	/* guest wrote the boot-timer port 0xf5 (first
+				 * time since boot, restore or the last
+				 * kvmlite_vm_reset()) */
 	uint64_t exit;		/* VM stopped */
 };
 
@@ -398,6 +413,63 @@ KVMLITE_API int kvmlite_vm_dump(struct kvmlite_vm *vm, char *buf, size_t len);
  * PVM) on which Linux crawls or fails. Valid while the VM exists.
  */
 KVMLITE_API const char *kvmlite_vm_warning(struct kvmlite_vm *vm);
+
+/*
+ * Snapshots (format: docs/snapshot.md). A snapshot is a directory: the
+ * state file "state" (the VM's configuration, every vCPU's registers,
+ * FPU, MSRs, local APIC and pending events, the PIC, IOAPIC, PIT and
+ * kvm-clock, every device's state, with a CRC-32), the memory file
+ * "memory" (guest RAM, sparse), and a file per overlay disk
+ * ("diskN.overlay", the clusters written before the snapshot). A snapshot
+ * restores only in this version of kvmlite, on a host that gives the
+ * vCPUs the same CPUID.
+ *
+ * kvmlite_vm_snapshot(): pause every vCPU, let each device finish or give
+ * back the request in hand, write a snapshot into @dir (created if
+ * missing; its files are replaced atomically: a crash leaves the old
+ * snapshot or the new one, and a VM running from the old one keeps it),
+ * and resume. The VM's disks are not copied: a restore reopens them by
+ * path, so only an overlay disk (kvmlite_disk.overlay) comes back as it
+ * was. 0, -EINVAL when the VM is not running, or -errno (-ENOSPC...;
+ * kvmlite_vm_last_error() says what failed).
+ */
+KVMLITE_API int kvmlite_vm_snapshot(struct kvmlite_vm *vm, const char *dir);
+
+/*
+ * Create a VM from the snapshot in @dir, ready for kvmlite_vm_start(): it
+ * goes on from where the snapshot was taken, with the snapshot's vCPUs,
+ * memory size, disks (reopened by path; one whose size changed, or an
+ * overlay disk's image modified since, is refused) and networks (TAPs
+ * reopened by name, the same MACs). Guest RAM is the memory file mapped
+ * privately (read lazily, copy-on-write): the cost does not grow with
+ * guest RAM, and one snapshot restores any number of times, at once too.
+ * From @cfg (may be NULL: defaults) only the console (fds, callback,
+ * escapes), kick_signal, seccomp, process_start_ns, name and
+ * snapshot_dir are taken; the rest is the snapshot's. Port 0xf6 reads 1.
+ * On failure a negative errno, one line naming the file and the reason in
+ * @err, *@out NULL: -ENOEXEC the snapshot cannot be used (missing,
+ * truncated, corrupt, from another kvmlite version, taken on another CPU,
+ * a disk changed...); -ENODEV no usable /dev/kvm; others as
+ * kvmlite_vm_create().
+ */
+KVMLITE_API int kvmlite_vm_restore(const char *dir,
+				   const struct kvmlite_config *cfg,
+				   struct kvmlite_vm **out, char *err,
+				   size_t errlen);
+
+/*
+ * Reset a running VM in place to its last snapshot (the one it took or
+ * was restored from last), without a new KVM VM or thread: guest RAM is
+ * mapped from the snapshot's memory file again (copy-on-write: the cost
+ * grows with what the guest wrote since, not with its RAM), every vCPU,
+ * the in-kernel irqchip, PIT and clock, and every device are set back,
+ * overlay disks lose what was written since. The console output and
+ * kvmlite_vm_expect()'s position carry on; the boot timings' guest_marker
+ * starts anew. 0; -ENOENT when the VM has no snapshot; -EINVAL when it is
+ * not running; other -errno: the VM could not be set back and stops with
+ * KVMLITE_EXIT_ERROR.
+ */
+KVMLITE_API int kvmlite_vm_reset(struct kvmlite_vm *vm);
 
 /* Stop (if running), join every thread and free everything. NULL is ok. */
 KVMLITE_API void kvmlite_vm_destroy(struct kvmlite_vm *vm);

@@ -26,6 +26,7 @@ struct board {
 	struct rtc rtc;
 	struct test_exit_port test_exit;
 	struct boot_timer_port boot_timer;
+	struct snapshot_port snapshot;
 	struct acpi_sleep_port acpi_sleep;
 	struct platform_ops plat;
 	bool ready;
@@ -34,7 +35,8 @@ struct board {
 /*
  * Create the fixed devices, wire their events to the VM's exit, their
  * interrupts to KVM and the UART to the VM's console, and register them on
- * the buses. After kvm_create_vm(). 0 or -errno with a message.
+ * the buses. After kvm_create_vm(). The snapshot port takes writes when
+ * the VM has a snapshot directory. 0 or -errno with a message.
  */
 int board_create(struct kvmlite_vm *vm, char *err, size_t errlen);
 void board_destroy(struct kvmlite_vm *vm);
@@ -50,6 +52,17 @@ size_t board_console_input(struct kvmlite_vm *vm, const uint8_t *buf,
 			   size_t len);
 /* Bytes the guest lost writing to a busy console UART. */
 uint64_t board_console_overruns(struct kvmlite_vm *vm);
+
+struct snap_writer;
+struct snapfile;
+
+/* Snapshots: the fixed devices' sections (UART, RTC, i8042, platform).
+ * board_restore() refuses a missing or bad one (-EINVAL, naming it) and
+ * drives the UART's line to the restored level; then the VM runs from a
+ * snapshot (port 0xf6 reads 1). */
+void board_save(struct kvmlite_vm *vm, struct snap_writer *w);
+int board_restore(struct kvmlite_vm *vm, const struct snapfile *f, char *err,
+		  size_t errlen);
 
 /* The fixed devices' lines for the state dump. */
 void board_dump(struct kvmlite_vm *vm, struct dumpbuf *b);

@@ -12,6 +12,8 @@
 
 #include "err.h"
 #include "kvm.h"
+#include "snapfile.h"
+#include "snapshot.h"
 #include "virtio/mmio.h"
 #include "vm.h"
 #include "x86_layout.h"
@@ -38,6 +40,8 @@ static const struct {
 	  offsetof(struct board, test_exit), "test-exit" },
 	{ PORT_BOOT_TIMER, 1, boot_timer_port_io,
 	  offsetof(struct board, boot_timer), "boot-timer" },
+	{ PORT_SNAPSHOT, 1, snapshot_port_io, offsetof(struct board, snapshot),
+	  "snapshot" },
 	{ PORT_ACPI_SLEEP_CTL, 2, acpi_sleep_port_io,
 	  offsetof(struct board, acpi_sleep), "acpi-sleep" },
 };
@@ -61,6 +65,9 @@ static void platform_event(void *opaque, enum platform_event ev, int value)
 		break;
 	case PLATFORM_BOOT_MARK:
 		vm_mark_boot(vm);
+		break;
+	case PLATFORM_SNAPSHOT:
+		snapshot_request(vm);
 		break;
 	}
 }
@@ -119,6 +126,7 @@ int board_create(struct kvmlite_vm *vm, char *err, size_t errlen)
 		goto fail_i8042;
 	test_exit_port_init(&b->test_exit, &b->plat);
 	boot_timer_port_init(&b->boot_timer, &b->plat);
+	snapshot_port_init(&b->snapshot, &b->plat, snapshot_enabled(vm));
 	acpi_sleep_port_init(&b->acpi_sleep, &b->plat);
 	b->ready = true;
 	serial8250_set_tx_gate(&b->serial, console_gate_fn, vm);
@@ -181,6 +189,52 @@ size_t board_console_input(struct kvmlite_vm *vm, const uint8_t *buf,
 uint64_t board_console_overruns(struct kvmlite_vm *vm)
 {
 	return vm->board.ready ? serial8250_tx_overruns(&vm->board.serial) : 0;
+}
+
+void board_save(struct kvmlite_vm *vm, struct snap_writer *w)
+{
+	struct board *b = &vm->board;
+
+	snap_begin(w, SNAP_UART, 0);
+	serial8250_save(&b->serial, w);
+	snap_end(w);
+	snap_begin(w, SNAP_RTC, 0);
+	rtc_save(&b->rtc, w);
+	snap_end(w);
+	snap_begin(w, SNAP_I8042, 0);
+	i8042_save(&b->i8042, w);
+	snap_end(w);
+	snap_begin(w, SNAP_PLATFORM, 0);
+	acpi_sleep_port_save(&b->acpi_sleep, w);
+	snap_end(w);
+}
+
+int board_restore(struct kvmlite_vm *vm, const struct snapfile *f, char *err,
+		  size_t errlen)
+{
+	struct board *b = &vm->board;
+	struct snap_reader r;
+	const char *bad = NULL;
+
+	if (snapfile_section(f, SNAP_UART, 0, &r) ||
+	    serial8250_restore(&b->serial, &r))
+		bad = "UART";
+	else if (snapfile_section(f, SNAP_RTC, 0, &r) ||
+		 rtc_restore(&b->rtc, &r))
+		bad = "RTC";
+	else if (snapfile_section(f, SNAP_I8042, 0, &r) ||
+		 i8042_restore(&b->i8042, &r))
+		bad = "i8042";
+	else if (snapfile_section(f, SNAP_PLATFORM, 0, &r) ||
+		 acpi_sleep_port_restore(&b->acpi_sleep, &r))
+		bad = "platform";
+	if (bad)
+		return err_fmt(err, errlen, -EINVAL,
+			       "the %s section is missing or invalid", bad);
+	snapshot_port_set_restored(&b->snapshot);
+	/* Its console starts empty: a byte the gate held may go. */
+	serial8250_tx_ready(&b->serial);
+	return 0;
 }
 
 void board_dump(struct kvmlite_vm *vm, struct dumpbuf *b)

@@ -13,6 +13,8 @@
 const char cli_usage[] =
 	"Usage: kvmlite run --kernel PATH [options]\n"
 	"       kvmlite run --config FILE [options]\n"
+	"       kvmlite restore DIR [--serial MODE] [--boot-timing[=json]]\n"
+	"                           [--no-seccomp]\n"
 	"       kvmlite --help | --version\n"
 	"\n"
 	"Boot a Linux guest (bzImage or ELF vmlinux) in a KVM virtual "
@@ -45,6 +47,13 @@ const char cli_usage[] =
 	"                       options given here override it\n"
 	"  --boot-timing[=json] print boot phase timings to stderr on exit\n"
 	"  --no-seccomp         run without the seccomp system-call filters\n"
+	"  --snapshot-dir DIR   a guest write to I/O port 0xf6 pauses the VM, "
+	"writes\n"
+	"                       a snapshot into DIR and resumes it\n"
+	"\n"
+	"restore DIR resumes the snapshot in DIR (see README.md) and runs it "
+	"to its\n"
+	"end; a read of port 0xf6 then returns 1 (0 in a VM that booted).\n"
 	"\n"
 	"On a terminal, type Ctrl-A x to stop the VM, Ctrl-A p to press the "
 	"guest's\n"
@@ -58,7 +67,10 @@ const char cli_usage[] =
 	"  V      guest wrote V to the test-exit port 0xf4\n"
 	"  64     usage or configuration error\n"
 	"  65     kernel or initrd image missing, unreadable, invalid or "
-	"unsupported\n"
+	"unsupported;\n"
+	"         a snapshot that cannot be used (truncated, corrupt, another "
+	"version\n"
+	"         or CPU, a disk changed)\n"
 	"  69     /dev/kvm unusable or lacking a required capability\n"
 	"  70     internal VMM failure\n"
 	"  80     guest rebooted\n"
@@ -186,12 +198,31 @@ static int add_spec(struct cli_opts *o, const struct device_opt_spec *sp,
 	return 0;
 }
 
+/* --serial MODE, shared by run and restore. */
+static int parse_serial(const char *v, struct cli_opts *o, char *err,
+			size_t errlen)
+{
+	o->set |= CLI_SET_SERIAL;
+	if (!strcmp(v, "stdio")) {
+		o->serial = CLI_SERIAL_STDIO;
+	} else if (!strcmp(v, "none")) {
+		o->serial = CLI_SERIAL_NONE;
+	} else if (!strncmp(v, "file:", 5) && v[5]) {
+		o->serial = CLI_SERIAL_FILE;
+		o->serial_path = v + 5;
+	} else {
+		FAIL("--serial '%s': expected stdio, file:PATH or none", v);
+	}
+	return 0;
+}
+
 static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 		     char *err, size_t errlen)
 {
 	static const char *const names[] = {
-		"--kernel", "--initrd", "--cmdline", "--cpus",	 "--memory",
-		"--serial", "--disk",	"--net",     "--config", "--name"
+		"--kernel", "--initrd", "--cmdline",	 "--cpus",
+		"--memory", "--serial", "--disk",	 "--net",
+		"--config", "--name",	"--snapshot-dir"
 	};
 
 	for (; i < argc; i++) {
@@ -275,19 +306,8 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 			break;
 		}
 		case 5:
-			o->set |= CLI_SET_SERIAL;
-			if (!strcmp(v, "stdio")) {
-				o->serial = CLI_SERIAL_STDIO;
-			} else if (!strcmp(v, "none")) {
-				o->serial = CLI_SERIAL_NONE;
-			} else if (!strncmp(v, "file:", 5) && v[5]) {
-				o->serial = CLI_SERIAL_FILE;
-				o->serial_path = v + 5;
-			} else {
-				FAIL("--serial '%s': expected stdio, "
-				     "file:PATH or none",
-				     v);
-			}
+			if (parse_serial(v, o, err, errlen))
+				return -EINVAL;
 			break;
 		case 6:
 			if (add_spec(o, &device_opts_disk, v, o->disks,
@@ -309,10 +329,62 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 				FAIL("--name: empty name");
 			o->name = v;
 			break;
+		case 10:
+			if (!*v)
+				FAIL("--snapshot-dir: empty path");
+			o->snapshot_dir = v;
+			break;
 		}
 	}
 	if (!o->kernel && !o->config)
 		FAIL("run: --kernel PATH (or --config FILE) is required");
+	return 0;
+}
+
+/* restore DIR [--serial MODE] [--boot-timing[=json]] [--no-seccomp] */
+static int parse_restore(int argc, char *const argv[], int i,
+			 struct cli_opts *o, char *err, size_t errlen)
+{
+	for (; i < argc; i++) {
+		const char *a = argv[i], *v;
+		bool m;
+
+		if (!strcmp(a, "--no-seccomp")) {
+			o->set |= CLI_SET_NO_SECCOMP;
+		} else if (!strcmp(a, "--boot-timing")) {
+			o->timing = CLI_TIMING_TEXT;
+			o->set |= CLI_SET_TIMING;
+		} else if (!strncmp(a, "--boot-timing=", 14)) {
+			o->set |= CLI_SET_TIMING;
+			if (!strcmp(a + 14, "json"))
+				o->timing = CLI_TIMING_JSON;
+			else if (!strcmp(a + 14, "text"))
+				o->timing = CLI_TIMING_TEXT;
+			else
+				FAIL("--boot-timing: unknown format '%s' "
+				     "(text or json)",
+				     a + 14);
+		} else if ((v = opt_value(argc, argv, &i, "--serial", &m)), m) {
+			if (!v)
+				FAIL("--serial needs a value");
+			if (parse_serial(v, o, err, errlen))
+				return -EINVAL;
+		} else if (a[0] == '-') {
+			FAIL("restore: unknown option '%s' (restore takes "
+			     "--serial, --boot-timing, --no-seccomp)",
+			     a);
+		} else if (o->restore_dir) {
+			FAIL("restore: unexpected argument '%s' (one "
+			     "directory)",
+			     a);
+		} else if (!*a) {
+			FAIL("restore: empty directory");
+		} else {
+			o->restore_dir = a;
+		}
+	}
+	if (!o->restore_dir)
+		FAIL("restore: the snapshot's directory is required");
 	return 0;
 }
 
@@ -345,6 +417,16 @@ int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err,
 				return 0;
 			}
 		return parse_run(argc, argv, 2, o, err, errlen);
+	}
+	if (!strcmp(argv[1], "restore")) {
+		o->command = CLI_RESTORE;
+		for (int i = 2; i < argc; i++)
+			if (!strcmp(argv[i], "--help") ||
+			    !strcmp(argv[i], "-h")) {
+				o->command = CLI_HELP;
+				return 0;
+			}
+		return parse_restore(argc, argv, 2, o, err, errlen);
 	}
 	FAIL("unknown command '%s' (see kvmlite --help)", argv[1]);
 }

@@ -10,7 +10,7 @@
 #include "kvmlite.h"
 #include "parse.h"
 
-enum cli_command { CLI_HELP, CLI_VERSION, CLI_RUN };
+enum cli_command { CLI_HELP, CLI_VERSION, CLI_RUN, CLI_RESTORE };
 enum cli_serial { CLI_SERIAL_STDIO, CLI_SERIAL_FILE, CLI_SERIAL_NONE };
 enum cli_timing { CLI_TIMING_OFF, CLI_TIMING_TEXT, CLI_TIMING_JSON };
 
@@ -26,7 +26,9 @@ struct cli_opts {
 	enum cli_timing timing;
 	const char *config; /* --config FILE */
 	const char *name;
-	unsigned int set; /* CLI_SET_*: given on the command line */
+	const char *snapshot_dir; /* run --snapshot-dir DIR */
+	const char *restore_dir;  /* restore DIR */
+	unsigned int set;	  /* CLI_SET_*: given on the command line */
 	struct kvmlite_disk disks[KVMLITE_MAX_DISKS];
 	unsigned int nr_disks;
 	struct kvmlite_net nets[KVMLITE_MAX_NETS];

@@ -115,10 +115,16 @@ int config_import(const struct kvmlite_config *user, struct config_native *n,
 
 int config_validate(const struct kvmlite_config *c, char *err, size_t errlen)
 {
-	uint8_t mac[6];
-
 	if (!c->kernel_path || !c->kernel_path[0])
 		return err_fmt(err, errlen, -EINVAL, "no kernel image given");
+	return config_validate_machine(c, err, errlen);
+}
+
+int config_validate_machine(const struct kvmlite_config *c, char *err,
+			    size_t errlen)
+{
+	uint8_t mac[6];
+
 	if (!limits_cpus_ok(c->cpus))
 		return err_fmt(err, errlen, -EINVAL,
 			       "cpus %u out of range 1..%d", c->cpus,
@@ -161,6 +167,9 @@ int config_validate(const struct kvmlite_config *c, char *err, size_t errlen)
 			       "%u disks and %u networks: at most %d devices "
 			       "in all (one interrupt line each)",
 			       c->nr_disks, c->nr_nets, KVMLITE_MAX_DEVICES);
+	if (c->snapshot_dir && !c->snapshot_dir[0])
+		return err_fmt(err, errlen, -EINVAL,
+			       "snapshot_dir: empty path");
 	if (c->kick_signal &&
 	    (c->kick_signal < SIGRTMIN || c->kick_signal > SIGRTMAX))
 		return err_fmt(err, errlen, -EINVAL,

@@ -25,6 +25,9 @@ int config_import(const struct kvmlite_config *user, struct config_native *n,
 
 /* Every check a configuration must pass, once: -EINVAL and one line. */
 int config_validate(const struct kvmlite_config *c, char *err, size_t errlen);
+/* The same but for the kernel (a restore has none). */
+int config_validate_machine(const struct kvmlite_config *c, char *err,
+			    size_t errlen);
 
 /* Copy a native configuration into a caller's struct of @size bytes. */
 void config_export(const struct kvmlite_config *n, struct kvmlite_config *user,

@@ -382,10 +382,11 @@ static json_t *field(json_t *root, struct json_path *path, const char *key)
 
 static int load_root(struct loader *ld, json_t *root)
 {
-	static const char *const keys[] = { "name",	   "kernel",  "initrd",
-					    "cmdline",	   "cpus",    "memory",
-					    "serial",	   "disks",   "nets",
-					    "boot_timing", "seccomp", NULL };
+	static const char *const keys[] = {
+		"name",	   "kernel",	   "initrd", "cmdline", "cpus",
+		"memory",  "serial",	   "disks",  "nets",	"boot_timing",
+		"seccomp", "snapshot_dir", NULL
+	};
 	struct kvmlite_config *cfg = ld->cfg;
 	struct json_path path = { 0 };
 	json_t *v;
@@ -473,6 +474,9 @@ static int load_root(struct loader *ld, json_t *root)
 	}
 	if ((v = field(root, &path, "seccomp")) &&
 	    (ret = get_bool(ld, v, &path, &cfg->seccomp)))
+		return ret;
+	if ((v = field(root, &path, "snapshot_dir")) &&
+	    (ret = get_path(ld, v, &path, &cfg->snapshot_dir)))
 		return ret;
 	ret = load_list(ld, root, &device_opts_disk, &cfg->nr_disks,
 			ld->st->disks);

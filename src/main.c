@@ -185,6 +185,14 @@ static int build_config(const struct cli_opts *o, struct kvmlite_config *cfg,
 	char err[512];
 
 	kvmlite_config_init(cfg);
+	if (o->command == CLI_RESTORE) {
+		/* The rest is the snapshot's. */
+		cfg->seccomp = o->set & CLI_SET_NO_SECCOMP ? 0 : 1;
+		*serial = o->serial;
+		*serial_path = o->serial_path;
+		*timing = o->timing;
+		return 0;
+	}
 	if (o->config &&
 	    kvmlite_config_load(o->config, cfg, err, sizeof(err))) {
 		fprintf(stderr, "kvmlite: %s\n", err);
@@ -198,6 +206,8 @@ static int build_config(const struct cli_opts *o, struct kvmlite_config *cfg,
 		cfg->cmdline = o->cmdline;
 	if (o->name)
 		cfg->name = o->name;
+	if (o->snapshot_dir)
+		cfg->snapshot_dir = o->snapshot_dir;
 	if (o->set & CLI_SET_CPUS)
 		cfg->cpus = o->cpus;
 	if (o->set & CLI_SET_MEMORY)
@@ -288,7 +298,11 @@ static int run(const struct cli_opts *o, uint64_t t0)
 	}
 
 	err[0] = '\0';
-	ret = kvmlite_vm_create(&cfg, &vm, err, sizeof(err));
+	if (o->command == CLI_RESTORE)
+		ret = kvmlite_vm_restore(o->restore_dir, &cfg, &vm, err,
+					 sizeof(err));
+	else
+		ret = kvmlite_vm_create(&cfg, &vm, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "kvmlite: %s\n", err[0] ? err : strerror(-ret));
 		status = status_for_create_error(ret);
@@ -401,6 +415,7 @@ int main(int argc, char **argv)
 		printf("kvmlite %s\n", kvmlite_version_string());
 		return 0;
 	case CLI_RUN:
+	case CLI_RESTORE:
 		break;
 	}
 	status = run(&o, t0);

@@ -7,6 +7,7 @@ enum platform_event {
 	PLATFORM_REBOOT,    /* i8042 reset line */
 	PLATFORM_TEST_EXIT, /* value: byte written to the test-exit port */
 	PLATFORM_BOOT_MARK, /* guest userspace wrote the boot-timer port */
+	PLATFORM_SNAPSHOT,  /* the guest asked for a snapshot (port 0xf6) */
 };
 
 struct platform_ops {

@@ -41,6 +41,7 @@ struct arg_rule {
 	unsigned int arg;  /* which of its arguments (0-5) is checked */
 	scmp_datum_t mask; /* INT_ARG, LONG_ARG, or the bits that matter */
 	bool own_pid;	   /* the one value allowed is this process's id */
+	bool own_fd;	   /* ... or the kind's fd (sandbox_enter_fd()) */
 	unsigned int n;	   /* else: how many values in v */
 	scmp_datum_t v[6];
 };
@@ -52,6 +53,7 @@ struct arg_rule {
 	.n = sizeof((scmp_datum_t[]){ __VA_ARGS__ }) / sizeof(scmp_datum_t),   \
 	.v = { __VA_ARGS__ }
 #define OWN_PID .own_pid = true
+#define OWN_FD .own_fd = true
 
 /* Every kind: memory, locks, signals, clocks, thread exit, and the
  * reporter itself (write, exit_group). */
@@ -154,6 +156,38 @@ static const struct arg_rule main_rules[] = {
 	  VALUES(SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL) },
 };
 
+/*
+ * The snapshot thread (src/snapshot.c): reads guest RAM, the vCPUs' and
+ * the VM's state (GET ioctls only), writes files in the snapshot
+ * directory, whose fd the filter is built with: openat, unlinkat and
+ * renameat only relative to it (the names are not checked: seccomp cannot
+ * read them).
+ */
+static const int snapshot_calls[] = {
+	SCMP_SYS(pread64),   SCMP_SYS(pwrite64),  SCMP_SYS(preadv),
+	SCMP_SYS(pwritev),   SCMP_SYS(fdatasync), SCMP_SYS(fsync),
+	SCMP_SYS(ftruncate), SCMP_SYS(lseek),	  SCMP_SYS(close),
+	SCMP_SYS(fstat),     SCMP_SYS(poll),	  SCMP_SYS(ppoll),
+	SCMP_SYS(getrandom),
+};
+
+static const struct arg_rule snapshot_rules[] = {
+	{ SCMP_SYS(openat), 0, INT_ARG, OWN_FD },
+	{ SCMP_SYS(unlinkat), 0, INT_ARG, OWN_FD },
+	/* An overlay disk's live layer is emptied once saved. */
+	{ SCMP_SYS(fallocate), 1, INT_ARG,
+	  VALUES(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) },
+};
+
+static const unsigned long snapshot_ioctls[] = {
+	KVM_GET_REGS,	     KVM_GET_SREGS,	  KVM_GET_XSAVE,
+	KVM_GET_XSAVE2,	     KVM_GET_XCRS,	  KVM_GET_DEBUGREGS,
+	KVM_GET_LAPIC,	     KVM_GET_VCPU_EVENTS, KVM_GET_MP_STATE,
+	KVM_GET_TSC_KHZ,     KVM_GET_MSRS,	  KVM_GET_IRQCHIP,
+	KVM_GET_PIT2,	     KVM_GET_CLOCK,	  KVM_GET_MSR_INDEX_LIST,
+	KVM_CHECK_EXTENSION,
+};
+
 /* The GETs: a vCPU reads its own state for the dump (kvmlite_vm_dump). */
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN,	  KVM_IRQ_LINE,	 KVM_GET_REGS,	      KVM_GET_SREGS,
@@ -183,24 +217,26 @@ static int allow_all(scmp_filter_ctx ctx, const int *calls, size_t n)
 	return 0;
 }
 
-/* One filter rule per allowed value; @pid stands for OWN_PID. */
+/* One filter rule per allowed value; @pid stands for OWN_PID, @fd for
+ * OWN_FD. */
 static int allow_rules(scmp_filter_ctx ctx, const struct arg_rule *rules,
-		       size_t n, pid_t pid)
+		       size_t n, pid_t pid, int fd)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct arg_rule *r = &rules[i];
-		unsigned int nv = r->own_pid ? 1 : r->n;
+		unsigned int nv = r->own_pid || r->own_fd ? 1 : r->n;
 
 		for (unsigned int j = 0; j < nv; j++) {
+			scmp_datum_t v = r->own_pid  ? (scmp_datum_t)pid
+					 : r->own_fd ? (scmp_datum_t)fd
+						     : r->v[j];
 			/* Spelled out: clang warns on SCMP_A1's partial
 			 * initializer. */
 			struct scmp_arg_cmp cmp = {
 				.arg = r->arg,
 				.op = SCMP_CMP_MASKED_EQ,
 				.datum_a = r->mask,
-				.datum_b = (r->own_pid ? (scmp_datum_t)pid
-						       : r->v[j]) &
-					   r->mask,
+				.datum_b = v & r->mask,
 			};
 			int ret = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW,
 							 r->nr, 1, &cmp);
@@ -230,12 +266,36 @@ static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *req, size_t n)
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define ALLOW(list) allow_all(ctx, list, ARRAY_LEN(list))
-#define ALLOW_RULES(list) allow_rules(ctx, list, ARRAY_LEN(list), pid)
+#define ALLOW_RULES(list) allow_rules(ctx, list, ARRAY_LEN(list), pid, fd)
 #define ALLOW_IOCTLS(list) allow_ioctls(ctx, list, ARRAY_LEN(list))
+
+/* renameat within the directory @fd: both directory arguments are it. */
+static int allow_rename_in(scmp_filter_ctx ctx, int fd)
+{
+	struct scmp_arg_cmp cmp[2] = {
+		{ .arg = 0,
+		  .op = SCMP_CMP_MASKED_EQ,
+		  .datum_a = INT_ARG,
+		  .datum_b = (scmp_datum_t)fd & INT_ARG },
+		{ .arg = 2,
+		  .op = SCMP_CMP_MASKED_EQ,
+		  .datum_a = INT_ARG,
+		  .datum_b = (scmp_datum_t)fd & INT_ARG },
+	};
+
+	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(renameat),
+				      2, cmp);
+}
 
 int sandbox_enter(enum sandbox_kind kind)
 {
-	static const char *const names[] = { "vCPU", "I/O", "main" };
+	return sandbox_enter_fd(kind, -1);
+}
+
+int sandbox_enter_fd(int kind, int fd)
+{
+	static const char *const names[] = { "vCPU", "I/O", "main",
+					     "snapshot" };
 	/* Read once, here: the filter is built by the thread it binds. */
 	pid_t pid = getpid();
 	scmp_filter_ctx ctx;
@@ -279,6 +339,21 @@ int sandbox_enter(enum sandbox_kind kind)
 			ret = ALLOW_RULES(main_rules);
 		if (!ret)
 			ret = ALLOW_IOCTLS(main_ioctls);
+		break;
+	case SANDBOX_SNAPSHOT:
+		if (fd < 0)
+			ret = -EBADF;
+		if (!ret)
+			ret = ALLOW(snapshot_calls);
+		if (!ret)
+			ret = ALLOW_RULES(snapshot_rules);
+		if (!ret)
+			ret = allow_rename_in(ctx, fd);
+		if (!ret)
+			ret = ALLOW_IOCTLS(snapshot_ioctls);
+		break;
+	default:
+		ret = -EINVAL;
 		break;
 	}
 	if (!ret)

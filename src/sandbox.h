@@ -3,9 +3,10 @@
 #define KVMLITE_SANDBOX_H
 
 enum sandbox_kind {
-	SANDBOX_VCPU, /* KVM_RUN loop and the device emulation it calls */
-	SANDBOX_IO,   /* device workers and the console thread */
-	SANDBOX_MAIN, /* the kvmlite command's main thread */
+	SANDBOX_VCPU,	  /* KVM_RUN loop and the device emulation it calls */
+	SANDBOX_IO,	  /* device workers and the console thread */
+	SANDBOX_MAIN,	  /* the kvmlite command's main thread */
+	SANDBOX_SNAPSHOT, /* the VM's snapshot thread (port 0xf6) */
 };
 
 /*
@@ -13,6 +14,9 @@ enum sandbox_kind {
  * raises SIGSYS). Returns 0 or a negative errno.
  */
 int sandbox_enter(enum sandbox_kind kind);
+/* The same, for a kind whose rules name an fd of its own (SANDBOX_SNAPSHOT:
+ * the snapshot directory's, the only directory it may open files in). */
+int sandbox_enter_fd(int kind, int fd);
 
 /* 0 when this kernel and libseccomp can filter, else a negative errno. */
 int sandbox_available(void);

@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "kvm.h"
 #include "sandbox.h"
 #include "vm.h"
@@ -106,12 +107,19 @@ static void cond_init_monotonic(pthread_cond_t *c)
 	pthread_condattr_destroy(&ca);
 }
 
+int vm_create_devices(struct kvmlite_vm *vm, const struct config_native *c,
+		      char *err, size_t errlen)
+{
+	struct virtio_slot_ctx ctx = { &c->cfg, &vm->mem, c->cfg.seccomp > 0 };
+
+	return virtio_slots_create(&vm->virtio, &ctx, err, errlen);
+}
+
 /* Guest RAM, the virtio devices and the images: before KVM, so that a bad
  * disk or kernel is reported even where KVM is not. */
 static int create_guest(struct kvmlite_vm *vm, const struct config_native *c,
 			char *err, size_t errlen)
 {
-	struct virtio_slot_ctx ctx = { &c->cfg, &vm->mem, c->cfg.seccomp > 0 };
 	struct boot_images img = {
 		.kernel_path = c->cfg.kernel_path,
 		.initrd_path = c->cfg.initrd_path,
@@ -126,7 +134,7 @@ static int create_guest(struct kvmlite_vm *vm, const struct config_native *c,
 		return err_fmt(err, errlen, ret, "guest memory (%llu MiB): %s",
 			       (unsigned long long)(c->cfg.memory >> 20),
 			       strerror(-ret));
-	ret = virtio_slots_create(&vm->virtio, &ctx, err, errlen);
+	ret = vm_create_devices(vm, c, err, errlen);
 	if (ret)
 		return ret;
 	img.nr_mmio_devs = vm->virtio.nr;
@@ -134,19 +142,11 @@ static int create_guest(struct kvmlite_vm *vm, const struct config_native *c,
 	if (ret)
 		return ret;
 	vm->t.loaded = now_ns();
-	if (vm->boot.linux_kernel && kvm_host_lacks_hw_virt())
-		vm->warning =
-			"this machine has no hardware virtualization (no vmx "
-			"or svm in /proc/cpuinfo): its /dev/kvm is a software "
-			"one that runs small guests, but a Linux kernel will "
-			"crawl or fail here; boot it in the emulated test host "
-			"(tests/testhost/run -- kvmlite run ...) or on a host "
-			"with VT-x or AMD-V";
 	return 0;
 }
 
 /* KVM's VM, the board, the devices' routes, the vCPUs. */
-static int create_machine(struct kvmlite_vm *vm, char *err, size_t errlen)
+static int create_kvm_vm(struct kvmlite_vm *vm, char *err, size_t errlen)
 {
 	int ret;
 
@@ -178,6 +178,96 @@ static int create_machine(struct kvmlite_vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+int vm_create_machine(struct kvmlite_vm *vm, const struct config_native *c,
+		      char *err, size_t errlen)
+{
+	int ret;
+
+	if (vm->boot.linux_kernel && kvm_host_lacks_hw_virt())
+		vm->warning =
+			"this machine has no hardware virtualization (no vmx "
+			"or svm in /proc/cpuinfo): its /dev/kvm is a software "
+			"one that runs small guests, but a Linux kernel will "
+			"crawl or fail here; boot it in the emulated test host "
+			"(tests/testhost/run -- kvmlite run ...) or on a host "
+			"with VT-x or AMD-V";
+	/* Before the board: the UART is wired to it. */
+	ret = console_init(&vm->console, c->cfg.console_out_fd,
+			   c->cfg.console_in_fd, console_in, vm, err, errlen);
+	if (ret)
+		return ret;
+	vm->console.out_failed = console_failed;
+	vm->console.escape = console_escape;
+	vm->console.escapes = c->cfg.console_escapes != 0;
+	vm->console_ready = true;
+	ret = create_kvm_vm(vm, err, errlen);
+	if (ret)
+		return ret;
+
+	ret = worker_init(&vm->io, vm->cfg.seccomp > 0);
+	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ret || vm->exit_fd < 0) {
+		ret = ret ? ret : -errno;
+		return err_fmt(err, errlen, ret, "event loop: %s",
+			       strerror(-ret));
+	}
+	ret = snapshot_init(vm, c, err, errlen);
+	if (ret)
+		return ret;
+	vm->t.vm_created = now_ns();
+	return 0;
+}
+
+int vm_alloc(const struct config_native *c, struct kvmlite_vm **out, char *err,
+	     size_t errlen)
+{
+	struct kvmlite_vm *vm;
+	int ret;
+
+	*out = NULL;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return err_fmt(err, errlen, -ENOMEM, "out of memory");
+	vm->cfg = c->cfg;
+	if (!vm->cfg.kick_signal)
+		vm->cfg.kick_signal = SIGRTMAX - 1;
+	vm->t.process_start = c->cfg.process_start_ns;
+	vm->kvm_fd = vm->vm_fd = vm->io.stop_fd = -1;
+	vm->exit_fd = -1;
+	vm->mem.memfd = -1;
+	pthread_mutex_init(&vm->lock, NULL);
+	cond_init_monotonic(&vm->cond);
+	console_log_init(&vm->con);
+	bus_init(&vm->pio);
+	bus_init(&vm->mmio);
+	snapshot_prepare(vm);
+	*out = vm;
+	/* The caller's strings and arrays are not kept past creation. */
+	vm->cfg.kernel_path = vm->cfg.initrd_path = NULL;
+	vm->cfg.disks = NULL;
+	vm->cfg.nets = NULL;
+	vm->cfg.name = NULL;
+	vm->cfg.snapshot_dir = NULL;
+	vm->cmdline = strdup(c->cfg.cmdline ? c->cfg.cmdline
+					    : KVMLITE_DEFAULT_CMDLINE);
+	vm->cfg.cmdline = vm->cmdline;
+	if (!vm->cmdline || (c->cfg.name && !(vm->name = strdup(c->cfg.name))))
+		return err_fmt(err, errlen, -ENOMEM, "out of memory");
+	ret = snapshot_set_dir(vm, c->cfg.snapshot_dir, err, errlen);
+	if (ret)
+		return ret;
+	if (c->cfg.seccomp > 0) {
+		ret = sandbox_available();
+		if (ret)
+			return err_fmt(err, errlen, ret,
+				       "seccomp filtering is not available on "
+				       "this kernel (turn it off to run "
+				       "unfiltered)");
+		sandbox_install_reporter();
+	}
+	return 0;
+}
+
 int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 		      char *err, size_t errlen)
 {
@@ -191,75 +281,17 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 		ret = config_validate(&c.cfg, err, errlen);
 	if (ret)
 		return ret;
-
-	vm = calloc(1, sizeof(*vm));
-	if (!vm)
-		return err_fmt(err, errlen, -ENOMEM, "out of memory");
-	vm->cfg = c.cfg;
-	if (!vm->cfg.kick_signal)
-		vm->cfg.kick_signal = SIGRTMAX - 1;
-	vm->t.process_start = c.cfg.process_start_ns;
-	vm->kvm_fd = vm->vm_fd = vm->io.stop_fd = -1;
-	vm->exit_fd = -1;
-	vm->mem.memfd = -1;
-	pthread_mutex_init(&vm->lock, NULL);
-	cond_init_monotonic(&vm->cond);
-	console_log_init(&vm->con);
-	bus_init(&vm->pio);
-	bus_init(&vm->mmio);
-	/* The caller's strings and arrays are not kept past this call. */
-	vm->cfg.kernel_path = vm->cfg.initrd_path = NULL;
-	vm->cfg.disks = NULL;
-	vm->cfg.nets = NULL;
-	vm->cfg.name = NULL;
-	vm->cmdline =
-		strdup(c.cfg.cmdline ? c.cfg.cmdline : KVMLITE_DEFAULT_CMDLINE);
-	vm->cfg.cmdline = vm->cmdline;
-	if (!vm->cmdline || (c.cfg.name && !(vm->name = strdup(c.cfg.name)))) {
-		ret = err_fmt(err, errlen, -ENOMEM, "out of memory");
-		goto fail;
+	ret = vm_alloc(&c, &vm, err, errlen);
+	if (!ret)
+		ret = create_guest(vm, &c, err, errlen);
+	if (!ret)
+		ret = vm_create_machine(vm, &c, err, errlen);
+	if (ret) {
+		kvmlite_vm_destroy(vm);
+		return ret;
 	}
-
-	if (c.cfg.seccomp > 0) {
-		ret = sandbox_available();
-		if (ret) {
-			err_fmt(err, errlen, ret,
-				"seccomp filtering is not available on this "
-				"kernel (turn it off to run unfiltered)");
-			goto fail;
-		}
-		sandbox_install_reporter();
-	}
-	ret = create_guest(vm, &c, err, errlen);
-	if (ret)
-		goto fail;
-	/* Before the board: the UART is wired to it. */
-	ret = console_init(&vm->console, c.cfg.console_out_fd,
-			   c.cfg.console_in_fd, console_in, vm, err, errlen);
-	if (ret)
-		goto fail;
-	vm->console.out_failed = console_failed;
-	vm->console.escape = console_escape;
-	vm->console.escapes = c.cfg.console_escapes != 0;
-	vm->console_ready = true;
-	ret = create_machine(vm, err, errlen);
-	if (ret)
-		goto fail;
-
-	ret = worker_init(&vm->io, vm->cfg.seccomp > 0);
-	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (ret || vm->exit_fd < 0) {
-		ret = ret ? ret : -errno;
-		err_fmt(err, errlen, ret, "event loop: %s", strerror(-ret));
-		goto fail;
-	}
-	vm->t.vm_created = now_ns();
 	*out = vm;
 	return 0;
-
-fail:
-	kvmlite_vm_destroy(vm);
-	return ret;
 }
 
 /* The console thread: console input and output until the VM stops, then
@@ -328,6 +360,8 @@ int kvmlite_vm_start(struct kvmlite_vm *vm)
 		(void)eventfd_write(vm->io.stop_fd, 1);
 	pthread_mutex_unlock(&vm->lock);
 	ret = virtio_slots_start(&vm->virtio, why, sizeof(why));
+	if (!ret)
+		ret = snapshot_start(vm, why, sizeof(why));
 	if (ret)
 		vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0, "%s", why);
 out:
@@ -377,12 +411,18 @@ int kvmlite_vm_shutdown(struct kvmlite_vm *vm)
 	return ret;
 }
 
+bool vm_pause_wanted(struct kvmlite_vm *vm)
+{
+	return __atomic_load_n(&vm->pause_requested, __ATOMIC_SEQ_CST) ||
+	       __atomic_load_n(&vm->internal_pause, __ATOMIC_SEQ_CST);
+}
+
 void vm_park_vcpu(struct kvmlite_vm *vm, struct vcpu *v)
 {
 	pthread_mutex_lock(&vm->lock);
 	vm->nr_parked++;
 	pthread_cond_broadcast(&vm->cond);
-	while (vm->pause_requested && !vm->stopping) {
+	while ((vm->pause_requested || vm->internal_pause) && !vm->stopping) {
 		pthread_cond_wait(&vm->cond, &vm->lock);
 		/* A dump asked while paused. */
 		if (v->snap_seq != vm->dump_seq) {
@@ -395,25 +435,56 @@ void vm_park_vcpu(struct kvmlite_vm *vm, struct vcpu *v)
 	pthread_mutex_unlock(&vm->lock);
 }
 
-int kvmlite_vm_pause(struct kvmlite_vm *vm)
+/* Ask for a pause (@internal: the snapshot's) and, with @wait, wait until
+ * every vCPU is parked. Under vm->lock. */
+static int pause_locked(struct kvmlite_vm *vm, bool internal, bool wait)
 {
-	int ret = 0;
-
-	pthread_mutex_lock(&vm->lock);
-	if (!vm->started || vm->stopping) {
-		ret = -EINVAL;
-		goto out;
-	}
-	vm->pause_requested = true;
+	if (!vm->started || vm->stopping)
+		return -EINVAL;
+	if (internal)
+		vm->internal_pause = true;
+	else
+		vm->pause_requested = true;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
-	while (vm->nr_parked < vm->nr_vcpus && !vm->stopping)
+	while (wait && vm->nr_parked < vm->nr_vcpus && !vm->stopping)
 		pthread_cond_wait(&vm->cond, &vm->lock);
-	if (vm->stopping)
-		ret = -EINVAL;
-out:
+	return vm->stopping ? -EINVAL : 0;
+}
+
+int kvmlite_vm_pause(struct kvmlite_vm *vm)
+{
+	int ret;
+
+	pthread_mutex_lock(&vm->lock);
+	ret = pause_locked(vm, false, true);
 	pthread_mutex_unlock(&vm->lock);
 	return ret;
+}
+
+void vm_request_pause(struct kvmlite_vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	(void)pause_locked(vm, true, false);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+int vm_pause_vcpus(struct kvmlite_vm *vm)
+{
+	int ret;
+
+	pthread_mutex_lock(&vm->lock);
+	ret = pause_locked(vm, true, true);
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
+}
+
+void vm_resume_vcpus(struct kvmlite_vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->internal_pause = false;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
 }
 
 int kvmlite_vm_resume(struct kvmlite_vm *vm)
@@ -440,6 +511,8 @@ void kvmlite_vm_destroy(struct kvmlite_vm *vm)
 			pthread_join(vm->vcpus[i].thread, NULL);
 	}
 	worker_release(&vm->io); /* the stop was signalled */
+	/* Its thread uses the vCPUs and devices. */
+	snapshot_release(vm);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	/* After the vCPUs: no guest access can reach a device any more. */

@@ -17,6 +17,7 @@
 #include "console_log.h"
 #include "guest_mem.h"
 #include "loader/loader.h"
+#include "snapshot.h"
 #include "util.h"
 #include "vcpu/vcpu.h"
 #include "virtio/slots.h"
@@ -41,6 +42,7 @@ struct kvmlite_vm {
 
 	struct board board;	    /* the fixed devices */
 	struct virtio_slots virtio; /* and the virtio ones */
+	struct snapshots snaps;	    /* snapshot.c */
 
 	/* The console thread; its stop_fd is written when the VM stops. It
 	 * then waits for the vCPUs, writes out the console's last output and
@@ -61,6 +63,8 @@ struct kvmlite_vm {
 	bool finished;		    /* stopped, vCPUs out, console written */
 	unsigned int vcpus_running; /* vCPU threads not yet returned */
 	bool pause_requested;
+	bool internal_pause; /* a snapshot's or reset's, apart from the caller's
+			      */
 	unsigned int nr_parked;
 	unsigned int dump_seq; /* vCPUs answer with a snapshot */
 	volatile int stopping; /* read by vCPU threads without the lock */
@@ -82,5 +86,33 @@ void vm_mark_boot(struct kvmlite_vm *vm);
 
 /* A vCPU thread stops here while the VM is paused. */
 void vm_park_vcpu(struct kvmlite_vm *vm, struct vcpu *v);
+/* Whether the vCPUs are to park (a pause of the caller's or internal). */
+bool vm_pause_wanted(struct kvmlite_vm *vm);
+
+/*
+ * The internal pause (snapshot.c): vm_request_pause() asks every vCPU to
+ * park at its next exit and returns at once (from a vCPU thread, whose
+ * own exit completes first); vm_pause_vcpus() asks and waits until all
+ * are parked: 0, or -EINVAL when the VM is not running or stops
+ * meanwhile; vm_resume_vcpus() lets them go (a pause of the caller's
+ * still holds them).
+ */
+void vm_request_pause(struct kvmlite_vm *vm);
+int vm_pause_vcpus(struct kvmlite_vm *vm);
+void vm_resume_vcpus(struct kvmlite_vm *vm);
+
+/*
+ * The steps of kvmlite_vm_create() that a restore shares (snapshot.c):
+ * vm_alloc() takes the (imported, validated) configuration, then guest
+ * memory is set up by the caller, vm_create_devices() makes the virtio
+ * devices, vm_create_machine() the console, KVM's VM, the board, the
+ * vCPUs and the rest. On failure the caller destroys the VM.
+ */
+int vm_alloc(const struct config_native *c, struct kvmlite_vm **out, char *err,
+	     size_t errlen);
+int vm_create_devices(struct kvmlite_vm *vm, const struct config_native *c,
+		      char *err, size_t errlen);
+int vm_create_machine(struct kvmlite_vm *vm, const struct config_native *c,
+		      char *err, size_t errlen);
 
 #endif

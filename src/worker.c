@@ -12,6 +12,7 @@ struct worker_boot {
 	void *(*fn)(void *);
 	void *arg;
 	bool seccomp;
+	int kind, fd;
 	int err;
 	sem_t ready;
 };
@@ -21,16 +22,19 @@ static void *worker_entry(void *p)
 	struct worker_boot *wb = p; /* on the starter's stack: copy first */
 	void *(*fn)(void *) = wb->fn;
 	void *arg = wb->arg;
-	int err = wb->seccomp ? sandbox_enter(SANDBOX_IO) : 0;
+	int err = wb->seccomp ? sandbox_enter_fd(wb->kind, wb->fd) : 0;
 
 	wb->err = err;
 	sem_post(&wb->ready);
 	return err ? NULL : fn(arg);
 }
 
-int worker_start(pthread_t *t, void *(*fn)(void *), void *arg, bool seccomp)
+static int start_as(pthread_t *t, void *(*fn)(void *), void *arg, bool seccomp,
+		    int kind, int fd)
 {
-	struct worker_boot wb = { .fn = fn, .arg = arg, .seccomp = seccomp };
+	struct worker_boot wb = {
+		.fn = fn, .arg = arg, .seccomp = seccomp, .kind = kind, .fd = fd
+	};
 	sigset_t all, old;
 	int ret;
 
@@ -52,10 +56,23 @@ int worker_start(pthread_t *t, void *(*fn)(void *), void *arg, bool seccomp)
 	return ret;
 }
 
+int worker_start(pthread_t *t, void *(*fn)(void *), void *arg, bool seccomp)
+{
+	return start_as(t, fn, arg, seccomp, SANDBOX_IO, -1);
+}
+
 int worker_init(struct worker *w, bool seccomp)
+{
+	return worker_init_as(w, seccomp, SANDBOX_IO, -1);
+}
+
+int worker_init_as(struct worker *w, bool seccomp, int sandbox_kind,
+		   int sandbox_fd)
 {
 	w->started = false;
 	w->seccomp = seccomp;
+	w->sandbox_kind = sandbox_kind;
+	w->sandbox_fd = sandbox_fd;
 	w->stopping = false;
 	w->cancel = 0;
 	w->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -68,7 +85,8 @@ int worker_run(struct worker *w, void *(*fn)(void *), void *arg)
 
 	if (w->started)
 		return -EBUSY;
-	ret = worker_start(&w->thread, fn, arg, w->seccomp);
+	ret = start_as(&w->thread, fn, arg, w->seccomp, w->sandbox_kind,
+		       w->sandbox_fd);
 	if (!ret)
 		w->started = true;
 	return ret;

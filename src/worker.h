@@ -32,12 +32,17 @@ struct worker {
 	pthread_t thread;
 	int stop_fd;
 	bool started;
-	bool seccomp;	     /* load the I/O allow-list first */
+	bool seccomp;	     /* load the allow-list first: */
+	int sandbox_kind;    /* enum sandbox_kind: SANDBOX_IO unless told */
+	int sandbox_fd;	     /* the kind's fd (sandbox_enter_fd()), or -1 */
 	bool stopping;	     /* atomic: worker_release() has begun */
 	unsigned int cancel; /* atomic: worker_cancel_begin()s not ended */
 };
 
 int worker_init(struct worker *w, bool seccomp);
+/* The same for a thread of another seccomp kind (sandbox.h), with its fd. */
+int worker_init_as(struct worker *w, bool seccomp, int sandbox_kind,
+		   int sandbox_fd);
 /* 0, -EBUSY when already started, or worker_start()'s error. */
 int worker_run(struct worker *w, void *(*fn)(void *), void *arg);
 void worker_release(struct worker *w);

@@ -1,5 +1,6 @@
 /*
- * Test-exit, boot-timer and ACPI sleep ports. See platform_ports.h.
+ * Test-exit, boot-timer, snapshot and ACPI sleep ports. See
+ * platform_ports.h.
  */
 #include <errno.h>
 #include <string.h>
@@ -52,6 +53,38 @@ void boot_timer_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 	read_ones(data, len, is_write);
 	if (is_write)
 		platform_raise(&b->plat, PLATFORM_BOOT_MARK, data[0]);
+}
+
+void snapshot_port_init(struct snapshot_port *p,
+			const struct platform_ops *plat, bool enabled)
+{
+	memset(p, 0, sizeof(*p));
+	if (plat)
+		p->plat = *plat;
+	p->enabled = enabled;
+	atomic_init(&p->restored, 0);
+}
+
+void snapshot_port_set_restored(struct snapshot_port *p)
+{
+	atomic_store(&p->restored, 1);
+}
+
+void snapshot_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+		      bool is_write)
+{
+	struct snapshot_port *p = opaque;
+
+	if (!p || !data || !len)
+		return;
+	if (!is_write) {
+		memset(data, 0, len);
+		if (off == 0)
+			data[0] = atomic_load(&p->restored);
+		return;
+	}
+	if (p->enabled && off == 0)
+		platform_raise(&p->plat, PLATFORM_SNAPSHOT, data[0]);
 }
 
 void acpi_sleep_port_init(struct acpi_sleep_port *a,

@@ -3,6 +3,9 @@
  *
  *  0xf4   test exit: an 8-bit write of V ends the VM with TEST_EXIT(V)
  *  0xf5   boot timer: any write marks a boot milestone (BOOT_MARK)
+ *  0xf6   snapshot: a write asks for a snapshot (SNAPSHOT) when enabled;
+ *         a read gives 0 in a VM that booted, 1 in one restored from a
+ *         snapshot (or reset to one)
  *  0x3c0  ACPI (hardware-reduced) sleep control register: S5 -> POWEROFF
  *  0x3c1  ACPI sleep status register
  *
@@ -39,6 +42,20 @@ void boot_timer_port_init(struct boot_timer_port *b,
 			  const struct platform_ops *plat);
 void boot_timer_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 			bool is_write);
+
+/* Port 0xf6, one byte (wider reads: the value, then zeros). */
+struct snapshot_port {
+	struct platform_ops plat;
+	bool enabled;		  /* writes ask for a snapshot */
+	_Atomic uint8_t restored; /* what reads return */
+};
+
+void snapshot_port_init(struct snapshot_port *p,
+			const struct platform_ops *plat, bool enabled);
+/* The VM now runs from a snapshot: reads return 1. */
+void snapshot_port_set_restored(struct snapshot_port *p);
+void snapshot_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+		      bool is_write);
 
 /*
  * Ports 0x3c0-0x3c1, registered as one 2-byte range at 0x3c0. A wider

@@ -143,7 +143,7 @@ static void vcpu_kicked(struct vcpu *v)
 	vcpu_answer_dump(v);
 	if (v->vm->stopping)
 		return;
-	if (v->vm->pause_requested) {
+	if (vm_pause_wanted(v->vm)) {
 		set_state(v, VCPU_PARKED);
 		vm_park_vcpu(v->vm, v);
 		set_state(v, VCPU_IN_EXIT);

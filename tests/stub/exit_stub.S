@@ -9,6 +9,15 @@
  * driver does; with
  * STUB_LINUX_NOTE it also carries an ELF note owned by "Linux", as every
  * vmlinux does (kvmlite then takes it for a Linux kernel).
+ *
+ * With STUB_SNAPSHOT it exercises snapshots: it stores 0x5a at 2 MiB,
+ * writes the snapshot port 0xf6, and reads it back. In a VM that booted
+ * (0) it prints "stub: booted" and, with STUB_SNAPSHOT_EXIT, clears the
+ * byte and exits with 10; without, it reads the port until it is non-zero
+ * (a reset in place, or a restore of a snapshot the host took meanwhile).
+ * Restored, it marks the boot timer (0xf5), prints "stub: restored 5a"
+ * when the byte still holds 0x5a ("stub: restored ??" else), clears it
+ * and exits with 20 (STUB_SNAPSHOT_EXIT) or halts.
  */
 #ifndef STUB_EXIT_VALUE
 #define STUB_EXIT_VALUE 42
@@ -57,6 +66,44 @@ pvh_start:
 	jz 3b
 	outb %al, %dx
 	jmp 2b
+#elif defined(STUB_SNAPSHOT)
+	movl $0x90000, %esp	/* PVH gives no stack */
+	movb $0x5a, 0x200000
+	outb %al, $0xf6
+	inb $0xf6, %al
+	testb %al, %al
+	jnz 5f
+	movl $booted, %esi
+	call puts
+#ifdef STUB_SNAPSHOT_EXIT
+	movb $0, 0x200000
+	movb $10, %al
+	outb %al, $0xf4
+#endif
+4:	inb $0xf6, %al
+	testb %al, %al
+	jz 4b
+5:	outb %al, $0xf5
+	movl $restored, %esi
+	call puts
+	movl $good, %esi
+	cmpb $0x5a, 0x200000
+	je 6f
+	movl $bad, %esi
+6:	call puts
+	movb $0, 0x200000
+#ifdef STUB_SNAPSHOT_EXIT
+	movb $20, %al
+	outb %al, $0xf4
+#endif
+	jmp 1f
+puts:	movw $0x3f8, %dx
+2:	lodsb
+	testb %al, %al
+	jz 3f
+	outb %al, %dx
+	jmp 2b
+3:	ret
 #elif !defined(STUB_HANG)
 	movb $STUB_EXIT_VALUE, %al
 	outb %al, $0xf4
@@ -73,6 +120,17 @@ pvh_start:
 1:	hlt
 	jmp 1b
 
+#ifdef STUB_SNAPSHOT
+	.section .rodata
+booted:
+	.asciz "stub: booted\n"
+restored:
+	.asciz "stub: restored "
+good:
+	.asciz "5a\n"
+bad:
+	.asciz "??\n"
+#endif
 #ifdef STUB_HANG
 	.section .rodata
 hello:

@@ -209,6 +209,53 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
+START_TEST(snapshots)
+{
+	struct cli_opts o;
+	char err[256];
+
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz",
+			       "--snapshot-dir", "snaps", "--disk",
+			       "path=a.img,overlay=on"),
+			 0);
+	ck_assert_str_eq(o.snapshot_dir, "snaps");
+	ck_assert_int_eq(o.disks[0].overlay, 1);
+	cli_free(&o);
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz", "--disk",
+			       "path=a.img,overlay=maybe"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "--disk: overlay=maybe: expected on or off");
+	cli_free(&o);
+	ck_assert_int_eq(PARSE(&o, err, "restore", "snaps", "--serial", "none",
+			       "--boot-timing=json", "--no-seccomp"),
+			 0);
+	ck_assert_int_eq(o.command, CLI_RESTORE);
+	ck_assert_str_eq(o.restore_dir, "snaps");
+	ck_assert_int_eq(o.serial, CLI_SERIAL_NONE);
+	ck_assert_int_eq(o.timing, CLI_TIMING_JSON);
+	ck_assert(o.set & CLI_SET_NO_SECCOMP);
+	ck_assert_int_eq(PARSE(&o, err, "restore", "--serial=file:/tmp/c", "d"),
+			 0);
+	ck_assert_str_eq(o.serial_path, "/tmp/c");
+	ck_assert_int_eq(PARSE(&o, err, "restore", "d", "--help"), 0);
+	ck_assert_int_eq(o.command, CLI_HELP);
+	ck_assert_int_eq(PARSE(&o, err, "restore"), -EINVAL);
+	ck_assert_str_eq(err, "restore: the snapshot's directory is required");
+	ck_assert_int_eq(PARSE(&o, err, "restore", "d", "--memory", "1G"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "restore: unknown option '--memory' (restore "
+			      "takes --serial, --boot-timing, --no-seccomp)");
+	ck_assert_int_eq(PARSE(&o, err, "restore", "d", "e"), -EINVAL);
+	ck_assert_int_eq(PARSE(&o, err, "restore", "d", "--serial", "tty"),
+			 -EINVAL);
+	ck_assert_int_eq(PARSE(&o, err, "restore", "d", "--serial"), -EINVAL);
+	ck_assert_str_eq(err, "--serial needs a value");
+	ck_assert_int_eq(
+		PARSE(&o, err, "run", "--kernel", "bz", "--snapshot-dir"),
+		-EINVAL);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -220,6 +267,7 @@ int main(void)
 	tcase_add_test(tc, help_version);
 	tcase_add_test(tc, disks);
 	tcase_add_test(tc, bad_arguments);
+	tcase_add_test(tc, snapshots);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

@@ -48,7 +48,8 @@ START_TEST(full_file)
 		   "  \"memory\": \"1G\",\n"
 		   "  \"serial\": \"file:console.log\",\n"
 		   "  \"boot_timing\": \"json\",\n"
-		   "  \"disks\": [ {\"path\": \"a.img\"},\n"
+		   "  \"snapshot_dir\": \"snaps\",\n"
+		   "  \"disks\": [ {\"path\": \"a.img\", \"overlay\": true},\n"
 		   "             {\"path\": \"/b.img\", \"ro\": true, "
 		   "\"serial\": \"bee\"} ],\n"
 		   "  \"nets\": [ {\"tap\": \"tap0\", \"mac\": "
@@ -69,6 +70,10 @@ START_TEST(full_file)
 	snprintf(want, sizeof(want), "%s/a.img", dir);
 	ck_assert_str_eq(c.disks[0].path, want);
 	ck_assert_int_eq(c.disks[0].read_only, 0);
+	ck_assert_int_eq(c.disks[0].overlay, 1);
+	ck_assert_int_eq(c.disks[1].overlay, 0);
+	snprintf(want, sizeof(want), "%s/snaps", dir);
+	ck_assert_str_eq(c.snapshot_dir, want);
 	ck_assert_str_eq(c.disks[1].path, "/b.img");
 	ck_assert_int_eq(c.disks[1].read_only, 1);
 	ck_assert_str_eq(c.disks[1].serial, "bee");

@@ -240,6 +240,7 @@ START_TEST(platform_ports)
 	struct fake_platform fp = { 0 };
 	struct platform_ops ops = { fake_platform_event, &fp };
 	struct acpi_sleep_port a, b;
+	struct snapshot_port on, off;
 	struct saved s;
 	struct snap_reader r;
 	uint8_t v[4];
@@ -253,6 +254,24 @@ START_TEST(platform_ports)
 	acpi_sleep_port_io(&b, ACPI_SLEEP_STS_OFF, v, 1, false);
 	ck_assert_uint_eq(v[0], ACPI_WAK_STS);
 	snapfile_free(&s.f);
+
+	/* Port 0xf6: reads 0 until restored, then 1 (wide reads: then
+	 * zeros); writes ask for a snapshot only when enabled. */
+	snapshot_port_init(&on, &ops, true);
+	snapshot_port_init(&off, &ops, false);
+	memset(v, 0xff, sizeof(v));
+	snapshot_port_io(&off, 0, v, 4, false);
+	ck_assert_uint_eq(le_get(v, 4), 0);
+	v[0] = 1;
+	snapshot_port_io(&off, 0, v, 1, true);
+	ck_assert_int_eq(fp.nr, 0);
+	snapshot_port_io(&on, 0, v, 1, true);
+	ck_assert_int_eq(fp.nr, 1);
+	ck_assert_int_eq(fp.ev[0], PLATFORM_SNAPSHOT);
+	snapshot_port_set_restored(&off);
+	memset(v, 0xff, sizeof(v));
+	snapshot_port_io(&off, 0, v, 4, false);
+	ck_assert_uint_eq(le_get(v, 4), 1);
 }
 END_TEST
 
