@@ -680,16 +680,7 @@ struct restore_files {
 	bool have_state;
 	int mem_fd;
 	uint64_t mem_size;
-	bool linux_kernel; /* the snapshot's guest is a Linux kernel */
-	/* The decoded configuration's strings and arrays. */
-	struct config_native c;
-	char *strings[2 * KVMLITE_MAX_DISKS + 2 * KVMLITE_MAX_NETS + 1];
-	unsigned int nr_strings;
-	struct disk_stamp {
-		bool blk;
-		uint64_t size, sec;
-		uint32_t nsec;
-	} stamps[KVMLITE_MAX_DISKS];
+	struct snapshot_config sc; /* the CONFIG section, decoded */
 };
 
 static int read_state(struct restore_files *rf, char *err, size_t errlen)
@@ -769,12 +760,12 @@ static int open_memory(struct restore_files *rf, char *err, size_t errlen)
 	return 0;
 }
 
-static const char *keep_string(struct restore_files *rf, struct snap_reader *r,
-			       bool nullable)
+static const char *keep_string(struct snapshot_config *sc,
+			       struct snap_reader *r, bool nullable)
 {
 	char *buf;
 
-	if (rf->nr_strings >= ARRAY_LEN(rf->strings)) {
+	if (sc->nr_strings >= ARRAY_LEN(sc->strings)) {
 		r->err = -EINVAL;
 		return NULL;
 	}
@@ -784,71 +775,87 @@ static const char *keep_string(struct restore_files *rf, struct snap_reader *r,
 		return NULL;
 	}
 	snap_get_str(r, buf, SNAP_MAX_STRING);
-	rf->strings[rf->nr_strings++] = buf;
+	sc->strings[sc->nr_strings++] = buf;
 	return nullable && !buf[0] ? NULL : buf;
 }
 
-/* The CONFIG section into rf->c (over the caller's console settings). */
-static int decode_config(struct restore_files *rf, char *err, size_t errlen)
+int snapshot_config_decode(const struct snapfile *f, struct snapshot_config *sc)
 {
-	struct kvmlite_config *cfg = &rf->c.cfg;
+	struct kvmlite_config *cfg = &sc->c.cfg;
 	struct snap_reader r;
 	const char *name;
 	uint32_t nd, nn;
 
-	if (snapfile_section(&rf->state, SNAP_CONFIG, 0, &r))
-		goto bad;
+	if (snapfile_section(f, SNAP_CONFIG, 0, &r))
+		return -EINVAL;
 	cfg->cpus = snap_get_u32(&r);
 	cfg->memory = snap_get_u64(&r);
-	rf->linux_kernel = snap_get_u8(&r);
-	name = keep_string(rf, &r, true);
+	sc->linux_kernel = snap_get_u8(&r);
+	name = keep_string(sc, &r, true);
 	if (!cfg->name)
 		cfg->name = name;
 	nd = snap_get_u32(&r);
 	if (r.err || nd > KVMLITE_MAX_DISKS)
 		goto bad;
 	for (uint32_t i = 0; i < nd; i++) {
-		struct kvmlite_disk *d = &rf->c.disks[i];
-		struct disk_stamp *s = &rf->stamps[i];
+		struct kvmlite_disk *d = &sc->c.disks[i];
+		struct snapshot_disk_stamp *st = &sc->stamps[i];
 
 		memset(d, 0, sizeof(*d));
-		d->path = keep_string(rf, &r, false);
+		d->path = keep_string(sc, &r, false);
 		d->read_only = snap_get_u8(&r);
-		d->serial = keep_string(rf, &r, true);
+		d->serial = keep_string(sc, &r, true);
 		d->overlay = snap_get_u8(&r);
-		s->blk = snap_get_u8(&r);
-		s->size = snap_get_u64(&r);
-		s->sec = snap_get_u64(&r);
-		s->nsec = snap_get_u32(&r);
+		st->blk = snap_get_u8(&r);
+		st->size = snap_get_u64(&r);
+		st->sec = snap_get_u64(&r);
+		st->nsec = snap_get_u32(&r);
 	}
 	nn = snap_get_u32(&r);
 	if (r.err || nn > KVMLITE_MAX_NETS)
 		goto bad;
 	for (uint32_t i = 0; i < nn; i++) {
-		rf->c.nets[i].tap = keep_string(rf, &r, false);
-		rf->c.nets[i].mac = keep_string(rf, &r, false);
+		sc->c.nets[i].tap = keep_string(sc, &r, false);
+		sc->c.nets[i].mac = keep_string(sc, &r, false);
 	}
 	if (snap_reader_done(&r))
 		goto bad;
-	cfg->disks = nd ? rf->c.disks : NULL;
+	cfg->disks = nd ? sc->c.disks : NULL;
 	cfg->nr_disks = nd;
-	cfg->nets = nn ? rf->c.nets : NULL;
+	cfg->nets = nn ? sc->c.nets : NULL;
 	cfg->nr_nets = nn;
 	return 0;
 bad:
-	return err_fmt(err, errlen, r.err == -ENOMEM ? -ENOMEM : -ENOEXEC,
-		       "snapshot %s/%s: the configuration section is missing "
-		       "or invalid",
-		       rf->path, STATE_FILE);
+	return r.err == -ENOMEM ? -ENOMEM : -EINVAL;
+}
+
+void snapshot_config_free(struct snapshot_config *sc)
+{
+	for (unsigned int i = 0; i < sc->nr_strings; i++)
+		free(sc->strings[i]);
+	sc->nr_strings = 0;
+}
+
+/* The CONFIG section into rf->sc (over the caller's console settings). */
+static int decode_config(struct restore_files *rf, char *err, size_t errlen)
+{
+	int ret = snapshot_config_decode(&rf->state, &rf->sc);
+
+	if (ret)
+		return err_fmt(err, errlen, ret == -ENOMEM ? ret : -ENOEXEC,
+			       "snapshot %s/%s: the configuration section is "
+			       "missing or invalid",
+			       rf->path, STATE_FILE);
+	return 0;
 }
 
 /* Each disk is the one the snapshot used: same kind, same size, and an
  * overlay disk's image not modified since. */
 static int check_disks(struct restore_files *rf, char *err, size_t errlen)
 {
-	for (unsigned int i = 0; i < rf->c.cfg.nr_disks; i++) {
-		const struct kvmlite_disk *d = &rf->c.disks[i];
-		const struct disk_stamp *s = &rf->stamps[i];
+	for (unsigned int i = 0; i < rf->sc.c.cfg.nr_disks; i++) {
+		const struct kvmlite_disk *d = &rf->sc.c.disks[i];
+		const struct snapshot_disk_stamp *s = &rf->sc.stamps[i];
 		struct stat st;
 
 		if (stat(d->path, &st) < 0)
@@ -889,8 +896,7 @@ static void restore_files_free(struct restore_files *rf)
 		close(rf->mem_fd);
 	if (rf->dirfd >= 0)
 		close(rf->dirfd);
-	for (unsigned int i = 0; i < rf->nr_strings; i++)
-		free(rf->strings[i]);
+	snapshot_config_free(&rf->sc);
 	free(rf);
 }
 
@@ -935,8 +941,8 @@ int kvmlite_vm_restore(const char *dir, const struct kvmlite_config *user,
 	} else {
 		kvmlite_config_init(&caller.cfg);
 	}
-	kvmlite_config_init(&rf->c.cfg);
-	take_callers(&rf->c.cfg, &caller.cfg);
+	kvmlite_config_init(&rf->sc.c.cfg);
+	take_callers(&rf->sc.c.cfg, &caller.cfg);
 	rf->dirfd = open_dir(dir, false);
 	if (rf->dirfd < 0) {
 		ret = err_fmt(err, errlen, -ENOEXEC, "snapshot %s: %s", dir,
@@ -950,16 +956,16 @@ int kvmlite_vm_restore(const char *dir, const struct kvmlite_config *user,
 		ret = decode_config(rf, err, errlen);
 	if (ret)
 		goto out;
-	if (rf->c.cfg.memory != rf->mem_size) {
+	if (rf->sc.c.cfg.memory != rf->mem_size) {
 		ret = err_fmt(err, errlen, -ENOEXEC,
 			      "snapshot %s/%s: holds %llu bytes of RAM, the "
 			      "state %llu",
 			      dir, MEMORY_FILE,
 			      (unsigned long long)rf->mem_size,
-			      (unsigned long long)rf->c.cfg.memory);
+			      (unsigned long long)rf->sc.c.cfg.memory);
 		goto out;
 	}
-	ret = config_validate_machine(&rf->c.cfg, why, sizeof(why));
+	ret = config_validate_machine(&rf->sc.c.cfg, why, sizeof(why));
 	if (ret) {
 		ret = err_fmt(err, errlen, -ENOEXEC, "snapshot %s/%s: %s", dir,
 			      STATE_FILE, why);
@@ -969,10 +975,10 @@ int kvmlite_vm_restore(const char *dir, const struct kvmlite_config *user,
 	if (ret)
 		goto out;
 
-	ret = vm_alloc(&rf->c, &vm, err, errlen);
+	ret = vm_alloc(&rf->sc.c, &vm, err, errlen);
 	if (ret)
 		goto out;
-	vm->boot.linux_kernel = rf->linux_kernel;
+	vm->boot.linux_kernel = rf->sc.linux_kernel;
 	ret = guest_mem_init_file(&vm->mem, rf->mem_size, rf->mem_fd,
 				  SNAP_MEM_DATA_OFFSET);
 	if (ret) {
@@ -981,9 +987,9 @@ int kvmlite_vm_restore(const char *dir, const struct kvmlite_config *user,
 		goto out;
 	}
 	vm->t.loaded = now_ns();
-	ret = vm_create_devices(vm, &rf->c, err, errlen);
+	ret = vm_create_devices(vm, &rf->sc.c, err, errlen);
 	if (!ret)
-		ret = vm_create_machine(vm, &rf->c, err, errlen);
+		ret = vm_create_machine(vm, &rf->sc.c, err, errlen);
 	if (ret)
 		goto out;
 	files = (struct snap_files){ restore_open, &rf->dirfd };

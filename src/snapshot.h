@@ -21,11 +21,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "snapfile.h"
 #include "worker.h"
 
 struct kvmlite_vm;
-struct config_native;
 
 struct snapshots {
 	pthread_mutex_t lock; /* one snapshot or reset at a time */
@@ -49,6 +49,31 @@ struct snapshots {
 	int mem_fd;
 	bool ram_is_last;
 };
+
+/* The CONFIG section, decoded: the VM to rebuild. */
+struct snapshot_config {
+	struct config_native c; /* cpus, memory, name, disks, nets */
+	bool linux_kernel;	/* the guest is a Linux kernel */
+	/* Each disk as it was: to tell whether it changed since. */
+	struct snapshot_disk_stamp {
+		bool blk; /* a block device (size 0: not checked here) */
+		uint64_t size, sec;
+		uint32_t nsec; /* mtime */
+	} stamps[KVMLITE_MAX_DISKS];
+	char *strings[2 * KVMLITE_MAX_DISKS + 2 * KVMLITE_MAX_NETS + 1];
+	unsigned int nr_strings;
+};
+
+/*
+ * Decode @f's CONFIG section into @sc, whose c.cfg the caller has set up
+ * (kvmlite_config_init(); a name there stays). The values are read, not
+ * checked (config_validate_machine() does that). 0, -EINVAL for a missing
+ * or malformed section, -ENOMEM. Free with snapshot_config_free() (also
+ * after a failure).
+ */
+int snapshot_config_decode(const struct snapfile *f,
+			   struct snapshot_config *sc);
+void snapshot_config_free(struct snapshot_config *sc);
 
 /* vm.c, in vm_alloc(): everything empty, fds -1. */
 void snapshot_prepare(struct kvmlite_vm *vm);

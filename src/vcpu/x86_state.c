@@ -157,6 +157,14 @@ int x86_vcpu_state_decode(struct snap_reader *r, struct x86_vcpu_state *s)
 	s->cpuid->nent = nent;
 	snap_get_bytes(r, s->cpuid->entries,
 		       nent * sizeof(s->cpuid->entries[0]));
+	/* One entry per leaf and subleaf, as KVM_SET_CPUID2 wants. */
+	for (uint32_t i = 0; i < nent && !r->err; i++)
+		for (uint32_t j = 0; j < i; j++)
+			if (s->cpuid->entries[i].function ==
+				    s->cpuid->entries[j].function &&
+			    s->cpuid->entries[i].index ==
+				    s->cpuid->entries[j].index)
+				return -EINVAL;
 	snap_get_bytes(r, &s->regs, sizeof(s->regs));
 	snap_get_bytes(r, &s->sregs, sizeof(s->sregs));
 	s->xsave_bytes = snap_get_u32(r);
