@@ -10,7 +10,8 @@
  * STUB_LINUX_NOTE it also carries an ELF note owned by "Linux", as every
  * vmlinux does (kvmlite then takes it for a Linux kernel).
  *
- * With STUB_SNAPSHOT it exercises snapshots: it stores 0x5a at 2 MiB,
+ * With STUB_SNAPSHOT it exercises snapshots: it marks the boot timer
+ * (0xf5), stores 0x5a at 2 MiB,
  * writes the snapshot port 0xf6, and reads it back. In a VM that booted
  * (0) it prints "stub: booted" and, with STUB_SNAPSHOT_EXIT, clears the
  * byte and exits with 10; without, it reads the port until it is non-zero
@@ -68,6 +69,7 @@ pvh_start:
 	jmp 2b
 #elif defined(STUB_SNAPSHOT)
 	movl $0x90000, %esp	/* PVH gives no stack */
+	outb %al, $0xf5		/* the cold boot's marker */
 	movb $0x5a, 0x200000
 	outb %al, $0xf6
 	inb $0xf6, %al

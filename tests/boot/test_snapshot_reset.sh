@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# tests/libtest/snapshot_reset.c: a Debian guest reset in place ten times
+# in one process and one KVM VM, back to the snapshot its init asked for:
+# each time the token it kept in RAM is there, and what it wrote to its
+# overlay disk after the snapshot (in the run before) has vanished; the
+# image itself is never written.
+source "$(dirname "$0")/lib.sh"
+need_cmd mkfs.ext4 e2fsprogs
+
+bin=$BUILD_DIR/libtest_snapshot_reset
+[[ -x $bin ]] || fail "$bin is missing (build the tree first)"
+kernel=$(guest_kernel --vmlinux)
+mkdir -p "$WORK/root"
+mkfs.ext4 -q -F -d "$WORK/root" "$WORK/disk.ext4" 32M
+sha256sum <"$WORK/disk.ext4" | cut -d' ' -f1 >"$WORK/disk.sha256"
+initrd=$(guest_initrd --modules virtio <<'SCENARIO'
+set -e
+mkdir -p /mnt
+mount -t ext4 /dev/vda /mnt
+token=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+echo "$token" >/tmp/token
+sync
+echo "GUEST-TOKEN $token"
+outb 0xf6 1
+if [ "$(inb 0xf6)" = 0 ]; then
+	echo "GUEST-BOOTED"
+	exec sleep 100000
+fi
+echo "GUEST-RESTORED $(cat /tmp/token)"
+echo "GUEST-AFTER $(cat /mnt/after.txt 2>/dev/null || echo none)"
+echo "written after a reset" >/mnt/after.txt
+sync
+echo "GUEST-WROTE"
+exec sleep 100000
+SCENARIO
+)
+export ASAN_OPTIONS=detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}
+in_testhost "$bin" "$kernel" "$initrd" "$WORK/disk.ext4" "$WORK/snap"
+expect_status 0
+for i in 0 1 2 3 4 5 6 7 8 9; do
+	expect_out "^snapshot_reset: reset $i: token same, after-file 'none', "
+done
+expect_out '^PASS: snapshot_reset: 10 resets in place$'
+grep '^snapshot_reset: reset' "$WORK/out"
+[[ $(sha256sum <"$WORK/disk.ext4" | cut -d' ' -f1) == $(cat "$WORK/disk.sha256") ]] ||
+	fail "the overlay disk's image was written"
+pass "ten resets in place: the token in RAM each time, the overlay's writes since the snapshot gone, the image untouched"
