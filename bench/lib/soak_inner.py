@@ -8,7 +8,8 @@ first (kvmlite: SIGUSR1, "kvmlite: dump: " lines on its stderr; QEMU: its
 QMP monitor's HMP "info" commands). Every run is appended as one JSON line
 to WORKDIR/runs.jsonl; WORKDIR/current names the run in progress (for the
 caller, should the test host freeze); a failed run's console, stderr and
-dump are copied into WORKDIR/failed/. See bench/README.md."""
+dump are copied into WORKDIR/failed/ (the run in progress writes its
+console and stderr into WORKDIR/live/). See bench/README.md."""
 import argparse
 import hashlib
 import json
@@ -229,7 +230,11 @@ def run_one(a, k, rnd, vmm):
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT),
              subprocess.Popen([sys.executable, a.peer, "send", "5002", "/tmp/to-guest.bin"],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)]
-    console_path, err_path = f"/tmp/{tag}.console", f"/tmp/{tag}.err"
+    # On the share, so that a test host that freezes leaves them behind.
+    live = os.path.join(a.workdir, "live")
+    os.makedirs(live, exist_ok=True)
+    console_path = os.path.join(live, f"{tag}.console")
+    err_path = os.path.join(live, f"{tag}.err")
     qmp_path = "/tmp/soak-qmp.sock"
     if vmm == "kvmlite":
         cmd = vmm_lib.kvmlite_cmd(a.kernel, a.initrd,
@@ -255,7 +260,7 @@ def run_one(a, k, rnd, vmm):
     fatal_line = []
 
     def reader():
-        with open(console_path, "wb") as out:
+        with open(console_path, "wb", buffering=0) as out:  # kept on a freeze
             buf = b""
             for chunk in iter(lambda: os.read(p.stdout.fileno(), 65536), b""):
                 out.write(chunk)

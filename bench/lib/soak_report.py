@@ -9,6 +9,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 
 KINDS = ["host-freeze", "guest-panic", "hang", "crash-report", "wrong-output",
          "vmm-error"]
@@ -44,7 +45,7 @@ def main():
         walls = sorted(r["wall_s"] for r in rs if r["kind"] is None)
         summary[v] = {"runs": len(rs), "passes": sum(1 for r in rs if r["kind"] is None),
                       "failures": fails,
-                      "pass_wall_s_median": walls[len(walls) // 2] if walls else None}
+                      "pass_wall_s_median": statistics.median(walls) if walls else None}
     w = max(len(k) for k in KINDS)
     print(f"{'vmm':8s} {'runs':>5s} {'passes':>7s} " + " ".join(f"{k:>{w}s}" for k in KINDS)
           + "  median pass (s)")
