@@ -16,7 +16,10 @@ mkdir -p "$WORK"
 # the guard inside the test host (tests/boot/guard) stops a run still going
 # after BOOT_TIMEOUT s, with a state dump; the outer timeout, TESTHOST_SLACK s
 # later, is the last resort for a test host too stuck to do even that.
-BOOT_TIMEOUT=${KVMLITE_BOOT_TIMEOUT:-150}
+# 240 s: a hang is not retried any more (unless bench/soak says so), and
+# an ASan bzImage boot on a loaded machine was seen reaching /init after
+# ~150 s, still printing (test_console_input, 2026-12-01).
+BOOT_TIMEOUT=${KVMLITE_BOOT_TIMEOUT:-240}
 TESTHOST_SLACK=${KVMLITE_TESTHOST_SLACK:-60}
 TESTHOST_MODE=$("$SRC_DIR/tests/testhost/run" --mode)
 # What a guest kernel prints when it dies, and kvmlite's crash report.
@@ -82,7 +85,8 @@ guest_initrd() {
 # leaves stdout/stderr in $WORK/out and $WORK/err. CMD runs under the guard
 # (tests/boot/guard, deadline BOOT_TIMEOUT; DUMP_ON: an extended regex of
 # CMD's stdout that asks kvmlite for a state dump at once, by default a
-# guest kernel's death). A run that fails in a way the emulator may be
+# guest kernel's death; DUMP_COMM: the name of a program embedding the
+# library that dumps on SIGUSR1, asked too). A run that fails in a way the emulator may be
 # blamed for is run again (up to three runs), per run_fault below.
 in_testhost() {
 	local try tries=3 f kept
@@ -92,7 +96,8 @@ in_testhost() {
 		touch "$WORK/.run-start"
 		timeout -k 10 $((${BOOT_TIMEOUT%.*} + TESTHOST_SLACK)) "$SRC_DIR/tests/testhost/run" \
 			--share "$WORK" -- "$SRC_DIR/tests/boot/guard" --deadline "$BOOT_TIMEOUT" \
-			${dump_on:+--dump-on "$dump_on"} -- "$@" >"$WORK/out" 2>"$WORK/err" </dev/null || rc=$?
+			${dump_on:+--dump-on "$dump_on"} ${DUMP_COMM:+--dump-comm "$DUMP_COMM"} \
+			-- "$@" >"$WORK/out" 2>"$WORK/err" </dev/null || rc=$?
 		run_fault
 		[[ -n $fault_kind ]] || break
 		if [[ -z $fault_retry ]]; then
