@@ -53,7 +53,7 @@ pass "a hang: SIGUSR1 sent, state dump kept in err.try1 and err.try2, retried tw
 # 2. A seccomp kill: never retried, even with a dump and every kind listed.
 st=0
 rm -f "$WORK/retries"
-(in_testhost env PATH="$WORK/bin:$PATH" kvmlite seccomp && exit "$rc") 2>"$WORK/verdict" || st=$?
+(EXPECT_VMM_FAULT=1 in_testhost env PATH="$WORK/bin:$PATH" kvmlite seccomp && exit "$rc") 2>"$WORK/verdict" || st=$?
 cat "$WORK/verdict" >&2
 [[ $st -eq 71 ]] || fail "status $st, not 71"
 grep -q "^NOTE: $TEST_NAME: run 1: vmm-error: status 71: kvmlite: seccomp: forbidden .*; not retried: kvmlite's own failure" \
@@ -62,3 +62,12 @@ grep -q RETRY "$WORK/verdict" && fail "a seccomp kill was retried"
 [[ $(wc -l <"$WORK/retries") -eq 1 ]] && grep -q $'\tvmm-error\tnot-retried\t' "$WORK/retries" ||
 	fail "the seccomp kill is not logged once as not retried: $(cat "$WORK/retries")"
 pass "a seccomp kill (status 71): one run, not retried"
+
+# 3. The same kill in a test that does not expect one fails it, whatever
+# the test goes on to check.
+st=0
+(in_testhost env PATH="$WORK/bin:$PATH" kvmlite seccomp && exit 0) 2>"$WORK/verdict" || st=$?
+cat "$WORK/verdict" >&2
+[[ $st -eq 1 ]] && grep -q "^FAIL: $TEST_NAME: kvmlite's own failure: status 71: kvmlite: seccomp: forbidden" "$WORK/verdict" ||
+	fail "a seccomp kill did not fail the test (status $st)"
+pass "a seccomp kill the test did not ask for fails it"
