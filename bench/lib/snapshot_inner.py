@@ -151,7 +151,11 @@ class Qmp:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.002)
+        # Reads give up after @timeout s: a QEMU that never resumes fails
+        # its sample instead of hanging the run.
+        self.s.settimeout(timeout)
         self.f = self.s.makefile("rwb")
+        self.events = []  # those that came while a command waited
         self.read()  # greeting
         self.cmd("qmp_capabilities")
 
@@ -169,8 +173,13 @@ class Qmp:
             r = self.read()
             if "return" in r or "error" in r:
                 return r
+            if "event" in r:
+                self.events.append(r)
 
     def wait_event(self, name):
+        for r in self.events:
+            if r.get("event") == name:
+                return r
         while True:
             r = self.read()
             if r.get("event") == name:
@@ -232,10 +241,17 @@ def qemu_restore(a, g, mem, work, state):
                           "-incoming", f"exec:cat {state}"],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
-    q = Qmp(sock)
-    status = q.cmd("query-status")["return"]
-    if status.get("status") != "running":
-        q.wait_event("RESUME")
+    try:
+        q = Qmp(sock, timeout=60)
+        status = q.cmd("query-status")["return"]
+        if status.get("status") != "running":
+            q.wait_event("RESUME")
+    except (OSError, EOFError) as e:
+        # Counted as a failed sample, not a time (bench/README.md).
+        log(f"QEMU restore of {state} never resumed ({e!r}); killed")
+        p.kill()
+        p.wait()
+        return {"resume_ms": None}
     ms = (time.monotonic() - t0) * 1e3
     q.cmd("quit")
     p.wait(timeout=60)

@@ -19,6 +19,7 @@ def med(xs):
 
 
 def mmm(xs):
+    xs = [x for x in xs if x is not None]  # failed samples
     return {"min": min(xs), "median": statistics.median(xs),
             "max": max(xs), "n": len(xs)} if xs else None
 
