@@ -90,8 +90,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (kvmlite_vm_start(vm) ||
-	    expect_line(vm, "GUEST-TOKEN ", token, sizeof(token), 120000) ||
-	    expect_line(vm, "GUEST-BOOTED", NULL, 0, 120000)) {
+	    expect_line(vm, "GUEST-TOKEN ", token, sizeof(token), 200000) ||
+	    expect_line(vm, "GUEST-BOOTED", NULL, 0, 200000)) {
 		fails++;
 		goto out;
 	}
