@@ -63,7 +63,8 @@ done
 python3 "$SRC_DIR/tests/boot/snapshot_bad.py" $WORK/snap $WORK/disk.ext4
 DRIVE
 chmod +x "$WORK/drive.sh"
-in_testhost "$WORK/drive.sh"
+# One boot, two restores and the bad snapshots in one session.
+BOOT_TIMEOUT=400 in_testhost "$WORK/drive.sh"
 expect_status 0
 expect_out '^RUN-STATUS 0$'
 token=$(sed -n 's/^boot: GUEST-TOKEN \([0-9a-f]*\)$/\1/p' "$WORK/out")
