@@ -460,8 +460,9 @@ KVMLITE_API int kvmlite_vm_restore(const char *dir,
 /*
  * Reset a running VM in place to its last snapshot (the one it took or
  * was restored from last), without a new KVM VM or thread: guest RAM is
- * mapped from the snapshot's memory file again (copy-on-write: the cost
- * grows with what the guest wrote since, not with its RAM), every vCPU,
+ * mapped from the snapshot's memory file again (copy-on-write; KVM's
+ * memory slot is re-added, which grows with RAM on a shadow-paging
+ * KVM: bench/README.md), every vCPU,
  * the in-kernel irqchip, PIT and clock, and every device are set back,
  * overlay disks lose what was written since. The console output and
  * kvmlite_vm_expect()'s position carry on; the boot timings' guest_marker

@@ -95,6 +95,23 @@ static int set_region(int vm_fd, unsigned int slot,
 	return ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0 ? -errno : 0;
 }
 
+int kvm_reload_memory(int vm_fd, const struct guest_mem *m)
+{
+	for (int i = 0; i < m->nr_regions; i++) {
+		struct guest_region gone = m->regions[i];
+		int ret;
+
+		gone.size = 0;
+		ret = set_region(vm_fd, (unsigned int)i, &gone);
+		if (!ret)
+			ret = set_region(vm_fd, (unsigned int)i,
+					 &m->regions[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* The host CPU's features as KVM can virtualise them; grow the buffer
  * until it fits. */
 int kvm_x86_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out)

@@ -28,6 +28,14 @@ int kvm_open(int *kvm_fd, char *err, size_t errlen);
 int kvm_create_vm(int kvm_fd, unsigned int cpus, const struct guest_mem *m,
 		  int *vm_fd, char *err, size_t errlen);
 
+/*
+ * Delete and re-add every memory slot of @m, so that KVM forgets what it
+ * derived from guest RAM: a shadow-paging KVM (no EPT/NPT) keeps shadow
+ * pages of the guest's page tables, which go stale when RAM is replaced
+ * under it (a reset in place). vCPUs must be out of KVM_RUN. 0 or -errno.
+ */
+int kvm_reload_memory(int vm_fd, const struct guest_mem *m);
+
 /* The size to mmap() of a vCPU's struct kvm_run, or a negative errno. */
 int kvm_vcpu_mmap_size(int kvm_fd);
 /* vCPU @id's fd, or a negative errno. */

@@ -618,6 +618,15 @@ static int apply_state(struct kvmlite_vm *vm, const struct snapfile *f,
 		if (ret)
 			err_fmt(err, errlen, ret, "guest memory: %s",
 				strerror(-ret));
+		/* The MMU notifier drops KVM's mappings of the old pages, not
+		 * its shadows of the guest's page tables in them. */
+		if (!ret) {
+			ret = kvm_reload_memory(vm->vm_fd, &vm->mem);
+			if (ret)
+				err_fmt(err, errlen, ret,
+					"KVM_SET_USER_MEMORY_REGION: %s",
+					strerror(-ret));
+		}
 	}
 	/* The devices drive their lines before the irqchip takes its
 	 * state: no edge is made after it. */

@@ -12,6 +12,7 @@
 #include "vcpu/vcpu.h"
 
 #define MSR_IA32_TSC_DEADLINE 0x6e0
+#define MSR_KVM_ASYNC_PF_EN 0x4b564d02
 /* A TSC frequency this close to the snapshot's is the same clock
  * (calibrations differ that much between boots of one host). */
 #define TSC_KHZ_TOLERANCE_PPM 250
@@ -342,7 +343,17 @@ int x86_vcpu_state_apply(struct vcpu *v, const struct x86_vcpu_state *s,
 			rest[nrest++] = m->entries[i];
 		}
 	}
-	ret = write_msrs(v, rest, nrest, err, errlen);
+	/* Off first: KVM then drops the async page faults it still has
+	 * queued for the state being replaced (a reset in place); the
+	 * saved value turns them on again and wakes every waiter. */
+	for (uint32_t i = 0; i < nrest && !ret; i++)
+		if (rest[i].index == MSR_KVM_ASYNC_PF_EN) {
+			struct kvm_msr_entry off = { .index = rest[i].index };
+
+			ret = write_msrs(v, &off, 1, err, errlen);
+		}
+	if (!ret)
+		ret = write_msrs(v, rest, nrest, err, errlen);
 	free(rest);
 	if (ret)
 		return ret;
