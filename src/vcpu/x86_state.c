@@ -306,9 +306,37 @@ static int apply_tsc_khz(struct vcpu *v, uint32_t khz, char *err, size_t errlen)
 	return 0;
 }
 
+/* CPUID leaf 0's vendor: AMD's and Hygon's KVM runs guests with SVM. */
+static bool cpuid_vendor_is_svm(const struct kvm_cpuid2 *cpuid)
+{
+	for (uint32_t i = 0; cpuid && i < cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		if (e->function != 0)
+			continue;
+		return (e->ebx == 0x68747541 && e->edx == 0x69746e65 &&
+			e->ecx == 0x444d4163) || /* AuthenticAMD */
+		       (e->ebx == 0x6f677948 && e->edx == 0x6e65476e &&
+			e->ecx == 0x656e6975); /* HygonGenuine */
+	}
+	return false;
+}
+
+void x86_sregs_for_set(struct kvm_sregs *sregs, const struct kvm_cpuid2 *cpuid)
+{
+	/* SVM's KVM_GET_SREGS reports TR busy (type 11) whatever the VMCB
+	 * holds; QEMU's TCG, the nested SVM of the test host, keeps an
+	 * ltr'd TR as available (type 9) and refuses every I/O bitmap
+	 * check (#GP, a user-mode inb's SIGSEGV) of a TR of type 11.
+	 * VMRUN ignores the type on AMD hardware; VMX needs it busy. */
+	if (sregs->tr.type == 11 && cpuid_vendor_is_svm(cpuid))
+		sregs->tr.type = 9;
+}
+
 int x86_vcpu_state_apply(struct vcpu *v, const struct x86_vcpu_state *s,
 			 char *err, size_t errlen)
 {
+	struct kvm_sregs sregs = s->sregs;
 	const struct kvm_msrs *m = s->msrs;
 	struct kvm_msr_entry deadline = { .index = 0 };
 	struct kvm_msr_entry *rest;
@@ -328,7 +356,8 @@ int x86_vcpu_state_apply(struct vcpu *v, const struct x86_vcpu_state *s,
 				       strerror(errno));                       \
 	} while (0)
 	SET(KVM_SET_REGS, &s->regs, "KVM_SET_REGS");
-	SET(KVM_SET_SREGS, &s->sregs, "KVM_SET_SREGS");
+	x86_sregs_for_set(&sregs, s->cpuid);
+	SET(KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
 	SET(KVM_SET_XSAVE, s->xsave, "KVM_SET_XSAVE");
 	SET(KVM_SET_XCRS, &s->xcrs, "KVM_SET_XCRS");
 	/* The TSC deadline only sticks once the APIC is in that mode. */

@@ -64,6 +64,14 @@ int x86_vcpu_cpuid_matches(const struct x86_vcpu_state *s,
 			   size_t errlen);
 
 /*
+ * The special registers to give KVM_SET_SREGS for @sregs as
+ * KVM_GET_SREGS read them, on a host whose CPUID is @cpuid: on an SVM
+ * host (AMD, Hygon) TR's busy type (11) becomes available (9), as QEMU's
+ * emulated SVM needs for a user-mode in/out's I/O bitmap check.
+ */
+void x86_sregs_for_set(struct kvm_sregs *sregs, const struct kvm_cpuid2 *cpuid);
+
+/*
  * Set @s in vCPU @v (its CPUID is not touched: x86_vcpu_cpuid_matches()
  * said it is the same). The TSC frequency first (a different one is
  * scaled where KVM can, else refused: -ENOEXEC), then registers, MSRs,
