@@ -172,7 +172,9 @@ struct kvmlite_config {
 	 * KVMLITE_STATUS_SANDBOX. Console callbacks run on vCPU threads and
 	 * are bound by their list (read, write, futex, memory without
 	 * PROT_EXEC, signals to this process's own threads only: see
-	 * src/sandbox.c and README.md, "Security"). 0: off. -1 (what
+	 * src/sandbox.c and README.md, "Security"; not fstat, which stdio
+	 * calls when it allocates a stream's buffer: setvbuf() one first).
+	 * 0: off. -1 (what
 	 * kvmlite_config_init sets): off in the library; on in the kvmlite
 	 * command.
 	 */
