@@ -416,7 +416,7 @@ static void accept_new(struct virtio_vsock *v)
 			continue;
 		}
 		c->state = CONN_HOST_LINE;
-		c->deadline_ns = now_ns() + VSOCK_HANDSHAKE_MS * 1000000ULL;
+		c->deadline_ns = now_ns() + VSOCK_LINE_MS * 1000000ULL;
 	}
 }
 
@@ -438,7 +438,7 @@ static void on_readable(struct virtio_vsock *v, struct conn *c)
 		c->guest_port = port;
 		c->host_port = alloc_host_port(v);
 		c->owe = OWE_REQUEST;
-		c->deadline_ns = now_ns() + VSOCK_HANDSHAKE_MS * 1000000ULL;
+		c->deadline_ns = now_ns() + VSOCK_ANSWER_MS * 1000000ULL;
 	}
 }
 
@@ -1142,8 +1142,9 @@ static void vsock_dump(void *dev, struct dumpbuf *b)
 	dumpbuf_printf(
 		b,
 		" vsock cid=%u active=%d conns=%u rst_queued=%u rx_wait=%d "
-		"tx_blocked=%d tx=%llu rx=%llu bad=%llu credit_lies=%llu "
-		"rst_sent=%llu",
+		"tx_blocked=%d tx=%llu rx=%llu tx_bytes=%llu rx_bytes=%llu "
+		"opened=%llu closed=%llu host_rejected=%llu no_listener=%llu "
+		"bad=%llu unknown_ops=%llu credit_lies=%llu rst_sent=%llu",
 		v->cid, __atomic_load_n(&v->active, __ATOMIC_RELAXED),
 		__atomic_load_n(&v->nr_conns, __ATOMIC_RELAXED),
 		__atomic_load_n(&v->rst_len, __ATOMIC_RELAXED),
@@ -1151,7 +1152,14 @@ static void vsock_dump(void *dev, struct dumpbuf *b)
 		__atomic_load_n(&v->tx_blocked, __ATOMIC_RELAXED),
 		(unsigned long long)st.tx_packets,
 		(unsigned long long)st.rx_packets,
+		(unsigned long long)st.tx_bytes,
+		(unsigned long long)st.rx_bytes,
+		(unsigned long long)st.conns_opened,
+		(unsigned long long)st.conns_closed,
+		(unsigned long long)st.host_rejected,
+		(unsigned long long)st.no_listener,
 		(unsigned long long)st.bad_packets,
+		(unsigned long long)st.unknown_ops,
 		(unsigned long long)st.credit_lies,
 		(unsigned long long)st.rst_sent);
 }

@@ -4,12 +4,12 @@
  * Unix stream sockets, so no privileges.
  *
  * Host-initiated: a program connects to the listening socket @uds and
- * writes "CONNECT <port>\n" (within VSOCK_HANDSHAKE_MS). The device sends
+ * writes "CONNECT <port>\n" (within VSOCK_LINE_MS). The device sends
  * the guest a REQUEST from CID 2 and a fresh host port (from
  * VSOCK_LOCAL_PORT_BASE up) to <port>; when the guest answers RESPONSE the
  * program reads "OK <host port>\n" and then the stream. A RST from the
  * guest (nobody listens there, its backlog is full), a bad line, or no
- * answer within VSOCK_HANDSHAKE_MS closes the program's socket.
+ * answer within VSOCK_ANSWER_MS closes the program's socket.
  * Guest-initiated: a REQUEST to CID 2 port P is connected (non-blocking)
  * to the Unix socket "@uds_P"; nobody there means a RST.
  *
@@ -95,7 +95,12 @@ void vsock_hdr_encode(const struct vsock_hdr *h, uint8_t *b);
 #define VSOCK_BUF_ALLOC (64u << 10)
 #define VSOCK_MAX_PKT (64u << 10)
 #define VSOCK_RST_QUEUE 64
-#define VSOCK_HANDSHAKE_MS 5000
+/* For the host's "CONNECT" line, and for the guest's answer to our
+ * REQUEST: generous, as a guest busy under emulation may take seconds,
+ * and giving up on an answer that then comes leaves a dead connection in
+ * the guest listener's accept queue. */
+#define VSOCK_LINE_MS 10000
+#define VSOCK_ANSWER_MS 30000
 #define VSOCK_LOCAL_PORT_BASE (1u << 30)
 /* "CONNECT 4294967295\n" and a little slack. */
 #define VSOCK_LINE_MAX 32
