@@ -98,7 +98,10 @@ struct kvmlite_net {
 	 * stream socket, each behind its 32-bit big-endian length (passt's
 	 * qemu protocol). "": the library starts a passt of its own on one
 	 * end of a socketpair (passt --fd; it runs in the background and
-	 * quits when the VM closes its end); a path: attach to a passt
+	 * quits when the VM closes its end; its first process is waited
+	 * for at creation, by a helper that sends the program no SIGCHLD;
+	 * a program that is a child subreaper inherits the background
+	 * passt, as it would any daemon); a path: attach to a passt
 	 * already listening there (passt --socket PATH). No checksum or
 	 * segmentation offloads (passt's frames carry no vnet header);
 	 * mergeable receive buffers as on a TAP.
