@@ -172,12 +172,14 @@ static struct conn *conn_alloc(struct virtio_vsock *v, int fd)
 	return NULL;
 }
 
+/* Closing the fd takes it out of the epoll set (it has no duplicate): no
+ * EPOLL_CTL_DEL, which the main thread may not call when it destroys the
+ * device under the command's filter. */
 static void conn_close_fd(struct virtio_vsock *v, struct conn *c)
 {
+	(void)v;
 	if (c->fd < 0)
 		return;
-	if (!c->hup)
-		(void)epoll_ctl(v->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
 	c->epoll_events = 0;
