@@ -69,7 +69,8 @@ def cmd(a, vmm):
         sys.exit(f"net: unknown VMM {vmm}")
     build = vmm_lib.kvmlite_cmd if vmm.startswith("kvmlite") else \
         vmm_lib.qemu_cmd
-    return build(a.kernel, a.initrd, dev, append)
+    return build(a.kernel, a.initrd, dev,
+                 cmdline=f"{vmm_lib.CMDLINE} {append}")
 
 
 def parse(out, role):
