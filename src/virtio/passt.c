@@ -89,18 +89,33 @@ static bool find_passt(char *out, size_t len)
 	return false;
 }
 
-/* The first line passt wrote to its stderr, if any. */
+/* The first line passt wrote to its stderr, if any, passing over its
+ * complaints that syslog is unreachable (it prints one before each of its
+ * messages where there is no /dev/log). */
 static void read_reason(int fd, char *buf, size_t len)
 {
 	ssize_t n = read(fd, buf, len - 1);
-	char *nl;
+	char *line, *nl;
+	unsigned int bytes;
+	int end;
 
 	buf[n > 0 ? n : 0] = '\0';
-	nl = strchr(buf, '\n');
-	if (nl)
-		*nl = '\0';
-	if (!buf[0])
-		snprintf(buf, len, "no message");
+	for (line = buf; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		end = 0;
+		if (!(sscanf(line, "Failed to send %u bytes to syslog%n",
+			     &bytes, &end) == 1 &&
+		      !line[end]) &&
+		    line[0]) {
+			memmove(buf, line, strlen(line) + 1);
+			return;
+		}
+		if (!nl)
+			break;
+	}
+	snprintf(buf, len, "no message");
 }
 
 static int spawn_passt(int *fd_out, char *err, size_t errlen)

@@ -93,6 +93,13 @@ START_TEST(failures)
 		      "%s", err);
 	ck_assert_ptr_null(strchr(err, '\n'));
 	ck_assert_int_eq(fd, -1);
+	/* Without /dev/log passt complains before each message. */
+	fake("echo 'Failed to send 46 bytes to syslog' >&2\n"
+	     "echo 'Failed to open user namespace' >&2; exit 1");
+	ck_assert_int_eq(passt_open("", &fd, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "failed (status 1): Failed to open user "
+				  "namespace"),
+		      "%s", err);
 	setenv("PATH", "/nonexistent", 1);
 	ck_assert_int_eq(passt_open("", &fd, err, sizeof(err)), -ENOENT);
 	ck_assert_str_eq(err, "net passt: passt not found in PATH (apt-get "
