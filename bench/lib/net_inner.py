@@ -208,6 +208,10 @@ def main():
         sh("ip", "link", "set", "kbd0", "up")
         sh("ip", "route", "add", "default", "via", "192.0.2.254", "dev",
            "kbd0")
+        sh("ip", "-6", "addr", "add", "2001:db8::1/64", "dev", "kbd0",
+           "nodad")
+        sh("ip", "-6", "route", "add", "default", "via", "2001:db8::fe",
+           "dev", "kbd0")
     os.makedirs(a.logdir, exist_ok=True)
     try:
         runs = vmm_lib.series(vmms, a.rounds,
