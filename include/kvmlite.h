@@ -42,7 +42,7 @@ extern "C" {
 
 /* The one place the version is written (CMakeLists.txt reads it here). */
 #define KVMLITE_VERSION_MAJOR 0
-#define KVMLITE_VERSION_MINOR 3
+#define KVMLITE_VERSION_MINOR 4
 #define KVMLITE_VERSION_PATCH 0
 #define KVMLITE_VERSION                                                        \
 	((KVMLITE_VERSION_MAJOR << 16) | (KVMLITE_VERSION_MINOR << 8) |        \
@@ -60,7 +60,7 @@ extern "C" {
 #define KVMLITE_API
 #endif
 
-/* The library's version, as KVMLITE_VERSION, and as a string "0.3.0". */
+/* The library's version, as KVMLITE_VERSION, and as a string "0.4.0". */
 KVMLITE_API unsigned int kvmlite_version(void);
 KVMLITE_API const char *kvmlite_version_string(void);
 
@@ -84,16 +84,58 @@ struct kvmlite_disk {
 
 #define KVMLITE_MAX_DISKS 16
 
-/* A virtio-net device on a TAP interface (created when missing, if the
- * process may). */
+/*
+ * A virtio-net device, on a TAP interface (created when missing, if the
+ * process may: needs CAP_NET_ADMIN) or on passt, user-mode networking
+ * without privileges: exactly one of tap and passt.
+ */
 struct kvmlite_net {
 	const char *tap; /* interface name */
 	const char *mac; /* "52:54:00:12:34:56"; NULL: stable default */
+	/* Fields added in 0.4. */
+	/*
+	 * Non-NULL: frames go to passt (Debian's passt package) over a Unix
+	 * stream socket, each behind its 32-bit big-endian length (passt's
+	 * qemu protocol). "": the library starts a passt of its own on one
+	 * end of a socketpair (passt --fd; it runs in the background and
+	 * quits when the VM closes its end; its first process is waited
+	 * for at creation, by a helper that sends the program no SIGCHLD;
+	 * a program that is a child subreaper inherits the background
+	 * passt, as it would any daemon); a path: attach to a passt
+	 * already listening there (passt --socket PATH). No checksum or
+	 * segmentation offloads (passt's frames carry no vnet header);
+	 * mergeable receive buffers as on a TAP.
+	 */
+	const char *passt;
 };
 
 #define KVMLITE_MAX_NETS 8
-/* Disks and nets together: each takes one of the IOAPIC's free lines. */
+/* Every virtio device (disks, nets, rng, vsock) takes one of the
+ * IOAPIC's free lines. */
 #define KVMLITE_MAX_DEVICES 19
+
+/*
+ * A virtio-vsock device speaking Firecracker's hybrid vsock over Unix
+ * sockets (README.md, "vsock"). The host connects to @uds and writes
+ * "CONNECT <port>\n": it is connected to the guest's listener on that
+ * port and reads "OK <host_port>\n" first (or the socket is closed). A
+ * guest connecting to CID 2 port P reaches whoever listens on the Unix
+ * socket "@uds_P". Stream sockets only; credit-based flow control both
+ * ways, so neither side can make the other buffer without bound.
+ */
+struct kvmlite_vsock {
+	uint32_t cid; /* the guest's CID, 3..KVMLITE_VSOCK_CID_MAX; 0: none */
+	const char *uds; /* the listening socket, created (a stale one,
+			  * which nobody listens on, is replaced); left
+			  * in place at destroy */
+};
+
+#define KVMLITE_VSOCK_CID_MIN 3
+#define KVMLITE_VSOCK_CID_MAX 0xfffffffeU
+/* Room for "_4294967295" after the path in a sockaddr_un. */
+#define KVMLITE_VSOCK_UDS_MAX 96
+/* Connections at once (either way); more are refused. */
+#define KVMLITE_VSOCK_MAX_CONNS 256
 
 /* Receives guest console output (see struct kvmlite_config). */
 typedef void (*kvmlite_console_fn)(void *opaque, const char *buf, size_t len);
@@ -186,6 +228,17 @@ struct kvmlite_config {
 	 * they are.
 	 */
 	int console_escapes;
+
+	/* Fields added in 0.4. */
+	/*
+	 * Non-zero: a virtio-rng device (/dev/hwrng in a Linux guest),
+	 * filled from getrandom(), at most 1 MiB/s per device (bursts of
+	 * 256 KiB), so a guest asking without end gets a slow device, never
+	 * a spinning host thread.
+	 */
+	int rng;
+	/* A vsock device when vsock.cid is non-zero (see kvmlite_vsock). */
+	struct kvmlite_vsock vsock;
 };
 
 /* Fill @cfg with defaults: 1 vCPU, 256 MiB, no console fds, and the

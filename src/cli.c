@@ -36,6 +36,20 @@ const char cli_usage[] =
 	"  --net tap=NAME[,mac=MAC]\n"
 	"                       a virtio-net device on TAP interface NAME\n"
 	"                       (created if missing); repeatable\n"
+	"  --net passt[=SOCKET][,mac=MAC]\n"
+	"                       a virtio-net device on user-mode networking:\n"
+	"                       starts passt (or attaches to one listening on\n"
+	"                       SOCKET); no privileges needed\n"
+	"  --vsock cid=N,uds=PATH\n"
+	"                       a virtio-vsock device with guest CID N (3 and\n"
+	"                       up), Firecracker's hybrid vsock on Unix "
+	"socket\n"
+	"                       PATH: connect and write \"CONNECT "
+	"<port>\\n\";\n"
+	"                       the guest's connections to CID 2 port P go "
+	"to\n"
+	"                       PATH_P\n"
+	"  --rng                a virtio-rng device (the guest's /dev/hwrng)\n"
 	"  --name NAME          name of the VM (messages, default MACs)\n"
 	"  --config FILE        a JSON configuration file (see README.md);\n"
 	"                       options given here override it\n"
@@ -105,16 +119,22 @@ static int parse_spec(const struct device_opt_spec *sp, char *spec, void *out,
 		const struct device_opt_key *k;
 		char *v = strchr(kv, '=');
 
-		if (!v)
-			FAIL("%s: '%s' is not key=value", opt, kv);
-		*v++ = '\0';
+		if (v)
+			*v++ = '\0';
 		k = device_opts_find(sp, kv);
+		if (!k && !v)
+			FAIL("%s: '%s' is not key=value", opt, kv);
 		if (!k) {
 			device_opts_key_list(sp, keys, sizeof(keys));
 			FAIL("%s: unknown key '%s' (%s)", opt, kv, keys);
 		}
-		if (k->required && !*v)
-			FAIL("%s: empty %s", opt, k->noun);
+		if (!v && k->type != DEVICE_OPT_FLAG_PATH)
+			FAIL("%s: '%s' is not key=value", opt, kv);
+		if (!v)
+			v = kv + strlen(kv); /* the key alone: "" */
+		else if ((k->required || k->type == DEVICE_OPT_FLAG_PATH) &&
+			 !*v)
+			FAIL("%s: empty %s", opt, k->noun ? k->noun : k->name);
 		if (k->max_len && strlen(v) > k->max_len)
 			FAIL("%s: %s '%s' is longer than %zu bytes", opt,
 			     k->name, v, k->max_len);
@@ -122,15 +142,42 @@ static int parse_spec(const struct device_opt_spec *sp, char *spec, void *out,
 			if (parse_bool(v, device_opt_field(out, k)))
 				FAIL("%s: %s=%s: expected on or off", opt,
 				     k->name, v);
+		} else if (k->type == DEVICE_OPT_U32) {
+			unsigned long long n;
+			char *end;
+
+			errno = 0;
+			n = strtoull(v, &end, 10);
+			if (!isdigit((unsigned char)*v) || *end || errno ||
+			    n < k->min || n > k->max)
+				FAIL("%s: %s=%s: need a whole number from %u "
+				     "to %u",
+				     opt, k->name, v, k->min, k->max);
+			*(uint32_t *)device_opt_field(out, k) = (uint32_t)n;
 		} else {
 			*(const char **)device_opt_field(out, k) = v;
 		}
 	}
 	for (size_t i = 0; i < sp->nr_keys; i++) {
-		const struct device_opt_key *k = &sp->keys[i];
+		const struct device_opt_key *k = &sp->keys[i], *a = NULL;
+		bool have, alt = false;
 
-		if (k->required && !*(const char **)device_opt_field(out, k))
-			FAIL("%s: %s=%s is required", opt, k->name, k->metavar);
+		if (!k->required && !k->alt)
+			continue;
+		have = k->type == DEVICE_OPT_U32
+			       ? *(uint32_t *)device_opt_field(out, k) != 0
+			       : *(const char **)device_opt_field(out, k) !=
+					 NULL;
+		if (k->alt) {
+			a = device_opts_find(sp, k->alt);
+			alt = a && *(const char **)device_opt_field(out, a);
+		}
+		if (have && alt)
+			FAIL("%s: %s and %s: give one of them", opt, k->name,
+			     a->name);
+		if (k->required && !have && !alt)
+			FAIL("%s: %s=%s%s%s is required", opt, k->name,
+			     k->metavar, a ? " or " : "", a ? a->name : "");
 	}
 	return 0;
 }
@@ -143,6 +190,12 @@ int cli_parse_disk(char *spec, struct kvmlite_disk *d, char *err, size_t errlen)
 int cli_parse_net(char *spec, struct kvmlite_net *n, char *err, size_t errlen)
 {
 	return parse_spec(&device_opts_net, spec, n, err, errlen);
+}
+
+int cli_parse_vsock(char *spec, struct kvmlite_vsock *v, char *err,
+		    size_t errlen)
+{
+	return parse_spec(&device_opts_vsock, spec, v, err, errlen);
 }
 
 void cli_free(struct cli_opts *o)
@@ -187,8 +240,9 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 		     char *err, size_t errlen)
 {
 	static const char *const names[] = {
-		"--kernel", "--initrd", "--cmdline", "--cpus",	 "--memory",
-		"--serial", "--disk",	"--net",     "--config", "--name"
+		"--kernel", "--initrd", "--cmdline", "--cpus",
+		"--memory", "--serial", "--disk",    "--net",
+		"--config", "--name",	"--vsock"
 	};
 
 	for (; i < argc; i++) {
@@ -198,6 +252,10 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 
 		if (!strcmp(a, "--no-seccomp")) {
 			o->set |= CLI_SET_NO_SECCOMP;
+			continue;
+		}
+		if (!strcmp(a, "--rng")) {
+			o->set |= CLI_SET_RNG;
 			continue;
 		}
 		if (!strcmp(a, "--boot-timing")) {
@@ -306,6 +364,20 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 				FAIL("--name: empty name");
 			o->name = v;
 			break;
+		case 10: {
+			char *spec;
+
+			if (o->set & CLI_SET_VSOCK)
+				FAIL("--vsock: given twice (one vsock device "
+				     "per VM)");
+			spec = cli_spec(o, v);
+			if (!spec)
+				FAIL("out of memory");
+			if (cli_parse_vsock(spec, &o->vsock, err, errlen))
+				return -EINVAL;
+			o->set |= CLI_SET_VSOCK;
+			break;
+		}
 		}
 	}
 	if (!o->kernel && !o->config)

@@ -31,8 +31,10 @@ struct cli_opts {
 	unsigned int nr_disks;
 	struct kvmlite_net nets[KVMLITE_MAX_NETS];
 	unsigned int nr_nets;
-	/* Copies of --disk/--net values, split in place; see cli_free. */
-	char *specs[KVMLITE_MAX_DISKS + KVMLITE_MAX_NETS];
+	struct kvmlite_vsock vsock; /* CLI_SET_VSOCK */
+	/* Copies of --disk/--net/--vsock values, split in place; see
+	 * cli_free. */
+	char *specs[KVMLITE_MAX_DISKS + KVMLITE_MAX_NETS + 1];
 	unsigned int nr_specs;
 };
 
@@ -42,9 +44,16 @@ struct cli_opts {
 #define CLI_SET_SERIAL (1u << 2)
 #define CLI_SET_TIMING (1u << 3)
 #define CLI_SET_NO_SECCOMP (1u << 4)
+#define CLI_SET_RNG (1u << 5)
+#define CLI_SET_VSOCK (1u << 6)
 
-/* Parse "tap=NAME[,mac=MAC]" into @n, splitting @spec in place. */
+/* Parse "tap=NAME[,mac=MAC]" or "passt[=SOCKET][,mac=MAC]" into @n,
+ * splitting @spec in place. */
 int cli_parse_net(char *spec, struct kvmlite_net *n, char *err, size_t errlen);
+
+/* Parse "cid=N,uds=PATH" into @v, splitting @spec in place. */
+int cli_parse_vsock(char *spec, struct kvmlite_vsock *v, char *err,
+		    size_t errlen);
 
 /*
  * Parse "path=FILE[,ro=on|off][,serial=STR]" into @d, splitting @spec in

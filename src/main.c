@@ -216,6 +216,10 @@ static int build_config(const struct cli_opts *o, struct kvmlite_config *cfg,
 		cfg->nets = o->nets;
 		cfg->nr_nets = o->nr_nets;
 	}
+	if (o->set & CLI_SET_RNG)
+		cfg->rng = 1;
+	if (o->set & CLI_SET_VSOCK)
+		cfg->vsock = o->vsock;
 	if (!cfg->kernel_path) {
 		fprintf(stderr,
 			"kvmlite: %s: no \"kernel\" given (and no "

@@ -3,9 +3,11 @@
 #define KVMLITE_SANDBOX_H
 
 enum sandbox_kind {
-	SANDBOX_VCPU, /* KVM_RUN loop and the device emulation it calls */
-	SANDBOX_IO,   /* device workers and the console thread */
-	SANDBOX_MAIN, /* the kvmlite command's main thread */
+	SANDBOX_VCPU,  /* KVM_RUN loop and the device emulation it calls */
+	SANDBOX_IO,    /* device workers and the console thread */
+	SANDBOX_MAIN,  /* the kvmlite command's main thread */
+	SANDBOX_RNG,   /* virtio-rng's worker: I/O and getrandom */
+	SANDBOX_VSOCK, /* virtio-vsock's worker: I/O and Unix sockets */
 };
 
 /*

@@ -12,6 +12,7 @@ struct worker_boot {
 	void *(*fn)(void *);
 	void *arg;
 	bool seccomp;
+	enum sandbox_kind kind;
 	int err;
 	sem_t ready;
 };
@@ -21,7 +22,7 @@ static void *worker_entry(void *p)
 	struct worker_boot *wb = p; /* on the starter's stack: copy first */
 	void *(*fn)(void *) = wb->fn;
 	void *arg = wb->arg;
-	int err = wb->seccomp ? sandbox_enter(SANDBOX_IO) : 0;
+	int err = wb->seccomp ? sandbox_enter(wb->kind) : 0;
 
 	wb->err = err;
 	sem_post(&wb->ready);
@@ -30,7 +31,15 @@ static void *worker_entry(void *p)
 
 int worker_start(pthread_t *t, void *(*fn)(void *), void *arg, bool seccomp)
 {
-	struct worker_boot wb = { .fn = fn, .arg = arg, .seccomp = seccomp };
+	return worker_start_as(t, fn, arg, seccomp, SANDBOX_IO);
+}
+
+int worker_start_as(pthread_t *t, void *(*fn)(void *), void *arg, bool seccomp,
+		    enum sandbox_kind kind)
+{
+	struct worker_boot wb = {
+		.fn = fn, .arg = arg, .seccomp = seccomp, .kind = kind
+	};
 	sigset_t all, old;
 	int ret;
 
@@ -54,8 +63,14 @@ int worker_start(pthread_t *t, void *(*fn)(void *), void *arg, bool seccomp)
 
 int worker_init(struct worker *w, bool seccomp)
 {
+	return worker_init_as(w, seccomp, SANDBOX_IO);
+}
+
+int worker_init_as(struct worker *w, bool seccomp, enum sandbox_kind kind)
+{
 	w->started = false;
 	w->seccomp = seccomp;
+	w->kind = kind;
 	w->stopping = false;
 	w->cancel = 0;
 	w->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -68,7 +83,7 @@ int worker_run(struct worker *w, void *(*fn)(void *), void *arg)
 
 	if (w->started)
 		return -EBUSY;
-	ret = worker_start(&w->thread, fn, arg, w->seccomp);
+	ret = worker_start_as(&w->thread, fn, arg, w->seccomp, w->kind);
 	if (!ret)
 		w->started = true;
 	return ret;

@@ -14,6 +14,8 @@
 static const struct virtio_kind *const kinds[] = {
 	&virtio_blk_kind,
 	&virtio_net_kind,
+	&virtio_rng_kind,
+	&virtio_vsock_kind,
 };
 
 int virtio_slots_create(struct virtio_slots *s, const struct virtio_slot_ctx *c,

@@ -67,5 +67,7 @@ void virtio_slots_destroy(struct virtio_slots *s);
 /* The kinds (each in its device's file). */
 extern const struct virtio_kind virtio_blk_kind;
 extern const struct virtio_kind virtio_net_kind;
+extern const struct virtio_kind virtio_rng_kind;
+extern const struct virtio_kind virtio_vsock_kind;
 
 #endif
