@@ -188,8 +188,8 @@ static int parse_nets(PyObject *seq, struct kvmlite_config *cfg,
 
 static int Machine_init(Machine *m, PyObject *args, PyObject *kw)
 {
-	static char *names[] = { "kernel",  "initrd",	  "cmdline", "cpus",
-				 "memory",  "disks",	  "nets",    "name",
+	static char *names[] = { "kernel",  "initrd",	  "cmdline",  "cpus",
+				 "memory",  "disks",	  "nets",     "name",
 				 "seccomp", "console_fd", "start_ns", NULL };
 	const char *kernel, *initrd = NULL, *cmdline = NULL, *name = NULL;
 	unsigned int cpus = 1;
@@ -233,11 +233,9 @@ static int Machine_init(Machine *m, PyObject *args, PyObject *kw)
 	if (parse_disks(dseq, &cfg, b) || parse_nets(nseq, &cfg, b))
 		goto out;
 	PyThreadState *ts = PyEval_SaveThread();
- rc = kvmlite_vm_create(&cfg, &vm, err,
-						      sizeof(err));
+	rc = kvmlite_vm_create(&cfg, &vm, err, sizeof(err));
 	PyEval_RestoreThread(ts);
- if (rc)
-	{
+	if (rc) {
 		raise_errno(-rc, err);
 		goto out;
 	}
@@ -280,7 +278,7 @@ static void machine_close(Machine *m)
 	if (!vm)
 		return;
 	PyThreadState *ts = PyEval_SaveThread();
- kvmlite_vm_stop(vm);
+	kvmlite_vm_stop(vm);
 	pthread_mutex_lock(&m->lock);
 	while (m->users)
 		pthread_cond_wait(&m->idle, &m->lock);
@@ -288,7 +286,6 @@ static void machine_close(Machine *m)
 	pthread_mutex_unlock(&m->lock);
 	kvmlite_vm_destroy(vm);
 	PyEval_RestoreThread(ts);
-
 }
 
 static void Machine_dealloc(Machine *m)
@@ -316,9 +313,9 @@ static PyObject *Machine_start(Machine *m, PyObject *unused)
 	if (enter(m))
 		return NULL;
 	PyThreadState *ts = PyEval_SaveThread();
- rc = kvmlite_vm_start(m->vm);
+	rc = kvmlite_vm_start(m->vm);
 	PyEval_RestoreThread(ts);
- leave(m);
+	leave(m);
 	if (rc)
 		return raise_errno(-rc, kvmlite_vm_last_error(m->vm));
 	Py_RETURN_NONE;
@@ -332,9 +329,9 @@ static PyObject *Machine_wait(Machine *m, PyObject *args)
 	if (!PyArg_ParseTuple(args, "i", &timeout_ms) || enter(m))
 		return NULL;
 	PyThreadState *ts = PyEval_SaveThread();
- rc = kvmlite_vm_wait(m->vm, timeout_ms);
+	rc = kvmlite_vm_wait(m->vm, timeout_ms);
 	PyEval_RestoreThread(ts);
- leave(m);
+	leave(m);
 	return PyBool_FromLong(rc == 0);
 }
 
@@ -369,9 +366,9 @@ static PyObject *Machine_pause(Machine *m, PyObject *unused)
 	if (enter(m))
 		return NULL;
 	PyThreadState *ts = PyEval_SaveThread();
- rc = kvmlite_vm_pause(m->vm);
+	rc = kvmlite_vm_pause(m->vm);
 	PyEval_RestoreThread(ts);
- leave(m);
+	leave(m);
 	if (rc)
 		return raise_errno(-rc, "the VM is not running");
 	Py_RETURN_NONE;
@@ -445,7 +442,7 @@ static PyObject *Machine_wait_output(Machine *m, PyObject *args)
 	if (!PyArg_ParseTuple(args, "Ki", &from, &timeout_ms) || enter(m))
 		return NULL;
 	PyThreadState *ts = PyEval_SaveThread();
- pthread_mutex_lock(&o->lock);
+	pthread_mutex_lock(&o->lock);
 	have = o->base + o->len > from;
 	if (!have)
 		o->waiters++;
@@ -465,7 +462,7 @@ static PyObject *Machine_wait_output(Machine *m, PyObject *args)
 		pthread_mutex_unlock(&o->lock);
 	}
 	PyEval_RestoreThread(ts);
- leave(m);
+	leave(m);
 	return PyBool_FromLong(have);
 }
 
@@ -490,12 +487,11 @@ static PyObject *Machine_timings(Machine *m, PyObject *unused)
 		return NULL;
 	kvmlite_vm_timings(m->vm, &t);
 	leave(m);
-	return Py_BuildValue("KKKKKK", (unsigned long long)t.process_start,
-			     (unsigned long long)t.loaded,
-			     (unsigned long long)t.vm_created,
-			     (unsigned long long)t.first_run,
-			     (unsigned long long)t.guest_marker,
-			     (unsigned long long)t.exit);
+	return Py_BuildValue(
+		"KKKKKK", (unsigned long long)t.process_start,
+		(unsigned long long)t.loaded, (unsigned long long)t.vm_created,
+		(unsigned long long)t.first_run,
+		(unsigned long long)t.guest_marker, (unsigned long long)t.exit);
 }
 
 static PyObject *Machine_console_stats(Machine *m, PyObject *unused)
@@ -530,10 +526,9 @@ static PyObject *text_of(Machine *m,
 			break;
 		}
 		PyThreadState *ts = PyEval_SaveThread();
- n = fn(m->vm, buf, len);
+		n = fn(m->vm, buf, len);
 		PyEval_RestoreThread(ts);
- if (n < 0)
-		{
+		if (n < 0) {
 			raise_errno(-n, NULL);
 			break;
 		}
@@ -565,9 +560,9 @@ static PyObject *Machine_last_error(Machine *m, PyObject *unused)
 
 	if (enter(m))
 		return NULL;
-	r = PyUnicode_DecodeUTF8(kvmlite_vm_last_error(m->vm),
-				 (Py_ssize_t)strlen(kvmlite_vm_last_error(m->vm)),
-				 "replace");
+	r = PyUnicode_DecodeUTF8(
+		kvmlite_vm_last_error(m->vm),
+		(Py_ssize_t)strlen(kvmlite_vm_last_error(m->vm)), "replace");
 	leave(m);
 	return r;
 }
@@ -595,8 +590,7 @@ static PyMethodDef Machine_methods[] = {
 	{ "console_write", (PyCFunction)Machine_console_write, METH_VARARGS,
 	  NULL },
 	{ "output", (PyCFunction)Machine_output, METH_VARARGS, NULL },
-	{ "wait_output", (PyCFunction)Machine_wait_output, METH_VARARGS,
-	  NULL },
+	{ "wait_output", (PyCFunction)Machine_wait_output, METH_VARARGS, NULL },
 	{ "exit_info", (PyCFunction)Machine_exit_info, METH_NOARGS, NULL },
 	{ "timings", (PyCFunction)Machine_timings, METH_NOARGS, NULL },
 	{ "console_stats", (PyCFunction)Machine_console_stats, METH_NOARGS,
