@@ -41,6 +41,12 @@ const char cli_usage[] =
 	"                       options given here override it\n"
 	"  --boot-timing[=json] print boot phase timings to stderr on exit\n"
 	"  --no-seccomp         run without the seccomp system-call filters\n"
+	"  --api-socket PATH    serve the HTTP API (Cloud Hypervisor's "
+	"endpoints:\n"
+	"                       vmm.ping, vm.info, vm.pause, vm.resume, ...) "
+	"on a\n"
+	"                       Unix socket, mode 0600, in a directory you "
+	"own\n"
 	"\n"
 	"On a terminal, type Ctrl-A x to stop the VM, Ctrl-A p to press the "
 	"guest's\n"
@@ -61,7 +67,7 @@ const char cli_usage[] =
 	"  81     guest crashed (triple fault, KVM internal error)\n"
 	"  71     a kvmlite thread made a system call its seccomp filter "
 	"forbids\n"
-	"  82     stopped by a signal or Ctrl-A x\n";
+	"  82     stopped by a signal, Ctrl-A x or the API's vmm.shutdown\n";
 
 /* "--opt=value" or "--opt value"; returns the value or NULL. */
 static const char *opt_value(int argc, char *const argv[], int *i,
@@ -186,8 +192,9 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 		     char *err, size_t errlen)
 {
 	static const char *const names[] = {
-		"--kernel", "--initrd", "--cmdline", "--cpus",	 "--memory",
-		"--serial", "--disk",	"--net",     "--config", "--name"
+		"--kernel", "--initrd", "--cmdline",   "--cpus",
+		"--memory", "--serial", "--disk",      "--net",
+		"--config", "--name",	"--api-socket"
 	};
 
 	for (; i < argc; i++) {
@@ -304,6 +311,11 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 			if (!*v)
 				FAIL("--name: empty name");
 			o->name = v;
+			break;
+		case 10:
+			if (!*v)
+				FAIL("--api-socket: empty path");
+			o->api_socket = v;
 			break;
 		}
 	}

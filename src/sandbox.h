@@ -6,6 +6,7 @@ enum sandbox_kind {
 	SANDBOX_VCPU, /* KVM_RUN loop and the device emulation it calls */
 	SANDBOX_IO,   /* device workers and the console thread */
 	SANDBOX_MAIN, /* the kvmlite command's main thread */
+	SANDBOX_API,  /* the command's API socket (src/api_server.c) */
 };
 
 /*
