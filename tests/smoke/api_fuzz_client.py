@@ -39,8 +39,14 @@ VALID = [
 STATUS = re.compile(rb"^HTTP/1\.1 (\d{3}) [^\r\n]*\r\n")
 
 
+PROCS = []  # kvmlite, killed on a failure
+
+
 def fail(msg):
     print(f"FAIL: api_fuzz_client: {msg}", file=sys.stderr)
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
     sys.exit(1)
 
 
@@ -132,6 +138,7 @@ def main():
     path = os.path.join(tmp, "api.sock")
     p = subprocess.Popen([kvmlite, "run", "--kernel", stub, "--api-socket", path],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    PROCS.append(p)
     for _ in range(100):
         if os.path.exists(path) or p.poll() is not None:
             break
@@ -294,4 +301,9 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        for proc in PROCS:
+            if proc.poll() is None:
+                proc.kill()

@@ -28,8 +28,14 @@ tmp = tempfile.mkdtemp(prefix="supervised.")
 sock = os.path.join(tmp, "api.sock")
 
 
+PROCS = []  # every kvmlite started, killed on a failure
+
+
 def fail(msg):
     print(f"FAIL: supervised: {msg}", file=sys.stderr)
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
     sys.exit(1)
 
 
@@ -52,6 +58,7 @@ def api(method, endpoint):
 def start(kernel, stdin=subprocess.DEVNULL, extra=()):
     p = subprocess.Popen([kvmlite, "run", "--kernel", kernel, "--api-socket", sock, *extra],
                          stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    PROCS.append(p)
     for _ in range(200):
         try:  # listening (a stale socket at the path does not count)
             socket.socket(socket.AF_UNIX).connect(sock)
