@@ -14,6 +14,7 @@
 
 Usage: supervised.py KVMLITE ECHO_STUB HANG_STUB
 """
+import atexit
 import json
 import os
 import signal
@@ -29,6 +30,14 @@ sock = os.path.join(tmp, "api.sock")
 
 
 PROCS = []  # every kvmlite started, killed on a failure
+
+
+@atexit.register
+def _kill_left():
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
+
 
 
 def fail(msg):
