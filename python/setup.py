@@ -5,7 +5,10 @@ Needs what tools/setup.sh installs: gcc, python3-dev, libjansson-dev,
 libseccomp-dev. Nothing is looked up at import time: the extension holds
 the whole library and links only the system's jansson and libseccomp.
 """
+import atexit
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 from setuptools import Extension, setup
@@ -53,4 +56,14 @@ ext = Extension(
     libraries=["jansson", "seccomp", "pthread"],
 )
 
-setup(version=version(), ext_modules=[ext])
+# pip builds in this directory: keep setuptools' build and egg-info
+# directories out of the tree, one per build, so that two builds at once
+# (a test and a user) do not share them.
+scratch = tempfile.mkdtemp(prefix="kvmlite-python-build.")
+atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+
+setup(
+    version=version(),
+    ext_modules=[ext],
+    options={"build": {"build_base": scratch}, "egg_info": {"egg_base": scratch}},
+)

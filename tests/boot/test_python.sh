@@ -10,7 +10,6 @@ venv=$WORK/venv
 /usr/bin/python3 -m venv --system-site-packages "$venv" || fail "cannot make a venv"
 (cd "$SRC_DIR" && "$venv/bin/pip" install -q --no-index --no-build-isolation ./python) \
 	>"$WORK/pip.log" 2>&1 || fail "pip install ./python: $(tail -n 5 "$WORK/pip.log")"
-rm -rf "$SRC_DIR/python/build" "$SRC_DIR/python/kvmlite.egg-info"
 kernel=$(guest_kernel --vmlinux)
 "$SRC_DIR/tests/guest/initramfs" --shell -o "$WORK/shell.gz" ||
 	fail "cannot build the shell initramfs"

@@ -9,7 +9,7 @@ build=$(cd "$1" && pwd)
 shift
 [[ -r /dev/kvm && -w /dev/kvm ]] || { echo "SKIP: no usable /dev/kvm"; exit 77; }
 venv=$build/python-venv
-rm -rf "$venv" "$src/python/build" "$src/python/kvmlite.egg-info"
+rm -rf "$venv"
 /usr/bin/python3 -m venv --system-site-packages "$venv"
 # --no-index: nothing may come from a package index.
 (cd "$src" && "$venv/bin/pip" install -q --no-index --no-build-isolation ./python) \
@@ -18,7 +18,6 @@ rm -rf "$venv" "$src/python/build" "$src/python/kvmlite.egg-info"
 	echo "FAIL: pip install ./python (log: $build/python-pip.log)"
 	exit 1
 }
-rm -rf "$src/python/build" "$src/python/kvmlite.egg-info"
 cd "$build"
 exec "$venv/bin/python" -m pytest -p no:cacheprovider -v "$src/tests/python" \
 	--stub-dir "$build" "$@"
