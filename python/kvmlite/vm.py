@@ -96,6 +96,14 @@ def _ms(timeout: Optional[float]) -> int:
     return min(int(timeout * 1000), 2**31 - 1)
 
 
+def _slice(deadline: Optional[float]) -> int:
+    """Milliseconds to wait in one call: at most 200, so that signals
+    (KeyboardInterrupt) are seen while a VM is waited for."""
+    if deadline is None:
+        return 200
+    return max(0, min(200, int((deadline - time.monotonic()) * 1000) + 1))
+
+
 def _memory(memory: Union[int, str]) -> int:
     if isinstance(memory, bool):
         raise TypeError("memory: a size string or a number of bytes")
@@ -198,10 +206,13 @@ class VM:
     def wait(self, timeout: Optional[float] = None) -> Exit:
         """Wait for the VM to stop (``None``: for ever) and say why.
         Raises :class:`Timeout` when it is still running then."""
-        if not self._m.wait(_ms(timeout)):
-            e = Timeout(f"the VM is still running after {timeout} s")
-            e.errno = 110
-            raise e
+        deadline = None if timeout is None else time.monotonic() + _ms(timeout) / 1000
+        # In slices, so that Ctrl-C (KeyboardInterrupt) gets through.
+        while not self._m.wait(_slice(deadline)):
+            if deadline is not None and time.monotonic() >= deadline:
+                e = Timeout(f"the VM is still running after {timeout} s")
+                e.errno = 110
+                raise e
         ex = self.exit
         assert ex is not None
         return ex
@@ -298,7 +309,7 @@ class VM:
                     t = Timeout(f"no {pattern!r} in the console output within {timeout} s")
                     t.seen, t.errno = self._pending, 110
                     raise t
-                self._m.wait_output(self._cursor, _ms(left) if left is not None else -1)
+                self._m.wait_output(self._cursor, _slice(deadline))
 
     def _search(self, pattern: Union[str, Pattern[str]]) -> Optional[int]:
         if isinstance(pattern, str):

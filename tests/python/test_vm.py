@@ -245,3 +245,29 @@ def test_close_from_another_thread_ends_a_blocked_expect(stubs):
     t.join(10)
     assert not t.is_alive() and time.monotonic() - t0 < 5
     assert seen and isinstance(seen[0], kvmlite.Error)
+
+
+def test_ctrl_c_reaches_a_waiting_program(stubs, tmp_path):
+    # wait() and expect() without a timeout still let KeyboardInterrupt in.
+    prog = tmp_path / "waiter.py"
+    prog.write_text(
+        "import sys, kvmlite\n"
+        "vm = kvmlite.VM(kernel=sys.argv[1])\n"
+        "vm.start()\n"
+        "print('waiting', flush=True)\n"
+        "try:\n"
+        "    vm.expect('never', timeout=None) if sys.argv[2] == 'expect' else vm.wait()\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', vm.exit, flush=True)\n"
+        "vm.close()\n"
+    )
+    import signal
+
+    for how in ("expect", "wait"):
+        p = subprocess.Popen([sys.executable, str(prog), stubs.hang, how], stdout=subprocess.PIPE, text=True)
+        assert p.stdout.readline() == "waiting\n"
+        time.sleep(0.3)
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=10)
+        assert out == "interrupted None\n", (how, out)
+        assert p.returncode == 0
