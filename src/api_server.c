@@ -184,9 +184,12 @@ static void watch(struct api_server *s, struct client *c)
 	struct epoll_event ev = { .data.ptr = c };
 	size_t len;
 
+	/* Not EPOLLRDHUP while input waits: a client that half-closed and
+	 * does not read would wake this loop for nothing until its
+	 * deadline. */
 	api_conn_output(c->conn, &len);
-	ev.events = (api_conn_wants_input(c->conn) ? EPOLLIN : 0) |
-		    (len ? EPOLLOUT : 0) | EPOLLRDHUP;
+	ev.events = (api_conn_wants_input(c->conn) ? EPOLLIN | EPOLLRDHUP : 0) |
+		    (len ? EPOLLOUT : 0);
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 

@@ -110,6 +110,13 @@ def request(path, raw, what, timeout=5.0):
     return data
 
 
+def cpu_seconds(pid):
+    """User + system CPU of a process (all its threads), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def mutate(rng, raw):
     b = bytearray(raw)
     for _ in range(rng.randint(1, 8)):
@@ -250,7 +257,30 @@ def main():
         if timed_out != 32 or waited > 14:
             fail(f"idle connections: {timed_out} of 32 got 408, after {waited:.1f} s")
         count("idle-timeout")
-        # 6. Many short connections at once, from threads.
+        # 6. A client that asks much and never reads, then half-closes:
+        # its replies wait in a bounded buffer, the server stops reading
+        # it, and it costs no CPU while it waits for its deadline (the
+        # polling echo stub's own CPU is measured first, for comparison).
+        cpu0 = cpu_seconds(p.pid)
+        time.sleep(2)
+        baseline = cpu_seconds(p.pid) - cpu0
+        s = connect(path, 5)
+        s.setblocking(False)
+        sent = 0
+        try:
+            for _ in range(4000):
+                sent += s.send(VALID[0])
+        except BlockingIOError:
+            pass
+        s.shutdown(socket.SHUT_WR)
+        cpu0 = cpu_seconds(p.pid)
+        time.sleep(2)
+        spent = cpu_seconds(p.pid) - cpu0
+        s.close()
+        if spent > baseline + 0.3:
+            fail(f"a client that does not read: {spent:.2f} s of CPU in 2 s, {baseline:.2f} s without it")
+        count("no-reader")
+        # 7. Many short connections at once, from threads.
         errs = []
 
         def burst():
