@@ -23,7 +23,7 @@ sock=$dir/api.sock
 
 # req METHOD ENDPOINT [BODY]: sets $code and $body.
 req() {
-	local args=(-s -o "$dir/body" -w '%{http_code}' -X "$1" --max-time 10
+	local args=(-s -o "$dir/body" -w '%{http_code}' -X "$1" --max-time 30
 		--unix-socket "$sock" "http://localhost/api/v1/$2")
 	[[ $# -ge 3 ]] && args+=(-H 'Content-Type: application/json' -d "$3")
 	code=$(curl "${args[@]}") || fail "curl $1 $2: status $?"
@@ -41,12 +41,12 @@ start() { # kvmlite arguments after the defaults
 	"$kvmlite" run --kernel "$hang" --serial none --name api-test --cpus 2 \
 		--memory 64M --api-socket "$sock" "$@" 2>"$dir/err" &
 	pid=$!
-	for _ in $(seq 100); do
+	for _ in $(seq 400); do
 		[[ -S $sock ]] && return 0
 		kill -0 "$pid" 2>/dev/null || fail "kvmlite ended before making the socket"
 		sleep 0.05
 	done
-	fail "no socket after 5 s"
+	fail "no socket after 20 s"
 }
 finish() { # expected status
 	local rc=0
