@@ -194,7 +194,7 @@ static int Machine_init(Machine *m, PyObject *args, PyObject *kw)
 	const char *kernel, *initrd = NULL, *cmdline = NULL, *name = NULL;
 	unsigned int cpus = 1;
 	unsigned long long memory = 256ULL << 20, start_ns = 0;
-	PyObject *disks, *nets, *dseq = NULL, *nseq = NULL;
+	PyObject *disks = NULL, *nets = NULL, *dseq = NULL, *nseq = NULL;
 	int seccomp = 1, console_fd = -1, ret = -1, rc;
 	struct kvmlite_config cfg;
 	struct kvmlite_vm *vm = NULL;
@@ -210,8 +210,12 @@ static int Machine_init(Machine *m, PyObject *args, PyObject *kw)
 					 &memory, &disks, &nets, &name,
 					 &seccomp, &console_fd, &start_ns))
 		return -1;
-	dseq = PySequence_Fast(disks, "disks must be a sequence");
-	nseq = dseq ? PySequence_Fast(nets, "nets must be a sequence") : NULL;
+	/* Not given: none. */
+	dseq = disks ? PySequence_Fast(disks, "disks must be a sequence")
+		     : PyTuple_New(0);
+	nseq = !dseq  ? NULL
+	       : nets ? PySequence_Fast(nets, "nets must be a sequence")
+		      : PyTuple_New(0);
 	b = calloc(1, sizeof(*b));
 	if (!nseq || !b) {
 		if (!b)
