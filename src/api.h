@@ -49,7 +49,9 @@ char *api_config_json(const struct kvmlite_config *cfg);
 
 /*
  * One client connection's protocol state (api.c's alone). Fixed-size: the
- * server keeps one per slot, and nothing a client sends allocates.
+ * server keeps one per slot, made once; a request's answer allocates
+ * only small JSON values (no large block is ever freed on the API thread:
+ * see vm_info in api.c).
  */
 struct api_conn {
 	const struct api_target *t;
