@@ -10,6 +10,7 @@
  * reads from the UART (polling LSR), a new prompt after each newline,
  * and "x" followed by a byte V ends it with test-exit V (for tests that
  * type at a guest); with
+ * STUB_TRIPLE it loads an empty IDT and traps: a triple fault; with
  * STUB_LINUX_NOTE it also carries an ELF note owned by "Linux", as every
  * vmlinux does (kvmlite then takes it for a Linux kernel).
  */
@@ -50,7 +51,10 @@
 	.code32
 	.globl pvh_start
 pvh_start:
-#if defined(STUB_ECHO)
+#if defined(STUB_TRIPLE)
+	lidt idt_empty
+	int3
+#elif defined(STUB_ECHO)
 5:	movl $prompt, %esi	/* print the prompt */
 	movw $0x3f8, %dx
 6:	lodsb
@@ -116,6 +120,12 @@ prompt:
 	.section .rodata
 hello:
 	.asciz "stub: hello from the guest\n"
+#endif
+#ifdef STUB_TRIPLE
+	.section .rodata
+idt_empty:
+	.word 0
+	.long 0
 #endif
 #ifdef STUB_SPEW
 	.section .rodata
