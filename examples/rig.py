@@ -7,7 +7,7 @@ Prints a verdict; exits 0 on success.
 
     python3 rig.py [--cmdline STR] [--prompt STR] [--command STR]
                    [--marker REGEX] [--exit N] [--timeout S] [--quiet]
-                   KERNEL INITRD
+                   KERNEL [INITRD]
 
 Needs the kvmlite package: pip install --no-build-isolation ./python
 """
@@ -21,11 +21,13 @@ import kvmlite
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("kernel")
-    ap.add_argument("initrd")
+    ap.add_argument("initrd", nargs="?")
     ap.add_argument("--cmdline", default=None)
     ap.add_argument("--prompt", default="# ")
     ap.add_argument("--command", default="echo RIG-OK $((6*7)); test_exit 7")
-    ap.add_argument("--marker", default=r"RIG-OK (\d+)")
+    # The trailing \s: output may come in pieces, and "RIG-OK 4" alone
+    # would match a bare (\d+).
+    ap.add_argument("--marker", default=r"RIG-OK (\d+)\s")
     ap.add_argument("--exit", type=int, default=7, dest="want_exit")
     ap.add_argument("--timeout", type=float, default=240.0)
     ap.add_argument("--quiet", action="store_true")
@@ -47,7 +49,7 @@ def main() -> int:
             print(f"\nRIG: got the prompt, typing: {a.command}", flush=True)
             vm.write(a.command + "\n")
             vm.expect(re.compile(a.marker), timeout=a.timeout)
-            print(f"\nRIG: saw the marker {vm.match.group(0)!r}", flush=True)
+            print(f"\nRIG: saw the marker {vm.match.group(0).rstrip()!r}", flush=True)
             ex = vm.wait(timeout=a.timeout)
         except kvmlite.Timeout as e:
             print(f"RIG-VERDICT: FAIL: {e}; last output: {e.seen[-500:]!r}")

@@ -11,6 +11,7 @@ pytest_plugins = ["pytester"]
 
 def pytest_addoption(parser):
     parser.addoption("--stub-dir", required=True, help="the build directory with the stub guests")
+    parser.addoption("--rig", required=True, help="examples/rig.py")
 
 
 @pytest.fixture(scope="session")

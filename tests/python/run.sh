@@ -17,4 +17,4 @@ fi
 [[ -x $venv/bin/python ]] || { echo "FAIL: no venv at $venv (python/install failed?)"; exit 1; }
 cd "$build"
 exec "$venv/bin/python" -m pytest -p no:cacheprovider -v "$src/tests/python" \
-	--stub-dir "$build" "$@"
+	--stub-dir "$build" --rig "$src/examples/rig.py" "$@"
