@@ -11,7 +11,7 @@ default kernel and initrd.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, List
+from typing import Any, Callable, Generator, Iterator, List
 
 import pytest
 
@@ -62,8 +62,9 @@ def kvmlite_vm(request: pytest.FixtureRequest) -> Iterator[Callable[..., VM]]:
             vm.close()
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+# (pluggy's decorator is untyped in Debian 12's python3-pluggy.)
+@pytest.hookimpl(hookwrapper=True)  # type: ignore[misc]
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     outcome = yield
     report = outcome.get_result()
     vms = item.stash.get(_VMS, None)

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import codecs
+import json
 import os
 import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import IO, Any, Optional, Pattern, Sequence, Union
+from typing import IO, Any, Dict, Optional, Pattern, Sequence, Union
 
 from . import _native
 from ._native import Error
@@ -156,10 +157,12 @@ class VM:
         self.name = name
         self._console_file: Optional[IO[Any]] = None
         console_fd = -1
+        if isinstance(console, bool):
+            raise TypeError("console: None, a path, a file or a file descriptor")
         if isinstance(console, (str, os.PathLike)):
             self._console_file = open(console, "wb")
             console_fd = self._console_file.fileno()
-        elif isinstance(console, int) and not isinstance(console, bool):
+        elif isinstance(console, int):
             console_fd = console
         elif console is not None:
             console_fd = console.fileno()
@@ -335,12 +338,11 @@ class VM:
         t = self._m.timings()
         return Timings(t[0], *[v or None for v in t[1:]])
 
-    def counters(self) -> dict:
+    def counters(self) -> Dict[str, Dict[str, Any]]:
         """Per-device counters (``kvmlite_vm_counters``), e.g.
         ``{"console": {...}, "disk0": {"read_ops": 3, ...}, "net0": {...}}``."""
-        import json
-
-        return json.loads(self._m.counters())
+        counters: Dict[str, Dict[str, Any]] = json.loads(self._m.counters())
+        return counters
 
     def dump(self) -> str:
         """The state dump (``kvmlite_vm_dump``): vCPUs, interrupts, queues."""

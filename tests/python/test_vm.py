@@ -174,6 +174,12 @@ def test_creation_errors_raise_with_the_librarys_message(stubs, kwargs, message,
     assert e.value.errno == err
 
 
+@pytest.mark.parametrize("kwargs", [{"memory": True}, {"console": True}, {"memory": 1.5}])
+def test_wrong_types_raise_typeerror(stubs, kwargs):
+    with pytest.raises(TypeError):
+        kvmlite.VM(kernel=stubs.exit, **kwargs)
+
+
 def test_closed_vm_refuses_calls(stubs):
     vm = kvmlite.VM(kernel=stubs.hang)
     vm.start()
