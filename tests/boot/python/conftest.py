@@ -1,8 +1,8 @@
-"""For tests/boot/test_python.sh: --rig names examples/rig.py; SIGUSR1
-writes a state dump of every VM this process started to stderr, in
-kvmlite's own format ("kvmlite: dump: ..."), so that the boot tests' guard
-(DUMP_COMM=python3) can have a hang attributed. Run with --capture=sys,
-so the dump reaches the real stderr even while pytest captures."""
+"""For tests/boot/test_python.sh: SIGUSR1 writes a state dump of every VM
+this process started to stderr, in kvmlite's own format ("kvmlite: dump:
+..."), so that the boot tests' guard (DUMP_COMM=python3) can have a hang
+attributed. Run with --capture=sys, so the dump reaches the real stderr
+even while pytest captures."""
 import os
 import signal
 import weakref
@@ -32,7 +32,3 @@ def _dump(signum, frame):
 
 
 signal.signal(signal.SIGUSR1, _dump)
-
-
-def pytest_addoption(parser):
-    parser.addoption("--rig", required=True, help="examples/rig.py")

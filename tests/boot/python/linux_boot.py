@@ -1,11 +1,8 @@
 """The kvmlite package and its pytest plugin on a real Linux guest (run by
 tests/boot/test_python.sh inside the test host, with --kvmlite-kernel and
---kvmlite-initrd naming the stock kernel and a shell initramfs): the
-kvmlite_vm fixture, then examples/rig.py's main() in this same process
-(one Python start-up in the emulated test host, which costs seconds)."""
+--kvmlite-initrd naming the stock kernel and a shell initramfs): one
+boot, through the kvmlite_vm fixture."""
 import re
-import runpy
-import sys
 
 import kvmlite
 
@@ -24,17 +21,3 @@ def test_linux_shell_regex_expect_and_test_exit(kvmlite_vm):
     assert (ex.reason, ex.value, ex.status) == ("test-exit", 5, 5)
     assert "Linux version" in vm.console
 
-
-def test_example_rig_on_linux(request, monkeypatch, capsys):
-    rig = runpy.run_path(request.config.getoption("--rig"))  # not as __main__
-    monkeypatch.setattr(sys, "argv", [
-        "rig.py", "--quiet",
-        request.config.getoption("--kvmlite-kernel"), request.config.getoption("--kvmlite-initrd"),
-    ])
-    rc = rig["main"]()
-    out = capsys.readouterr().out
-    assert re.search(r"^RIG: kvmlite \d+\.\d+\.\d+ \(Python\)$", out, re.M), out
-    assert "RIG: got the prompt, typing: echo RIG-OK $((6*7)); test_exit 7" in out
-    assert "RIG: saw the marker 'RIG-OK 42'" in out
-    assert out.splitlines()[-1] == "RIG-VERDICT: PASS: marker seen, test-exit 7"
-    assert rc == 0
