@@ -434,6 +434,21 @@ KVMLITE_API const char *kvmlite_vm_last_error(struct kvmlite_vm *vm);
 KVMLITE_API int kvmlite_vm_dump(struct kvmlite_vm *vm, char *buf, size_t len);
 
 /*
+ * The VM's counters as one JSON object and a newline, keyed as Cloud
+ * Hypervisor's vm.counters where they mean the same:
+ * {"console":{"written":N,"dropped":N,"stalls":N},
+ *  "disk0":{"read_ops":N,"read_bytes":N,"write_ops":N,"write_bytes":N,
+ *           "flush_ops":N,"discard_ops":N,"errors":N},
+ *  "net0":{"rx_bytes":N,"rx_frames":N,"tx_bytes":N,"tx_frames":N,
+ *          "rx_dropped":N,"tx_dropped":N}}
+ * (disks, then networks, in configuration order; keys may be added).
+ * Never blocks; any time after creation. Returns the length of the whole
+ * text as snprintf() does (@buf may be NULL when @len is 0), or -errno.
+ */
+KVMLITE_API int kvmlite_vm_counters(struct kvmlite_vm *vm, char *buf,
+				    size_t len);
+
+/*
  * A one-line warning about running this VM here, or NULL. Today: the
  * kernel is Linux and this machine has no hardware virtualization (no vmx
  * or svm in /proc/cpuinfo), so its /dev/kvm is a software one (such as

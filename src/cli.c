@@ -55,6 +55,12 @@ const char cli_usage[] =
 	"                       options given here override it\n"
 	"  --boot-timing[=json] print boot phase timings to stderr on exit\n"
 	"  --no-seccomp         run without the seccomp system-call filters\n"
+	"  --api-socket PATH    serve the HTTP API (Cloud Hypervisor's "
+	"endpoints:\n"
+	"                       vmm.ping, vm.info, vm.pause, vm.resume, ...) "
+	"on a\n"
+	"                       Unix socket, mode 0600, in a directory you "
+	"own\n"
 	"\n"
 	"On a terminal, type Ctrl-A x to stop the VM, Ctrl-A p to press the "
 	"guest's\n"
@@ -76,7 +82,7 @@ const char cli_usage[] =
 	"         and the state dump are printed\n"
 	"  71     a kvmlite thread made a system call its seccomp filter "
 	"forbids\n"
-	"  82     stopped by a signal or Ctrl-A x\n";
+	"  82     stopped by a signal, Ctrl-A x or the API's vmm.shutdown\n";
 
 /* "--opt=value" or "--opt value"; returns the value or NULL. */
 static const char *opt_value(int argc, char *const argv[], int *i,
@@ -242,7 +248,7 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 	static const char *const names[] = {
 		"--kernel", "--initrd", "--cmdline", "--cpus",
 		"--memory", "--serial", "--disk",    "--net",
-		"--config", "--name",	"--vsock"
+		"--config", "--name",	"--vsock",   "--api-socket"
 	};
 
 	for (; i < argc; i++) {
@@ -378,6 +384,11 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 			o->set |= CLI_SET_VSOCK;
 			break;
 		}
+		case 11:
+			if (!*v)
+				FAIL("--api-socket: empty path");
+			o->api_socket = v;
+			break;
 		}
 	}
 	if (!o->kernel && !o->config)

@@ -26,7 +26,8 @@ struct cli_opts {
 	enum cli_timing timing;
 	const char *config; /* --config FILE */
 	const char *name;
-	unsigned int set; /* CLI_SET_*: given on the command line */
+	const char *api_socket; /* --api-socket PATH */
+	unsigned int set;	/* CLI_SET_*: given on the command line */
 	struct kvmlite_disk disks[KVMLITE_MAX_DISKS];
 	unsigned int nr_disks;
 	struct kvmlite_net nets[KVMLITE_MAX_NETS];

@@ -194,6 +194,30 @@ static const struct arg_rule main_rules[] = {
 	  VALUES(SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL) },
 };
 
+/* The API socket's thread: its epoll loop over the listening socket and
+ * the clients, and the VM calls its endpoints make (pause and resume wait
+ * on futexes, stop kicks vCPUs with tgkill, the power button raises a
+ * line). It opens no files: accept4 makes its only new fds. At the end
+ * it removes its socket (lstat to see that it is still ours, unlink). */
+static const int api_calls[] = {
+	SCMP_SYS(close),      SCMP_SYS(newfstatat),  SCMP_SYS(unlink),
+	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
+};
+
+static const struct arg_rule api_rules[] = {
+	{ SCMP_SYS(epoll_ctl), 1, INT_ARG,
+	  VALUES(EPOLL_CTL_ADD, EPOLL_CTL_MOD, EPOLL_CTL_DEL) },
+	/* Replies: never blocking, never raising SIGPIPE. */
+	{ SCMP_SYS(sendto), 3, INT_ARG, VALUES(MSG_DONTWAIT | MSG_NOSIGNAL) },
+	/* accept4's flags: the new fd non-blocking and close-on-exec. */
+	{ SCMP_SYS(accept4), 3, INT_ARG, VALUES(SOCK_NONBLOCK | SOCK_CLOEXEC) },
+};
+
+/* vm.power-button pulses the GED's line. */
+static const unsigned long api_ioctls[] = {
+	KVM_IRQ_LINE,
+};
+
 /* The GETs: a vCPU reads its own state for the dump (kvmlite_vm_dump). */
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN,	  KVM_IRQ_LINE,	 KVM_GET_REGS,	      KVM_GET_SREGS,
@@ -275,8 +299,8 @@ static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *req, size_t n)
 
 int sandbox_enter(enum sandbox_kind kind)
 {
-	static const char *const names[] = { "vCPU", "I/O", "main", "rng",
-					     "vsock" };
+	static const char *const names[] = { "vCPU", "I/O",   "main",
+					     "rng",  "vsock", "API" };
 	/* Read once, here: the filter is built by the thread it binds. */
 	pid_t pid = getpid();
 	scmp_filter_ctx ctx;
@@ -324,6 +348,14 @@ int sandbox_enter(enum sandbox_kind kind)
 			ret = ALLOW(vsock_calls);
 		if (!ret)
 			ret = ALLOW_RULES(vsock_rules);
+		break;
+	case SANDBOX_API:
+		if (!ret)
+			ret = ALLOW(api_calls);
+		if (!ret)
+			ret = ALLOW_RULES(api_rules);
+		if (!ret)
+			ret = ALLOW_IOCTLS(api_ioctls);
 		break;
 	case SANDBOX_MAIN:
 		if (!ret)

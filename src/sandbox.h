@@ -8,6 +8,7 @@ enum sandbox_kind {
 	SANDBOX_MAIN,  /* the kvmlite command's main thread */
 	SANDBOX_RNG,   /* virtio-rng's worker: I/O and getrandom */
 	SANDBOX_VSOCK, /* virtio-vsock's worker: I/O and Unix sockets */
+	SANDBOX_API,   /* the command's API socket (src/api_server.c) */
 };
 
 /*

@@ -993,6 +993,27 @@ static void net_destroy(void *dev)
 	virtio_net_destroy(dev);
 }
 
+/* Cloud Hypervisor's names (rx/tx_bytes, rx/tx_frames), and drops. */
+static void net_counters(void *dev, struct dumpbuf *b)
+{
+	struct virtio_net_stats st;
+
+	virtio_net_get_stats(dev, &st);
+	dumpbuf_printf(b,
+		       "\"rx_bytes\":%llu,\"rx_frames\":%llu,"
+		       "\"tx_bytes\":%llu,\"tx_frames\":%llu,"
+		       "\"rx_dropped\":%llu,\"tx_dropped\":%llu",
+		       (unsigned long long)st.rx_bytes,
+		       (unsigned long long)st.rx_packets,
+		       (unsigned long long)st.tx_bytes,
+		       (unsigned long long)st.tx_packets,
+		       (unsigned long long)(st.rx_dropped_too_big +
+					    st.rx_dropped_reset),
+		       (unsigned long long)(st.tx_dropped_malformed +
+					    st.tx_dropped_oversize +
+					    st.tx_dropped_error));
+}
+
 const struct virtio_kind virtio_net_kind = {
 	.name = "virtio-net",
 	.count = net_count,
@@ -1000,4 +1021,6 @@ const struct virtio_kind virtio_net_kind = {
 	.transport = net_transport,
 	.start = net_start,
 	.destroy = net_destroy,
+	.counter_name = "net",
+	.counters = net_counters,
 };

@@ -103,6 +103,18 @@ void virtio_slots_dump(struct virtio_slots *s, struct dumpbuf *b)
 	}
 }
 
+void virtio_slots_counters(struct virtio_slots *s, struct dumpbuf *b)
+{
+	for (unsigned int i = 0; i < s->nr; i++) {
+		const struct virtio_slot *sl = &s->slot[i];
+
+		dumpbuf_printf(b, "%s\"%s%u\":{", i ? "," : "",
+			       sl->kind->counter_name, sl->index);
+		sl->kind->counters(sl->dev, b);
+		dumpbuf_printf(b, "}");
+	}
+}
+
 void virtio_slots_destroy(struct virtio_slots *s)
 {
 	for (unsigned int i = 0; i < s->nr; i++)

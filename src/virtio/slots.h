@@ -36,6 +36,11 @@ struct virtio_kind {
 	/* Start its worker (once the vCPUs run). */
 	int (*start)(void *dev);
 	void (*destroy)(void *dev);
+	/* "disk", "net": names the devices' counters ("disk0", ...). */
+	const char *counter_name;
+	/* The device's counters as JSON members ("read_ops":N,...); from
+	 * any thread, never blocking (relaxed atomic reads). */
+	void (*counters)(void *dev, struct dumpbuf *b);
 };
 
 struct virtio_slot {
@@ -61,6 +66,8 @@ int virtio_slots_attach(struct virtio_slots *s, struct bus *mmio, int vm_fd,
 			char *err, size_t errlen);
 int virtio_slots_start(struct virtio_slots *s, char *err, size_t errlen);
 void virtio_slots_dump(struct virtio_slots *s, struct dumpbuf *b);
+/* Every device's counters as JSON members: "disk0":{...},"net0":{...}. */
+void virtio_slots_counters(struct virtio_slots *s, struct dumpbuf *b);
 /* After the vCPUs are gone. */
 void virtio_slots_destroy(struct virtio_slots *s);
 

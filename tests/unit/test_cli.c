@@ -33,6 +33,32 @@ START_TEST(run_full)
 }
 END_TEST
 
+START_TEST(api_socket)
+{
+	struct cli_opts o;
+	char err[256];
+
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz"), 0);
+	ck_assert_ptr_null(o.api_socket);
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz", "--api-socket",
+			       "/run/user/0/vm.sock"),
+			 0);
+	ck_assert_str_eq(o.api_socket, "/run/user/0/vm.sock");
+	ck_assert_int_eq(
+		PARSE(&o, err, "run", "--kernel", "bz", "--api-socket=s"), 0);
+	ck_assert_str_eq(o.api_socket, "s");
+	ck_assert_int_eq(
+		PARSE(&o, err, "run", "--kernel", "bz", "--api-socket="),
+		-EINVAL);
+	ck_assert_str_eq(err, "--api-socket: empty path");
+	ck_assert_int_eq(
+		PARSE(&o, err, "run", "--kernel", "bz", "--api-socket"),
+		-EINVAL);
+	ck_assert_str_eq(err, "--api-socket needs a value");
+	ck_assert(strstr(cli_usage, "--api-socket PATH"));
+}
+END_TEST
+
 /* --memory without a unit is MiB; a byte count now needs "B" and says so
  * when it is out of range. */
 START_TEST(memory_units)
@@ -294,6 +320,7 @@ int main(void)
 	tcase_add_test(tc, run_defaults);
 	tcase_add_test(tc, help_version);
 	tcase_add_test(tc, disks);
+	tcase_add_test(tc, api_socket);
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, devices_0_4);
 	suite_add_tcase(s, tc);

@@ -25,6 +25,7 @@
 #include "x86_layout.h"
 #include "unit.h"
 #include "virtio/net.h"
+#include "virtio/slots.h"
 #include "virtio/tap.h"
 #include "virtio_driver.h"
 
@@ -369,6 +370,17 @@ START_TEST(tx_normal_and_split)
 	ck_assert_uint_eq(e.len, 0);
 	ck_assert_uint_eq(stats().tx_packets, 2);
 	ck_assert_uint_eq(stats().tx_bytes, 2000);
+	{
+		/* kvmlite_vm_counters' view of the same. */
+		char text[256];
+		struct dumpbuf db = { text, sizeof(text), 0 };
+
+		virtio_net_kind.counters(net, &db);
+		ck_assert_str_eq(text, "\"rx_bytes\":0,\"rx_frames\":0,"
+				       "\"tx_bytes\":2000,\"tx_frames\":2,"
+				       "\"rx_dropped\":0,\"tx_dropped\":0");
+		ck_assert_str_eq(virtio_net_kind.counter_name, "net");
+	}
 	/* Exactly a header (an empty frame) is still a frame. */
 	tx_frame(TXBUF_GPA, f, HDR);
 	ck_assert_int_eq(virtio_net_process(net), 1);
