@@ -440,8 +440,12 @@ KVMLITE_API int kvmlite_vm_dump(struct kvmlite_vm *vm, char *buf, size_t len);
  *  "disk0":{"read_ops":N,"read_bytes":N,"write_ops":N,"write_bytes":N,
  *           "flush_ops":N,"discard_ops":N,"errors":N},
  *  "net0":{"rx_bytes":N,"rx_frames":N,"tx_bytes":N,"tx_frames":N,
- *          "rx_dropped":N,"tx_dropped":N}}
- * (disks, then networks, in configuration order; keys may be added).
+ *          "rx_dropped":N,"tx_dropped":N},
+ *  "rng0":{"requests":N,"bytes":N,"throttled":N},
+ *  "vsock0":{"tx_packets":N,"rx_packets":N,"tx_bytes":N,"rx_bytes":N,
+ *            "bad_packets":N,"conns_opened":N,"conns_closed":N,...}}
+ * (disks, then networks, the rng, the vsock, in configuration order;
+ * keys may be added).
  * Never blocks; any time after creation. Returns the length of the whole
  * text as snprintf() does (@buf may be NULL when @len is 0), or -errno.
  */

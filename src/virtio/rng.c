@@ -367,6 +367,17 @@ static void rng_destroy(void *dev)
 	virtio_rng_destroy(dev);
 }
 
+static void rng_counters(void *dev, struct dumpbuf *db)
+{
+	struct virtio_rng_stats st;
+
+	virtio_rng_get_stats(dev, &st);
+	dumpbuf_printf(
+		db, "\"requests\":%llu,\"bytes\":%llu,\"throttled\":%llu",
+		(unsigned long long)st.requests, (unsigned long long)st.bytes,
+		(unsigned long long)st.throttled);
+}
+
 const struct virtio_kind virtio_rng_kind = {
 	.name = "virtio-rng",
 	.count = rng_count,
@@ -374,4 +385,6 @@ const struct virtio_kind virtio_rng_kind = {
 	.transport = rng_transport,
 	.start = rng_start,
 	.destroy = rng_destroy,
+	.counter_name = "rng",
+	.counters = rng_counters,
 };

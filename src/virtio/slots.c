@@ -105,13 +105,18 @@ void virtio_slots_dump(struct virtio_slots *s, struct dumpbuf *b)
 
 void virtio_slots_counters(struct virtio_slots *s, struct dumpbuf *b)
 {
+	bool first = true;
+
 	for (unsigned int i = 0; i < s->nr; i++) {
 		const struct virtio_slot *sl = &s->slot[i];
 
-		dumpbuf_printf(b, "%s\"%s%u\":{", i ? "," : "",
+		if (!sl->kind->counters)
+			continue;
+		dumpbuf_printf(b, "%s\"%s%u\":{", first ? "" : ",",
 			       sl->kind->counter_name, sl->index);
 		sl->kind->counters(sl->dev, b);
 		dumpbuf_printf(b, "}");
+		first = false;
 	}
 }
 

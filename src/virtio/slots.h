@@ -36,10 +36,10 @@ struct virtio_kind {
 	/* Start its worker (once the vCPUs run). */
 	int (*start)(void *dev);
 	void (*destroy)(void *dev);
-	/* "disk", "net": names the devices' counters ("disk0", ...). */
+	/* "disk", "net", "rng", "vsock": names the counters ("disk0", ...). */
 	const char *counter_name;
-	/* The device's counters as JSON members ("read_ops":N,...); from
-	 * any thread, never blocking (relaxed atomic reads). */
+	/* The device's counters as JSON members ("read_ops":N,...), or NULL
+	 * for none; from any thread, never blocking (relaxed atomics). */
 	void (*counters)(void *dev, struct dumpbuf *b);
 };
 

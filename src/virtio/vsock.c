@@ -1399,6 +1399,34 @@ static void vsock_destroy(void *dev)
 	virtio_vsock_destroy(dev);
 }
 
+static void vsock_counters(void *dev, struct dumpbuf *db)
+{
+	struct virtio_vsock_stats st;
+
+	virtio_vsock_get_stats(dev, &st);
+	dumpbuf_printf(db,
+		       "\"tx_packets\":%llu,\"rx_packets\":%llu,"
+		       "\"tx_bytes\":%llu,\"rx_bytes\":%llu,"
+		       "\"bad_packets\":%llu,\"unknown_ops\":%llu,"
+		       "\"credit_lies\":%llu,\"no_listener\":%llu,"
+		       "\"rst_sent\":%llu,\"conns_opened\":%llu,"
+		       "\"conns_closed\":%llu,\"host_rejected\":%llu,"
+		       "\"tx_stalls\":%llu",
+		       (unsigned long long)st.tx_packets,
+		       (unsigned long long)st.rx_packets,
+		       (unsigned long long)st.tx_bytes,
+		       (unsigned long long)st.rx_bytes,
+		       (unsigned long long)st.bad_packets,
+		       (unsigned long long)st.unknown_ops,
+		       (unsigned long long)st.credit_lies,
+		       (unsigned long long)st.no_listener,
+		       (unsigned long long)st.rst_sent,
+		       (unsigned long long)st.conns_opened,
+		       (unsigned long long)st.conns_closed,
+		       (unsigned long long)st.host_rejected,
+		       (unsigned long long)st.tx_stalls);
+}
+
 const struct virtio_kind virtio_vsock_kind = {
 	.name = "virtio-vsock",
 	.count = vsock_count,
@@ -1406,4 +1434,6 @@ const struct virtio_kind virtio_vsock_kind = {
 	.transport = vsock_transport,
 	.start = vsock_start,
 	.destroy = vsock_destroy,
+	.counter_name = "vsock",
+	.counters = vsock_counters,
 };

@@ -159,3 +159,14 @@ rc=0
 "$kvmlite" run --kernel "$hang" --serial none --api-socket "$dir/nodir/api.sock" 2>"$dir/err2" || rc=$?
 [[ $rc -eq 64 && $(wc -l <"$dir/err2") -eq 1 ]] || fail "missing directory: status $rc: $(cat "$dir/err2")"
 echo "PASS: someone else's directory, a missing one and a path too long: status 64, one line"
+
+# Every device gives counters: rng and vsock beside the console (a kind
+# without counters ended the command with SIGSEGV here).
+start --rng --vsock cid=3,uds="$dir/v.sock"
+req GET vm.counters
+expect 200
+json "set(j) == {'console', 'rng0', 'vsock0'} and j['rng0']['bytes'] == 0 and j['vsock0']['conns_opened'] == 0"
+req PUT vmm.shutdown
+expect 204
+finish 82
+echo "PASS: counters of rng0 and vsock0"
