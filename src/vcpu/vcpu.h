@@ -42,6 +42,11 @@ struct vcpu {
 	size_t run_size;
 	pthread_t thread;
 	bool thread_started;
+	/* Under vm->lock: set by the thread itself before its first KVM_RUN,
+	 * so a kick from another vCPU that comes before pthread_create()
+	 * has returned still reaches it. */
+	pthread_t self;
+	bool kickable;
 
 	/* For the dump: atomics written by the vCPU thread. */
 	int state; /* enum vcpu_state */
