@@ -21,6 +21,7 @@ struct cli_opts {
 	const char *cmdline;
 	unsigned int cpus;
 	uint64_t memory;
+	int hugepages; /* --memory SIZE,hugepages=on */
 	enum cli_serial serial;
 	const char *serial_path; /* CLI_SERIAL_FILE */
 	enum cli_timing timing;
@@ -42,6 +43,7 @@ struct cli_opts {
 #define CLI_SET_SERIAL (1u << 2)
 #define CLI_SET_TIMING (1u << 3)
 #define CLI_SET_NO_SECCOMP (1u << 4)
+#define CLI_SET_HUGEPAGES (1u << 5)
 
 /* Parse "tap=NAME[,mac=MAC]" into @n, splitting @spec in place. */
 int cli_parse_net(char *spec, struct kvmlite_net *n, char *err, size_t errlen);
