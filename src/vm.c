@@ -168,6 +168,8 @@ static int create_machine(struct kvmlite_vm *vm, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	ret = kvm_x86_supported_cpuid(vm->kvm_fd, &vm->cpuid);
+	if (!ret)
+		ret = x86_cpu_model_setup(vm);
 	if (ret)
 		return err_fmt(err, errlen, ret, "KVM_GET_SUPPORTED_CPUID: %s",
 			       strerror(-ret));

@@ -73,6 +73,9 @@ int vcpu_handle_exit(struct vcpu *v);
 
 /* x86_cpuid.c */
 int x86_cpuid_setup(struct kvmlite_vm *vm, struct vcpu *v);
+/* Once per VM, before the vCPUs: vm->cpuid becomes the VM's CPU model
+ * (cpuid_model() over KVM's supported list). 0 or -ENOMEM. */
+int x86_cpu_model_setup(struct kvmlite_vm *vm);
 /* x86_regs.c */
 int x86_regs_setup_boot(struct kvmlite_vm *vm, struct vcpu *v);
 int x86_regs_setup_common(struct kvmlite_vm *vm, struct vcpu *v);
