@@ -64,6 +64,10 @@ int guest_mem_init_backed(struct guest_mem *m, uint64_t size,
 	}
 	m->size = size;
 	m->backing = backing;
+	/* A program embedding the library may fork (to exec a helper): the
+	 * child gets no copy of guest RAM, and the parent's guest keeps
+	 * writing its RAM without copy-on-write faults. */
+	(void)madvise(m->base, size, MADV_DONTFORK);
 	/* Transparent huge pages: a guest's first touch of fresh RAM then
 	 * costs one nested page fault per 2 MiB, not per 4 KiB. Advice
 	 * only: failure (THP off on the host) changes nothing. */

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "guest_mem.h"
 #include "x86_layout.h"
@@ -152,6 +154,27 @@ START_TEST(default_backing_gets_huge_pages)
 }
 END_TEST
 
+/* A fork (a test rig running a helper) leaves guest RAM to the parent: the
+ * child has no mapping there, so no copy-on-write for the guest. */
+START_TEST(fork_leaves_ram_out)
+{
+	struct guest_mem m;
+	int status = -1;
+	pid_t pid;
+
+	ck_assert_int_eq(guest_mem_init(&m, MiB(16)), 0);
+	ck_assert_int_eq(gmem_fill(&m, 0, 1, MiB(1)), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(smaps_field(m.base, "Rss") == -1 ? 0 : 1);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	guest_mem_free(&m);
+}
+END_TEST
+
 /* hugetlb: a size of whole 2 MiB pages, from the host's pool, reserved at
  * once: a pool too small for it is -ENOSPC now, not a SIGBUS later. */
 START_TEST(hugetlb_backing)
@@ -195,6 +218,7 @@ int main(void)
 	tcase_add_test(tc, bad_sizes_refused);
 	tcase_add_test(tc, default_backing_gets_huge_pages);
 	tcase_add_test(tc, hugetlb_backing);
+	tcase_add_test(tc, fork_leaves_ram_out);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
