@@ -63,7 +63,8 @@ const char cli_usage[] =
 	"  69     /dev/kvm unusable or lacking a required capability\n"
 	"  70     internal VMM failure\n"
 	"  80     guest rebooted\n"
-	"  81     guest crashed (triple fault, KVM internal error)\n"
+	"  81     guest crashed (triple fault, KVM internal error); registers\n"
+	"         and the state dump are printed\n"
 	"  71     a kvmlite thread made a system call its seccomp filter "
 	"forbids\n"
 	"  82     stopped by a signal or Ctrl-A x\n";

@@ -345,6 +345,10 @@ wait:
 	status = kvmlite_exit_status(&ex);
 	switch (ex.reason) {
 	case KVMLITE_EXIT_CRASH:
+		/* With the state dump, so that the crash can be attributed. */
+		fprintf(stderr, "kvmlite: %s\n", ex.detail);
+		print_dump(vm);
+		break;
 	case KVMLITE_EXIT_ERROR:
 		fprintf(stderr, "kvmlite: %s\n", ex.detail);
 		break;

@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 tools/setup.sh
 
 failed=() # names of the stages that failed, in order
+ctest_logs=$(mktemp) # every ctest run's output, for the summary at the end
+trap 'rm -f "$ctest_logs"' EXIT
 
 stage() { # name, command...: run it, note a failure; returns its status
 	local name=$1 status=0
@@ -33,6 +35,7 @@ run_ctest() { # build dir, ctest args...: ctest's status (1 after a skip)
 			((status)) || status=1
 		fi
 	fi
+	cat "$log" >>"$ctest_logs"
 	rm -f "$log"
 	return "$status"
 }
@@ -54,6 +57,28 @@ if stage "build (release)" \
 	stage "release build: one boot" \
 		run_ctest build -j1 -R '^boot/test_(boot_stock|bad_kernel|config_errors)$' || true
 fi
+
+# One summary line: tests run, passed, failed and skipped (every ctest run
+# above), and the boot tests' runs retried in the emulated test host, by
+# kind (tests/boot/lib.sh logs each in <build>/test-retries), with those it
+# refused to retry (kvmlite's until shown otherwise).
+t0=$(($(date +%s) - SECONDS))
+retries=()
+for f in build-asan/test-retries build/test-retries; do
+	[[ -f $f ]] && retries+=("$f")
+done
+awk -F'\t' -v t0="$t0" -v ctest="$ctest_logs" '
+	FILENAME == ctest { if ($0 ~ /tests passed, [0-9]+ tests failed out of [0-9]+$/) {
+			w = split($0, a, " "); run += a[w]; failed += a[w - 5] }
+		if ($0 ~ /^[ \t]*[0-9]+ - .* \(Skipped\)$/) skipped++
+		next }
+	$1 >= t0 { if ($5 == "retried") { r++; rk[$4]++ } else { n++; nk[$4]++ }
+		runs[++nruns] = sprintf("  %s run %s: %s, %s: %s", $2, $3, $4, $5, substr($6, 1, 240)) }
+	function kinds(a, s, k) { s = ""; for (k in a) s = s (s == "" ? "" : ", ") k " " a[k]; return s }
+	END { printf "test.sh: %d tests run: %d passed, %d failed, %d skipped; %d runs retried%s; %d suspect runs not retried%s\n",
+		run, run - failed - skipped, failed, skipped, r, r ? " (" kinds(rk) ")" : "",
+		n, n ? " (" kinds(nk) ")" : ""
+		for (i = 1; i <= nruns; i++) print runs[i] }' "$ctest_logs" "${retries[@]}" </dev/null
 
 if ((${#failed[@]})); then
 	echo "test.sh: failed stages:" >&2

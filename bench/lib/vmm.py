@@ -1,6 +1,6 @@
-"""What bench/blk and bench/net share inside the test host: the two VMMs'
-command lines (same kernel, initramfs, memory, one vCPU, the same guest
-command line), their exit statuses for the scenario's test_exit 3, one
+"""What bench/blk, bench/net and bench/soak share inside the test host: the
+two VMMs' command lines (same kernel, initramfs, memory, vCPUs (one unless
+asked), the same guest command line), their exit statuses for the scenario's test_exit 3, one
 timed run, and the interleaved series."""
 import subprocess
 import time
@@ -13,20 +13,22 @@ MEMORY = "512M"
 EXPECT = {"kvmlite": 3, "qemu": 7}
 
 
-def kvmlite_cmd(kernel, initrd, devices):
+def kvmlite_cmd(kernel, initrd, devices, cpus=1, memory=MEMORY,
+                cmdline=CMDLINE):
     """kvmlite with @devices (its --disk/--net arguments)."""
     return ["kvmlite", "run", "--kernel", kernel, "--initrd", initrd,
-            "--cpus", "1", "--memory", MEMORY, "--serial", "stdio",
-            *devices, "--cmdline", CMDLINE]
+            "--cpus", str(cpus), "--memory", memory, "--serial", "stdio",
+            *devices, "--cmdline", cmdline]
 
 
-def qemu_cmd(kernel, initrd, devices):
+def qemu_cmd(kernel, initrd, devices, cpus=1, memory=MEMORY,
+             cmdline=CMDLINE):
     """QEMU microvm with @devices (its -drive/-netdev/-device arguments)."""
     return ["qemu-system-x86_64", "-M", "microvm", "-enable-kvm",
-            "-cpu", "host", "-m", MEMORY, "-smp", "1",
+            "-cpu", "host", "-m", memory, "-smp", str(cpus),
             "-nodefaults", "-no-user-config", "-display", "none",
             "-serial", "stdio", "-no-reboot",
-            "-kernel", kernel, "-initrd", initrd, "-append", CMDLINE,
+            "-kernel", kernel, "-initrd", initrd, "-append", cmdline,
             *devices, "-device", "isa-debug-exit,iobase=0xf4,iosize=1"]
 
 

@@ -12,11 +12,34 @@ TEST_NAME=$(basename "$0" .sh)
 WORK=$BUILD_DIR/testwork/$TEST_NAME
 rm -rf "$WORK"
 mkdir -p "$WORK"
-# Per run of in_testhost (up to three runs; ctest's TIMEOUT leaves room).
-BOOT_TIMEOUT=${KVMLITE_BOOT_TIMEOUT:-150}
+# Per run of in_testhost (up to three runs; ctest's TIMEOUT leaves room):
+# the guard inside the test host (tests/boot/guard) stops a run still going
+# after BOOT_TIMEOUT s, with a state dump; the outer timeout, TESTHOST_SLACK s
+# later, is the last resort for a test host too stuck to do even that.
+# 240 s: a hang is not retried any more (unless bench/soak says so), and
+# an ASan bzImage boot on a loaded machine was seen reaching /init after
+# ~150 s, still printing (test_console_input, 2026-12-01).
+BOOT_TIMEOUT=${KVMLITE_BOOT_TIMEOUT:-240}
+TESTHOST_SLACK=${KVMLITE_TESTHOST_SLACK:-60}
 TESTHOST_MODE=$("$SRC_DIR/tests/testhost/run" --mode)
-# What a guest kernel or kvmlite prints when the guest dies.
-GUEST_FATAL='Kernel panic|BUG:|Oops|general protection|Attempted to kill init|kvmlite: guest crashed|triple fault|soft lockup|rcu_.*stall'
+# What a guest kernel prints when it dies, and kvmlite's crash report.
+GUEST_DEATH='Kernel panic|BUG:|Oops|general protection|Attempted to kill init|soft lockup|rcu_.*stall'
+CRASH_REPORT='kvmlite: guest crashed|triple fault'
+GUEST_FATAL="$GUEST_DEATH|$CRASH_REPORT"
+# kvmlite's own failures, never blamed on the emulator: a seccomp kill, the
+# messages of an internal VMM failure (status 70: src/vm.c, src/vcpu/vcpu.c,
+# src/main.c), a sanitizer's report.
+VMM_FAULT='^kvmlite: (seccomp: |seccomp filter: |vCPU [0-9]+: (KVM_RUN|KVM_SET_SIGNAL_MASK|seccomp filter): |cannot start (vCPU|the I/O thread|disk|network)|KVM_IRQ_LINE )|^==[0-9]+==ERROR: [A-Za-z]+Sanitizer|runtime error: '
+# kvmlite's state dump (SIGUSR1, kvmlite_vm_dump()) and the guard's verdict.
+DUMP_LINE='^kvmlite: dump: '
+GUARD_HUNG='^guard: HUNG: '
+GUARD_STATUS=121
+# Kinds of failure that may be blamed on the emulator when the run kept a
+# state dump: those the latest bench/soak saw under QEMU microvm at least as
+# often as under kvmlite (written by bench/soak).
+EMULATOR_FAULTS=${KVMLITE_EMULATOR_FAULTS:-$SRC_DIR/tests/boot/emulator-faults}
+# Every retried (or suspect but not retried) run, for tools/test.sh's summary.
+RETRY_LOG=${KVMLITE_RETRY_LOG:-$BUILD_DIR/test-retries}
 
 fail() {
 	echo "FAIL: $TEST_NAME: $*" >&2
@@ -59,53 +82,140 @@ guest_initrd() {
 }
 
 # in_testhost CMD...: run in the test host with $WORK shared; sets $rc and
-# leaves stdout/stderr in $WORK/out and $WORK/err.
+# leaves stdout/stderr in $WORK/out and $WORK/err. CMD runs under the guard
+# (tests/boot/guard, deadline BOOT_TIMEOUT; DUMP_ON: an extended regex of
+# CMD's stdout that asks kvmlite for a state dump at once, by default a
+# guest kernel's death; DUMP_COMM: the name of a program embedding the
+# library that dumps on SIGUSR1, asked too). A run that fails in a way the emulator may be
+# blamed for is run again (up to three runs), per run_fault below.
 in_testhost() {
-	local try tries=3 why
+	local try tries=3 f kept
+	local dump_on=${DUMP_ON-$GUEST_DEATH}
 	for ((try = 1; try <= tries; try++)); do
 		rc=0
 		touch "$WORK/.run-start"
-		timeout -k 10 "$BOOT_TIMEOUT" "$SRC_DIR/tests/testhost/run" \
-			--share "$WORK" -- "$@" >"$WORK/out" 2>"$WORK/err" </dev/null || rc=$?
-		why=$(emulator_fault)
-		[[ -n $why && $try -lt $tries ]] || break
-		echo "RETRY: $TEST_NAME: run $try of $tries: $why" >&2
-		cp "$WORK/out" "$WORK/out.try$try"
-		cp "$WORK/err" "$WORK/err.try$try"
+		timeout -k 10 $((${BOOT_TIMEOUT%.*} + TESTHOST_SLACK)) "$SRC_DIR/tests/testhost/run" \
+			--share "$WORK" -- "$SRC_DIR/tests/boot/guard" --deadline "$BOOT_TIMEOUT" \
+			${dump_on:+--dump-on "$dump_on"} ${DUMP_COMM:+--dump-comm "$DUMP_COMM"} \
+			-- "$@" >"$WORK/out" 2>"$WORK/err" </dev/null || rc=$?
+		run_fault
+		[[ -n $fault_kind ]] || break
+		if [[ -z $fault_retry ]]; then
+			echo "NOTE: $TEST_NAME: run $try: $fault_kind: $fault_why; not retried: $fault_not" >&2
+			retry_log "$try" not-retried "$fault_not" "$WORK/out $WORK/err ${fault_files[*]}"
+			break
+		fi
+		if ((try == tries)); then
+			echo "NOTE: $TEST_NAME: run $try: $fault_kind: $fault_why (no runs left)" >&2
+			retry_log "$try" not-retried "no runs left" "$WORK/out $WORK/err ${fault_files[*]}"
+			break
+		fi
+		echo "RETRY: $TEST_NAME: run $try of $tries: $fault_kind: $fault_why${fault_retry:+ ($fault_retry)}" >&2
+		# Numbered across the test's calls, so no kept run is overwritten.
+		TRY_SEQ=$((${TRY_SEQ:-0} + 1))
+		kept=''
+		for f in "$WORK/out" "$WORK/err" "${fault_files[@]}"; do
+			cp "$f" "$f.try$TRY_SEQ"
+			kept+=" $f.try$TRY_SEQ"
+		done
+		retry_log "$try" retried "$fault_retry" "${kept# }"
 	done
-	[[ -n $why ]] && echo "NOTE: $TEST_NAME: $why (no runs left)" >&2
 	# The guest's tty ends lines with CR LF.
 	sed -i 's/\r$//' "$WORK/out"
+	# A VMM error fails the test whatever it goes on to check (a sanitizer
+	# report in a run that still printed its marker included), unless the
+	# test provokes one on purpose (EXPECT_VMM_FAULT=1).
+	if [[ $fault_kind == vmm-error && -z ${EXPECT_VMM_FAULT:-} ]]; then
+		fail "kvmlite's own failure: $fault_why"
+	fi
 	if [[ $rc -eq 124 || $rc -eq 137 ]]; then
-		fail "timed out after ${BOOT_TIMEOUT}s"
+		fail "timed out after $((${BOOT_TIMEOUT%.*} + TESTHOST_SLACK))s (outer timeout: no word from inside the test host)"
+	fi
+	if [[ $rc -eq $GUARD_STATUS ]] && grep -q -- "$GUARD_HUNG" "$WORK/err"; then
+		fail "hung: $(grep -m1 -- "$GUARD_HUNG" "$WORK/err" | sed 's/^guard: HUNG: //') ($(grep -c -- "$DUMP_LINE" "$WORK/err") state dump lines in err)"
 	fi
 	if [[ $rc -eq 125 ]]; then
 		fail "the test host failed: $(tail -n 3 "$WORK/err")"
 	fi
 }
 
-# emulator_fault: after a run in the emulated test host, a line saying why
-# the emulator, not kvmlite, may be to blame; nothing otherwise. The
-# emulated host (QEMU TCG giving nested SVM to a Debian kernel) corrupts
-# state under nested load: its own kernel panics, guests' kernels crash
-# or hang, under QEMU microvm as under kvmlite (tests/boot/README.md).
-# With hardware virtualization there is nothing to blame but kvmlite.
-emulator_fault() {
-	[[ $TESTHOST_MODE == emulated ]] || return 0
+# retry_log RUN ACTION WHY FILES: one line in $RETRY_LOG (tab-separated:
+# time, test, run, kind, action, reason, files kept).
+retry_log() {
+	mkdir -p "$(dirname "$RETRY_LOG")"
+	printf '%s\t%s\t%s\t%s\t%s\t%s: %s\t%s\n' "$(date +%s)" "$TEST_NAME" "$1" \
+		"$fault_kind" "$2" "$fault_why" "$3" "$4" >>"$RETRY_LOG"
+}
+
+# emulator_faults: the kinds bench/soak allows to be blamed on the emulator.
+emulator_faults() {
+	[[ -f $EMULATOR_FAULTS ]] || return 0
+	sed -e 's/#.*//' "$EMULATOR_FAULTS" | awk 'NF { print $1 }'
+}
+
+# run_fault: after a run, what kind of failure it shows, if any, and
+# whether it may be run again (tests/boot/README.md):
+#   fault_kind   vmm-error, host-panic, host-freeze, crash-report,
+#                guest-panic, hang; empty: no sign of a fault
+#   fault_why    one line: what the run shows
+#   fault_retry  empty: not retried; else why it may be
+#   fault_not    why it is not retried
+#   fault_files  the run's own files (guest consoles) that show it
+# - a VMM error (status 70, or its message), a seccomp kill (71, or
+#   "kvmlite: seccomp:"), a sanitizer's report: kvmlite's, never retried,
+#   whatever else the run shows;
+# - the emulated test host panicked or froze (its console, its watchdog):
+#   the emulator's, retried;
+# - kvmlite's crash report (81, "kvmlite: guest crashed"), a guest kernel's
+#   death (GUEST_DEATH), a hang with the test host alive (the guard's
+#   verdict, or the test's own sign: RETRY_ON): kvmlite's until shown
+#   otherwise; retried only in the emulated host, only when the run kept a
+#   state dump ("kvmlite: dump: " lines) and the kind is on the list that
+#   bench/soak wrote from runs where QEMU microvm failed so at least as
+#   often ($EMULATOR_FAULTS).
+# With hardware virtualization there is no emulator to blame: nothing is
+# retried.
+run_fault() {
+	fault_kind='' fault_why='' fault_retry='' fault_not='' fault_files=()
 	# out, err and what the run left in files of its own (guest consoles).
-	local files=("$WORK/out" "$WORK/err")
-	mapfile -t -O 2 files < <(find "$WORK" -maxdepth 1 -type f -newer "$WORK/.run-start" \
+	mapfile -t fault_files < <(find "$WORK" -maxdepth 1 -type f -newer "$WORK/.run-start" \
 		\( -name '*.out' -o -name '*.err' \) | sort)
+	local files=("$WORK/out" "$WORK/err" "${fault_files[@]}") line
+	first() { { grep -Ehm1 -- "$1" "${files[@]}" || true; } | tr -d '\r' | head -n 1 | cut -c1-200; }
+	if [[ $rc -eq 70 || $rc -eq 71 ]] || grep -Eqh -- "$VMM_FAULT" "${files[@]}"; then
+		line=$(first "$VMM_FAULT")
+		fault_kind=vmm-error fault_why="status $rc${line:+: $line}"
+		fault_not="kvmlite's own failure"
+		return 0
+	fi
 	if [[ $rc -eq 125 ]] && grep -q "Kernel panic" "$WORK/err"; then
-		echo "the emulated test host panicked: $(grep -m1 "Kernel panic" "$WORK/err")"
+		fault_kind=host-panic fault_why="the emulated test host panicked: $(grep -m1 "Kernel panic" "$WORK/err")"
 	elif [[ $rc -eq 125 ]] && grep -q "^testhost: the emulated test host froze" "$WORK/err"; then
-		echo "the emulated test host froze"
-	elif [[ $rc -eq 124 || $rc -eq 137 ]]; then
-		echo "the run hung (no end after ${BOOT_TIMEOUT}s)"
-	elif grep -Eqh -- "$GUEST_FATAL" "${files[@]}"; then
-		echo "a guest's kernel died: $(grep -Ehm1 -- "$GUEST_FATAL" "${files[@]}" | head -n 1)"
+		fault_kind=host-freeze fault_why=$(grep -m1 "^testhost: the emulated test host froze" "$WORK/err")
+	elif [[ $rc -eq 124 || $rc -eq 137 ]] && ! grep -q -- "$GUARD_HUNG" "$WORK/err"; then
+		fault_kind=hang fault_why="the outer timeout fired: the guard never reported"
+	elif [[ $rc -eq 81 ]] || grep -Eqh -- "$CRASH_REPORT" "${files[@]}"; then
+		line=$(first "$CRASH_REPORT")
+		fault_kind=crash-report fault_why="status $rc${line:+: $line}"
+	elif grep -Eqh -- "$GUEST_DEATH" "${files[@]}"; then
+		fault_kind=guest-panic fault_why="a guest's kernel died: $(first "$GUEST_DEATH")"
+	elif [[ $rc -eq $GUARD_STATUS ]] || grep -qh -- "$GUARD_HUNG" "${files[@]}"; then
+		fault_kind=hang fault_why=$(first "$GUARD_HUNG")
 	elif [[ -n ${RETRY_ON:-} ]] && grep -Eqh -- "$RETRY_ON" "${files[@]}"; then
-		echo "a guest hung: $(grep -Ehm1 -- "$RETRY_ON" "${files[@]}" | head -n 1)"
+		fault_kind=hang fault_why="a guest hung: $(first "$RETRY_ON")"
+	else
+		return 0
+	fi
+	if [[ $TESTHOST_MODE != emulated ]]; then
+		fault_not="hardware virtualization: no emulator to blame"
+	elif [[ $fault_kind == host-* ]]; then
+		fault_retry="the emulated test host's own fault"
+	elif ! grep -qh -- "$DUMP_LINE" "${files[@]}"; then
+		fault_not="no state dump (no '${DUMP_LINE#^}' line) was captured"
+	elif ! emulator_faults | grep -qx -- "$fault_kind"; then
+		fault_not="'$fault_kind' is not on ${EMULATOR_FAULTS#"$SRC_DIR/"} (bench/soak: QEMU microvm not seen failing so at least as often)"
+	else
+		fault_retry="state dump kept ($(cat "${files[@]}" | grep -c -- "$DUMP_LINE") lines); '$fault_kind' is on ${EMULATOR_FAULTS#"$SRC_DIR/"}"
 	fi
 }
 

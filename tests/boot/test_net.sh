@@ -15,6 +15,7 @@ diag() { # what the guest saw, when a transfer stalls
 		echo "eth0 $f $(cat /sys/class/net/eth0/statistics/$f)"
 	done
 	cat /proc/net/netstat /proc/net/snmp | grep -i tcp
+	sleep 4 # the guard asks kvmlite for its state dump meanwhile
 	test_exit 30
 }
 echo "GUEST-MAC $(cat /sys/class/net/eth0/address)"
@@ -53,7 +54,7 @@ cat peer1.out peer2.out
 exit \$rc
 DRIVE
 chmod +x "$WORK/drive.sh"
-RETRY_ON='^GUEST-STALL' in_testhost "$WORK/drive.sh"
+RETRY_ON='^GUEST-STALL' DUMP_ON="$GUEST_DEATH|^GUEST-STALL" in_testhost "$WORK/drive.sh"
 expect_status 21
 expect_out '^GUEST-MAC 52:54:00:ab:cd:ef$'
 expect_out '^100 packets transmitted, 100 packets received, 0% packet loss'

@@ -7,6 +7,7 @@
  * lines on the UART forever (for tests of a console nobody reads), with
  * STUB_SPEW_POLITE the same but waiting for THRE before each byte, as a
  * driver does; with
+ * STUB_TRIPLE it loads an empty IDT and traps: a triple fault; with
  * STUB_LINUX_NOTE it also carries an ELF note owned by "Linux", as every
  * vmlinux does (kvmlite then takes it for a Linux kernel).
  */
@@ -35,7 +36,10 @@
 	.code32
 	.globl pvh_start
 pvh_start:
-#if defined(STUB_SPEW) && defined(STUB_SPEW_POLITE)
+#if defined(STUB_TRIPLE)
+	lidt idt_empty
+	int3
+#elif defined(STUB_SPEW) && defined(STUB_SPEW_POLITE)
 3:	movl $spew, %esi
 2:	lodsb
 	testb %al, %al
@@ -77,6 +81,12 @@ pvh_start:
 	.section .rodata
 hello:
 	.asciz "stub: hello from the guest\n"
+#endif
+#ifdef STUB_TRIPLE
+	.section .rodata
+idt_empty:
+	.word 0
+	.long 0
 #endif
 #ifdef STUB_SPEW
 	.section .rodata
