@@ -11,9 +11,14 @@
 #   same test host): every /proc/cpuinfo flag QEMU's guest has, kvmlite's
 #   has too (the TSC-deadline timer among them), the same model name (the
 #   host's brand string), one package of 2 cores, kvm-clock.
+# Five boots in one run of the guard: more room than one boot's default.
+# shellcheck disable=SC2034 # read by lib.sh
+KVMLITE_BOOT_TIMEOUT=${KVMLITE_BOOT_TIMEOUT:-420}
 source "$(dirname "$0")/lib.sh"
 
-kernel=$(guest_kernel --vmlinux)
+# The bzImage, without quiet: acpi_reboot()'s debug line showed so; with
+# the PVH vmlinux and quiet it was missing (one run, 2026-12-01; cause unknown).
+kernel=$(guest_kernel)
 initrd=$(guest_initrd <<'SCENARIO'
 sed -n 's/^flags[[:space:]]*: /CPU-FLAGS /p' /proc/cpuinfo | head -n 1
 sed -n 's/^model name[[:space:]]*: /CPU-MODEL /p' /proc/cpuinfo | head -n 1
@@ -29,7 +34,7 @@ reboot -f
 echo "STILL-RUNNING"
 SCENARIO
 )
-cmdline="console=ttyS0 quiet panic=-1"
+cmdline="console=ttyS0 panic=-1"
 ways="acpi kbd pci none"
 cat >"$WORK/drive.sh" <<DRIVE
 #!/bin/sh
@@ -58,7 +63,7 @@ in_testhost "$WORK/drive.sh"
 
 for how in $ways; do
 	expect_out "^$how: REBOOTING"
-	expect_out "^$how: reboot: Restarting system"
+	expect_out "^$how: .*reboot: Restarting system"
 	expect_no_out "^$how: STILL-RUNNING"
 	expect_out "^KVMLITE-STATUS-$how 80\$"
 done
