@@ -16,9 +16,7 @@
 KVMLITE_BOOT_TIMEOUT=${KVMLITE_BOOT_TIMEOUT:-420}
 source "$(dirname "$0")/lib.sh"
 
-# The bzImage, without quiet: acpi_reboot()'s debug line showed so; with
-# the PVH vmlinux and quiet it was missing (one run, 2026-12-01; cause unknown).
-kernel=$(guest_kernel)
+kernel=$(guest_kernel --vmlinux)
 initrd=$(guest_initrd <<'SCENARIO'
 sed -n 's/^flags[[:space:]]*: /CPU-FLAGS /p' /proc/cpuinfo | head -n 1
 sed -n 's/^model name[[:space:]]*: /CPU-MODEL /p' /proc/cpuinfo | head -n 1
@@ -27,14 +25,21 @@ echo "CPU-CLOCKSOURCE $(cat /sys/devices/system/clocksource/clocksource0/current
 dmesg | grep -m1 'TSC deadline' | sed 's/^/CPU-DMESG /'
 # QEMU's guest only reports its CPU.
 if grep -q kvmlite_test_cpu_only /proc/cmdline; then test_exit 3; fi
-# Debug messages on the console: acpi_reboot() says it uses the register.
+# Debug messages on the console: acpi_reboot() says it uses the register,
+# with pr_debug(), so its dynamic debug is switched on.
 echo 8 >/proc/sys/kernel/printk
+ddc=/proc/dynamic_debug/control
+if [ ! -w $ddc ]; then
+	mount -t debugfs none /sys/kernel/debug 2>/dev/null
+	ddc=/sys/kernel/debug/dynamic_debug/control
+fi
+echo 'file drivers/acpi/reboot.c +p' >$ddc || echo "NO-DYNAMIC-DEBUG"
 echo "REBOOTING"
 reboot -f
 echo "STILL-RUNNING"
 SCENARIO
 )
-cmdline="console=ttyS0 panic=-1"
+cmdline="console=ttyS0 quiet panic=-1"
 ways="acpi kbd pci none"
 cat >"$WORK/drive.sh" <<DRIVE
 #!/bin/sh
