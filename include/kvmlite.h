@@ -69,6 +69,8 @@ KVMLITE_API const char *kvmlite_version_string(void);
 #define KVMLITE_MIN_MEMORY (16ULL << 20)
 #define KVMLITE_MAX_MEMORY (1ULL << 40)
 #define KVMLITE_MEMORY_ALIGN 4096
+/* With hugepages (below): memory is a multiple of this. */
+#define KVMLITE_HUGEPAGE_SIZE (2ULL << 20)
 #define KVMLITE_DISK_SERIAL_MAX 20
 
 /* The default guest kernel command line used when cmdline is NULL. */
@@ -239,6 +241,16 @@ struct kvmlite_config {
 	int rng;
 	/* A vsock device when vsock.cid is non-zero (see kvmlite_vsock). */
 	struct kvmlite_vsock vsock;
+	/*
+	 * Guest RAM's backing. 0 (default): private anonymous memory with
+	 * transparent huge pages advised, which the host's default THP
+	 * setting grants (no sysfs change needed). Non-zero: huge pages from
+	 * the host's hugetlb pool (/proc/sys/vm/nr_hugepages), all of RAM
+	 * reserved when the VM is created (-ENOSPC when the pool has too few
+	 * free pages); memory must then be a multiple of
+	 * KVMLITE_HUGEPAGE_SIZE.
+	 */
+	int hugepages;
 };
 
 /* Fill @cfg with defaults: 1 vCPU, 256 MiB, no console fds, and the

@@ -40,6 +40,8 @@ static const struct {
 	  offsetof(struct board, boot_timer), "boot-timer" },
 	{ PORT_ACPI_SLEEP_CTL, 2, acpi_sleep_port_io,
 	  offsetof(struct board, acpi_sleep), "acpi-sleep" },
+	{ PORT_RESET_CTL, 1, reset_ctl_port_io,
+	  offsetof(struct board, reset_ctl), "reset-ctl" },
 };
 
 /* What the platform devices ask of the VM. */
@@ -120,6 +122,7 @@ int board_create(struct kvmlite_vm *vm, char *err, size_t errlen)
 	test_exit_port_init(&b->test_exit, &b->plat);
 	boot_timer_port_init(&b->boot_timer, &b->plat);
 	acpi_sleep_port_init(&b->acpi_sleep, &b->plat);
+	reset_ctl_port_init(&b->reset_ctl, &b->plat);
 	b->ready = true;
 	serial8250_set_tx_gate(&b->serial, console_gate_fn, vm);
 	vm->console.tx_ready = console_tx_ready;

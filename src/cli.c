@@ -24,9 +24,14 @@ const char cli_usage[] =
 	"  --cmdline STR        kernel command line (default: "
 	"\"" KVMLITE_DEFAULT_CMDLINE "\")\n"
 	"  --cpus N             number of vCPUs, 1-255 (default 1)\n"
-	"  --memory SIZE        guest RAM, e.g. 512M, 2G (default 256M); a "
+	"  --memory SIZE[,hugepages=on]\n"
+	"                       guest RAM, e.g. 512M, 2G (default 256M); a "
 	"number\n"
-	"                       without a unit is MiB (512 = 512M)\n"
+	"                       without a unit is MiB (512 = 512M); "
+	"hugepages=on\n"
+	"                       takes it from the host's hugetlb pool (a "
+	"multiple\n"
+	"                       of 2M); else it gets transparent huge pages\n"
 	"  --serial MODE        console: stdio (default), file:PATH, none\n"
 	"                       (a FIFO as PATH needs its reader first)\n"
 	"  --disk path=FILE[,ro=on][,serial=STR]\n"
@@ -315,8 +320,31 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 			o->set |= CLI_SET_CPUS;
 			break;
 		case 4: {
-			int r = parse_size(v, &o->memory);
+			char size[64];
+			const char *opts = strchr(v, ',');
+			size_t n = opts ? (size_t)(opts - v) : strlen(v);
+			int r;
 
+			/* SIZE[,hugepages=on|off]: the size first. */
+			if (n >= sizeof(size))
+				FAIL("--memory '%s': not a size (e.g. 512M, "
+				     "2G)",
+				     v);
+			memcpy(size, v, n);
+			size[n] = '\0';
+			if (opts) {
+				if (strncmp(opts + 1, "hugepages=", 10))
+					FAIL("--memory '%s': unknown option "
+					     "'%s' (hugepages=on|off)",
+					     v, opts + 1);
+				if (parse_bool(opts + 11, &o->hugepages))
+					FAIL("--memory '%s': hugepages= wants "
+					     "on or off",
+					     v);
+				o->set |= CLI_SET_HUGEPAGES;
+			}
+			v = size;
+			r = parse_size(v, &o->memory);
 			if (r)
 				FAIL("--memory '%s': %s", v,
 				     r == -ERANGE
@@ -331,6 +359,11 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 							"a unit is MiB)");
 			if (o->memory % KVMLITE_MEMORY_ALIGN)
 				FAIL("--memory '%s': must be a multiple of 4K",
+				     v);
+			if (o->hugepages &&
+			    !limits_hugepage_memory_ok(o->memory))
+				FAIL("--memory '%s': with hugepages=on it must "
+				     "be a multiple of 2M",
 				     v);
 			o->set |= CLI_SET_MEMORY;
 			break;

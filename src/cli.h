@@ -21,6 +21,7 @@ struct cli_opts {
 	const char *cmdline;
 	unsigned int cpus;
 	uint64_t memory;
+	int hugepages; /* --memory SIZE,hugepages=on */
 	enum cli_serial serial;
 	const char *serial_path; /* CLI_SERIAL_FILE */
 	enum cli_timing timing;
@@ -47,6 +48,7 @@ struct cli_opts {
 #define CLI_SET_NO_SECCOMP (1u << 4)
 #define CLI_SET_RNG (1u << 5)
 #define CLI_SET_VSOCK (1u << 6)
+#define CLI_SET_HUGEPAGES (1u << 7)
 
 /* Parse "tap=NAME[,mac=MAC]" or "passt[=SOCKET][,mac=MAC]" into @n,
  * splitting @spec in place. */

@@ -126,6 +126,11 @@ int config_validate(const struct kvmlite_config *c, char *err, size_t errlen)
 		return err_fmt(err, errlen, -EINVAL,
 			       "memory %llu bytes: need " LIMITS_MEMORY_TEXT,
 			       (unsigned long long)c->memory);
+	if (c->hugepages && !limits_hugepage_memory_ok(c->memory))
+		return err_fmt(err, errlen, -EINVAL,
+			       "memory %llu bytes: with hugepages it must be "
+			       "a multiple of 2M",
+			       (unsigned long long)c->memory);
 	if (c->nr_disks > KVMLITE_MAX_DISKS || (c->nr_disks && !c->disks))
 		return err_fmt(err, errlen, -EINVAL, "%u disks: at most %d",
 			       c->nr_disks, KVMLITE_MAX_DISKS);

@@ -428,11 +428,11 @@ static json_t *field(json_t *root, struct json_path *path, const char *key)
 
 static int load_root(struct loader *ld, json_t *root)
 {
-	static const char *const keys[] = { "name",	   "kernel",  "initrd",
-					    "cmdline",	   "cpus",    "memory",
-					    "serial",	   "disks",   "nets",
-					    "boot_timing", "seccomp", "rng",
-					    "vsock",	   NULL };
+	static const char *const keys[] = {
+		"name",	   "kernel", "initrd", "cmdline",   "cpus",
+		"memory",  "serial", "disks",  "nets",	    "boot_timing",
+		"seccomp", "rng",    "vsock",  "hugepages", NULL
+	};
 	struct kvmlite_config *cfg = ld->cfg;
 	struct json_path path = { 0 };
 	json_t *v;
@@ -517,6 +517,15 @@ static int load_root(struct loader *ld, json_t *root)
 				       "expected true, false, \"text\" or "
 				       "\"json\"");
 		}
+	}
+	if ((v = field(root, &path, "hugepages"))) {
+		ret = get_bool(ld, v, &path, &cfg->hugepages);
+		if (ret)
+			return ret;
+		if (cfg->hugepages && !limits_hugepage_memory_ok(cfg->memory))
+			return fail_at(ld, &path,
+				       "needs \"memory\" to be a multiple "
+				       "of 2M");
 	}
 	if ((v = field(root, &path, "seccomp")) &&
 	    (ret = get_bool(ld, v, &path, &cfg->seccomp)))

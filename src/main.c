@@ -260,6 +260,8 @@ static int build_config(const struct cli_opts *o, struct kvmlite_config *cfg,
 		cfg->cpus = o->cpus;
 	if (o->set & CLI_SET_MEMORY)
 		cfg->memory = o->memory;
+	if (o->set & CLI_SET_HUGEPAGES)
+		cfg->hugepages = o->hugepages;
 	/* Filters are on unless the file or the command line says no. */
 	if (o->set & CLI_SET_NO_SECCOMP)
 		cfg->seccomp = 0;

@@ -1,5 +1,6 @@
 /*
- * Test-exit, boot-timer and ACPI sleep ports. See platform_ports.h.
+ * Test-exit, boot-timer, ACPI sleep and reset control ports. See
+ * platform_ports.h.
  */
 #include <string.h>
 
@@ -104,4 +105,32 @@ void acpi_sleep_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 
 	if (poweroff)
 		platform_raise(&a->plat, PLATFORM_POWEROFF, 0);
+}
+
+void reset_ctl_port_init(struct reset_ctl_port *r,
+			 const struct platform_ops *plat)
+{
+	memset(r, 0, sizeof(*r));
+	if (plat)
+		r->plat = *plat;
+	atomic_init(&r->value, 0);
+}
+
+void reset_ctl_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+		       bool is_write)
+{
+	struct reset_ctl_port *r = opaque;
+
+	if (!r || !data || !len)
+		return;
+	read_ones(data, len, is_write);
+	if (off != 0 || len != 1)
+		return;
+	if (!is_write) {
+		data[0] = atomic_load(&r->value);
+		return;
+	}
+	atomic_store(&r->value, (uint8_t)(data[0] & ~RESET_CTL_RST_CPU));
+	if (data[0] & RESET_CTL_RST_CPU)
+		platform_raise(&r->plat, PLATFORM_REBOOT, 0);
 }

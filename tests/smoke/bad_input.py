@@ -94,6 +94,10 @@ CASES = [
     ("--memory in bytes without B", ["run", "--kernel", stub, "--memory", "268435456"], USAGE,
      r"--memory '268435456': must be from 16M to 1T \(a number without a unit is MiB\)$", False),
     ("--memory overflow", ["run", "--kernel", stub, "--memory", "99999999999999999999G"], USAGE, r"too large", False),
+    ("--memory hugepages=maybe", ["run", "--kernel", stub, "--memory", "64M,hugepages=maybe"], USAGE,
+     r"--memory '64M,hugepages=maybe': hugepages= wants on or off$", False),
+    ("--memory hugepages not 2M", ["run", "--kernel", stub, "--memory", "17M,hugepages=on"], USAGE,
+     r"--memory '17M': with hugepages=on it must be a multiple of 2M$", False),
     ("--serial tcp", ["run", "--kernel", stub, "--serial", "tcp:1"], USAGE, r"--serial 'tcp:1'", False),
     ("--serial file:", ["run", "--kernel", stub, "--serial", "file:"], USAGE, r"--serial 'file:'", False),
     ("--serial unwritable", ["run", "--kernel", stub, "--serial", "file:/nonexistent/x"], USAGE,
@@ -242,6 +246,23 @@ def run_case(argv, term_after=None, env=None):
     os.close(slave)
     os.close(master)
     return p.returncode, err, restored
+
+
+def hugepages_free():
+    with open("/proc/meminfo") as m:
+        for line in m:
+            if line.startswith("HugePages_Free:"):
+                return int(line.split()[1])
+    return 0
+
+
+# hugepages=on with a host pool too small for the guest: refused up front.
+if hugepages_free() < 32:
+    CASES.append(("--memory hugepages=on, pool too small",
+                  ["run", "--kernel", stub, "--memory", "64M,hugepages=on"], USAGE,
+                  r"guest memory \(64 MiB of huge pages\): the host's hugetlb pool has too few free 2M pages", True))
+else:
+    print("NOTE: bad_input: this host's hugetlb pool has room: the pool-too-small case is not run")
 
 
 def main():

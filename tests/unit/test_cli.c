@@ -90,6 +90,49 @@ START_TEST(memory_units)
 }
 END_TEST
 
+/* --memory SIZE,hugepages=on|off; errors quote the whole value. */
+START_TEST(memory_hugepages)
+{
+	struct cli_opts o;
+	char err[256];
+
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz", "--memory",
+			       "2G,hugepages=on"),
+			 0);
+	ck_assert_uint_eq(o.memory, 2ULL << 30);
+	ck_assert_int_eq(o.hugepages, 1);
+	ck_assert(o.set & CLI_SET_HUGEPAGES);
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz", "--memory",
+			       "512,hugepages=off"),
+			 0);
+	ck_assert_uint_eq(o.memory, 512ULL << 20);
+	ck_assert_int_eq(o.hugepages, 0);
+	ck_assert(o.set & CLI_SET_HUGEPAGES);
+	ck_assert_int_eq(
+		PARSE(&o, err, "run", "--kernel", "bz", "--memory", "512M"), 0);
+	ck_assert(!(o.set & CLI_SET_HUGEPAGES));
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz", "--memory",
+			       "17M,hugepages=on"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "--memory '17M': with hugepages=on it must be a "
+			      "multiple of 2M");
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz", "--memory",
+			       "2G,hugepages=yes please"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "--memory '2G,hugepages=yes please': hugepages= "
+			      "wants on or off");
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz", "--memory",
+			       "2G,thp=on"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "--memory '2G,thp=on': unknown option 'thp=on' "
+			      "(hugepages=on|off)");
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz", "--memory",
+			       ",hugepages=on"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "--memory '': not a size (e.g. 512M, 2G)");
+}
+END_TEST
+
 START_TEST(run_defaults)
 {
 	struct cli_opts o;
@@ -317,6 +360,7 @@ int main(void)
 
 	tcase_add_test(tc, run_full);
 	tcase_add_test(tc, memory_units);
+	tcase_add_test(tc, memory_hugepages);
 	tcase_add_test(tc, run_defaults);
 	tcase_add_test(tc, help_version);
 	tcase_add_test(tc, disks);

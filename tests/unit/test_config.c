@@ -105,6 +105,24 @@ START_TEST(memory_units)
 }
 END_TEST
 
+/* "hugepages": guest RAM from the hugetlb pool; off by default. */
+START_TEST(hugepages_key)
+{
+	struct kvmlite_config c;
+	char err[512];
+
+	write_file("{\"kernel\": \"k\", \"memory\": \"64M\", "
+		   "\"hugepages\": true}");
+	ck_assert_int_eq(kvmlite_config_load(path, &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.hugepages, 1);
+	kvmlite_config_release(&c);
+	write_file("{\"kernel\": \"k\"}");
+	ck_assert_int_eq(kvmlite_config_load(path, &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.hugepages, 0);
+	kvmlite_config_release(&c);
+}
+END_TEST
+
 START_TEST(defaults)
 {
 	struct kvmlite_config c;
@@ -142,6 +160,11 @@ START_TEST(mistakes)
 		{ "{\"kernel\": \"k\", \"memory\": \"1M\"}",
 		  "1:17: memory: must be a multiple of 4K from 16M to 1T" },
 		{ "{\"kernel\": \"k\", \"memory\": -5}", "memory: expected" },
+		{ "{\"kernel\": \"k\", \"hugepages\": \"on\"}",
+		  "1:17: hugepages: expected true or false" },
+		{ "{\"kernel\": \"k\", \"memory\": \"17M\", \"hugepages\": "
+		  "true}",
+		  "1:34: hugepages: needs \"memory\" to be a multiple of 2M" },
 		{ "{\"kernel\": 5}", "1:2: kernel: expected a string" },
 		{ "{\"kernel\": \"\"}", "1:2: kernel: must not be empty" },
 		{ "{\"kernel\": \"k\", \"serial\": \"tcp:1\"}",
@@ -325,6 +348,7 @@ int main(void)
 	tcase_add_test(tc, full_file);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, memory_units);
+	tcase_add_test(tc, hugepages_key);
 	tcase_add_test(tc, mistakes);
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, devices_0_4);
