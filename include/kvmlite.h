@@ -42,7 +42,7 @@ extern "C" {
 
 /* The one place the version is written (CMakeLists.txt reads it here). */
 #define KVMLITE_VERSION_MAJOR 0
-#define KVMLITE_VERSION_MINOR 3
+#define KVMLITE_VERSION_MINOR 4
 #define KVMLITE_VERSION_PATCH 0
 #define KVMLITE_VERSION                                                        \
 	((KVMLITE_VERSION_MAJOR << 16) | (KVMLITE_VERSION_MINOR << 8) |        \
@@ -60,7 +60,7 @@ extern "C" {
 #define KVMLITE_API
 #endif
 
-/* The library's version, as KVMLITE_VERSION, and as a string "0.3.0". */
+/* The library's version, as KVMLITE_VERSION, and as a string "0.4.0". */
 KVMLITE_API unsigned int kvmlite_version(void);
 KVMLITE_API const char *kvmlite_version_string(void);
 
@@ -69,6 +69,8 @@ KVMLITE_API const char *kvmlite_version_string(void);
 #define KVMLITE_MIN_MEMORY (16ULL << 20)
 #define KVMLITE_MAX_MEMORY (1ULL << 40)
 #define KVMLITE_MEMORY_ALIGN 4096
+/* With hugepages (below): memory is a multiple of this. */
+#define KVMLITE_HUGEPAGE_SIZE (2ULL << 20)
 #define KVMLITE_DISK_SERIAL_MAX 20
 
 /* The default guest kernel command line used when cmdline is NULL. */
@@ -95,16 +97,58 @@ struct kvmlite_disk {
 
 #define KVMLITE_MAX_DISKS 16
 
-/* A virtio-net device on a TAP interface (created when missing, if the
- * process may). */
+/*
+ * A virtio-net device, on a TAP interface (created when missing, if the
+ * process may: needs CAP_NET_ADMIN) or on passt, user-mode networking
+ * without privileges: exactly one of tap and passt.
+ */
 struct kvmlite_net {
 	const char *tap; /* interface name */
 	const char *mac; /* "52:54:00:12:34:56"; NULL: stable default */
+	/* Fields added in 0.4. */
+	/*
+	 * Non-NULL: frames go to passt (Debian's passt package) over a Unix
+	 * stream socket, each behind its 32-bit big-endian length (passt's
+	 * qemu protocol). "": the library starts a passt of its own on one
+	 * end of a socketpair (passt --fd; it runs in the background and
+	 * quits when the VM closes its end; its first process is waited
+	 * for at creation, by a helper that sends the program no SIGCHLD;
+	 * a program that is a child subreaper inherits the background
+	 * passt, as it would any daemon); a path: attach to a passt
+	 * already listening there (passt --socket PATH). No checksum or
+	 * segmentation offloads (passt's frames carry no vnet header);
+	 * mergeable receive buffers as on a TAP.
+	 */
+	const char *passt;
 };
 
 #define KVMLITE_MAX_NETS 8
-/* Disks and nets together: each takes one of the IOAPIC's free lines. */
+/* Every virtio device (disks, nets, rng, vsock) takes one of the
+ * IOAPIC's free lines. */
 #define KVMLITE_MAX_DEVICES 19
+
+/*
+ * A virtio-vsock device speaking Firecracker's hybrid vsock over Unix
+ * sockets (README.md, "vsock"). The host connects to @uds and writes
+ * "CONNECT <port>\n": it is connected to the guest's listener on that
+ * port and reads "OK <host_port>\n" first (or the socket is closed). A
+ * guest connecting to CID 2 port P reaches whoever listens on the Unix
+ * socket "@uds_P". Stream sockets only; credit-based flow control both
+ * ways, so neither side can make the other buffer without bound.
+ */
+struct kvmlite_vsock {
+	uint32_t cid; /* the guest's CID, 3..KVMLITE_VSOCK_CID_MAX; 0: none */
+	const char *uds; /* the listening socket, created (a stale one,
+			  * which nobody listens on, is replaced); left
+			  * in place at destroy */
+};
+
+#define KVMLITE_VSOCK_CID_MIN 3
+#define KVMLITE_VSOCK_CID_MAX 0xfffffffeU
+/* Room for "_4294967295" after the path in a sockaddr_un. */
+#define KVMLITE_VSOCK_UDS_MAX 96
+/* Connections at once (either way); more are refused. */
+#define KVMLITE_VSOCK_MAX_CONNS 256
 
 /* Receives guest console output (see struct kvmlite_config). */
 typedef void (*kvmlite_console_fn)(void *opaque, const char *buf, size_t len);
@@ -201,6 +245,25 @@ struct kvmlite_config {
 	int console_escapes;
 
 	/* Fields added in 0.4. */
+	/*
+	 * Non-zero: a virtio-rng device (/dev/hwrng in a Linux guest),
+	 * filled from getrandom(), at most 1 MiB/s per device (bursts of
+	 * 256 KiB), so a guest asking without end gets a slow device, never
+	 * a spinning host thread.
+	 */
+	int rng;
+	/* A vsock device when vsock.cid is non-zero (see kvmlite_vsock). */
+	struct kvmlite_vsock vsock;
+	/*
+	 * Guest RAM's backing. 0 (default): private anonymous memory with
+	 * transparent huge pages advised, which the host's default THP
+	 * setting grants (no sysfs change needed). Non-zero: huge pages from
+	 * the host's hugetlb pool (/proc/sys/vm/nr_hugepages), all of RAM
+	 * reserved when the VM is created (-ENOSPC when the pool has too few
+	 * free pages); memory must then be a multiple of
+	 * KVMLITE_HUGEPAGE_SIZE.
+	 */
+	int hugepages;
 	/*
 	 * A directory for the snapshots the guest asks for (created if
 	 * missing; its parent must exist): a guest write to I/O port 0xf6
@@ -407,6 +470,25 @@ KVMLITE_API const char *kvmlite_vm_last_error(struct kvmlite_vm *vm);
  * fits; @buf may be NULL when @len is 0), or a negative errno.
  */
 KVMLITE_API int kvmlite_vm_dump(struct kvmlite_vm *vm, char *buf, size_t len);
+
+/*
+ * The VM's counters as one JSON object and a newline, keyed as Cloud
+ * Hypervisor's vm.counters where they mean the same:
+ * {"console":{"written":N,"dropped":N,"stalls":N},
+ *  "disk0":{"read_ops":N,"read_bytes":N,"write_ops":N,"write_bytes":N,
+ *           "flush_ops":N,"discard_ops":N,"errors":N},
+ *  "net0":{"rx_bytes":N,"rx_frames":N,"tx_bytes":N,"tx_frames":N,
+ *          "rx_dropped":N,"tx_dropped":N},
+ *  "rng0":{"requests":N,"bytes":N,"throttled":N},
+ *  "vsock0":{"tx_packets":N,"rx_packets":N,"tx_bytes":N,"rx_bytes":N,
+ *            "bad_packets":N,"conns_opened":N,"conns_closed":N,...}}
+ * (disks, then networks, the rng, the vsock, in configuration order;
+ * keys may be added).
+ * Never blocks; any time after creation. Returns the length of the whole
+ * text as snprintf() does (@buf may be NULL when @len is 0), or -errno.
+ */
+KVMLITE_API int kvmlite_vm_counters(struct kvmlite_vm *vm, char *buf,
+				    size_t len);
 
 /*
  * A one-line warning about running this VM here, or NULL. Today: the

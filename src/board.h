@@ -1,8 +1,8 @@
 /*
  * The board: the machine's fixed devices at their addresses, its
  * interrupt lines, and where virtio devices go. One implementation per
- * architecture (board_x86.c: the PC ports, the UART, i8042, RTC, the ACPI
- * and test ports, the power button's GED line, virtio-mmio windows).
+ * architecture (board_x86.c: the PC ports, the UART, i8042, RTC, the ACPI,
+ * reset and test ports, the power button's GED line, virtio-mmio windows).
  */
 #ifndef KVMLITE_BOARD_H
 #define KVMLITE_BOARD_H
@@ -28,6 +28,7 @@ struct board {
 	struct boot_timer_port boot_timer;
 	struct snapshot_port snapshot;
 	struct acpi_sleep_port acpi_sleep;
+	struct reset_ctl_port reset_ctl;
 	struct platform_ops plat;
 	bool ready;
 };

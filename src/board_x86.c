@@ -44,6 +44,8 @@ static const struct {
 	  "snapshot" },
 	{ PORT_ACPI_SLEEP_CTL, 2, acpi_sleep_port_io,
 	  offsetof(struct board, acpi_sleep), "acpi-sleep" },
+	{ PORT_RESET_CTL, 1, reset_ctl_port_io,
+	  offsetof(struct board, reset_ctl), "reset-ctl" },
 };
 
 /* What the platform devices ask of the VM. */
@@ -128,6 +130,7 @@ int board_create(struct kvmlite_vm *vm, char *err, size_t errlen)
 	boot_timer_port_init(&b->boot_timer, &b->plat);
 	snapshot_port_init(&b->snapshot, &b->plat, snapshot_enabled(vm));
 	acpi_sleep_port_init(&b->acpi_sleep, &b->plat);
+	reset_ctl_port_init(&b->reset_ctl, &b->plat);
 	b->ready = true;
 	serial8250_set_tx_gate(&b->serial, console_gate_fn, vm);
 	vm->console.tx_ready = console_tx_ready;

@@ -26,9 +26,14 @@ const char cli_usage[] =
 	"  --cmdline STR        kernel command line (default: "
 	"\"" KVMLITE_DEFAULT_CMDLINE "\")\n"
 	"  --cpus N             number of vCPUs, 1-255 (default 1)\n"
-	"  --memory SIZE        guest RAM, e.g. 512M, 2G (default 256M); a "
+	"  --memory SIZE[,hugepages=on]\n"
+	"                       guest RAM, e.g. 512M, 2G (default 256M); a "
 	"number\n"
-	"                       without a unit is MiB (512 = 512M)\n"
+	"                       without a unit is MiB (512 = 512M); "
+	"hugepages=on\n"
+	"                       takes it from the host's hugetlb pool (a "
+	"multiple\n"
+	"                       of 2M); else it gets transparent huge pages\n"
 	"  --serial MODE        console: stdio (default), file:PATH, none\n"
 	"                       (a FIFO as PATH needs its reader first)\n"
 	"  --disk path=FILE[,ro=on][,serial=STR][,overlay=on]\n"
@@ -42,11 +47,31 @@ const char cli_usage[] =
 	"  --net tap=NAME[,mac=MAC]\n"
 	"                       a virtio-net device on TAP interface NAME\n"
 	"                       (created if missing); repeatable\n"
+	"  --net passt[=SOCKET][,mac=MAC]\n"
+	"                       a virtio-net device on user-mode networking:\n"
+	"                       starts passt (or attaches to one listening on\n"
+	"                       SOCKET); no privileges needed\n"
+	"  --vsock cid=N,uds=PATH\n"
+	"                       a virtio-vsock device with guest CID N (3 and\n"
+	"                       up), Firecracker's hybrid vsock on Unix "
+	"socket\n"
+	"                       PATH: connect and write \"CONNECT "
+	"<port>\\n\";\n"
+	"                       the guest's connections to CID 2 port P go "
+	"to\n"
+	"                       PATH_P\n"
+	"  --rng                a virtio-rng device (the guest's /dev/hwrng)\n"
 	"  --name NAME          name of the VM (messages, default MACs)\n"
 	"  --config FILE        a JSON configuration file (see README.md);\n"
 	"                       options given here override it\n"
 	"  --boot-timing[=json] print boot phase timings to stderr on exit\n"
 	"  --no-seccomp         run without the seccomp system-call filters\n"
+	"  --api-socket PATH    serve the HTTP API (Cloud Hypervisor's "
+	"endpoints:\n"
+	"                       vmm.ping, vm.info, vm.pause, vm.resume, ...) "
+	"on a\n"
+	"                       Unix socket, mode 0600, in a directory you "
+	"own\n"
 	"  --snapshot-dir DIR   a guest write to I/O port 0xf6 pauses the VM, "
 	"writes\n"
 	"                       a snapshot into DIR and resumes it\n"
@@ -78,7 +103,7 @@ const char cli_usage[] =
 	"         and the state dump are printed\n"
 	"  71     a kvmlite thread made a system call its seccomp filter "
 	"forbids\n"
-	"  82     stopped by a signal or Ctrl-A x\n";
+	"  82     stopped by a signal, Ctrl-A x or the API's vmm.shutdown\n";
 
 /* "--opt=value" or "--opt value"; returns the value or NULL. */
 static const char *opt_value(int argc, char *const argv[], int *i,
@@ -121,16 +146,22 @@ static int parse_spec(const struct device_opt_spec *sp, char *spec, void *out,
 		const struct device_opt_key *k;
 		char *v = strchr(kv, '=');
 
-		if (!v)
-			FAIL("%s: '%s' is not key=value", opt, kv);
-		*v++ = '\0';
+		if (v)
+			*v++ = '\0';
 		k = device_opts_find(sp, kv);
+		if (!k && !v)
+			FAIL("%s: '%s' is not key=value", opt, kv);
 		if (!k) {
 			device_opts_key_list(sp, keys, sizeof(keys));
 			FAIL("%s: unknown key '%s' (%s)", opt, kv, keys);
 		}
-		if (k->required && !*v)
-			FAIL("%s: empty %s", opt, k->noun);
+		if (!v && k->type != DEVICE_OPT_FLAG_PATH)
+			FAIL("%s: '%s' is not key=value", opt, kv);
+		if (!v)
+			v = kv + strlen(kv); /* the key alone: "" */
+		else if ((k->required || k->type == DEVICE_OPT_FLAG_PATH) &&
+			 !*v)
+			FAIL("%s: empty %s", opt, k->noun ? k->noun : k->name);
 		if (k->max_len && strlen(v) > k->max_len)
 			FAIL("%s: %s '%s' is longer than %zu bytes", opt,
 			     k->name, v, k->max_len);
@@ -138,15 +169,42 @@ static int parse_spec(const struct device_opt_spec *sp, char *spec, void *out,
 			if (parse_bool(v, device_opt_field(out, k)))
 				FAIL("%s: %s=%s: expected on or off", opt,
 				     k->name, v);
+		} else if (k->type == DEVICE_OPT_U32) {
+			unsigned long long n;
+			char *end;
+
+			errno = 0;
+			n = strtoull(v, &end, 10);
+			if (!isdigit((unsigned char)*v) || *end || errno ||
+			    n < k->min || n > k->max)
+				FAIL("%s: %s=%s: need a whole number from %u "
+				     "to %u",
+				     opt, k->name, v, k->min, k->max);
+			*(uint32_t *)device_opt_field(out, k) = (uint32_t)n;
 		} else {
 			*(const char **)device_opt_field(out, k) = v;
 		}
 	}
 	for (size_t i = 0; i < sp->nr_keys; i++) {
-		const struct device_opt_key *k = &sp->keys[i];
+		const struct device_opt_key *k = &sp->keys[i], *a = NULL;
+		bool have, alt = false;
 
-		if (k->required && !*(const char **)device_opt_field(out, k))
-			FAIL("%s: %s=%s is required", opt, k->name, k->metavar);
+		if (!k->required && !k->alt)
+			continue;
+		have = k->type == DEVICE_OPT_U32
+			       ? *(uint32_t *)device_opt_field(out, k) != 0
+			       : *(const char **)device_opt_field(out, k) !=
+					 NULL;
+		if (k->alt) {
+			a = device_opts_find(sp, k->alt);
+			alt = a && *(const char **)device_opt_field(out, a);
+		}
+		if (have && alt)
+			FAIL("%s: %s and %s: give one of them", opt, k->name,
+			     a->name);
+		if (k->required && !have && !alt)
+			FAIL("%s: %s=%s%s%s is required", opt, k->name,
+			     k->metavar, a ? " or " : "", a ? a->name : "");
 	}
 	return 0;
 }
@@ -159,6 +217,12 @@ int cli_parse_disk(char *spec, struct kvmlite_disk *d, char *err, size_t errlen)
 int cli_parse_net(char *spec, struct kvmlite_net *n, char *err, size_t errlen)
 {
 	return parse_spec(&device_opts_net, spec, n, err, errlen);
+}
+
+int cli_parse_vsock(char *spec, struct kvmlite_vsock *v, char *err,
+		    size_t errlen)
+{
+	return parse_spec(&device_opts_vsock, spec, v, err, errlen);
 }
 
 void cli_free(struct cli_opts *o)
@@ -221,9 +285,10 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 		     char *err, size_t errlen)
 {
 	static const char *const names[] = {
-		"--kernel", "--initrd", "--cmdline",	 "--cpus",
-		"--memory", "--serial", "--disk",	 "--net",
-		"--config", "--name",	"--snapshot-dir"
+		"--kernel",	 "--initrd", "--cmdline", "--cpus",
+		"--memory",	 "--serial", "--disk",	  "--net",
+		"--config",	 "--name",   "--vsock",	  "--api-socket",
+		"--snapshot-dir"
 	};
 
 	for (; i < argc; i++) {
@@ -233,6 +298,10 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 
 		if (!strcmp(a, "--no-seccomp")) {
 			o->set |= CLI_SET_NO_SECCOMP;
+			continue;
+		}
+		if (!strcmp(a, "--rng")) {
+			o->set |= CLI_SET_RNG;
 			continue;
 		}
 		if (!strcmp(a, "--boot-timing")) {
@@ -286,8 +355,31 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 			o->set |= CLI_SET_CPUS;
 			break;
 		case 4: {
-			int r = parse_size(v, &o->memory);
+			char size[64];
+			const char *opts = strchr(v, ',');
+			size_t n = opts ? (size_t)(opts - v) : strlen(v);
+			int r;
 
+			/* SIZE[,hugepages=on|off]: the size first. */
+			if (n >= sizeof(size))
+				FAIL("--memory '%s': not a size (e.g. 512M, "
+				     "2G)",
+				     v);
+			memcpy(size, v, n);
+			size[n] = '\0';
+			if (opts) {
+				if (strncmp(opts + 1, "hugepages=", 10))
+					FAIL("--memory '%s': unknown option "
+					     "'%s' (hugepages=on|off)",
+					     v, opts + 1);
+				if (parse_bool(opts + 11, &o->hugepages))
+					FAIL("--memory '%s': hugepages= wants "
+					     "on or off",
+					     v);
+				o->set |= CLI_SET_HUGEPAGES;
+			}
+			v = size;
+			r = parse_size(v, &o->memory);
 			if (r)
 				FAIL("--memory '%s': %s", v,
 				     r == -ERANGE
@@ -302,6 +394,11 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 							"a unit is MiB)");
 			if (o->memory % KVMLITE_MEMORY_ALIGN)
 				FAIL("--memory '%s': must be a multiple of 4K",
+				     v);
+			if (o->hugepages &&
+			    !limits_hugepage_memory_ok(o->memory))
+				FAIL("--memory '%s': with hugepages=on it must "
+				     "be a multiple of 2M",
 				     v);
 			o->set |= CLI_SET_MEMORY;
 			break;
@@ -330,7 +427,26 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 				FAIL("--name: empty name");
 			o->name = v;
 			break;
-		case 10:
+		case 10: {
+			char *spec;
+
+			if (o->set & CLI_SET_VSOCK)
+				FAIL("--vsock: given twice (one vsock device "
+				     "per VM)");
+			spec = cli_spec(o, v);
+			if (!spec)
+				FAIL("out of memory");
+			if (cli_parse_vsock(spec, &o->vsock, err, errlen))
+				return -EINVAL;
+			o->set |= CLI_SET_VSOCK;
+			break;
+		}
+		case 11:
+			if (!*v)
+				FAIL("--api-socket: empty path");
+			o->api_socket = v;
+			break;
+		case 12:
 			if (!*v)
 				FAIL("--snapshot-dir: empty path");
 			o->snapshot_dir = v;

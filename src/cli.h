@@ -21,11 +21,13 @@ struct cli_opts {
 	const char *cmdline;
 	unsigned int cpus;
 	uint64_t memory;
+	int hugepages; /* --memory SIZE,hugepages=on */
 	enum cli_serial serial;
 	const char *serial_path; /* CLI_SERIAL_FILE */
 	enum cli_timing timing;
 	const char *config; /* --config FILE */
 	const char *name;
+	const char *api_socket;	  /* --api-socket PATH */
 	const char *snapshot_dir; /* run --snapshot-dir DIR */
 	const char *restore_dir;  /* restore DIR */
 	unsigned int set;	  /* CLI_SET_*: given on the command line */
@@ -33,8 +35,10 @@ struct cli_opts {
 	unsigned int nr_disks;
 	struct kvmlite_net nets[KVMLITE_MAX_NETS];
 	unsigned int nr_nets;
-	/* Copies of --disk/--net values, split in place; see cli_free. */
-	char *specs[KVMLITE_MAX_DISKS + KVMLITE_MAX_NETS];
+	struct kvmlite_vsock vsock; /* CLI_SET_VSOCK */
+	/* Copies of --disk/--net/--vsock values, split in place; see
+	 * cli_free. */
+	char *specs[KVMLITE_MAX_DISKS + KVMLITE_MAX_NETS + 1];
 	unsigned int nr_specs;
 };
 
@@ -44,9 +48,17 @@ struct cli_opts {
 #define CLI_SET_SERIAL (1u << 2)
 #define CLI_SET_TIMING (1u << 3)
 #define CLI_SET_NO_SECCOMP (1u << 4)
+#define CLI_SET_RNG (1u << 5)
+#define CLI_SET_VSOCK (1u << 6)
+#define CLI_SET_HUGEPAGES (1u << 7)
 
-/* Parse "tap=NAME[,mac=MAC]" into @n, splitting @spec in place. */
+/* Parse "tap=NAME[,mac=MAC]" or "passt[=SOCKET][,mac=MAC]" into @n,
+ * splitting @spec in place. */
 int cli_parse_net(char *spec, struct kvmlite_net *n, char *err, size_t errlen);
+
+/* Parse "cid=N,uds=PATH" into @v, splitting @spec in place. */
+int cli_parse_vsock(char *spec, struct kvmlite_vsock *v, char *err,
+		    size_t errlen);
 
 /*
  * Parse "path=FILE[,ro=on|off][,serial=STR]" into @d, splitting @spec in

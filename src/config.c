@@ -19,7 +19,7 @@
 	(offsetof(struct kvmlite_config, console_escapes) + sizeof(int))
 #define DISK_SIZE_0_3                                                          \
 	(offsetof(struct kvmlite_disk, serial) + sizeof(const char *))
-#define NET_SIZE_0_3 sizeof(struct kvmlite_net)
+#define NET_SIZE_0_3 (offsetof(struct kvmlite_net, mac) + sizeof(const char *))
 
 static size_t min_size(size_t a, size_t b)
 {
@@ -133,6 +133,11 @@ int config_validate_machine(const struct kvmlite_config *c, char *err,
 		return err_fmt(err, errlen, -EINVAL,
 			       "memory %llu bytes: need " LIMITS_MEMORY_TEXT,
 			       (unsigned long long)c->memory);
+	if (c->hugepages && !limits_hugepage_memory_ok(c->memory))
+		return err_fmt(err, errlen, -EINVAL,
+			       "memory %llu bytes: with hugepages it must be "
+			       "a multiple of 2M",
+			       (unsigned long long)c->memory);
 	if (c->nr_disks > KVMLITE_MAX_DISKS || (c->nr_disks && !c->disks))
 		return err_fmt(err, errlen, -EINVAL, "%u disks: at most %d",
 			       c->nr_disks, KVMLITE_MAX_DISKS);
@@ -153,20 +158,47 @@ int config_validate_machine(const struct kvmlite_config *c, char *err,
 	for (unsigned int i = 0; i < c->nr_nets; i++) {
 		const struct kvmlite_net *n = &c->nets[i];
 
-		if (!n->tap || !n->tap[0])
+		if (n->tap && n->passt)
 			return err_fmt(err, errlen, -EINVAL,
-				       "net %u: no tap name given", i);
+				       "net %u: tap and passt both given (one "
+				       "backend each)",
+				       i);
+		if ((!n->tap || !n->tap[0]) && !n->passt)
+			return err_fmt(err, errlen, -EINVAL,
+				       "net %u: no tap name or passt given", i);
+		if (n->passt && strlen(n->passt) >= LIMITS_UNIX_PATH_MAX)
+			return err_fmt(err, errlen, -EINVAL,
+				       "net %u: passt socket path longer than "
+				       "%d bytes",
+				       i, LIMITS_UNIX_PATH_MAX - 1);
 		if (n->mac && mac_parse(n->mac, mac))
 			return err_fmt(err, errlen, -EINVAL,
 				       "net %s: invalid MAC '%s' (want a "
 				       "unicast xx:xx:xx:xx:xx:xx)",
-				       n->tap, n->mac);
+				       n->tap ? n->tap : "passt", n->mac);
 	}
-	if (c->nr_disks + c->nr_nets > KVMLITE_MAX_DEVICES)
+	if (c->vsock.cid && !limits_vsock_cid_ok(c->vsock.cid))
 		return err_fmt(err, errlen, -EINVAL,
-			       "%u disks and %u networks: at most %d devices "
-			       "in all (one interrupt line each)",
-			       c->nr_disks, c->nr_nets, KVMLITE_MAX_DEVICES);
+			       "vsock: cid %u: need " LIMITS_VSOCK_CID_TEXT,
+			       c->vsock.cid);
+	if (c->vsock.cid && (!c->vsock.uds || !c->vsock.uds[0]))
+		return err_fmt(err, errlen, -EINVAL,
+			       "vsock: no uds=PATH given");
+	if (c->vsock.cid && strlen(c->vsock.uds) > KVMLITE_VSOCK_UDS_MAX)
+		return err_fmt(err, errlen, -EINVAL,
+			       "vsock: uds path longer than %d bytes",
+			       KVMLITE_VSOCK_UDS_MAX);
+	if (!c->vsock.cid && c->vsock.uds)
+		return err_fmt(err, errlen, -EINVAL,
+			       "vsock: uds given without a cid");
+	if (c->nr_disks + c->nr_nets + (c->rng != 0) + (c->vsock.cid != 0) >
+	    KVMLITE_MAX_DEVICES)
+		return err_fmt(err, errlen, -EINVAL,
+			       "%u disks, %u networks%s%s: at most %d virtio "
+			       "devices in all (one interrupt line each)",
+			       c->nr_disks, c->nr_nets, c->rng ? ", rng" : "",
+			       c->vsock.cid ? ", vsock" : "",
+			       KVMLITE_MAX_DEVICES);
 	if (c->snapshot_dir && !c->snapshot_dir[0])
 		return err_fmt(err, errlen, -EINVAL,
 			       "snapshot_dir: empty path");

@@ -266,6 +266,19 @@ static int get_bool(struct loader *ld, json_t *v, struct json_path *path,
 	return 0;
 }
 
+static int get_u32(struct loader *ld, json_t *v, struct json_path *path,
+		   const struct device_opt_key *k, uint32_t *out)
+{
+	json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+
+	if (n < (json_int_t)k->min || n > (json_int_t)k->max)
+		return fail_at(ld, path,
+			       "expected a whole number from %u to %u", k->min,
+			       k->max);
+	*out = (uint32_t)n;
+	return 0;
+}
+
 /* Checks for unknown keys; @known is NULL-terminated. */
 static int check_keys(struct loader *ld, json_t *obj, struct json_path *path,
 		      const char *const *known)
@@ -322,15 +335,35 @@ static int load_spec(struct loader *ld, const struct device_opt_spec *sp,
 	for (size_t i = 0; i < sp->nr_keys; i++) {
 		const struct device_opt_key *k = &sp->keys[i];
 		json_t *v = json_object_get(obj, k->name);
+		json_t *alt = k->alt ? json_object_get(obj, k->alt) : NULL;
 		void *field = device_opt_field(out, k);
 
+		/* "passt": false is as good as no passt. */
+		if (alt && json_is_false(alt))
+			alt = NULL;
 		PUSH_KEY(path, k->name);
-		if (!v)
-			ret = k->required ? fail_at(ld, path, "missing") : 0;
+		if (v && alt && !json_is_false(v))
+			ret = fail_at(ld, path, "not together with \"%s\"",
+				      k->alt);
+		else if (!v)
+			ret = k->required && !alt
+				      ? fail_at(ld, path,
+						k->alt ? "missing (or \"%s\")"
+						       : "missing",
+						k->alt)
+				      : 0;
 		else if (k->type == DEVICE_OPT_BOOL)
 			ret = get_bool(ld, v, path, field);
 		else if (k->type == DEVICE_OPT_PATH)
 			ret = get_path(ld, v, path, field);
+		else if (k->type == DEVICE_OPT_U32)
+			ret = get_u32(ld, v, path, k, field);
+		else if (k->type == DEVICE_OPT_FLAG_PATH)
+			ret = json_is_boolean(v)
+				      ? (*(const char **)field =
+						 json_is_true(v) ? "" : NULL,
+					 0)
+				      : get_path(ld, v, path, field);
 		else
 			ret = get_string(ld, v, path, !k->may_be_empty, field);
 		if (!ret && v && k->max_len &&
@@ -342,6 +375,19 @@ static int load_spec(struct loader *ld, const struct device_opt_spec *sp,
 			return ret;
 	}
 	return 0;
+}
+
+/* A single object of an option (its table's max is 1): "vsock": {...}. */
+static int load_object(struct loader *ld, json_t *root,
+		       const struct device_opt_spec *sp, void *out)
+{
+	struct json_path path = { 0 };
+	json_t *obj = json_object_get(root, sp->json);
+
+	if (!obj)
+		return 0;
+	PUSH_KEY(&path, sp->json);
+	return load_spec(ld, sp, obj, &path, out);
 }
 
 static int load_list(struct loader *ld, json_t *root,
@@ -383,9 +429,10 @@ static json_t *field(json_t *root, struct json_path *path, const char *key)
 static int load_root(struct loader *ld, json_t *root)
 {
 	static const char *const keys[] = {
-		"name",	   "kernel",	   "initrd", "cmdline", "cpus",
-		"memory",  "serial",	   "disks",  "nets",	"boot_timing",
-		"seccomp", "snapshot_dir", NULL
+		"name",	 "kernel",	"initrd",	"cmdline",
+		"cpus",	 "memory",	"serial",	"disks",
+		"nets",	 "boot_timing", "seccomp",	"rng",
+		"vsock", "hugepages",	"snapshot_dir", NULL
 	};
 	struct kvmlite_config *cfg = ld->cfg;
 	struct json_path path = { 0 };
@@ -472,8 +519,23 @@ static int load_root(struct loader *ld, json_t *root)
 				       "\"json\"");
 		}
 	}
+	if ((v = field(root, &path, "hugepages"))) {
+		ret = get_bool(ld, v, &path, &cfg->hugepages);
+		if (ret)
+			return ret;
+		if (cfg->hugepages && !limits_hugepage_memory_ok(cfg->memory))
+			return fail_at(ld, &path,
+				       "needs \"memory\" to be a multiple "
+				       "of 2M");
+	}
 	if ((v = field(root, &path, "seccomp")) &&
 	    (ret = get_bool(ld, v, &path, &cfg->seccomp)))
+		return ret;
+	if ((v = field(root, &path, "rng")) &&
+	    (ret = get_bool(ld, v, &path, &cfg->rng)))
+		return ret;
+	ret = load_object(ld, root, &device_opts_vsock, &cfg->vsock);
+	if (ret)
 		return ret;
 	if ((v = field(root, &path, "snapshot_dir")) &&
 	    (ret = get_path(ld, v, &path, &cfg->snapshot_dir)))

@@ -25,12 +25,25 @@ static const struct device_opt_key disk_keys[] = {
 
 static const struct device_opt_key net_keys[] = {
 	KEY(struct kvmlite_net, tap, .type = DEVICE_OPT_STRING,
-	    .required = true, .metavar = "NAME", .noun = "tap name"),
+	    .required = true, .alt = "passt", .metavar = "NAME",
+	    .noun = "tap name"),
 	KEY(struct kvmlite_net, mac, .type = DEVICE_OPT_STRING),
+	KEY(struct kvmlite_net, passt, .type = DEVICE_OPT_FLAG_PATH,
+	    .alt = "tap", .metavar = "SOCKET"),
+};
+
+static const struct device_opt_key vsock_keys[] = {
+	KEY(struct kvmlite_vsock, cid, .type = DEVICE_OPT_U32, .required = true,
+	    .min = KVMLITE_VSOCK_CID_MIN, .max = KVMLITE_VSOCK_CID_MAX,
+	    .metavar = "N", .noun = "cid"),
+	KEY(struct kvmlite_vsock, uds, .type = DEVICE_OPT_PATH,
+	    .required = true, .max_len = KVMLITE_VSOCK_UDS_MAX,
+	    .metavar = "PATH", .noun = "uds path"),
 };
 
 _Static_assert(ARRAY_LEN(disk_keys) < DEVICE_OPT_MAX_KEYS &&
-		       ARRAY_LEN(net_keys) < DEVICE_OPT_MAX_KEYS,
+		       ARRAY_LEN(net_keys) < DEVICE_OPT_MAX_KEYS &&
+		       ARRAY_LEN(vsock_keys) < DEVICE_OPT_MAX_KEYS,
 	       "room for the JSON parser's list of known keys");
 
 const struct device_opt_spec device_opts_disk = {
@@ -41,6 +54,11 @@ const struct device_opt_spec device_opts_disk = {
 const struct device_opt_spec device_opts_net = {
 	"--net",	  "nets",   sizeof(struct kvmlite_net),
 	KVMLITE_MAX_NETS, net_keys, ARRAY_LEN(net_keys),
+};
+
+const struct device_opt_spec device_opts_vsock = {
+	"--vsock", "vsock",    sizeof(struct kvmlite_vsock),
+	1,	   vsock_keys, ARRAY_LEN(vsock_keys),
 };
 
 void device_opts_key_list(const struct device_opt_spec *s, char *buf,

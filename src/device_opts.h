@@ -9,11 +9,16 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum device_opt_type {
 	DEVICE_OPT_PATH,   /* a file: relative to the config file's dir */
 	DEVICE_OPT_STRING, /* a string */
 	DEVICE_OPT_BOOL,   /* on/off (true/false in JSON), into an int */
+	DEVICE_OPT_U32,	   /* a decimal number in [min, max], a uint32_t */
+	/* A const char *: the key alone (JSON true) is "", key=PATH (a JSON
+	 * string) a path as DEVICE_OPT_PATH. JSON false leaves it NULL. */
+	DEVICE_OPT_FLAG_PATH,
 };
 
 struct device_opt_key {
@@ -21,6 +26,9 @@ struct device_opt_key {
 	enum device_opt_type type;
 	size_t offset;	     /* of the field in the option's struct */
 	bool required;	     /* and then non-empty */
+	const char *alt;     /* required unless this other key is given,
+				and never with it */
+	uint32_t min, max;   /* DEVICE_OPT_U32 */
 	bool may_be_empty;   /* strings: "" is a value */
 	size_t max_len;	     /* strings: longest (0: no limit) */
 	const char *metavar; /* for messages: path=FILE */
@@ -33,13 +41,14 @@ struct device_opt_spec {
 	const char *cli;  /* "--disk" */
 	const char *json; /* "disks" */
 	size_t size;	  /* of the option's struct */
-	unsigned int max; /* entries */
+	unsigned int max; /* entries (1: a single object, not a list) */
 	const struct device_opt_key *keys;
 	size_t nr_keys;
 };
 
 extern const struct device_opt_spec device_opts_disk;
 extern const struct device_opt_spec device_opts_net;
+extern const struct device_opt_spec device_opts_vsock;
 
 /* Where key @k of option @out is. */
 static inline void *device_opt_field(void *out, const struct device_opt_key *k)

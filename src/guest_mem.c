@@ -9,7 +9,30 @@
 
 #include "x86_layout.h"
 
-int guest_mem_init(struct guest_mem *m, uint64_t size)
+/* An anonymous mapping whose start is 2 MiB aligned, so guest-physical
+ * and host-virtual addresses agree modulo 2 MiB and a host huge page can
+ * back a guest's 2 MiB page; the slack around it is unmapped. */
+static void *map_aligned(uint64_t size)
+{
+	const uint64_t align = MiB(2);
+	uint8_t *p, *start;
+	uint64_t head;
+
+	/* NORESERVE: guest RAM is touched lazily, as the guest uses it. */
+	p = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return MAP_FAILED;
+	start = (uint8_t *)(((uintptr_t)p + align - 1) & ~(align - 1));
+	head = (uint64_t)(start - p);
+	if (head)
+		munmap(p, head);
+	munmap(start + size, align - head);
+	return start;
+}
+
+int guest_mem_init_backed(struct guest_mem *m, uint64_t size,
+			  enum gmem_backing backing)
 {
 	uint64_t low;
 	int ret;
@@ -19,27 +42,39 @@ int guest_mem_init(struct guest_mem *m, uint64_t size)
 	if (size < MiB(2) || size > GiB(1024) || size % KiB(4))
 		return -EINVAL;
 
-	m->memfd = memfd_create("kvmlite-ram", MFD_CLOEXEC);
-	if (m->memfd < 0)
-		return -errno;
-	if (ftruncate(m->memfd, (off_t)size) < 0) {
-		ret = -errno;
-		goto err_close;
+	switch (backing) {
+	case GMEM_ANON:
+		m->base = map_aligned(size);
+		break;
+	case GMEM_HUGETLB:
+		if (size % MiB(2))
+			return -EINVAL;
+		/* Reserved at mmap time (no NORESERVE): a short pool fails
+		 * here, not with a SIGBUS when the guest touches its RAM. */
+		m->base =
+			mmap(NULL, size, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+		break;
+	default:
+		return -EINVAL;
 	}
-	/* NORESERVE: guest RAM is touched lazily, as the guest uses it. */
-	m->base = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_NORESERVE, m->memfd, 0);
 	if (m->base == MAP_FAILED) {
 		ret = -errno;
 		m->base = NULL;
-		goto err_close;
+		return backing == GMEM_HUGETLB && ret == -ENOMEM ? -ENOSPC
+								 : ret;
 	}
 	m->size = size;
-	/* Transparent huge pages where the host allows them for shared
-	 * memory (shmem_enabled = advise): a guest's first touch of fresh
-	 * RAM then costs one nested page fault per 2 MiB, not per 4 KiB.
-	 * Advice only: failure changes nothing. */
-	(void)madvise(m->base, size, MADV_HUGEPAGE);
+	m->backing = backing;
+	/* A program embedding the library may fork (to exec a helper): the
+	 * child gets no copy of guest RAM, and the parent's guest keeps
+	 * writing its RAM without copy-on-write faults. */
+	(void)madvise(m->base, size, MADV_DONTFORK);
+	/* Transparent huge pages: a guest's first touch of fresh RAM then
+	 * costs one nested page fault per 2 MiB, not per 4 KiB. Advice
+	 * only: failure (THP off on the host) changes nothing. */
+	if (backing == GMEM_ANON)
+		(void)madvise(m->base, size, MADV_HUGEPAGE);
 
 	low = size < LAYOUT_MMIO_HOLE ? size : LAYOUT_MMIO_HOLE;
 	m->regions[0] = (struct guest_region){ 0, low, m->base };
@@ -51,11 +86,11 @@ int guest_mem_init(struct guest_mem *m, uint64_t size)
 		m->nr_regions = 2;
 	}
 	return 0;
+}
 
-err_close:
-	close(m->memfd);
-	m->memfd = -1;
-	return ret;
+int guest_mem_init(struct guest_mem *m, uint64_t size)
+{
+	return guest_mem_init_backed(m, size, GMEM_ANON);
 }
 
 void guest_mem_free(struct guest_mem *m)

@@ -14,12 +14,25 @@ struct guest_region {
 	uint8_t *hva;
 };
 
+/*
+ * What backs guest RAM. Nothing outside this process maps it, so it is
+ * private anonymous memory, which the host's default THP setting
+ * ("enabled" = madvise or always) backs with 2 MiB pages once advised;
+ * shared memory (a memfd) would need shmem_enabled = advise, which
+ * Debian's default (never) is not.
+ */
+enum gmem_backing {
+	GMEM_ANON,    /* private anonymous, MADV_HUGEPAGE, 2 MiB aligned */
+	GMEM_HUGETLB, /* private anonymous from the hugetlb pool (2 MiB) */
+};
+
 struct guest_mem {
 	struct guest_region regions[GMEM_MAX_REGIONS];
 	int nr_regions;
 	uint64_t size; /* total RAM bytes */
 	int memfd;     /* backing memfd, -1 when anonymous */
-	uint8_t *base; /* one mapping of the whole memfd */
+	uint8_t *base; /* one mapping of all of RAM */
+	enum gmem_backing backing;
 
 	/* Snapshots: RAM mapped privately from a snapshot's memory file
 	 * (guest_mem_init_file(), guest_mem_map_file()); file_fd is ours. */
@@ -29,10 +42,18 @@ struct guest_mem {
 };
 
 /*
- * Allocate @size bytes of guest RAM (memfd, shared mapping), laid out below
- * the 32-bit MMIO hole and, for the rest, from 4 GiB up.
+ * Allocate @size bytes of guest RAM (GMEM_ANON), laid out below the 32-bit
+ * MMIO hole and, for the rest, from 4 GiB up.
  */
 int guest_mem_init(struct guest_mem *m, uint64_t size);
+
+/*
+ * The same with a chosen backing. GMEM_HUGETLB needs @size to be a
+ * multiple of 2 MiB (-EINVAL) and that many free pages in the host's pool,
+ * reserved now: -ENOSPC when the pool has too few.
+ */
+int guest_mem_init_backed(struct guest_mem *m, uint64_t size,
+			  enum gmem_backing backing);
 void guest_mem_free(struct guest_mem *m);
 
 /*

@@ -137,6 +137,12 @@ int kvm_x86_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out)
 	}
 }
 
+bool kvm_x86_has_tsc_deadline_timer(int kvm_fd)
+{
+	return ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) >
+	       0;
+}
+
 /* x86: what the machine needs in the kernel before vCPUs exist. */
 static int kvm_x86_setup_vm(int kvm_fd, int vm_fd, char *err, size_t errlen)
 {

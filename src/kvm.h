@@ -52,6 +52,8 @@ int kvm_irqfd(int vm_fd, int fd, unsigned int gsi);
 
 /* KVM_GET_SUPPORTED_CPUID, as large as it needs (free() it). */
 int kvm_x86_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out);
+/* KVM_CAP_TSC_DEADLINE_TIMER: the in-kernel LAPIC emulates it. */
+bool kvm_x86_has_tsc_deadline_timer(int kvm_fd);
 /* The in-kernel IOAPIC's state. */
 int kvm_x86_get_ioapic(int vm_fd, struct kvm_ioapic_state *out);
 

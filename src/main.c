@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "kvmlite.h"
+#include "api.h"
 #include "cli.h"
 #include "sandbox.h"
 
@@ -174,6 +175,63 @@ static int open_serial_file(const char *path)
 	return fd;
 }
 
+/* The VM as the API socket's endpoints see it (--api-socket). */
+struct api_vm {
+	struct kvmlite_vm *vm;
+	bool paused;	   /* atomic: vm.pause, until vm.resume */
+	bool api_shutdown; /* atomic: vmm.shutdown stopped it */
+};
+
+static enum api_vm_state api_vm_state(void *opaque)
+{
+	struct api_vm *a = opaque;
+	struct kvmlite_exit ex;
+
+	kvmlite_vm_exit_info(a->vm, &ex);
+	if (ex.reason != KVMLITE_EXIT_NONE)
+		return API_VM_SHUTDOWN;
+	return __atomic_load_n(&a->paused, __ATOMIC_SEQ_CST) ? API_VM_PAUSED
+							     : API_VM_RUNNING;
+}
+
+static int api_vm_pause(void *opaque)
+{
+	struct api_vm *a = opaque;
+	int ret = kvmlite_vm_pause(a->vm);
+
+	if (!ret)
+		__atomic_store_n(&a->paused, true, __ATOMIC_SEQ_CST);
+	return ret;
+}
+
+static int api_vm_resume(void *opaque)
+{
+	struct api_vm *a = opaque;
+	int ret = kvmlite_vm_resume(a->vm);
+
+	if (!ret)
+		__atomic_store_n(&a->paused, false, __ATOMIC_SEQ_CST);
+	return ret;
+}
+
+static int api_vm_power_button(void *opaque)
+{
+	return kvmlite_vm_shutdown(((struct api_vm *)opaque)->vm);
+}
+
+static int api_vm_counters(void *opaque, char *buf, size_t len)
+{
+	return kvmlite_vm_counters(((struct api_vm *)opaque)->vm, buf, len);
+}
+
+static void api_vm_shutdown(void *opaque)
+{
+	struct api_vm *a = opaque;
+
+	__atomic_store_n(&a->api_shutdown, true, __ATOMIC_SEQ_CST);
+	kvmlite_vm_stop(a->vm);
+}
+
 /*
  * The VM's configuration: the --config file if any, then what the command
  * line gives explicitly. Returns 0 or an exit status.
@@ -212,6 +270,8 @@ static int build_config(const struct cli_opts *o, struct kvmlite_config *cfg,
 		cfg->cpus = o->cpus;
 	if (o->set & CLI_SET_MEMORY)
 		cfg->memory = o->memory;
+	if (o->set & CLI_SET_HUGEPAGES)
+		cfg->hugepages = o->hugepages;
 	/* Filters are on unless the file or the command line says no. */
 	if (o->set & CLI_SET_NO_SECCOMP)
 		cfg->seccomp = 0;
@@ -226,6 +286,10 @@ static int build_config(const struct cli_opts *o, struct kvmlite_config *cfg,
 		cfg->nets = o->nets;
 		cfg->nr_nets = o->nr_nets;
 	}
+	if (o->set & CLI_SET_RNG)
+		cfg->rng = 1;
+	if (o->set & CLI_SET_VSOCK)
+		cfg->vsock = o->vsock;
 	if (!cfg->kernel_path) {
 		fprintf(stderr,
 			"kvmlite: %s: no \"kernel\" given (and no "
@@ -264,6 +328,20 @@ static int run(const struct cli_opts *o, uint64_t t0)
 	char err[512];
 	sigset_t sigs;
 	int sfd, out_fd = -1, ret, status;
+	struct api_vm api_vm = { 0 };
+	struct api_target target = {
+		.opaque = &api_vm,
+		.state = api_vm_state,
+		.pause = api_vm_pause,
+		.resume = api_vm_resume,
+		.power_button = api_vm_power_button,
+		.counters = api_vm_counters,
+		.vmm_shutdown = api_vm_shutdown,
+	};
+	struct api_server *api = NULL;
+	char *api_config = NULL;
+	uint64_t api_dev = 0, api_ino = 0;
+	int api_fd = -1;
 
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
@@ -297,6 +375,21 @@ static int run(const struct cli_opts *o, uint64_t t0)
 		cfg.console_out_fd = out_fd;
 	}
 
+	/* The socket before the VM: a bad path costs no VM. */
+	if (o->api_socket) {
+		api_fd = api_listen(o->api_socket, &api_dev, &api_ino, err,
+				    sizeof(err));
+		api_config = api_config_json(&cfg);
+		if (api_fd < 0 || !api_config) {
+			fprintf(stderr, "kvmlite: %s\n",
+				api_fd < 0 ? err : "out of memory");
+			status = api_fd < 0 ? KVMLITE_STATUS_USAGE
+					    : KVMLITE_STATUS_VMM_ERROR;
+			goto out;
+		}
+		target.config_json = api_config;
+	}
+
 	err[0] = '\0';
 	if (o->command == CLI_RESTORE)
 		ret = kvmlite_vm_restore(o->restore_dir, &cfg, &vm, err,
@@ -316,6 +409,21 @@ static int run(const struct cli_opts *o, uint64_t t0)
 	ret = kvmlite_vm_start(vm);
 	if (ret)
 		goto wait;
+	if (api_fd >= 0) {
+		api_vm.vm = vm;
+		ret = api_server_start(&api, api_fd, o->api_socket, api_dev,
+				       api_ino, &target, cfg.seccomp > 0);
+		if (ret) {
+			kvmlite_vm_stop(vm);
+			kvmlite_vm_wait(vm, -1);
+			term_restore();
+			fprintf(stderr, "kvmlite: --api-socket %s: %s\n",
+				o->api_socket, strerror(-ret));
+			status = KVMLITE_STATUS_VMM_ERROR;
+			goto out;
+		}
+		api_fd = -1; /* the server's now */
+	}
 	/* After start: threads inherit filters, and theirs differ. */
 	if (cfg.seccomp > 0) {
 		ret = sandbox_enter(SANDBOX_MAIN);
@@ -352,6 +460,9 @@ static int run(const struct cli_opts *o, uint64_t t0)
 	}
 wait:
 	kvmlite_vm_wait(vm, -1);
+	/* No request reaches a VM that is being torn down. */
+	api_server_stop(api);
+	api = NULL;
 	term_restore();
 	kvmlite_vm_exit_info(vm, &ex);
 	status = kvmlite_exit_status(&ex);
@@ -365,7 +476,10 @@ wait:
 		fprintf(stderr, "kvmlite: %s\n", ex.detail);
 		break;
 	case KVMLITE_EXIT_STOPPED:
-		fprintf(stderr, "kvmlite: VM stopped\n");
+		fprintf(stderr, "kvmlite: VM stopped%s\n",
+			__atomic_load_n(&api_vm.api_shutdown, __ATOMIC_SEQ_CST)
+				? " (vmm.shutdown on the API socket)"
+				: "");
 		break;
 	default:
 		break;
@@ -389,6 +503,10 @@ wait:
 		print_timings(&t, timing == CLI_TIMING_JSON);
 	}
 out:
+	api_server_stop(api);
+	if (api_fd >= 0)
+		api_unlisten(api_fd, o->api_socket, api_dev, api_ino);
+	free(api_config);
 	kvmlite_vm_destroy(vm);
 	kvmlite_config_release(&cfg);
 	if (out_fd >= 0)

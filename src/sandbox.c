@@ -18,6 +18,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <termios.h>
 #include <time.h>
@@ -139,6 +140,45 @@ static const struct arg_rule io_rules[] = {
 	  VALUES(EPOLL_CTL_ADD, EPOLL_CTL_MOD, EPOLL_CTL_DEL) },
 	/* A socket console: never blocking, never raising SIGPIPE. */
 	{ SCMP_SYS(sendto), 3, INT_ARG, VALUES(MSG_DONTWAIT | MSG_NOSIGNAL) },
+	/* virtio-net's frames to passt's stream socket, the same way. */
+	{ SCMP_SYS(sendmsg), 2, INT_ARG, VALUES(MSG_DONTWAIT | MSG_NOSIGNAL) },
+};
+
+/* virtio-rng's worker (src/virtio/rng.c): its loop, its rate limit's
+ * timer, and entropy. */
+static const int rng_calls[] = {
+	SCMP_SYS(poll),
+	SCMP_SYS(ppoll),
+	SCMP_SYS(timerfd_settime),
+};
+
+static const struct arg_rule rng_rules[] = {
+	/* Never blocking: the pool is up once the host has booted. */
+	{ SCMP_SYS(getrandom), 2, INT_ARG, VALUES(0, GRND_NONBLOCK) },
+};
+
+/* virtio-vsock's worker (src/virtio/vsock.c): Unix stream sockets only,
+ * never blocking, never raising SIGPIPE. */
+static const int vsock_calls[] = {
+	SCMP_SYS(poll),
+	SCMP_SYS(ppoll),
+	SCMP_SYS(epoll_wait),
+	SCMP_SYS(epoll_pwait),
+	SCMP_SYS(close),
+	SCMP_SYS(connect),
+	SCMP_SYS(timerfd_settime),
+};
+
+static const struct arg_rule vsock_rules[] = {
+	{ SCMP_SYS(epoll_ctl), 1, INT_ARG,
+	  VALUES(EPOLL_CTL_ADD, EPOLL_CTL_MOD, EPOLL_CTL_DEL) },
+	/* The guest's connections to the host: AF_UNIX streams. */
+	{ SCMP_SYS(socket), 0, INT_ARG, VALUES(AF_UNIX) },
+	{ SCMP_SYS(accept4), 3, INT_ARG, VALUES(SOCK_NONBLOCK | SOCK_CLOEXEC) },
+	{ SCMP_SYS(sendmsg), 2, INT_ARG, VALUES(MSG_DONTWAIT | MSG_NOSIGNAL) },
+	{ SCMP_SYS(recvmsg), 2, INT_ARG,
+	  VALUES(MSG_DONTWAIT, MSG_DONTWAIT | MSG_PEEK) },
+	{ SCMP_SYS(shutdown), 1, INT_ARG, VALUES(SHUT_RD, SHUT_WR, SHUT_RDWR) },
 };
 
 /* Loaded once the VM's threads run (filters are inherited, so earlier
@@ -186,6 +226,30 @@ static const unsigned long snapshot_ioctls[] = {
 	KVM_GET_TSC_KHZ,     KVM_GET_MSRS,	  KVM_GET_IRQCHIP,
 	KVM_GET_PIT2,	     KVM_GET_CLOCK,	  KVM_GET_MSR_INDEX_LIST,
 	KVM_CHECK_EXTENSION,
+};
+
+/* The API socket's thread: its epoll loop over the listening socket and
+ * the clients, and the VM calls its endpoints make (pause and resume wait
+ * on futexes, stop kicks vCPUs with tgkill, the power button raises a
+ * line). It opens no files: accept4 makes its only new fds. At the end
+ * it removes its socket (lstat to see that it is still ours, unlink). */
+static const int api_calls[] = {
+	SCMP_SYS(close),      SCMP_SYS(newfstatat),  SCMP_SYS(unlink),
+	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
+};
+
+static const struct arg_rule api_rules[] = {
+	{ SCMP_SYS(epoll_ctl), 1, INT_ARG,
+	  VALUES(EPOLL_CTL_ADD, EPOLL_CTL_MOD, EPOLL_CTL_DEL) },
+	/* Replies: never blocking, never raising SIGPIPE. */
+	{ SCMP_SYS(sendto), 3, INT_ARG, VALUES(MSG_DONTWAIT | MSG_NOSIGNAL) },
+	/* accept4's flags: the new fd non-blocking and close-on-exec. */
+	{ SCMP_SYS(accept4), 3, INT_ARG, VALUES(SOCK_NONBLOCK | SOCK_CLOEXEC) },
+};
+
+/* vm.power-button pulses the GED's line. */
+static const unsigned long api_ioctls[] = {
+	KVM_IRQ_LINE,
 };
 
 /* The GETs: a vCPU reads its own state for the dump (kvmlite_vm_dump). */
@@ -294,8 +358,8 @@ int sandbox_enter(enum sandbox_kind kind)
 
 int sandbox_enter_fd(int kind, int fd)
 {
-	static const char *const names[] = { "vCPU", "I/O", "main",
-					     "snapshot" };
+	static const char *const names[] = { "vCPU",  "I/O", "main",	"rng",
+					     "vsock", "API", "snapshot" };
 	/* Read once, here: the filter is built by the thread it binds. */
 	pid_t pid = getpid();
 	scmp_filter_ctx ctx;
@@ -331,6 +395,26 @@ int sandbox_enter_fd(int kind, int fd)
 			ret = ALLOW_RULES(io_rules);
 		if (!ret)
 			ret = ALLOW_IOCTLS(io_ioctls);
+		break;
+	case SANDBOX_RNG:
+		if (!ret)
+			ret = ALLOW(rng_calls);
+		if (!ret)
+			ret = ALLOW_RULES(rng_rules);
+		break;
+	case SANDBOX_VSOCK:
+		if (!ret)
+			ret = ALLOW(vsock_calls);
+		if (!ret)
+			ret = ALLOW_RULES(vsock_rules);
+		break;
+	case SANDBOX_API:
+		if (!ret)
+			ret = ALLOW(api_calls);
+		if (!ret)
+			ret = ALLOW_RULES(api_rules);
+		if (!ret)
+			ret = ALLOW_IOCTLS(api_ioctls);
 		break;
 	case SANDBOX_MAIN:
 		if (!ret)

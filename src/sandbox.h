@@ -6,6 +6,9 @@ enum sandbox_kind {
 	SANDBOX_VCPU,	  /* KVM_RUN loop and the device emulation it calls */
 	SANDBOX_IO,	  /* device workers and the console thread */
 	SANDBOX_MAIN,	  /* the kvmlite command's main thread */
+	SANDBOX_RNG,	  /* virtio-rng's worker: I/O and getrandom */
+	SANDBOX_VSOCK,	  /* virtio-vsock's worker: I/O and Unix sockets */
+	SANDBOX_API,	  /* the command's API socket (src/api_server.c) */
 	SANDBOX_SNAPSHOT, /* the VM's snapshot thread (port 0xf6) */
 };
 

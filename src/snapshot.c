@@ -158,8 +158,8 @@ int snapshot_init(struct kvmlite_vm *vm, const struct config_native *c,
 	 * snapshot directory only. */
 	s->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	s->pagemap_fd_tried = true;
-	ret = worker_init_as(&s->thread, vm->cfg.seccomp > 0, SANDBOX_SNAPSHOT,
-			     s->dirfd);
+	ret = worker_init_as_fd(&s->thread, vm->cfg.seccomp > 0,
+				SANDBOX_SNAPSHOT, s->dirfd);
 	if (ret)
 		return err_fmt(err, errlen, ret, "eventfd: %s", strerror(-ret));
 	return 0;

@@ -129,10 +129,21 @@ static int create_guest(struct kvmlite_vm *vm, const struct config_native *c,
 	};
 	int ret;
 
-	ret = guest_mem_init(&vm->mem, c->cfg.memory);
+	ret = guest_mem_init_backed(&vm->mem, c->cfg.memory,
+				    c->cfg.hugepages ? GMEM_HUGETLB
+						     : GMEM_ANON);
+	if (ret == -ENOSPC)
+		return err_fmt(err, errlen, ret,
+			       "guest memory (%llu MiB of huge pages): the "
+			       "host's hugetlb pool has too few free 2M pages "
+			       "(HugePages_Free in /proc/meminfo; raise "
+			       "/proc/sys/vm/nr_hugepages)",
+			       (unsigned long long)(c->cfg.memory >> 20));
 	if (ret)
-		return err_fmt(err, errlen, ret, "guest memory (%llu MiB): %s",
+		return err_fmt(err, errlen, ret,
+			       "guest memory (%llu MiB%s): %s",
 			       (unsigned long long)(c->cfg.memory >> 20),
+			       c->cfg.hugepages ? " of huge pages" : "",
 			       strerror(-ret));
 	ret = vm_create_devices(vm, c, err, errlen);
 	if (ret)
@@ -157,6 +168,8 @@ static int create_kvm_vm(struct kvmlite_vm *vm, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	ret = kvm_x86_supported_cpuid(vm->kvm_fd, &vm->cpuid);
+	if (!ret)
+		ret = x86_cpu_model_setup(vm);
 	if (ret)
 		return err_fmt(err, errlen, ret, "KVM_GET_SUPPORTED_CPUID: %s",
 			       strerror(-ret));

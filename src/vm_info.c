@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dumpbuf.h"
 #include "vm.h"
 
 unsigned int kvmlite_version(void)
@@ -126,4 +127,27 @@ int kvmlite_vm_expect(struct kvmlite_vm *vm, const char *needle, int timeout_ms,
 	if (!needle)
 		return -EINVAL;
 	return console_log_expect(&vm->con, needle, timeout_ms, seen, seen_len);
+}
+
+int kvmlite_vm_counters(struct kvmlite_vm *vm, char *buf, size_t len)
+{
+	struct dumpbuf b = { .buf = buf, .size = len };
+	struct kvmlite_console_stats cs;
+
+	if (!vm)
+		return -EINVAL;
+	if (buf && len)
+		buf[0] = '\0';
+	kvmlite_vm_console_stats(vm, &cs);
+	dumpbuf_printf(&b,
+		       "{\"console\":{\"written\":%llu,\"dropped\":%llu,"
+		       "\"stalls\":%llu}",
+		       (unsigned long long)cs.written,
+		       (unsigned long long)cs.dropped,
+		       (unsigned long long)cs.stalls);
+	if (vm->virtio.nr)
+		dumpbuf_printf(&b, ",");
+	virtio_slots_counters(&vm->virtio, &b);
+	dumpbuf_printf(&b, "}\n");
+	return b.need > (size_t)2147483647 ? -E2BIG : (int)b.need;
 }

@@ -12,7 +12,8 @@ struct worker_boot {
 	void *(*fn)(void *);
 	void *arg;
 	bool seccomp;
-	int kind, fd;
+	enum sandbox_kind kind;
+	int fd; /* the kind's fd (sandbox_enter_fd()), or -1 */
 	int err;
 	sem_t ready;
 };
@@ -30,7 +31,7 @@ static void *worker_entry(void *p)
 }
 
 static int start_as(pthread_t *t, void *(*fn)(void *), void *arg, bool seccomp,
-		    int kind, int fd)
+		    enum sandbox_kind kind, int fd)
 {
 	struct worker_boot wb = {
 		.fn = fn, .arg = arg, .seccomp = seccomp, .kind = kind, .fd = fd
@@ -61,17 +62,28 @@ int worker_start(pthread_t *t, void *(*fn)(void *), void *arg, bool seccomp)
 	return start_as(t, fn, arg, seccomp, SANDBOX_IO, -1);
 }
 
-int worker_init(struct worker *w, bool seccomp)
+int worker_start_as(pthread_t *t, void *(*fn)(void *), void *arg, bool seccomp,
+		    enum sandbox_kind kind)
 {
-	return worker_init_as(w, seccomp, SANDBOX_IO, -1);
+	return start_as(t, fn, arg, seccomp, kind, -1);
 }
 
-int worker_init_as(struct worker *w, bool seccomp, int sandbox_kind,
-		   int sandbox_fd)
+int worker_init(struct worker *w, bool seccomp)
+{
+	return worker_init_as_fd(w, seccomp, SANDBOX_IO, -1);
+}
+
+int worker_init_as(struct worker *w, bool seccomp, enum sandbox_kind kind)
+{
+	return worker_init_as_fd(w, seccomp, kind, -1);
+}
+
+int worker_init_as_fd(struct worker *w, bool seccomp, enum sandbox_kind kind,
+		      int sandbox_fd)
 {
 	w->started = false;
 	w->seccomp = seccomp;
-	w->sandbox_kind = sandbox_kind;
+	w->kind = kind;
 	w->sandbox_fd = sandbox_fd;
 	w->stopping = false;
 	w->cancel = 0;
@@ -85,8 +97,7 @@ int worker_run(struct worker *w, void *(*fn)(void *), void *arg)
 
 	if (w->started)
 		return -EBUSY;
-	ret = start_as(&w->thread, fn, arg, w->seccomp, w->sandbox_kind,
-		       w->sandbox_fd);
+	ret = start_as(&w->thread, fn, arg, w->seccomp, w->kind, w->sandbox_fd);
 	if (!ret)
 		w->started = true;
 	return ret;

@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "sandbox.h"
+
 /*
  * Start fn(arg) on a new thread with every signal but SIGSYS blocked
  * (signals belong to the host program and to the vCPU threads). With @seccomp
@@ -12,6 +14,9 @@
  * fn never runs. Returns 0 or a negative errno.
  */
 int worker_start(pthread_t *t, void *(*fn)(void *), void *arg, bool seccomp);
+/* The same with the allow-list of thread kind @kind. */
+int worker_start_as(pthread_t *t, void *(*fn)(void *), void *arg, bool seccomp,
+		    enum sandbox_kind kind);
 
 /*
  * A device's worker thread with its stop eventfd: worker_init() makes the
@@ -32,17 +37,20 @@ struct worker {
 	pthread_t thread;
 	int stop_fd;
 	bool started;
-	bool seccomp;	     /* load the allow-list first: */
-	int sandbox_kind;    /* enum sandbox_kind: SANDBOX_IO unless told */
-	int sandbox_fd;	     /* the kind's fd (sandbox_enter_fd()), or -1 */
-	bool stopping;	     /* atomic: worker_release() has begun */
-	unsigned int cancel; /* atomic: worker_cancel_begin()s not ended */
+	bool seccomp;		/* load the allow-list of @kind first */
+	enum sandbox_kind kind; /* SANDBOX_IO unless worker_init_as() */
+	int sandbox_fd;		/* the kind's fd (sandbox_enter_fd()), or -1 */
+	bool stopping;		/* atomic: worker_release() has begun */
+	unsigned int cancel;	/* atomic: worker_cancel_begin()s not ended */
 };
 
 int worker_init(struct worker *w, bool seccomp);
-/* The same for a thread of another seccomp kind (sandbox.h), with its fd. */
-int worker_init_as(struct worker *w, bool seccomp, int sandbox_kind,
-		   int sandbox_fd);
+/* A worker whose thread loads the allow-list of @kind (a device whose
+ * worker needs more than I/O: vsock's sockets, rng's getrandom). */
+int worker_init_as(struct worker *w, bool seccomp, enum sandbox_kind kind);
+/* The same for a kind whose rules name an fd (sandbox_enter_fd()). */
+int worker_init_as_fd(struct worker *w, bool seccomp, enum sandbox_kind kind,
+		      int sandbox_fd);
 /* 0, -EBUSY when already started, or worker_start()'s error. */
 int worker_run(struct worker *w, void *(*fn)(void *), void *arg);
 void worker_release(struct worker *w);

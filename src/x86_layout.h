@@ -22,6 +22,9 @@
 #define LAYOUT_LOWMEM_END 0xa0000ULL  /* 640 KiB */
 #define LAYOUT_ACPI 0xe0000ULL	      /* RSDP + tables, BIOS area */
 #define LAYOUT_ACPI_END 0x100000ULL
+/* Where a CPU starts after reset (F000:FFF0): Linux's BIOS reboot jumps
+ * there, so a stub that resets through PORT_RESET_CTL sits there. */
+#define LAYOUT_RESET_VECTOR 0xffff0ULL
 #define LAYOUT_KERNEL 0x100000ULL /* 1 MiB: protected-mode kernel */
 
 /* The 32-bit MMIO hole: RAM beyond this continues at 4 GiB. */
@@ -45,6 +48,7 @@
 #define PORT_SNAPSHOT 0xf6
 #define PORT_ACPI_SLEEP_CTL 0x3c0 /* FADT sleep control register */
 #define PORT_ACPI_SLEEP_STS 0x3c1 /* FADT sleep status register */
+#define PORT_RESET_CTL 0xcf9	  /* reset control: FADT reset register */
 
 /* virtio-mmio windows: slot i at LAYOUT_VIRTIO_MMIO + i * 0x200 (the
  * transport's VIRTIO_MMIO_WINDOW), GSI GSI_VIRTIO_BASE + i. */

@@ -114,10 +114,10 @@ def guest_ram_rss(pid, vmm, mem_kib):
                 cur["size"] = int(ln.split()[1])
             elif ln.startswith("Rss:"):
                 rss = int(ln.split()[1])
-                if vmm == "kvmlite" and cur["name"] == "/memfd:kvmlite-ram":
-                    ram += rss
-                elif (vmm == "qemu" and cur["name"] == "" and
-                      cur["perms"].startswith("rw") and cur["size"] == mem_kib):
+                # Both VMMs' guest RAM: an anonymous mapping of exactly
+                # the RAM size (kvmlite's is private anonymous memory).
+                if (cur["name"] == "" and cur["perms"].startswith("rw") and
+                        cur["size"] == mem_kib):
                     ram += rss
     st = {}
     with open(f"/proc/{pid}/status") as f:

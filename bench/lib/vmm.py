@@ -13,6 +13,11 @@ MEMORY = "512M"
 EXPECT = {"kvmlite": 3, "qemu": 7}
 
 
+def expect(vmm):
+    """The status of @vmm, or of a variant of it ("qemu-passt")."""
+    return EXPECT[vmm.split("-")[0]]
+
+
 def kvmlite_cmd(kernel, initrd, devices, cpus=1, memory=MEMORY,
                 cmdline=CMDLINE):
     """kvmlite with @devices (its --disk/--net arguments)."""

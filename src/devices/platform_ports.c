@@ -1,5 +1,5 @@
 /*
- * Test-exit, boot-timer, snapshot and ACPI sleep ports. See
+ * Test-exit, boot-timer, snapshot, ACPI sleep and reset control ports. See
  * platform_ports.h.
  */
 #include <errno.h>
@@ -154,4 +154,32 @@ int acpi_sleep_port_restore(struct acpi_sleep_port *a, struct snap_reader *r)
 		return -EINVAL;
 	atomic_store(&a->status, status);
 	return 0;
+}
+
+void reset_ctl_port_init(struct reset_ctl_port *r,
+			 const struct platform_ops *plat)
+{
+	memset(r, 0, sizeof(*r));
+	if (plat)
+		r->plat = *plat;
+	atomic_init(&r->value, 0);
+}
+
+void reset_ctl_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+		       bool is_write)
+{
+	struct reset_ctl_port *r = opaque;
+
+	if (!r || !data || !len)
+		return;
+	read_ones(data, len, is_write);
+	if (off != 0 || len != 1)
+		return;
+	if (!is_write) {
+		data[0] = atomic_load(&r->value);
+		return;
+	}
+	atomic_store(&r->value, (uint8_t)(data[0] & ~RESET_CTL_RST_CPU));
+	if (data[0] & RESET_CTL_RST_CPU)
+		platform_raise(&r->plat, PLATFORM_REBOOT, 0);
 }

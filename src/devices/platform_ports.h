@@ -8,6 +8,8 @@
  *         snapshot (or reset to one)
  *  0x3c0  ACPI (hardware-reduced) sleep control register: S5 -> POWEROFF
  *  0x3c1  ACPI sleep status register
+ *  0xcf9  reset control register: RST_CPU -> REBOOT (the FADT's reset
+ *         register, Linux's reboot=pci, and our reset vector's stub)
  *
  * Events are raised from the vCPU thread doing the access, with no lock
  * held. None of these devices allocate anything: there is nothing to
@@ -88,5 +90,26 @@ struct snap_reader;
  * -EINVAL for a bad section (nothing changed). */
 void acpi_sleep_port_save(struct acpi_sleep_port *a, struct snap_writer *w);
 int acpi_sleep_port_restore(struct acpi_sleep_port *a, struct snap_reader *r);
+
+/*
+ * Port 0xcf9, one byte: the PC chipset's reset control register. A write
+ * with RST_CPU set resets the machine (the guest rebooted), whatever the
+ * other bits say (Linux first writes SYS_RST alone, then adds RST_CPU);
+ * the register reads back as last written, RST_CPU clear.
+ */
+#define RESET_CTL_SYS_RST 0x02
+#define RESET_CTL_RST_CPU 0x04
+/* What the FADT's reset register asks the guest to write. */
+#define RESET_CTL_HARD_RESET (RESET_CTL_SYS_RST | RESET_CTL_RST_CPU)
+
+struct reset_ctl_port {
+	struct platform_ops plat;
+	_Atomic uint8_t value;
+};
+
+void reset_ctl_port_init(struct reset_ctl_port *r,
+			 const struct platform_ops *plat);
+void reset_ctl_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+		       bool is_write);
 
 #endif

@@ -100,6 +100,8 @@ int initrd_place(uint64_t low_end, uint64_t floor, uint64_t max_addr,
 		 uint64_t size, uint64_t *addr, char *err, size_t errlen);
 int gdt_write(const struct guest_mem *m, uint64_t *base, uint16_t *limit);
 int page_tables_write(const struct guest_mem *m);
+/* The stub at the reset vector that resets through the reset port. */
+int reset_vector_write(const struct guest_mem *m);
 int pvh_start_info_write(const struct guest_mem *m, const struct e820_map *map,
 			 uint64_t initrd_addr, uint64_t initrd_size,
 			 uint64_t rsdp);

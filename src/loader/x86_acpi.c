@@ -1,6 +1,7 @@
 /*
  * ACPI tables for a hardware-reduced platform (no PM timer, no SCI, no
- * legacy fixed hardware): RSDP, XSDT, FADT, MADT and a DSDT with \_S5, the
+ * legacy fixed hardware): RSDP, XSDT, FADT (with a reset register), MADT
+ * and a DSDT with \_S5, the
  * UART, RTC, a GED power button and the virtio-mmio devices.
  */
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/platform_ports.h"
 #include "loader/loader_internal.h"
 
 #define ACPI_OEM_ID "KVMLTE"
@@ -80,6 +82,7 @@ _Static_assert(__builtin_offsetof(struct acpi_fadt, sleep_control) == 244,
 
 #define FADT_F_PWR_BUTTON (1u << 4) /* no fixed power button */
 #define FADT_F_SLP_BUTTON (1u << 5) /* no fixed sleep button */
+#define FADT_F_RESET_REG_SUP (1u << 10)
 #define FADT_F_HW_REDUCED_ACPI (1u << 20)
 #define FADT_BOOT_VGA_NOT_PRESENT (1u << 2)
 
@@ -261,8 +264,8 @@ static int fadt_write(const struct guest_mem *m, struct acpi_space *s,
 	acpi_header_init(&f.h, "FACP", sizeof(f), 6);
 	f.dsdt = (uint32_t)dsdt;
 	f.x_dsdt = dsdt;
-	f.flags =
-		FADT_F_HW_REDUCED_ACPI | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON;
+	f.flags = FADT_F_HW_REDUCED_ACPI | FADT_F_PWR_BUTTON |
+		  FADT_F_SLP_BUTTON | FADT_F_RESET_REG_SUP;
 	/* No 8042 bit: Linux then leaves the i8042 driver alone. */
 	f.iapc_boot_arch = FADT_BOOT_VGA_NOT_PRESENT;
 	f.minor_version = 5;
@@ -278,6 +281,15 @@ static int fadt_write(const struct guest_mem *m, struct acpi_space *s,
 		.access_size = ACPI_GAS_ACCESS_BYTE,
 		.address = PORT_ACPI_SLEEP_STS,
 	};
+	/* Linux's reboot=acpi (and ACPI-first reboots) write reset_value
+	 * here: the reset control port's hard reset. */
+	f.reset_reg = (struct acpi_gas){
+		.space_id = ACPI_GAS_SYSTEM_IO,
+		.bit_width = 8,
+		.access_size = ACPI_GAS_ACCESS_BYTE,
+		.address = PORT_RESET_CTL,
+	};
+	f.reset_value = RESET_CTL_HARD_RESET;
 	memcpy(f.hypervisor_vendor, "KVMLITE", 8);
 	return acpi_put(m, s, &f, sizeof(f), addr);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/platform_ports.h"
 #include "loader/loader_internal.h"
 
 #define PAGE_SIZE_4K 0x1000ULL
@@ -57,6 +58,32 @@ int gdt_write(const struct guest_mem *m, uint64_t *base, uint16_t *limit)
 	*base = LAYOUT_GDT;
 	*limit = sizeof(gdt) - 1;
 	return gmem_write(m, LAYOUT_GDT, gdt, sizeof(gdt));
+}
+
+/*
+ * The reset vector (F000:FFF0, real mode) has no firmware behind it, so a
+ * guest that jumps there to reboot (Linux's BIOS method, which it takes by
+ * default on a hardware-reduced ACPI machine without EFI) finds a stub that
+ * resets through the reset control port instead of running zeros forever.
+ */
+int reset_vector_write(const struct guest_mem *m)
+{
+	/* clang-format off */
+	static const uint8_t stub[] = {
+		0xb0, RESET_CTL_HARD_RESET,			  /* mov al, 6 */
+		0xba, PORT_RESET_CTL & 0xff, PORT_RESET_CTL >> 8, /* mov dx, 0xcf9 */
+		0xee,						  /* out dx, al */
+		0xfa,						  /* cli */
+		0xf4,						  /* hlt */
+		0xeb, 0xfd,					  /* jmp to hlt */
+	};
+	/* clang-format on */
+
+	_Static_assert(LAYOUT_RESET_VECTOR + sizeof(stub) <= LAYOUT_ACPI_END,
+		       "the reset stub fits below 1 MiB");
+	_Static_assert(LAYOUT_RESET_VECTOR >= MPTABLE_CONFIG_ADDR + 0x2000,
+		       "the reset stub is clear of the MP table");
+	return gmem_write(m, LAYOUT_RESET_VECTOR, stub, sizeof(stub));
 }
 
 /* Identity map of the first 4 GiB with 2 MiB pages. */
@@ -286,6 +313,8 @@ int x86_boot_prepare(const struct guest_mem *m, const struct boot_args *a,
 		ret = gdt_write(m, &out->gdt_base, &out->gdt_limit);
 	if (!ret)
 		ret = page_tables_write(m);
+	if (!ret)
+		ret = reset_vector_write(m);
 	if (ret) {
 		err_fmt(err, errlen, ret,
 			"cannot write boot structures to guest memory");

@@ -212,11 +212,12 @@ static void *vcpu_thread(void *arg)
 			return NULL;
 		}
 	}
-	if (v->id == 0) {
-		pthread_mutex_lock(&vm->lock);
+	pthread_mutex_lock(&vm->lock);
+	v->self = pthread_self();
+	v->kickable = true;
+	if (v->id == 0)
 		vm->t.first_run = now_ns();
-		pthread_mutex_unlock(&vm->lock);
-	}
+	pthread_mutex_unlock(&vm->lock);
 	while (!vm->stopping) {
 		set_state(v, VCPU_IN_GUEST);
 		ret = ioctl(v->fd, KVM_RUN, 0);
@@ -261,10 +262,12 @@ int vcpu_start(struct vcpu *v)
 	return ret;
 }
 
+/* Under vm->lock. A thread not yet kickable has not entered KVM_RUN: it
+ * will see immediate_exit (or stopping) when it does. */
 void vcpu_kick(struct vcpu *v)
 {
 	if (v->run)
 		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	if (v->thread_started)
-		pthread_kill(v->thread, v->vm->cfg.kick_signal);
+	if (v->kickable)
+		pthread_kill(v->self, v->vm->cfg.kick_signal);
 }

@@ -42,6 +42,11 @@ struct vcpu {
 	size_t run_size;
 	pthread_t thread;
 	bool thread_started;
+	/* Under vm->lock: set by the thread itself before its first KVM_RUN,
+	 * so a kick from another vCPU that comes before pthread_create()
+	 * has returned still reaches it. */
+	pthread_t self;
+	bool kickable;
 
 	/* For the dump: atomics written by the vCPU thread. */
 	int state; /* enum vcpu_state */
@@ -68,6 +73,9 @@ int vcpu_handle_exit(struct vcpu *v);
 
 /* x86_cpuid.c */
 int x86_cpuid_setup(struct kvmlite_vm *vm, struct vcpu *v);
+/* Once per VM, before the vCPUs: vm->cpuid becomes the VM's CPU model
+ * (cpuid_model() over KVM's supported list). 0 or -ENOMEM. */
+int x86_cpu_model_setup(struct kvmlite_vm *vm);
 /* x86_regs.c */
 int x86_regs_setup_boot(struct kvmlite_vm *vm, struct vcpu *v);
 int x86_regs_setup_common(struct kvmlite_vm *vm, struct vcpu *v);

@@ -1,15 +1,21 @@
-/* Per-vCPU CPUID: KVM's supported leaves plus one machine's topology. */
+/* CPUID: the VM's CPU model (KVM's supported leaves, the TSC-deadline
+ * timer, the host's brand string) and each vCPU's place in one package. */
 #include "vcpu/x86_cpuid.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "kvm.h"
 #include "vm.h"
 
 #define CPUID_HYPERVISOR (1u << 31)
+#define CPUID_TSC_DEADLINE (1u << 24)
+#define CPUID_BRAND_FIRST 0x80000002u
+#define CPUID_BRAND_LAST 0x80000004u
 #define CPUID_HTT (1u << 28)
 #define CPUID_AMD_CMP_LEGACY (1u << 1)
 /* 0xb / 0x1f level types (ECX[15:8]). */
@@ -160,6 +166,95 @@ struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *supported,
 	}
 	c->nent = n;
 	return c;
+}
+
+void cpuid_host_brand(uint32_t brand[12])
+{
+	unsigned int max = __get_cpuid_max(0x80000000u, NULL);
+
+	memset(brand, 0, 12 * sizeof(brand[0]));
+	if (max < CPUID_BRAND_LAST)
+		return;
+	for (unsigned int i = 0; i < 3; i++)
+		__cpuid(CPUID_BRAND_FIRST + i, brand[4 * i], brand[4 * i + 1],
+			brand[4 * i + 2], brand[4 * i + 3]);
+}
+
+static bool brand_present(const uint32_t brand[12])
+{
+	for (int i = 0; i < 12; i++)
+		if (brand[i])
+			return true;
+	return false;
+}
+
+struct kvm_cpuid2 *cpuid_model(const struct kvm_cpuid2 *supported,
+			       const struct cpuid_host *host)
+{
+	bool brand = false, have[3] = { false };
+	struct kvm_cpuid2 *c;
+	uint32_t n = supported->nent;
+
+	/* Only where the extended leaves exist at all. */
+	for (uint32_t i = 0; i < n; i++)
+		if (supported->entries[i].function == 0x80000000)
+			brand = brand_present(host->brand);
+
+	c = calloc(1, sizeof(*c) + (n + 3) * sizeof(c->entries[0]));
+	if (!c)
+		return NULL;
+	memcpy(c->entries, supported->entries, n * sizeof(c->entries[0]));
+	for (uint32_t i = 0; i < n; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+		uint32_t b;
+
+		if (e->function == 1 && host->tsc_deadline)
+			e->ecx |= CPUID_TSC_DEADLINE;
+		if (e->function == 0x80000000 && brand &&
+		    e->eax < CPUID_BRAND_LAST)
+			e->eax = CPUID_BRAND_LAST;
+		if (!brand || e->function < CPUID_BRAND_FIRST ||
+		    e->function > CPUID_BRAND_LAST)
+			continue;
+		b = 4 * (e->function - CPUID_BRAND_FIRST);
+		*e = (struct kvm_cpuid_entry2){
+			.function = e->function,
+			.eax = host->brand[b],
+			.ebx = host->brand[b + 1],
+			.ecx = host->brand[b + 2],
+			.edx = host->brand[b + 3],
+		};
+		have[e->function - CPUID_BRAND_FIRST] = true;
+	}
+	for (uint32_t i = 0; brand && i < 3; i++) {
+		if (have[i])
+			continue;
+		c->entries[n++] = (struct kvm_cpuid_entry2){
+			.function = CPUID_BRAND_FIRST + i,
+			.eax = host->brand[4 * i],
+			.ebx = host->brand[4 * i + 1],
+			.ecx = host->brand[4 * i + 2],
+			.edx = host->brand[4 * i + 3],
+		};
+	}
+	c->nent = n;
+	return c;
+}
+
+int x86_cpu_model_setup(struct kvmlite_vm *vm)
+{
+	struct cpuid_host host = {
+		.tsc_deadline = kvm_x86_has_tsc_deadline_timer(vm->kvm_fd),
+	};
+	struct kvm_cpuid2 *model;
+
+	cpuid_host_brand(host.brand);
+	model = cpuid_model(vm->cpuid, &host);
+	if (!model)
+		return -ENOMEM;
+	free(vm->cpuid);
+	vm->cpuid = model;
+	return 0;
 }
 
 int x86_cpuid_setup(struct kvmlite_vm *vm, struct vcpu *v)

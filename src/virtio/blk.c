@@ -63,7 +63,17 @@ struct virtio_blk {
 	struct blk_req req;
 
 	struct worker worker; /* loads the I/O allow-list when asked */
+
+	/* Completed requests, for kvmlite_vm_counters (relaxed atomics). */
+	struct {
+		uint64_t read_ops, read_bytes, write_ops, write_bytes;
+		uint64_t flush_ops, discard_ops, errors;
+	} counters;
 };
+
+#define BLK_COUNT(b, field, v)                                                 \
+	__atomic_fetch_add(&(b)->counters.field, (uint64_t)(v),                \
+			   __ATOMIC_RELAXED)
 
 /* ---- request parsing ---- */
 
@@ -387,6 +397,20 @@ static int handle_chain(struct virtio_blk *b, struct virtq *q,
 		return status;
 	*r->status_ptr = (uint8_t)status;
 	virtq_push(q, c->head, written + 1);
+	if (status != VIRTIO_BLK_S_OK) {
+		BLK_COUNT(b, errors, 1);
+	} else if (r->type == VIRTIO_BLK_T_IN) {
+		BLK_COUNT(b, read_ops, 1);
+		BLK_COUNT(b, read_bytes, written);
+	} else if (r->type == VIRTIO_BLK_T_OUT) {
+		BLK_COUNT(b, write_ops, 1);
+		BLK_COUNT(b, write_bytes, r->data_len);
+	} else if (r->type == VIRTIO_BLK_T_FLUSH) {
+		BLK_COUNT(b, flush_ops, 1);
+	} else if (r->type == VIRTIO_BLK_T_DISCARD ||
+		   r->type == VIRTIO_BLK_T_WRITE_ZEROES) {
+		BLK_COUNT(b, discard_ops, 1);
+	}
 	return 0;
 }
 
@@ -963,6 +987,26 @@ static void blk_destroy(void *dev)
 	virtio_blk_destroy(dev);
 }
 
+/* Cloud Hypervisor's names for the same counters, and ours. */
+static void blk_counters(void *dev, struct dumpbuf *db)
+{
+	struct virtio_blk *b = dev;
+#define BLK_READ(field)                                                        \
+	(unsigned long long)__atomic_load_n(&b->counters.field,                \
+					    __ATOMIC_RELAXED)
+
+	dumpbuf_printf(db,
+		       "\"read_ops\":%llu,\"read_bytes\":%llu,"
+		       "\"write_ops\":%llu,\"write_bytes\":%llu,"
+		       "\"flush_ops\":%llu,\"discard_ops\":%llu,"
+		       "\"errors\":%llu",
+		       BLK_READ(read_ops), BLK_READ(read_bytes),
+		       BLK_READ(write_ops), BLK_READ(write_bytes),
+		       BLK_READ(flush_ops), BLK_READ(discard_ops),
+		       BLK_READ(errors));
+#undef BLK_READ
+}
+
 const struct virtio_kind virtio_blk_kind = {
 	.name = "virtio-blk",
 	.count = blk_count,
@@ -970,4 +1014,6 @@ const struct virtio_kind virtio_blk_kind = {
 	.transport = blk_transport,
 	.start = blk_start,
 	.destroy = blk_destroy,
+	.counter_name = "disk",
+	.counters = blk_counters,
 };

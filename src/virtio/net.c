@@ -22,6 +22,7 @@
 #include "virtio/iov.h"
 #include "virtio/loop.h"
 #include "virtio/net.h"
+#include "virtio/passt.h"
 #include "virtio/slots.h"
 #include "virtio/tap.h"
 #include "snapfile.h"
@@ -34,6 +35,9 @@
 #define NET_RX_BUF_BYTES (VIRTIO_NET_HDR_BYTES + VIRTIO_NET_MAX_FRAME)
 /* readv() takes at most UIO_MAXIOV (1024) iovecs. */
 #define NET_RX_IOV_MAX 1024
+/* A stream's frames: each behind its 32-bit big-endian length. */
+#define NET_STREAM_LEN_BYTES 4
+#define NET_STREAM_BUF (2 * (NET_STREAM_LEN_BYTES + VIRTIO_NET_MAX_FRAME))
 
 struct rx_used {
 	uint16_t head;
@@ -44,6 +48,7 @@ struct virtio_net {
 	struct virtio_mmio_dev mmio;
 	int tap_fd;
 	bool is_tap; /* a real tun/tap (TUNGETIFF works) */
+	bool stream; /* passt's length-prefixed frames (net.h) */
 	uint8_t mac[6];
 	char name[IFNAMSIZ + 16];
 	uint64_t features;
@@ -64,6 +69,13 @@ struct virtio_net {
 	struct virtq_chain tx_chain;
 	struct rx_used rx_used[VIRTQ_MAX_SIZE];
 	struct iovec rx_iov[NET_RX_IOV_MAX]; /* rx_direct()'s gathered chains */
+	/* Stream only: bytes received (s_len from s_off) and the unsent
+	 * tail of the last frame sent, both under the lock. */
+	uint8_t *sbuf;
+	uint32_t s_len, s_off;
+	uint8_t *tx_rest;
+	uint32_t tx_rest_len, tx_rest_off;
+	struct iovec tx_iov[VIRTQ_MAX_SEGS + 1];
 
 	struct virtio_net_stats stats; /* atomic counters */
 
@@ -74,6 +86,73 @@ struct virtio_net {
 	__atomic_fetch_add(&(n)->stats.field, (uint64_t)(v), __ATOMIC_RELAXED)
 
 /* ---- transmit ---- */
+
+static ssize_t stream_send(struct virtio_net *n, struct iovec *iov,
+			   unsigned int nr)
+{
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = nr };
+	ssize_t w;
+
+	do
+		w = sendmsg(n->tap_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	return w;
+}
+
+/* Write the rest of a stream frame: true once it is all out (or dropped
+ * because the socket failed). */
+static bool stream_flush(struct virtio_net *n)
+{
+	while (n->tx_rest_len) {
+		struct iovec iov = { n->tx_rest + n->tx_rest_off,
+				     n->tx_rest_len };
+		ssize_t w = stream_send(n, &iov, 1);
+
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return false;
+		if (w < 0) {
+			STAT_ADD(n, tx_dropped_error, 1);
+			n->tx_rest_len = 0;
+			break;
+		}
+		n->tx_rest_off += (uint32_t)w;
+		n->tx_rest_len -= (uint32_t)w;
+	}
+	n->tx_rest_off = 0;
+	return true;
+}
+
+/* The frame of chain @c, after the guest's header, behind its length. */
+static ssize_t stream_tx(struct virtio_net *n, const struct virtq_chain *c)
+{
+	uint32_t len = c->out_len - VIRTIO_NET_HDR_BYTES;
+	uint8_t be[NET_STREAM_LEN_BYTES] = { (uint8_t)(len >> 24),
+					     (uint8_t)(len >> 16),
+					     (uint8_t)(len >> 8),
+					     (uint8_t)len };
+	unsigned int nr;
+	ssize_t w;
+
+	n->tx_iov[0] = (struct iovec){ be, sizeof(be) };
+	nr = 1 + iov_slice(c->iov, c->nr_out, VIRTIO_NET_HDR_BYTES, len,
+			   n->tx_iov + 1);
+	w = stream_send(n, n->tx_iov, nr);
+	if (w < 0 || (size_t)w == sizeof(be) + len)
+		return w;
+	/* Partly out: the rest goes before any other frame. */
+	if ((size_t)w < sizeof(be)) {
+		memcpy(n->tx_rest, be + w, sizeof(be) - (size_t)w);
+		n->tx_rest_len = (uint32_t)(sizeof(be) - (size_t)w);
+		w = 0;
+	} else {
+		w -= (ssize_t)sizeof(be);
+	}
+	(void)iov_to_buf(c->iov, c->nr_out, VIRTIO_NET_HDR_BYTES + (size_t)w,
+			 n->tx_rest + n->tx_rest_len, len - (uint32_t)w);
+	n->tx_rest_len += len - (uint32_t)w;
+	n->tx_wait = true;
+	return (ssize_t)(sizeof(be) + len);
+}
 
 /* Hand chain @c to the TAP. 1: done with it (sent or dropped; pushed),
  * 0: the TAP is full, the chain is kept in n->tx_chain. */
@@ -90,9 +169,12 @@ static int tx_one(struct virtio_net *n, struct virtq *q,
 		STAT_ADD(n, tx_dropped_oversize, 1);
 		goto done;
 	}
-	do
-		w = writev(n->tap_fd, c->iov, (int)c->nr_out);
-	while (w < 0 && errno == EINTR);
+	if (n->stream)
+		w = stream_tx(n, c);
+	else
+		do
+			w = writev(n->tap_fd, c->iov, (int)c->nr_out);
+		while (w < 0 && errno == EINTR);
 	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		STAT_ADD(n, tx_eagain, 1);
 		n->tx_wait = true;
@@ -118,7 +200,12 @@ static int tx_process(struct virtio_net *n, struct virtq *q,
 
 	if (!virtq_is_ready(q))
 		return 0;
-	if (n->tx_wait) {
+	if (n->tx_wait && n->tx_rest_len) {
+		/* A stream frame half out (its chain was pushed). */
+		if (!stream_flush(n))
+			return 0;
+		n->tx_wait = false;
+	} else if (n->tx_wait) {
 		n->tx_wait = false;
 		if (!tx_one(n, q, &n->tx_chain))
 			return 0; /* still full */
@@ -135,6 +222,8 @@ static int tx_process(struct virtio_net *n, struct virtq *q,
 			if (!tx_one(n, q, &n->tx_chain))
 				return done; /* back on POLLOUT */
 			done++;
+			if (n->tx_wait)
+				return done; /* a frame's tail waits */
 		}
 		if (ret < 0)
 			return ret;
@@ -364,6 +453,59 @@ static int rx_direct(struct virtio_net *n, struct virtq *q,
 	return 1;
 }
 
+/*
+ * The next whole frame of the stream into n->rx_buf, behind a zeroed
+ * header. 1: there (n->rx_len set), 0: the socket has no more now, -1:
+ * the stream ended or is broken (tap_dead).
+ */
+static int stream_frame(struct virtio_net *n)
+{
+	for (;;) {
+		ssize_t r;
+
+		if (n->s_len >= NET_STREAM_LEN_BYTES) {
+			const uint8_t *p = n->sbuf + n->s_off;
+			uint32_t len = (uint32_t)p[0] << 24 |
+				       (uint32_t)p[1] << 16 |
+				       (uint32_t)p[2] << 8 | p[3];
+
+			if (!len || len > VIRTIO_NET_MAX_FRAME) {
+				STAT_ADD(n, rx_read_errors, 1);
+				n->tap_dead = true;
+				return -1;
+			}
+			if (n->s_len >= NET_STREAM_LEN_BYTES + len) {
+				memset(n->rx_buf, 0, VIRTIO_NET_HDR_BYTES);
+				memcpy(n->rx_buf + VIRTIO_NET_HDR_BYTES,
+				       p + NET_STREAM_LEN_BYTES, len);
+				n->rx_len = VIRTIO_NET_HDR_BYTES + len;
+				n->s_off += NET_STREAM_LEN_BYTES + len;
+				n->s_len -= NET_STREAM_LEN_BYTES + len;
+				if (!n->s_len)
+					n->s_off = 0;
+				return 1;
+			}
+		}
+		if (n->s_off) {
+			memmove(n->sbuf, n->sbuf + n->s_off, n->s_len);
+			n->s_off = 0;
+		}
+		do
+			r = read(n->tap_fd, n->sbuf + n->s_len,
+				 NET_STREAM_BUF - n->s_len);
+		while (r < 0 && errno == EINTR);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (r <= 0) {
+			if (r < 0)
+				STAT_ADD(n, rx_read_errors, 1);
+			n->tap_dead = true;
+			return -1;
+		}
+		n->s_len += (uint32_t)r;
+	}
+}
+
 /* Move frames from the TAP to the rx queue while both have some. Frames
  * handled, or -errno for a malformed ring or chain. */
 static int rx_process(struct virtio_net *n, struct virtq *q,
@@ -380,7 +522,10 @@ static int rx_process(struct virtio_net *n, struct virtq *q,
 	while (done < NET_BATCH_BUDGET) {
 		if (worker_cancelled(&n->worker))
 			break;
-		if (!n->rx_len) {
+		if (!n->rx_len && n->stream) {
+			if (n->tap_dead || stream_frame(n) <= 0)
+				break;
+		} else if (!n->rx_len) {
 			ssize_t r;
 
 			if (n->tap_dead)
@@ -553,7 +698,7 @@ static int net_activate(void *dev)
 	n->mrg_rxbuf = f & 1ULL << VIRTIO_NET_F_MRG_RXBUF;
 	n->guest_csum = f & 1ULL << VIRTIO_NET_F_GUEST_CSUM;
 	n->rx_wait = false;
-	n->tx_wait = false;
+	n->tx_wait = n->tx_rest_len != 0;
 	n->active = !ret;
 	pthread_mutex_unlock(&n->lock);
 	if (ret)
@@ -577,7 +722,9 @@ static void net_reset(void *dev)
 		STAT_ADD(n, rx_dropped_reset, 1);
 	n->rx_len = 0;
 	n->rx_wait = false;
-	n->tx_wait = false; /* the chain belonged to the old ring */
+	/* The chain belonged to the old ring; a stream frame's tail is
+	 * still owed to the stream, which knows no reset. */
+	n->tx_wait = n->tx_rest_len != 0;
 	worker_cancel_end(&n->worker);
 	pthread_mutex_unlock(&n->lock);
 }
@@ -662,10 +809,11 @@ static void net_dump(void *dev, struct dumpbuf *b)
 
 	virtio_net_get_stats(n, &st);
 	dumpbuf_printf(b,
-		       " net %s active=%d rx_wait=%d tx_wait=%d tap_dead=%d "
-		       "rx_len=%u rx_seen=%u rx=%llu tx=%llu rx_no_room=%llu "
-		       "tx_eagain=%llu interrupts=%llu",
-		       n->name, __atomic_load_n(&n->active, __ATOMIC_RELAXED),
+		       " net %s stream=%d active=%d rx_wait=%d tx_wait=%d "
+		       "tap_dead=%d rx_len=%u rx_seen=%u rx=%llu tx=%llu "
+		       "rx_no_room=%llu tx_eagain=%llu interrupts=%llu",
+		       n->name, n->stream,
+		       __atomic_load_n(&n->active, __ATOMIC_RELAXED),
 		       __atomic_load_n(&n->rx_wait, __ATOMIC_RELAXED),
 		       __atomic_load_n(&n->tx_wait, __ATOMIC_RELAXED),
 		       __atomic_load_n(&n->tap_dead, __ATOMIC_RELAXED),
@@ -779,6 +927,7 @@ int virtio_net_create(struct virtio_net **out,
 		return err_fmt(err, errlen, -ENOMEM, "net %s: out of memory",
 			       name);
 	n->tap_fd = o->tap_fd;
+	n->stream = o->stream;
 	n->worker.stop_fd = -1;
 	snprintf(n->name, sizeof(n->name), "%s", name);
 	memcpy(n->mac, o->mac, 6);
@@ -787,7 +936,12 @@ int virtio_net_create(struct virtio_net **out,
 	if (ret)
 		goto err_free;
 	n->rx_buf = malloc(NET_RX_BUF_BYTES);
-	if (!n->rx_buf) {
+	if (n->stream) {
+		n->sbuf = malloc(NET_STREAM_BUF);
+		n->tx_rest =
+			malloc(NET_STREAM_LEN_BYTES + VIRTIO_NET_MAX_FRAME);
+	}
+	if (!n->rx_buf || (n->stream && (!n->sbuf || !n->tx_rest))) {
 		ret = err_fmt(err, errlen, -ENOMEM, "net %s: out of memory",
 			      name);
 		goto err_free;
@@ -813,6 +967,16 @@ int virtio_net_create(struct virtio_net **out,
 		1ULL << VIRTIO_NET_F_GUEST_TSO4 |
 		1ULL << VIRTIO_NET_F_GUEST_TSO6 |
 		1ULL << VIRTIO_NET_F_GUEST_ECN | 1ULL << VIRTIO_NET_F_MRG_RXBUF;
+	if (n->stream)
+		/* No vnet header to carry what a frame needs. */
+		n->features &= ~(1ULL << VIRTIO_NET_F_CSUM |
+				 1ULL << VIRTIO_NET_F_GUEST_CSUM |
+				 1ULL << VIRTIO_NET_F_HOST_TSO4 |
+				 1ULL << VIRTIO_NET_F_HOST_TSO6 |
+				 1ULL << VIRTIO_NET_F_HOST_ECN |
+				 1ULL << VIRTIO_NET_F_GUEST_TSO4 |
+				 1ULL << VIRTIO_NET_F_GUEST_TSO6 |
+				 1ULL << VIRTIO_NET_F_GUEST_ECN);
 
 	ret = virtio_mmio_init(&n->mmio, &net_ops, n, m);
 	if (ret) {
@@ -828,6 +992,8 @@ err_mutex:
 	pthread_mutex_destroy(&n->lock);
 err_free:
 	free(n->rx_buf);
+	free(n->sbuf);
+	free(n->tx_rest);
 	free(n);
 	return ret;
 }
@@ -846,6 +1012,8 @@ void virtio_net_destroy(struct virtio_net *n)
 	pthread_mutex_destroy(&n->lock);
 	close(n->tap_fd);
 	free(n->rx_buf);
+	free(n->sbuf);
+	free(n->tx_rest);
 	free(n);
 }
 
@@ -863,7 +1031,8 @@ static int net_create(const struct virtio_slot_ctx *c, unsigned int i,
 {
 	const struct kvmlite_net *n = &c->cfg->nets[i];
 	struct virtio_net_config_opts o = {
-		.name = n->tap,
+		.name = n->passt ? "passt" : n->tap,
+		.stream = n->passt != NULL,
 		.seccomp = c->seccomp,
 	};
 	uint8_t mac[6];
@@ -871,7 +1040,10 @@ static int net_create(const struct virtio_slot_ctx *c, unsigned int i,
 
 	if (!n->mac || mac_parse(n->mac, mac))
 		mac_default(mac, c->cfg->name ? c->cfg->name : "", i);
-	ret = tap_open(n->tap, true, &fd, err, errlen);
+	if (n->passt)
+		ret = passt_open(n->passt, &fd, err, errlen);
+	else
+		ret = tap_open(n->tap, true, &fd, err, errlen);
 	if (ret)
 		return ret;
 	o.tap_fd = fd;
@@ -898,6 +1070,27 @@ static void net_destroy(void *dev)
 	virtio_net_destroy(dev);
 }
 
+/* Cloud Hypervisor's names (rx/tx_bytes, rx/tx_frames), and drops. */
+static void net_counters(void *dev, struct dumpbuf *b)
+{
+	struct virtio_net_stats st;
+
+	virtio_net_get_stats(dev, &st);
+	dumpbuf_printf(b,
+		       "\"rx_bytes\":%llu,\"rx_frames\":%llu,"
+		       "\"tx_bytes\":%llu,\"tx_frames\":%llu,"
+		       "\"rx_dropped\":%llu,\"tx_dropped\":%llu",
+		       (unsigned long long)st.rx_bytes,
+		       (unsigned long long)st.rx_packets,
+		       (unsigned long long)st.tx_bytes,
+		       (unsigned long long)st.tx_packets,
+		       (unsigned long long)(st.rx_dropped_too_big +
+					    st.rx_dropped_reset),
+		       (unsigned long long)(st.tx_dropped_malformed +
+					    st.tx_dropped_oversize +
+					    st.tx_dropped_error));
+}
+
 const struct virtio_kind virtio_net_kind = {
 	.name = "virtio-net",
 	.count = net_count,
@@ -905,4 +1098,6 @@ const struct virtio_kind virtio_net_kind = {
 	.transport = net_transport,
 	.start = net_start,
 	.destroy = net_destroy,
+	.counter_name = "net",
+	.counters = net_counters,
 };

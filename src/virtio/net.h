@@ -78,6 +78,16 @@
  * received frame waiting for room is saved with the device and delivered
  * after a restore. A restore sets the TAP's offloads for the negotiated
  * features, as an activation does.
+ *
+ * On a stream (passt): no checksum or segmentation offloads are offered
+ * (the frames carry no vnet header to say what a frame needs); a
+ * transmitted frame goes out as its length and the frame after the
+ * guest's header, and what the socket does not take at once waits in a
+ * buffer of one frame (the next one waits for POLLOUT: frames are never
+ * interleaved). Received bytes collect in a buffer of two frames; each
+ * whole frame gets a zeroed header and goes the bounce-buffer way. A length
+ * of 0 or over VIRTIO_NET_MAX_FRAME means the stream is broken: it is
+ * read no more (as a TAP at EOF).
  */
 #ifndef KVMLITE_VIRTIO_NET_H
 #define KVMLITE_VIRTIO_NET_H
@@ -151,6 +161,9 @@ struct virtio_net_config_opts {
 	const uint8_t *mac; /* 6 bytes, unicast, not zero; required */
 	const char *name;   /* for messages, e.g. the TAP's name */
 	bool seccomp;	    /* the worker runs under the I/O allow-list */
+	/* tap_fd is a stream socket to passt (passt.h): frames without
+	 * a vnet header, each after its 32-bit big-endian length. */
+	bool stream;
 };
 
 /* Counters, read with virtio_net_get_stats(). Bytes exclude the header. */
@@ -167,7 +180,9 @@ struct virtio_net_stats {
 	uint64_t rx_bad_chain;	     /* device entered its error state */
 	uint64_t rx_read_errors;     /* TAP read errors other than EAGAIN, reads
 					shorter than the header or longer than
-					the buffers offered */
+					the buffers offered; a stream's frame
+					length 0 or over VIRTIO_NET_MAX_FRAME
+					(the stream is then given up) */
 	uint64_t interrupts;	     /* used-buffer interrupts raised */
 };
 

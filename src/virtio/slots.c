@@ -15,6 +15,8 @@
 static const struct virtio_kind *const kinds[] = {
 	&virtio_blk_kind,
 	&virtio_net_kind,
+	&virtio_rng_kind,
+	&virtio_vsock_kind,
 };
 
 int virtio_slots_create(struct virtio_slots *s, const struct virtio_slot_ctx *c,
@@ -158,6 +160,23 @@ int virtio_slots_restore(struct virtio_slots *s, const struct snapfile *f,
 						      : strerror(-ret));
 	}
 	return 0;
+}
+
+void virtio_slots_counters(struct virtio_slots *s, struct dumpbuf *b)
+{
+	bool first = true;
+
+	for (unsigned int i = 0; i < s->nr; i++) {
+		const struct virtio_slot *sl = &s->slot[i];
+
+		if (!sl->kind->counters)
+			continue;
+		dumpbuf_printf(b, "%s\"%s%u\":{", first ? "" : ",",
+			       sl->kind->counter_name, sl->index);
+		sl->kind->counters(sl->dev, b);
+		dumpbuf_printf(b, "}");
+		first = false;
+	}
 }
 
 void virtio_slots_destroy(struct virtio_slots *s)

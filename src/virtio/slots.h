@@ -36,6 +36,11 @@ struct virtio_kind {
 	/* Start its worker (once the vCPUs run). */
 	int (*start)(void *dev);
 	void (*destroy)(void *dev);
+	/* "disk", "net", "rng", "vsock": names the counters ("disk0", ...). */
+	const char *counter_name;
+	/* The device's counters as JSON members ("read_ops":N,...), or NULL
+	 * for none; from any thread, never blocking (relaxed atomics). */
+	void (*counters)(void *dev, struct dumpbuf *b);
 };
 
 struct virtio_slot {
@@ -80,11 +85,15 @@ int virtio_slots_save(struct virtio_slots *s, struct snap_writer *w,
 int virtio_slots_restore(struct virtio_slots *s, const struct snapfile *f,
 			 const struct snap_files *files, char *err,
 			 size_t errlen);
+/* Every device's counters as JSON members: "disk0":{...},"net0":{...}. */
+void virtio_slots_counters(struct virtio_slots *s, struct dumpbuf *b);
 /* After the vCPUs are gone. */
 void virtio_slots_destroy(struct virtio_slots *s);
 
 /* The kinds (each in its device's file). */
 extern const struct virtio_kind virtio_blk_kind;
 extern const struct virtio_kind virtio_net_kind;
+extern const struct virtio_kind virtio_rng_kind;
+extern const struct virtio_kind virtio_vsock_kind;
 
 #endif

@@ -40,7 +40,7 @@ check disk_ro '{"kernel": "bzImage",\n "disks": [{"path": "a"},\n   {"path": "b"
 check disk_serial '{"kernel": "bzImage", "disks": [{"path": "a", "serial": "123456789012345678901"}]}' \
 	':1:[0-9]+: disks\[0\]\.serial: longer than 20 bytes$'
 check net_no_tap '{"kernel": "bzImage", "nets": [{"mac": "52:54:00:00:00:01"}]}' \
-	':[0-9]+:[0-9]+: nets\[0\]\.tap: missing$'
+	':[0-9]+:[0-9]+: nets\[0\]\.tap: missing \(or "passt"\)$'
 check serial_tcp '{"kernel": "bzImage",\n"serial": "tcp:1"}' \
 	':2:1: serial: expected "stdio", "file:PATH" or "none"$'
 check trailing_comma '{"kernel": "bzImage",}' ':1:22: '

@@ -4,7 +4,10 @@
  * rings that serve as both the receive and the transmit queue; a frame
  * made of the input's last bytes waits on the "tap" (a socketpair) to be
  * received. The device is brought up through its registers with
- * MRG_RXBUF and checksum offloads, then processed synchronously. Nothing
+ * MRG_RXBUF and checksum offloads, then processed synchronously. With
+ * flag FUZZ_NET_STREAM in the layout byte the device is the one on a
+ * stream (passt's framing, a SOCK_STREAM socketpair): the frame bytes
+ * are then read as the stream itself, lengths and all. Nothing
  * may crash, hang or touch memory outside guest RAM; a malformed ring must
  * leave the device in NEEDS_RESET.
  */
@@ -27,10 +30,11 @@
 
 #define MEM_BYTES MiB(2)
 
+#define FUZZ_NET_STREAM 8
+
 static struct guest_mem mem;
-static struct virtio_net *net;
-static struct virtio_mmio_dev *dev;
-static int peer = -1; /* the host side of the fake tap */
+static struct virtio_net *nets[2];
+static int peers[2] = { -1, -1 }; /* the host side of the fake taps */
 
 static void die(const char *what)
 {
@@ -38,25 +42,39 @@ static void die(const char *what)
 	abort();
 }
 
-static void init_once(void)
+/* Device @i: 0 the TAP-like one, kept; 1 on a stream, made afresh for
+ * each input (a stream that went wrong is given up for good). */
+static void make(int i)
 {
 	static const uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
-	struct virtio_net_config_opts o = { .mac = mac, .name = "fuzz" };
 	char err[256];
-	int sv[2];
 
-	if (guest_mem_init(&mem, MEM_BYTES))
-		die("guest_mem_init");
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv))
-		die("socketpair");
-	o.tap_fd = sv[0];
-	peer = sv[1];
-	if (virtio_net_create(&net, &o, &mem, err, sizeof(err)))
-		die(err);
-	dev = virtio_net_transport(net);
+	{
+		struct virtio_net_config_opts o = { .mac = mac,
+						    .name = "fuzz",
+						    .stream = i == 1 };
+		int sv[2];
+
+		if (socketpair(AF_UNIX,
+			       (i ? SOCK_STREAM : SOCK_SEQPACKET) |
+				       SOCK_NONBLOCK,
+			       0, sv))
+			die("socketpair");
+		o.tap_fd = sv[0];
+		peers[i] = sv[1];
+		if (virtio_net_create(&nets[i], &o, &mem, err, sizeof(err)))
+			die(err);
+	}
 }
 
-static void drain_peer(void)
+static void init_once(void)
+{
+	if (guest_mem_init(&mem, MEM_BYTES))
+		die("guest_mem_init");
+	make(0);
+}
+
+static void drain_peer(int peer)
 {
 	static uint8_t buf[70000];
 
@@ -71,15 +89,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		     1ULL << VIRTIO_NET_F_MRG_RXBUF |
 		     1ULL << VIRTIO_NET_F_CSUM |
 		     1ULL << VIRTIO_NET_F_GUEST_CSUM | 1ULL << VIRTIO_NET_F_MAC;
+	struct virtio_mmio_dev *dev;
+	struct virtio_net *net;
 	struct fuzz_layout l;
 	eventfd_t v;
 	size_t frame;
+	int peer;
 
-	if (!net)
+	if (!nets[0])
 		init_once();
 	if (size < FUZZ_VQ_HDR)
 		return 0;
 	fuzz_layout(data[0], data[1], &l);
+	if (l.flags & FUZZ_NET_STREAM)
+		make(1);
+	net = nets[(l.flags & FUZZ_NET_STREAM) ? 1 : 0];
+	peer = peers[(l.flags & FUZZ_NET_STREAM) ? 1 : 0];
+	dev = virtio_net_transport(net);
 	if (l.event_idx)
 		f |= 1ULL << VIRTIO_RING_F_EVENT_IDX;
 	if (l.indirect)
@@ -92,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	gmem_fill(&mem, 0, 0, MEM_BYTES);
 	gmem_write(&mem, 0, data, size < MEM_BYTES ? size : MEM_BYTES);
-	drain_peer();
+	drain_peer(peer);
 	if (frame)
 		(void)send(peer, data + size - frame, frame, 0);
 
@@ -104,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	virtio_drv_setup_queue(dev, VIRTIO_NET_TXQ, l.size, l.desc, l.avail,
 			       l.used);
 	if (!(virtio_drv_driver_ok(dev, st) & VIRTIO_STATUS_DRIVER_OK))
-		return 0; /* the layout was refused: fine */
+		goto out; /* the layout was refused: fine */
 	for (int i = 0; i < 4; i++) {
 		int ret = virtio_net_process(net);
 
@@ -114,6 +140,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 	}
 	(void)eventfd_read(virtio_mmio_call_fd(dev), &v);
-	drain_peer();
+out:
+	drain_peer(peer);
+	if (net == nets[1]) {
+		virtio_net_destroy(nets[1]);
+		close(peers[1]);
+		nets[1] = NULL;
+	}
 	return 0;
 }

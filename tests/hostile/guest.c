@@ -4,6 +4,7 @@
 extern const char guest_name[];
 
 uint16_t vq_size, vq_avail_idx, vq_used_seen;
+uint32_t vdev_base = VIRTIO_BASE;
 static uint32_t rng = 0x12345678;
 
 void *memset(void *d, int c, size_t n)
@@ -122,12 +123,46 @@ bool vdev_needs_reset(void)
 	return vr(VM_STATUS) & ST_NEEDS_RESET;
 }
 
+bool vdev_find(uint32_t id)
+{
+	for (uint32_t i = 0; i < 19; i++) {
+		vdev_base = VIRTIO_BASE + i * VM_WINDOW;
+		if (vr(VM_MAGIC) == VIRTIO_MAGIC && vr(VM_DEVICE_ID) == id)
+			return true;
+	}
+	vdev_base = VIRTIO_BASE;
+	return false;
+}
+
+bool vq_setup_q(uint16_t q, uint16_t size, uint64_t desc, uint64_t avail,
+		uint64_t used)
+{
+	vw(VM_QUEUE_SEL, q);
+	if (vr(VM_QUEUE_NUM_MAX) < size)
+		return false;
+	vw(VM_QUEUE_NUM, size);
+	vw(VM_DESC_LO, (uint32_t)desc);
+	vw(VM_DESC_HI, (uint32_t)(desc >> 32));
+	vw(VM_DRIVER_LO, (uint32_t)avail);
+	vw(VM_DRIVER_HI, (uint32_t)(avail >> 32));
+	vw(VM_DEVICE_LO, (uint32_t)used);
+	vw(VM_DEVICE_HI, (uint32_t)(used >> 32));
+	vw(VM_QUEUE_READY, 1);
+	return vr(VM_QUEUE_READY) == 1;
+}
+
 bool vdev_init(uint32_t feat)
+{
+	if (vr(VM_DEVICE_ID) != 2)
+		return false;
+	return vdev_init_any(feat);
+}
+
+bool vdev_init_any(uint32_t feat)
 {
 	uint32_t st = ST_ACK | ST_DRIVER;
 
-	if (vr(VM_MAGIC) != VIRTIO_MAGIC || vr(VM_VERSION) != 2 ||
-	    vr(VM_DEVICE_ID) != 2)
+	if (vr(VM_MAGIC) != VIRTIO_MAGIC || vr(VM_VERSION) != 2)
 		return false;
 	if (!vdev_reset())
 		return false;

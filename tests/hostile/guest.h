@@ -161,13 +161,17 @@ static inline uint32_t mmio_r32(uint32_t a)
 	return *(volatile uint32_t *)a;
 }
 
+/* The window the driver below talks to: the first disk's unless a guest
+ * picks another device (vdev_find). */
+extern uint32_t vdev_base;
+
 static inline uint32_t vr(uint32_t off)
 {
-	return mmio_r32(VIRTIO_BASE + off);
+	return mmio_r32(vdev_base + off);
 }
 static inline void vw(uint32_t off, uint32_t v)
 {
-	mmio_w32(VIRTIO_BASE + off, v);
+	mmio_w32(vdev_base + off, v);
 }
 
 static inline uint64_t rdtsc(void)
@@ -211,6 +215,14 @@ bool expired(uint64_t deadline);
 /* Reset, then ACK, DRIVER, features (@feat low word, VERSION_1 always),
  * FEATURES_OK. False when the device refuses. */
 bool vdev_init(uint32_t feat);
+/* The same for the device in the current window, whatever its kind. */
+bool vdev_init_any(uint32_t feat);
+/* Point vdev_base at the first window with DeviceID @id; false if none
+ * of the first 19 has it. */
+bool vdev_find(uint32_t id);
+/* Queue @q of @size at the given rings (zeroed by the caller). */
+bool vq_setup_q(uint16_t q, uint16_t size, uint64_t desc, uint64_t avail,
+		uint64_t used);
 /* Queue 0 of @size at the standard ring GPAs (zeroed first). Returns
  * QueueReady as read back. */
 bool vq_setup(uint16_t size);

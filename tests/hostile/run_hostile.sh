@@ -32,7 +32,7 @@ shift 2
 guests=("$@")
 if [[ ${#guests[@]} -eq 0 ]]; then
 	guests=(sanity regs_scribble queue_outside_ram desc_loop
-		absurd_lengths notify_hammer huge_reads)
+		absurd_lengths notify_hammer huge_reads vsock_hostile rng_hostile)
 fi
 timeout_s=${HOSTILE_TIMEOUT:-120}
 stop_ms=${HOSTILE_STOP_MS:-2000}
@@ -80,6 +80,28 @@ image_size() { # GUEST: the image size it needs beyond 1 MiB, if any
 	esac
 }
 
+extra_args() { # GUEST WORK: its devices beside the disk
+	case $1 in
+	vsock_hostile) echo "--vsock cid=3,uds=$2/v.sock" ;;
+	rng_hostile) echo "--rng" ;;
+	esac
+}
+
+# vsock_hostile's host side: a listener at UDS_1024 that accepts and never
+# reads (the guest's credit must stop growing).
+start_helper() { # GUEST WORK
+	[[ $1 == vsock_hostile ]] || return 0
+	python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(4)
+held = []
+while True:
+    held.append(s.accept()[0])
+' "$2/v.sock_1024" &
+	helper=$!
+}
+
 is_stop_guest() { # GUEST: does the host stop it (see above)?
 	[[ $1 == huge_reads ]]
 }
@@ -108,11 +130,14 @@ for g in "${guests[@]}"; do
 	: >"$work/console.log"
 	start=$(date +%s)
 	rc=0
-	stop_took= stop_note=
+	stop_took= stop_note= helper=
+	start_helper "$g" "$work"
+	# shellcheck disable=SC2207 # words on purpose
+	extra=($(extra_args "$g" "$work"))
 	# The shell writes its pid (kvmlite's, after exec) for the stop.
 	timeout -k 5 "$timeout_s" "$timecmd" -f %M -o "$work/rss" \
 		bash -c 'echo $$ >"$0"; exec "$@"' "$work/pid" \
-		"$kvmlite" run --kernel "$elf" --disk path="$img" \
+		"$kvmlite" run --kernel "$elf" --disk path="$img" "${extra[@]}" \
 		--memory ${mem_mib}M --serial file:"$work/console.log" \
 		</dev/null >"$work/stdout" 2>"$work/stderr" &
 	bg=$!
@@ -133,6 +158,7 @@ for g in "${guests[@]}"; do
 	else
 		wait "$bg" || rc=$?
 	fi
+	[[ -n $helper ]] && kill "$helper" 2>/dev/null
 	secs=$(($(date +%s) - start))
 	[[ $img == /dev/shm/* ]] && rm -f "$img"
 	rss=$(tail -n 1 "$work/rss" 2>/dev/null)

@@ -12,6 +12,7 @@ import os
 import pty
 import re
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -93,6 +94,10 @@ CASES = [
     ("--memory in bytes without B", ["run", "--kernel", stub, "--memory", "268435456"], USAGE,
      r"--memory '268435456': must be from 16M to 1T \(a number without a unit is MiB\)$", False),
     ("--memory overflow", ["run", "--kernel", stub, "--memory", "99999999999999999999G"], USAGE, r"too large", False),
+    ("--memory hugepages=maybe", ["run", "--kernel", stub, "--memory", "64M,hugepages=maybe"], USAGE,
+     r"--memory '64M,hugepages=maybe': hugepages= wants on or off$", False),
+    ("--memory hugepages not 2M", ["run", "--kernel", stub, "--memory", "17M,hugepages=on"], USAGE,
+     r"--memory '17M': with hugepages=on it must be a multiple of 2M$", False),
     ("--serial tcp", ["run", "--kernel", stub, "--serial", "tcp:1"], USAGE, r"--serial 'tcp:1'", False),
     ("--serial file:", ["run", "--kernel", stub, "--serial", "file:"], USAGE, r"--serial 'file:'", False),
     ("--serial unwritable", ["run", "--kernel", stub, "--serial", "file:/nonexistent/x"], USAGE,
@@ -157,9 +162,32 @@ CASES = [
      r"longer than 20", False),
     ("17 disks", ["run", "--kernel", stub] + ["--disk", "path=" + disk] * 17, USAGE, r"at most 16", False),
     ("20 devices", ["run", "--kernel", stub] + ["--disk", "path=" + disk] * 16 + ["--net", "tap=kvlbad0"] * 4,
-     USAGE, r"16 disks and 4 networks: at most 19 devices", False),
+     USAGE, r"16 disks, 4 networks: at most 19 virtio devices", False),
+    ("20 devices with rng and vsock", ["run", "--kernel", stub, "--rng", "--vsock", "cid=3,uds=" + W + "/v20"]
+     + ["--disk", "path=" + disk] * 16 + ["--net", "tap=kvlbad0"] * 2,
+     USAGE, r"16 disks, 2 networks, rng, vsock: at most 19 virtio devices", False),
     ("net without tap", ["run", "--kernel", stub, "--net", "mac=52:54:00:00:00:01"], USAGE,
-     r"tap=NAME is required", False),
+     r"tap=NAME or passt is required", False),
+    ("net tap and passt", ["run", "--kernel", stub, "--net", "tap=t0,passt"], USAGE,
+     r"--net: tap and passt: give one of them", False),
+    ("net passt nobody listening", ["run", "--kernel", stub, "--net", "passt=" + W + "/nope.sock"], USAGE,
+     r"net passt .*/nope\.sock: No such file or directory \(is passt listening there\?\)$", False),
+    ("net passt not installed", ["run", "--kernel", stub, "--net", "passt"], USAGE,
+     r"net passt: passt not found in PATH \(apt-get install passt\)$", False),
+    ("vsock cid 2", ["run", "--kernel", stub, "--vsock", "cid=2,uds=" + W + "/v"], USAGE,
+     r"--vsock: cid=2: need a whole number from 3 to 4294967294$", False),
+    ("vsock without uds", ["run", "--kernel", stub, "--vsock", "cid=3"], USAGE,
+     r"--vsock: uds=PATH is required$", False),
+    ("vsock uds too long", ["run", "--kernel", stub, "--vsock", "cid=3,uds=/" + "u" * 100], USAGE,
+     r"--vsock: uds '/u+' is longer than 96 bytes$", False),
+    ("vsock uds not a socket", ["run", "--kernel", stub, "--vsock", "cid=3,uds=" + disk], USAGE,
+     r"vsock: uds .*/disk\.img: exists and is not a socket$", False),
+    ("vsock uds in use", ["run", "--kernel", stub, "--vsock", "cid=3,uds=" + W + "/busy.sock"], USAGE,
+     r"vsock: uds .*/busy\.sock: in use \(someone listens there\)$", False),
+    ("vsock uds in a missing directory", ["run", "--kernel", stub, "--vsock", "cid=3,uds=/nonexistent/d/v"],
+     USAGE, r"vsock: uds /nonexistent/d/v: No such file or directory$", False),
+    ("config vsock cid", ["run", "--config", f("vsock.json", b'{"kernel": "k",\n "vsock": {"cid": 1, "uds": "v"}}')],
+     USAGE, r"vsock\.json:2:\d+: vsock\.cid: expected a whole number from 3 to 4294967294$", False),
     ("net empty tap", ["run", "--kernel", stub, "--net", "tap="], USAGE, r"empty tap name", False),
     ("net tap name too long", ["run", "--kernel", stub, "--net", "tap=a-very-long-tap-name"], USAGE,
      r"tap a-very-long-tap-name", False),
@@ -193,11 +221,11 @@ CASES = [
 ]
 
 
-def run_case(argv, term_after=None):
+def run_case(argv, term_after=None, env=None):
     master, slave = pty.openpty()
     before = termios.tcgetattr(slave)
     p = subprocess.Popen([KVMLITE] + argv, stdin=slave, stdout=slave, stderr=subprocess.PIPE,
-                         close_fds=True)
+                         close_fds=True, env=env)
     try:
         if term_after:
             time.sleep(term_after)
@@ -220,9 +248,30 @@ def run_case(argv, term_after=None):
     return p.returncode, err, restored
 
 
+def hugepages_free():
+    with open("/proc/meminfo") as m:
+        for line in m:
+            if line.startswith("HugePages_Free:"):
+                return int(line.split()[1])
+    return 0
+
+
+# hugepages=on with a host pool too small for the guest: refused up front.
+if hugepages_free() < 32:
+    CASES.append(("--memory hugepages=on, pool too small",
+                  ["run", "--kernel", stub, "--memory", "64M,hugepages=on"], USAGE,
+                  r"guest memory \(64 MiB of huge pages\): the host's hugetlb pool has too few free 2M pages", True))
+else:
+    print("NOTE: bad_input: this host's hugetlb pool has room: the pool-too-small case is not run")
+
+
 def main():
     passed = failed = skipped = 0
     holder = None
+    # Someone listens on busy.sock ("vsock uds in use").
+    busy = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    busy.bind(os.path.join(W, "busy.sock"))
+    busy.listen(1)
     for name, argv, status, pattern, needs_kvm in CASES:
         if needs_kvm and not HAVE_KVM:
             print(f"SKIP: bad_input: {name}: /dev/kvm is not usable here")
@@ -237,7 +286,8 @@ def main():
         reader = None
         if name == "--serial to a FIFO with a reader":
             reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-        rc, err, restored = run_case(argv, 0.5 if name.startswith("SIGTERM") else None)
+        env = dict(os.environ, PATH="/nonexistent") if name == "net passt not installed" else None
+        rc, err, restored = run_case(argv, 0.5 if name.startswith("SIGTERM") else None, env)
         if holder:
             holder.terminate()
             holder.wait(timeout=10)

@@ -6,7 +6,10 @@
  * wait for output and stop a VM from the host); with STUB_SPEW it prints
  * lines on the UART forever (for tests of a console nobody reads), with
  * STUB_SPEW_POLITE the same but waiting for THRE before each byte, as a
- * driver does; with
+ * driver does; with STUB_ECHO it prints "ready> " and echoes what it
+ * reads from the UART (polling LSR), a new prompt after each newline,
+ * and "x" followed by a byte V ends it with test-exit V (for tests that
+ * type at a guest); with
  * STUB_TRIPLE it loads an empty IDT and traps: a triple fault; with
  * STUB_LINUX_NOTE it also carries an ELF note owned by "Linux", as every
  * vmlinux does (kvmlite then takes it for a Linux kernel).
@@ -42,6 +45,18 @@
 	.long 0
 #endif
 
+#ifdef STUB_ECHO
+	/* A byte from the UART into %al, polling LSR (no stack in PVH). */
+	.macro GETC label
+	movw $0x3fd, %dx
+\label:	inb %dx, %al
+	testb $0x01, %al
+	jz \label\()b
+	movw $0x3f8, %dx
+	inb %dx, %al
+	.endm
+#endif
+
 	.text
 	.code32
 	.globl pvh_start
@@ -49,6 +64,25 @@ pvh_start:
 #if defined(STUB_TRIPLE)
 	lidt idt_empty
 	int3
+#elif defined(STUB_ECHO)
+5:	movl $prompt, %esi	/* print the prompt */
+	movw $0x3f8, %dx
+6:	lodsb
+	testb %al, %al
+	jz 7f
+	outb %al, %dx
+	jmp 6b
+7:	GETC 9
+	cmpb $'x', %al
+	je 8f
+	movw $0x3f8, %dx
+	outb %al, %dx		/* echo */
+	cmpb $'\n', %al
+	je 5b
+	jmp 7b
+8:	GETC 10
+	outb %al, $0xf4
+	jmp 1f
 #elif defined(STUB_SPEW) && defined(STUB_SPEW_POLITE)
 3:	movl $spew, %esi
 2:	lodsb
@@ -136,6 +170,11 @@ good:
 	.asciz "5a\n"
 bad:
 	.asciz "??\n"
+#endif
+#ifdef STUB_ECHO
+	.section .rodata
+prompt:
+	.asciz "ready> "
 #endif
 #ifdef STUB_HANG
 	.section .rodata

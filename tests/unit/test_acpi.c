@@ -96,7 +96,15 @@ START_TEST(test_fadt)
 	f = t.fadt;
 	ck_assert_uint_eq(fx_rd(&mem, f + 8, 1), 6); /* revision */
 	ck_assert_uint_eq(fx_rd(&mem, f + 112, 4),
-			  (1u << 20) | (1u << 4) | (1u << 5));
+			  (1u << 20) | (1u << 4) | (1u << 5) | (1u << 10));
+	/* RESET_REG_SUP: the reset register is the reset control port,
+	 * SystemIO, 8 bits, byte access, and the value resets it. */
+	ck_assert_uint_eq(fx_rd(&mem, f + 116, 1), 1);
+	ck_assert_uint_eq(fx_rd(&mem, f + 117, 1), 8);
+	ck_assert_uint_eq(fx_rd(&mem, f + 118, 1), 0);
+	ck_assert_uint_eq(fx_rd(&mem, f + 119, 1), 1);
+	ck_assert_uint_eq(fx_rd(&mem, f + 120, 8), PORT_RESET_CTL);
+	ck_assert_uint_eq(fx_rd(&mem, f + 128, 1), 0x06);
 	/* VGA not present, no 8042, MSI bit clear. */
 	ck_assert_uint_eq(fx_rd(&mem, f + 109, 2), 1u << 2);
 	/* Sleep control / status: SystemIO, 8 bits, byte access. */

@@ -33,6 +33,32 @@ START_TEST(run_full)
 }
 END_TEST
 
+START_TEST(api_socket)
+{
+	struct cli_opts o;
+	char err[256];
+
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz"), 0);
+	ck_assert_ptr_null(o.api_socket);
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz", "--api-socket",
+			       "/run/user/0/vm.sock"),
+			 0);
+	ck_assert_str_eq(o.api_socket, "/run/user/0/vm.sock");
+	ck_assert_int_eq(
+		PARSE(&o, err, "run", "--kernel", "bz", "--api-socket=s"), 0);
+	ck_assert_str_eq(o.api_socket, "s");
+	ck_assert_int_eq(
+		PARSE(&o, err, "run", "--kernel", "bz", "--api-socket="),
+		-EINVAL);
+	ck_assert_str_eq(err, "--api-socket: empty path");
+	ck_assert_int_eq(
+		PARSE(&o, err, "run", "--kernel", "bz", "--api-socket"),
+		-EINVAL);
+	ck_assert_str_eq(err, "--api-socket needs a value");
+	ck_assert(strstr(cli_usage, "--api-socket PATH"));
+}
+END_TEST
+
 /* --memory without a unit is MiB; a byte count now needs "B" and says so
  * when it is out of range. */
 START_TEST(memory_units)
@@ -61,6 +87,49 @@ START_TEST(memory_units)
 		PARSE(&o, err, "run", "--kernel", "bz", "--memory", "8M"),
 		-EINVAL);
 	ck_assert_str_eq(err, "--memory '8M': must be from 16M to 1T");
+}
+END_TEST
+
+/* --memory SIZE,hugepages=on|off; errors quote the whole value. */
+START_TEST(memory_hugepages)
+{
+	struct cli_opts o;
+	char err[256];
+
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz", "--memory",
+			       "2G,hugepages=on"),
+			 0);
+	ck_assert_uint_eq(o.memory, 2ULL << 30);
+	ck_assert_int_eq(o.hugepages, 1);
+	ck_assert(o.set & CLI_SET_HUGEPAGES);
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz", "--memory",
+			       "512,hugepages=off"),
+			 0);
+	ck_assert_uint_eq(o.memory, 512ULL << 20);
+	ck_assert_int_eq(o.hugepages, 0);
+	ck_assert(o.set & CLI_SET_HUGEPAGES);
+	ck_assert_int_eq(
+		PARSE(&o, err, "run", "--kernel", "bz", "--memory", "512M"), 0);
+	ck_assert(!(o.set & CLI_SET_HUGEPAGES));
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz", "--memory",
+			       "17M,hugepages=on"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "--memory '17M': with hugepages=on it must be a "
+			      "multiple of 2M");
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz", "--memory",
+			       "2G,hugepages=yes please"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "--memory '2G,hugepages=yes please': hugepages= "
+			      "wants on or off");
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz", "--memory",
+			       "2G,thp=on"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "--memory '2G,thp=on': unknown option 'thp=on' "
+			      "(hugepages=on|off)");
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "bz", "--memory",
+			       ",hugepages=on"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "--memory '': not a size (e.g. 512M, 2G)");
 }
 END_TEST
 
@@ -130,6 +199,81 @@ START_TEST(help_version)
 	ck_assert_int_eq(o.command, CLI_VERSION);
 	ck_assert_int_eq(PARSE(&o, err, "run", "--help"), 0);
 	ck_assert_int_eq(o.command, CLI_HELP);
+}
+END_TEST
+
+/* --rng, --vsock and --net passt (0.4), and their mistakes. */
+START_TEST(devices_0_4)
+{
+	static const struct {
+		const char *argv[8];
+		const char *needle;
+	} bad[] = {
+		{ { "run", "--kernel", "k", "--vsock", "cid=2,uds=/v" },
+		  "--vsock: cid=2: need a whole number from 3 to 4294967294" },
+		{ { "run", "--kernel", "k", "--vsock",
+		    "cid=4294967295,uds=/v" },
+		  "cid=4294967295" },
+		{ { "run", "--kernel", "k", "--vsock", "cid=3x,uds=/v" },
+		  "cid=3x" },
+		{ { "run", "--kernel", "k", "--vsock", "uds=/v" },
+		  "--vsock: cid=N is required" },
+		{ { "run", "--kernel", "k", "--vsock", "cid=3" },
+		  "--vsock: uds=PATH is required" },
+		{ { "run", "--kernel", "k", "--vsock", "cid=3,uds=" },
+		  "--vsock: empty uds path" },
+		{ { "run", "--kernel", "k", "--vsock", "cid=3,uds=/a",
+		    "--vsock", "cid=4,uds=/b" },
+		  "--vsock: given twice" },
+		{ { "run", "--kernel", "k", "--vsock", "cid=3,port=1,uds=/a" },
+		  "--vsock: unknown key 'port' (cid, uds)" },
+		{ { "run", "--kernel", "k", "--net", "passt,tap=t" },
+		  "--net: tap and passt: give one of them" },
+		{ { "run", "--kernel", "k", "--net", "passt=" },
+		  "--net: empty passt" },
+		{ { "run", "--kernel", "k", "--net", "mac=52:54:00:00:00:01" },
+		  "--net: tap=NAME or passt is required" },
+		{ { "run", "--kernel", "k", "--net", "tap" },
+		  "--net: 'tap' is not key=value" },
+	};
+	struct cli_opts o;
+	char err[256];
+
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "k", "--rng",
+			       "--vsock", "cid=3,uds=/tmp/v.sock", "--net",
+			       "passt", "--net",
+			       "passt=/run/p.sock,mac=52:54:00:00:00:09"),
+			 0);
+	ck_assert(o.set & CLI_SET_RNG);
+	ck_assert(o.set & CLI_SET_VSOCK);
+	ck_assert_uint_eq(o.vsock.cid, 3);
+	ck_assert_str_eq(o.vsock.uds, "/tmp/v.sock");
+	ck_assert_uint_eq(o.nr_nets, 2);
+	ck_assert_ptr_null(o.nets[0].tap);
+	ck_assert_str_eq(o.nets[0].passt, "");
+	ck_assert_str_eq(o.nets[1].passt, "/run/p.sock");
+	ck_assert_str_eq(o.nets[1].mac, "52:54:00:00:00:09");
+	cli_free(&o);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int argc = 0;
+
+		while (argc < 8 && bad[i].argv[argc])
+			argc++;
+		{
+			char *argv[10] = { "kvmlite" };
+
+			for (int j = 0; j < argc; j++)
+				argv[j + 1] = (char *)bad[i].argv[j];
+			ck_assert_msg(cli_parse(argc + 1, argv, &o, err,
+						sizeof(err)) == -EINVAL,
+				      "case %zu accepted", i);
+		}
+		ck_assert_msg(strstr(err, bad[i].needle),
+			      "case %zu: got '%s', want '%s'", i, err,
+			      bad[i].needle);
+		cli_free(&o);
+	}
 }
 END_TEST
 
@@ -263,11 +407,14 @@ int main(void)
 
 	tcase_add_test(tc, run_full);
 	tcase_add_test(tc, memory_units);
+	tcase_add_test(tc, memory_hugepages);
 	tcase_add_test(tc, run_defaults);
 	tcase_add_test(tc, help_version);
 	tcase_add_test(tc, disks);
+	tcase_add_test(tc, api_socket);
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, snapshots);
+	tcase_add_test(tc, devices_0_4);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

@@ -110,6 +110,24 @@ START_TEST(memory_units)
 }
 END_TEST
 
+/* "hugepages": guest RAM from the hugetlb pool; off by default. */
+START_TEST(hugepages_key)
+{
+	struct kvmlite_config c;
+	char err[512];
+
+	write_file("{\"kernel\": \"k\", \"memory\": \"64M\", "
+		   "\"hugepages\": true}");
+	ck_assert_int_eq(kvmlite_config_load(path, &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.hugepages, 1);
+	kvmlite_config_release(&c);
+	write_file("{\"kernel\": \"k\"}");
+	ck_assert_int_eq(kvmlite_config_load(path, &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.hugepages, 0);
+	kvmlite_config_release(&c);
+}
+END_TEST
+
 START_TEST(defaults)
 {
 	struct kvmlite_config c;
@@ -147,6 +165,11 @@ START_TEST(mistakes)
 		{ "{\"kernel\": \"k\", \"memory\": \"1M\"}",
 		  "1:17: memory: must be a multiple of 4K from 16M to 1T" },
 		{ "{\"kernel\": \"k\", \"memory\": -5}", "memory: expected" },
+		{ "{\"kernel\": \"k\", \"hugepages\": \"on\"}",
+		  "1:17: hugepages: expected true or false" },
+		{ "{\"kernel\": \"k\", \"memory\": \"17M\", \"hugepages\": "
+		  "true}",
+		  "1:34: hugepages: needs \"memory\" to be a multiple of 2M" },
 		{ "{\"kernel\": 5}", "1:2: kernel: expected a string" },
 		{ "{\"kernel\": \"\"}", "1:2: kernel: must not be empty" },
 		{ "{\"kernel\": \"k\", \"serial\": \"tcp:1\"}",
@@ -200,6 +223,91 @@ START_TEST(mistakes)
 }
 END_TEST
 
+/* "rng", "vsock" and "nets": [{"passt": ...}] (0.4), and the checks
+ * every configuration passes (config_validate, through create). */
+START_TEST(devices_0_4)
+{
+	static const struct {
+		const char *text;
+		const char *want;
+	} bad[] = {
+		{ "{\"kernel\": \"k\", \"rng\": 1}",
+		  "rng: expected true or false" },
+		{ "{\"kernel\": \"k\", \"vsock\": [3]}",
+		  "vsock: expected an object" },
+		{ "{\"kernel\": \"k\", \"vsock\": {\"cid\": 2, \"uds\": "
+		  "\"v\"}}",
+		  "vsock.cid: expected a whole number from 3 to 4294967294" },
+		{ "{\"kernel\": \"k\", \"vsock\": {\"cid\": \"3\", \"uds\": "
+		  "\"v\"}}",
+		  "vsock.cid: expected a whole number" },
+		{ "{\"kernel\": \"k\", \"vsock\": {\"cid\": 3}}",
+		  "vsock.uds: missing" },
+		{ "{\"kernel\": \"k\", \"vsock\": {\"cid\": 3, \"uds\": \"v\", "
+		  "\"port\": 1}}",
+		  "vsock.port: unknown key" },
+		{ "{\"kernel\": \"k\", \"nets\": [{\"tap\": \"t\", \"passt\": "
+		  "true}]}",
+		  "nets[0].tap: not together with \"passt\"" },
+		{ "{\"kernel\": \"k\", \"nets\": [{\"passt\": 1}]}",
+		  "nets[0].passt: expected a string" },
+		{ "{\"kernel\": \"k\", \"nets\": [{\"passt\": false}]}",
+		  "nets[0].tap: missing (or \"passt\")" },
+	};
+	struct kvmlite_config c;
+	struct kvmlite_vm *vm = NULL;
+	char err[512] = "", want[300];
+
+	write_file("{\"kernel\": \"k\", \"rng\": true,\n"
+		   " \"vsock\": {\"cid\": 42, \"uds\": \"v.sock\"},\n"
+		   " \"nets\": [{\"passt\": true}, {\"passt\": \"p.sock\"},\n"
+		   "   {\"tap\": \"t0\", \"passt\": false}]}");
+	ck_assert_int_eq(kvmlite_config_load(path, &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.rng, 1);
+	ck_assert_uint_eq(c.vsock.cid, 42);
+	snprintf(want, sizeof(want), "%s/v.sock", dir);
+	ck_assert_str_eq(c.vsock.uds, want);
+	ck_assert_uint_eq(c.nr_nets, 3);
+	ck_assert_str_eq(c.nets[0].passt, "");
+	ck_assert_ptr_null(c.nets[0].tap);
+	snprintf(want, sizeof(want), "%s/p.sock", dir);
+	ck_assert_str_eq(c.nets[1].passt, want);
+	ck_assert_str_eq(c.nets[2].tap, "t0");
+	ck_assert_ptr_null(c.nets[2].passt);
+	kvmlite_config_release(&c);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file(bad[i].text);
+		ck_assert_msg(kvmlite_config_load(path, &c, err, sizeof(err)) ==
+				      -EINVAL,
+			      "case %zu accepted", i);
+		ck_assert_msg(strstr(err, bad[i].want), "case %zu: got '%s'", i,
+			      err);
+		kvmlite_config_release(&c);
+	}
+
+	/* What only the library's checks see. */
+	kvmlite_config_init(&c);
+	c.kernel_path = "k";
+	c.vsock.cid = 3;
+	ck_assert_int_eq(kvmlite_vm_create(&c, &vm, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "vsock: no uds=PATH given");
+	c.vsock.uds = "/tmp/a-very-long-path-that-goes-on-and-on-and-on-"
+		      "and-on-and-on-and-on-and-on-and-on-and-on-and-on.sock";
+	ck_assert_int_eq(kvmlite_vm_create(&c, &vm, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "vsock: uds path longer than 96 bytes");
+	c.vsock.cid = 0;
+	ck_assert_int_eq(kvmlite_vm_create(&c, &vm, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "vsock: uds given without a cid");
+	c.vsock.uds = NULL;
+	c.vsock.cid = 1;
+	ck_assert_int_eq(kvmlite_vm_create(&c, &vm, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "vsock: cid 1: need a whole number from 3 to "
+			      "4294967294");
+	ck_assert_ptr_null(vm);
+}
+END_TEST
+
 START_TEST(missing_file)
 {
 	struct kvmlite_config c;
@@ -245,8 +353,10 @@ int main(void)
 	tcase_add_test(tc, full_file);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, memory_units);
+	tcase_add_test(tc, hugepages_key);
 	tcase_add_test(tc, mistakes);
 	tcase_add_test(tc, missing_file);
+	tcase_add_test(tc, devices_0_4);
 	tcase_add_test(tc, special_files);
 	suite_add_tcase(s, tc);
 	return unit_run(s);

@@ -221,6 +221,140 @@ START_TEST(old_host)
 }
 END_TEST
 
+static const char brand_text[48] = "AMD EPYC 7B13 64-Core Processor";
+
+static struct cpuid_host host_with(bool tsc_deadline, bool brand)
+{
+	struct cpuid_host h = { .tsc_deadline = tsc_deadline };
+
+	if (brand)
+		memcpy(h.brand, brand_text, sizeof(h.brand));
+	return h;
+}
+
+/* The guest's brand string, read as Linux's get_model_name() does. */
+static void guest_brand(const struct kvm_cpuid2 *c, char out[49])
+{
+	for (uint32_t i = 0; i < 3; i++) {
+		struct kvm_cpuid_entry2 e = cpuid(c, 0x80000002 + i, 0);
+		uint32_t r[4] = { e.eax, e.ebx, e.ecx, e.edx };
+
+		memcpy(out + 16 * i, r, 16);
+	}
+	out[48] = '\0';
+}
+
+/* KVM (6.1) lists 0x80000002-4 as zeros: the model fills them from the
+ * host, as QEMU's -cpu host does, and adds the TSC-deadline timer. */
+START_TEST(model_adds_deadline_and_brand)
+{
+	struct kvm_cpuid_entry2
+		host[sizeof(amd_host) / sizeof(amd_host[0]) + 2];
+	size_t n = sizeof(amd_host) / sizeof(amd_host[0]);
+	struct cpuid_host h = host_with(true, true);
+	struct kvm_cpuid2 *sup, *m;
+	char name[49];
+
+	memcpy(host, amd_host, sizeof(amd_host));
+	/* KVM's empty 0x80000002; no 0x80000003/4 at all. */
+	host[n++] = (struct kvm_cpuid_entry2){ .function = 0x80000002 };
+	sup = list(host, n);
+	m = cpuid_model(sup, &h);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(cpuid(m, 1, 0).ecx, amd_host[1].ecx | (1u << 24));
+	ck_assert_uint_eq(cpuid(m, 1, 0).edx, amd_host[1].edx);
+	ck_assert_uint_eq(cpuid(m, 0x80000000, 0).eax, 0x80000022);
+	guest_brand(m, name);
+	ck_assert_str_eq(name, brand_text);
+	ck_assert_uint_eq(m->nent, n + 2);
+	free(m);
+	free(sup);
+}
+END_TEST
+
+/* Without KVM_CAP_TSC_DEADLINE_TIMER or a host brand string, nothing is
+ * added; a host whose extended leaves stop early gets them raised. */
+START_TEST(model_without_extras)
+{
+	static const struct kvm_cpuid_entry2 low[] = {
+		{ .function = 0, .eax = 0xd },
+		{ .function = 1, .ecx = 0x80000000 },
+		{ .function = 0x80000000, .eax = 0x80000001 },
+		{ .function = 0x80000001, .ecx = 1 },
+	};
+	struct kvm_cpuid2 *sup = list(low, 4), *m;
+	struct cpuid_host h = host_with(false, false);
+	char name[49];
+
+	m = cpuid_model(sup, &h);
+	ck_assert_uint_eq(m->nent, 4);
+	ck_assert_mem_eq(m->entries, low, sizeof(low));
+	free(m);
+	h = host_with(false, true);
+	m = cpuid_model(sup, &h);
+	ck_assert_uint_eq(m->nent, 7);
+	ck_assert_uint_eq(cpuid(m, 0x80000000, 0).eax, 0x80000004);
+	ck_assert_uint_eq(cpuid(m, 1, 0).ecx, 0x80000000);
+	guest_brand(m, name);
+	ck_assert_str_eq(name, brand_text);
+	free(m);
+	free(sup);
+}
+END_TEST
+
+/* The leaves kvmlite changes, pinned: any other leaf the guest reads is
+ * KVM's, word for word (0x40000000-1: KVM's signature and features, so
+ * kvm-clock; 7, 0xd: features and XSAVE). */
+START_TEST(model_changes_only_these_leaves)
+{
+	static const uint32_t changed[] = {
+		1,	    0x4,	0xb,	    0x1f,
+		0x80000000, 0x80000001, 0x80000002, 0x80000003,
+		0x80000004, 0x80000008, 0x8000001d, 0x8000001e
+	};
+	struct kvm_cpuid_entry2
+		host[sizeof(amd_host) / sizeof(amd_host[0]) + 4];
+	size_t n = sizeof(amd_host) / sizeof(amd_host[0]);
+	struct cpuid_host h = host_with(true, true);
+	struct kvm_cpuid2 *sup, *m, *c;
+
+	memcpy(host, amd_host, sizeof(amd_host));
+	host[n++] = (struct kvm_cpuid_entry2){ .function = 0x40000000,
+					       .eax = 0x40000001,
+					       .ebx = 0x4b4d564b,
+					       .ecx = 0x564b4d56,
+					       .edx = 0x4d };
+	host[n++] = (struct kvm_cpuid_entry2){ .function = 0x40000001,
+					       .eax = 0x01007afb };
+	host[n++] = (struct kvm_cpuid_entry2){ .function = 7,
+					       .flags = SIG,
+					       .ebx = 0x219c91a9 };
+	sup = list(host, n);
+	m = cpuid_model(sup, &h);
+	c = cpuid_for_vcpu(m, 1, 2);
+	for (uint32_t i = 0; i < c->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &c->entries[i];
+		struct kvm_cpuid_entry2 kvm;
+		bool listed = false;
+
+		for (size_t k = 0; k < sizeof(changed) / sizeof(changed[0]);
+		     k++)
+			listed |= e->function == changed[k];
+		if (listed)
+			continue;
+		/* Unchanged: the same entry is in KVM's list. */
+		kvm = cpuid(sup, e->function, e->index);
+		ck_assert_msg(!memcmp(e, &kvm, sizeof(kvm)),
+			      "leaf 0x%x.%u changed", e->function, e->index);
+	}
+	ck_assert_uint_eq(cpuid(c, 0x40000000, 0).ebx, 0x4b4d564b);
+	ck_assert_uint_eq(cpuid(c, 0x40000001, 0).eax, 0x01007afb);
+	free(c);
+	free(m);
+	free(sup);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cpuid");
@@ -230,6 +364,9 @@ int main(void)
 	tcase_add_loop_test(tc, amd_vm, 0, n);
 	tcase_add_loop_test(tc, intel_vm, 0, n);
 	tcase_add_test(tc, old_host);
+	tcase_add_test(tc, model_adds_deadline_and_brand);
+	tcase_add_test(tc, model_without_extras);
+	tcase_add_test(tc, model_changes_only_these_leaves);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

@@ -735,6 +735,25 @@ START_TEST(test_gdt_and_page_tables)
 	/* Last 2 MiB page below 4 GiB. */
 	ck_assert_uint_eq(fx_rd(&mem, LAYOUT_PD + 3 * 4096 + 511 * 8, 8),
 			  (GiB(4) - MiB(2)) | 0x83);
+	/* The reset vector: mov al, 6; mov dx, 0xcf9; out dx, al; then
+	 * halt, in a reserved e820 range (the smoke test reset_paths runs
+	 * it on KVM). */
+	{
+		static const uint8_t stub[] = { 0xb0, 0x06, 0xba, 0xf9, 0x0c,
+						0xee, 0xfa, 0xf4, 0xeb, 0xfd };
+		struct boot_params *bp = zero_page();
+		bool reserved = false;
+
+		ck_assert_mem_eq(gmem_ptr(&mem, 0xffff0, sizeof(stub)), stub,
+				 sizeof(stub));
+		for (unsigned int i = 0; i < bp->e820_entries; i++) {
+			const struct boot_e820_entry *r = &bp->e820_table[i];
+
+			if (r->addr <= 0xffff0 && r->addr + r->size >= 0x100000)
+				reserved = r->type == E820_TYPE_RESERVED;
+		}
+		ck_assert(reserved);
+	}
 	free(img);
 }
 END_TEST

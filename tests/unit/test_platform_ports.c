@@ -1,4 +1,4 @@
-/* Unit tests for the test-exit, boot-timer and ACPI sleep ports. */
+/* Unit tests for the test-exit, boot-timer, ACPI sleep and reset ports. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +207,58 @@ START_TEST(test_no_platform)
 }
 END_TEST
 
+/* Linux's reboot=pci writes SYS_RST, then SYS_RST | RST_CPU; the FADT's
+ * reset register asks for 0x06 at once. Only RST_CPU resets. */
+START_TEST(test_reset_ctl)
+{
+	struct reset_ctl_port r;
+	uint8_t v;
+
+	reset_ctl_port_init(&r, &ops);
+	v = RESET_CTL_SYS_RST;
+	reset_ctl_port_io(&r, 0, &v, 1, true);
+	ck_assert_int_eq(fplat.nr, 0);
+	v = 0;
+	reset_ctl_port_io(&r, 0, &v, 1, false);
+	ck_assert_uint_eq(v, RESET_CTL_SYS_RST);
+	v = RESET_CTL_SYS_RST | RESET_CTL_RST_CPU;
+	reset_ctl_port_io(&r, 0, &v, 1, true);
+	ck_assert_int_eq(fplat.nr, 1);
+	ck_assert_int_eq(fplat.ev[0], PLATFORM_REBOOT);
+	/* RST_CPU reads back clear, as Linux's read-modify-write expects. */
+	reset_ctl_port_io(&r, 0, &v, 1, false);
+	ck_assert_uint_eq(v, RESET_CTL_SYS_RST);
+	v = RESET_CTL_HARD_RESET;
+	reset_ctl_port_io(&r, 0, &v, 1, true);
+	ck_assert_int_eq(fplat.nr, 2);
+	ck_assert_int_eq(fplat.ev[1], PLATFORM_REBOOT);
+}
+END_TEST
+
+/* Wider or misplaced accesses, and no platform: nothing happens. */
+START_TEST(test_reset_ctl_ignored)
+{
+	struct reset_ctl_port r;
+	uint8_t d[8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	uint8_t buf[4] = { 0 };
+
+	reset_ctl_port_init(&r, &ops);
+	reset_ctl_port_io(&r, 0, d, 2, true);
+	reset_ctl_port_io(&r, 0, d, 4, true);
+	reset_ctl_port_io(&r, 1, d, 1, true);
+	reset_ctl_port_io(&r, 0, d, 0, true);
+	reset_ctl_port_io(&r, 0, NULL, 1, true);
+	reset_ctl_port_io(NULL, 0, d, 1, true);
+	ck_assert_int_eq(fplat.nr, 0);
+	reset_ctl_port_io(&r, 0, buf, 4, false);
+	for (int i = 0; i < 4; i++)
+		ck_assert_uint_eq(buf[i], 0xff);
+	reset_ctl_port_init(&r, NULL);
+	reset_ctl_port_io(&r, 0, d, 1, true);
+	ck_assert_int_eq(fplat.nr, 0);
+}
+END_TEST
+
 static Suite *ports_suite(void)
 {
 	Suite *s = suite_create("platform_ports");
@@ -221,6 +273,8 @@ static Suite *ports_suite(void)
 	tcase_add_test(tc, test_acpi_status);
 	tcase_add_test(tc, test_acpi_wide);
 	tcase_add_test(tc, test_no_platform);
+	tcase_add_test(tc, test_reset_ctl);
+	tcase_add_test(tc, test_reset_ctl_ignored);
 	suite_add_tcase(s, tc);
 	return s;
 }

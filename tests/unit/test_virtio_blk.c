@@ -17,6 +17,7 @@
 #include "x86_layout.h"
 #include "unit.h"
 #include "virtio/blk.h"
+#include "virtio/slots.h"
 #include "virtio_driver.h"
 
 #define QSIZE 16
@@ -433,6 +434,33 @@ START_TEST(flush_and_get_id)
 	ck_assert_uint_eq(used, 5);
 	gmem_read(&mem, DATA_GPA, id, 6);
 	ck_assert_mem_eq(id, "kvmlxx", 6);
+}
+END_TEST
+
+/* kvmlite_vm_counters' view of a disk: what completed, by kind. */
+START_TEST(counters_count_completed_requests)
+{
+	char text[512];
+	struct dumpbuf db = { text, sizeof(text), 0 };
+
+	create(false, NULL);
+	ck_assert_uint_eq(simple_req(VIRTIO_BLK_T_OUT, 0, 1024, NULL),
+			  VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(simple_req(VIRTIO_BLK_T_IN, 0, 512, NULL),
+			  VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(simple_req(VIRTIO_BLK_T_IN, 2, 2048, NULL),
+			  VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(simple_req(VIRTIO_BLK_T_FLUSH, 0, 0, NULL),
+			  VIRTIO_BLK_S_OK);
+	/* Past the end: an error, not a read. */
+	ck_assert_uint_eq(simple_req(VIRTIO_BLK_T_IN, IMG_SECTORS, 512, NULL),
+			  VIRTIO_BLK_S_IOERR);
+	virtio_blk_kind.counters(blk, &db);
+	ck_assert_str_eq(text, "\"read_ops\":2,\"read_bytes\":2560,"
+			       "\"write_ops\":1,\"write_bytes\":1024,"
+			       "\"flush_ops\":1,\"discard_ops\":0,"
+			       "\"errors\":1");
+	ck_assert_str_eq(virtio_blk_kind.counter_name, "disk");
 }
 END_TEST
 
@@ -868,6 +896,7 @@ int main(void)
 	tcase_add_test(tc, read_split_everywhere);
 	tcase_add_test(tc, write_and_read_back);
 	tcase_add_test(tc, flush_and_get_id);
+	tcase_add_test(tc, counters_count_completed_requests);
 	tcase_add_test(tc, get_id_20_bytes);
 	tcase_add_test(tc, write_zeroes_and_discard);
 	tcase_add_test(tc, discard_write_zeroes_malformed);

@@ -25,6 +25,7 @@
 #include "x86_layout.h"
 #include "unit.h"
 #include "virtio/net.h"
+#include "virtio/slots.h"
 #include "virtio/tap.h"
 #include "virtio_driver.h"
 
@@ -169,7 +170,8 @@ static void setup(void)
 
 	ck_assert_int_eq(guest_mem_init(&mem, MiB(16)), 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-	o = (struct virtio_net_config_opts){ sv[0], test_mac, "test", false };
+	o = (struct virtio_net_config_opts){ sv[0], test_mac, "test", false,
+					     false };
 	ret = virtio_net_create(&net, &o, &mem, err, sizeof(err));
 	ck_assert_msg(ret == 0, "create: %d %s", ret, err);
 	dev = virtio_net_transport(net);
@@ -316,7 +318,7 @@ START_TEST(create_errors)
 {
 	struct virtio_net *n2 = NULL;
 	uint8_t mc[6] = { 0x01, 0, 0, 0, 0, 1 }, zero[6] = { 0 };
-	struct virtio_net_config_opts o = { -1, test_mac, "x", false };
+	struct virtio_net_config_opts o = { -1, test_mac, "x", false, false };
 
 	ck_assert_int_eq(virtio_net_create(&n2, &o, &mem, err, sizeof(err)),
 			 -EBADF);
@@ -368,6 +370,17 @@ START_TEST(tx_normal_and_split)
 	ck_assert_uint_eq(e.len, 0);
 	ck_assert_uint_eq(stats().tx_packets, 2);
 	ck_assert_uint_eq(stats().tx_bytes, 2000);
+	{
+		/* kvmlite_vm_counters' view of the same. */
+		char text[256];
+		struct dumpbuf db = { text, sizeof(text), 0 };
+
+		virtio_net_kind.counters(net, &db);
+		ck_assert_str_eq(text, "\"rx_bytes\":0,\"rx_frames\":0,"
+				       "\"tx_bytes\":2000,\"tx_frames\":2,"
+				       "\"rx_dropped\":0,\"tx_dropped\":0");
+		ck_assert_str_eq(virtio_net_kind.counter_name, "net");
+	}
 	/* Exactly a header (an empty frame) is still a frame. */
 	tx_frame(TXBUF_GPA, f, HDR);
 	ck_assert_int_eq(virtio_net_process(net), 1);
@@ -1325,7 +1338,7 @@ START_TEST(tap_real)
 		      err);
 
 	/* A device on the real tap; activation sets the offloads. */
-	o = (struct virtio_net_config_opts){ fd, test_mac, name, false };
+	o = (struct virtio_net_config_opts){ fd, test_mac, name, false, false };
 	ret = virtio_net_create(&n2, &o, &mem, err, sizeof(err));
 	ck_assert_msg(ret == 0, "create: %s", err);
 	virtio_net_destroy(net); /* swap the fixture's device out */
@@ -1349,7 +1362,7 @@ START_TEST(tap_real)
 		ck_assert_int_eq(tap_open(name2, false, &fd3, err, sizeof(err)),
 				 0);
 		o = (struct virtio_net_config_opts){ fd3, test_mac, name2,
-						     false };
+						     false, false };
 		ck_assert_int_eq(
 			virtio_net_create(&n2, &o, &mem, err, sizeof(err)),
 			-EINVAL);

@@ -1,0 +1,24 @@
+# shellcheck shell=sh
+# Inlined into tests/boot/pending/test_unprivileged.sh's guest scenario
+# (and bench/net's): DHCP on eth0 through passt (with passt's MTU,
+# 65520: large frames instead of offloads), then fetch
+# http://GATEWAY:8080/file.bin (passt maps the gateway to the host's
+# loopback) and print its sha256 and size.
+cat >/tmp/udhcpc.sh <<'EOS'
+#!/bin/sh
+case $1 in
+bound | renew)
+	[ -n "$mtu" ] && ip link set dev "$interface" mtu "$mtu"
+	ip addr add "$ip/${mask:-24}" dev "$interface"
+	for r in $router; do ip route add default via "$r" dev "$interface"; break; done
+	echo "GUEST-DHCP ip=$ip mask=$mask router=$router mtu=$mtu"
+	;;
+esac
+EOS
+chmod +x /tmp/udhcpc.sh
+ip link set lo up
+ip link set eth0 up
+udhcpc -i eth0 -s /tmp/udhcpc.sh -O mtu -n -q -t 20 -T 2 || echo "GUEST-DHCP-FAILED"
+gw=$(ip route | sed -n 's/^default via \([0-9.]*\).*/\1/p')
+wget -q -T 60 -O /tmp/f "http://$gw:8080/file.bin" || echo "GUEST-WGET-FAILED"
+echo "GUEST-FETCHED $(sha256sum </tmp/f | cut -d' ' -f1) $(wc -c </tmp/f)"
