@@ -254,6 +254,8 @@ int guest_mem_init_file(struct guest_mem *m, uint64_t size, int fd,
 	m->file_backed = true;
 	m->file_fd = own;
 	m->file_offset = offset;
+	/* A fork gets no copy of RAM, as with guest_mem_init_backed(). */
+	(void)madvise(m->base, size, MADV_DONTFORK);
 	set_regions(m);
 	return 0;
 }
@@ -276,6 +278,9 @@ int guest_mem_map_file(struct guest_mem *m, int fd, uint64_t offset)
 		close(own);
 		return ret;
 	}
+	/* The new mapping replaced the old one's advice: a fork still gets
+	 * no copy of RAM. */
+	(void)madvise(m->base, m->size, MADV_DONTFORK);
 	if (m->memfd >= 0)
 		close(m->memfd);
 	m->memfd = -1;
@@ -346,41 +351,6 @@ static int save_pages(const struct guest_mem *m, int fd, uint64_t offset,
 	return 0;
 }
 
-/* A memfd's data extents, nothing else: holes read as zeros. */
-static int save_memfd(const struct guest_mem *m, int fd, uint64_t offset,
-		      const volatile int *stop)
-{
-	off_t pos = 0, start, end;
-	int ret;
-
-	while ((uint64_t)pos < m->size) {
-		start = lseek(m->memfd, pos, SEEK_DATA);
-		if (start < 0)
-			return errno == ENXIO ? 0 : -errno;
-		end = lseek(m->memfd, start, SEEK_HOLE);
-		if (end < 0)
-			return -errno;
-		if ((uint64_t)end > m->size)
-			end = (off_t)m->size;
-		for (uint64_t pg = (uint64_t)start / PAGE;
-		     pg < ((uint64_t)end + PAGE - 1) / PAGE;
-		     pg += SAVE_CHUNK_PAGES) {
-			uint64_t last = ((uint64_t)end + PAGE - 1) / PAGE;
-
-			if (stop && *stop)
-				return -ECANCELED;
-			ret = save_pages(m, fd, offset, pg,
-					 pg + SAVE_CHUNK_PAGES < last
-						 ? pg + SAVE_CHUNK_PAGES
-						 : last);
-			if (ret)
-				return ret;
-		}
-		pos = end;
-	}
-	return 0;
-}
-
 /* Where the backing file has data at or after RAM page @pg: [*start,
  * *end) in pages (*start = ~0 when no more). */
 static void file_data_from(const struct guest_mem *m, uint64_t pg,
@@ -415,8 +385,6 @@ int guest_mem_save(const struct guest_mem *m, int fd, uint64_t offset,
 
 	if (ftruncate(fd, (off_t)(offset + m->size)) < 0)
 		return -errno;
-	if (m->memfd >= 0 && !m->file_backed)
-		return save_memfd(m, fd, offset, stop);
 	if (pagemap_fd >= 0) {
 		pm = malloc(SAVE_CHUNK_PAGES * sizeof(*pm));
 		if (!pm)

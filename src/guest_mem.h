@@ -81,7 +81,8 @@ int guest_mem_init_file(struct guest_mem *m, uint64_t size, int fd,
 			uint64_t offset);
 /* Map @fd at @offset over the whole RAM in place (the same host
  * addresses: KVM's memory slots and every pointer stay valid): RAM reads
- * as the file from now on; its old backing is released. */
+ * as the file from now on; its old backing (anonymous or hugetlb) is
+ * released. Like any guest RAM, it is left out of a fork. */
 int guest_mem_map_file(struct guest_mem *m, int fd, uint64_t offset);
 /* A file-backed RAM drops its private copies: it reads as its file again
  * (-EINVAL when not file-backed). */
@@ -89,9 +90,10 @@ int guest_mem_discard_private(struct guest_mem *m);
 /*
  * Write RAM's bytes to @fd from @offset (RAM offset 0 there, the whole
  * size, the file made that long): only pages that may hold data are
- * looked at (a memfd's data extents; else the pages /proc/self/pagemap,
- * open at @pagemap_fd, shows this process changed or that the backing
- * file holds; all of them when @pagemap_fd is -1), and all-zero pages are
+ * looked at (the pages /proc/self/pagemap, open at @pagemap_fd, shows
+ * present or swapped in anonymous RAM, or this process changed or the
+ * backing file holds in file-backed RAM; all of them when @pagemap_fd is
+ * -1), and all-zero pages are
  * left as holes. Stops with -ECANCELED once *@stop is set (NULL: never).
  */
 int guest_mem_save(const struct guest_mem *m, int fd, uint64_t offset,

@@ -1,8 +1,9 @@
 /*
  * Guest memory for snapshots (src/guest_mem.c): RAM mapped privately from
  * a memory file (the guest's writes never reach it, a discard brings the
- * file's contents back), mapped over a memfd's RAM in place, and saved
- * sparsely from a memfd, a file mapping or anonymous memory.
+ * file's contents back), mapped in place over RAM of either backing
+ * (anonymous with THP, hugetlb), left out of a fork like any guest RAM,
+ * and saved sparsely from anonymous memory or a file mapping.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "guest_mem.h"
@@ -70,7 +72,8 @@ START_TEST(file_ram_private_and_discard)
 	ck_assert_int_eq(guest_mem_discard_private(&m), 0);
 	check_ram_is_file(&m);
 	guest_mem_free(&m);
-	/* Misaligned offsets and sizes, and a memfd's RAM, refuse. */
+	/* Misaligned offsets and sizes refuse; RAM not file-backed has no
+	 * private copies to discard. */
 	ck_assert_int_eq(guest_mem_init_file(&m, RAM, fd, 100), -EINVAL);
 	ck_assert_int_eq(guest_mem_init_file(&m, RAM + 1, fd, OFF), -EINVAL);
 	ck_assert_int_eq(guest_mem_init(&m, RAM), 0);
@@ -81,26 +84,98 @@ START_TEST(file_ram_private_and_discard)
 }
 END_TEST
 
-START_TEST(map_file_over_memfd_ram)
+/* In a child of fork(), is the page at @addr mapped? (madvise says
+ * ENOMEM for an unmapped range.) */
+static bool mapped_in_child(void *addr)
+{
+	int status = -1;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(madvise(addr, PG, MADV_NORMAL) == 0 ? 1 : 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	return WEXITSTATUS(status) == 1;
+}
+
+/* A reset in place over the default backing (private anonymous, THP
+ * advised): the same addresses, the file's bytes, and still no copy of
+ * RAM in a fork (MAP_FIXED drops the old mapping's MADV_DONTFORK). */
+START_TEST(map_file_over_anonymous_ram)
 {
 	struct guest_mem m;
 	uint8_t *base;
 	int fd = make_file();
 
 	ck_assert_int_eq(guest_mem_init(&m, RAM), 0);
+	ck_assert_int_eq(m.backing, GMEM_ANON);
+	ck_assert_int_eq(m.memfd, -1);
 	base = m.base;
 	ck_assert_int_eq(gmem_fill(&m, 0, 0x5a, RAM), 0);
+	ck_assert(!mapped_in_child(base));
 	ck_assert_int_eq(guest_mem_map_file(&m, fd, OFF), 0);
-	/* The same addresses, the file's bytes, no memfd any more. */
 	ck_assert_ptr_eq(m.base, base);
 	ck_assert_ptr_eq(m.regions[0].hva, base);
-	ck_assert_int_eq(m.memfd, -1);
+	ck_assert(m.file_backed);
 	check_ram_is_file(&m);
+	ck_assert(!mapped_in_child(base));
 	close(fd); /* RAM keeps its own */
 	ck_assert_int_eq(gmem_fill(&m, PG, 0x77, PG), 0);
 	ck_assert_int_eq(guest_mem_discard_private(&m), 0);
 	check_ram_is_file(&m);
+	/* A second reset maps the file again over the file. */
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(gmem_fill(&m, 2 * PG, 0x66, PG), 0);
+	ck_assert_int_eq(guest_mem_map_file(&m, fd, OFF), 0);
+	check_ram_is_file(&m);
+	ck_assert(!mapped_in_child(base));
+	close(fd);
 	guest_mem_free(&m);
+	unlink(path);
+}
+END_TEST
+
+/* A restore's RAM (the memory file mapped privately) is left out of a
+ * fork too. */
+START_TEST(file_ram_left_out_of_fork)
+{
+	struct guest_mem m;
+	int fd = make_file();
+
+	ck_assert_int_eq(guest_mem_init_file(&m, RAM, fd, OFF), 0);
+	ck_assert_int_eq(gmem_fill(&m, 0, 1, PG), 0);
+	ck_assert(!mapped_in_child(m.base));
+	guest_mem_free(&m);
+	close(fd);
+	unlink(path);
+}
+END_TEST
+
+/* hugetlb RAM (2 MiB pages, 2 MiB aligned) taken over by the file. Needs
+ * 8 free pages in the host's pool; says so when it has not. */
+START_TEST(map_file_over_hugetlb_ram)
+{
+	struct guest_mem m;
+	int fd, ret = guest_mem_init_backed(&m, RAM, GMEM_HUGETLB);
+
+	if (ret == -ENOSPC) {
+		fprintf(stderr, "NOTE: no free huge pages (HugePages_Free "
+				"< 8): a reset over hugetlb RAM not checked\n");
+		return;
+	}
+	ck_assert_int_eq(ret, 0);
+	fd = make_file();
+	ck_assert_int_eq(gmem_fill(&m, 0, 0x5a, RAM), 0);
+	ck_assert_int_eq(guest_mem_map_file(&m, fd, OFF), 0);
+	check_ram_is_file(&m);
+	ck_assert_int_eq(gmem_fill(&m, PG, 0x77, PG), 0);
+	ck_assert_int_eq(guest_mem_discard_private(&m), 0);
+	check_ram_is_file(&m);
+	ck_assert(!mapped_in_child(m.base));
+	guest_mem_free(&m);
+	close(fd);
 	unlink(path);
 }
 END_TEST
@@ -142,20 +217,47 @@ static void check_saved(const struct guest_mem *m, int fd)
 	free(buf);
 }
 
-START_TEST(save_memfd_ram)
+/* The default backing (anonymous, THP advised: a touched 2 MiB page is
+ * present in every 4 KiB of it), with pagemap and without. */
+START_TEST(save_default_ram)
 {
 	struct guest_mem m;
 	int fd;
 
 	ck_assert_int_eq(guest_mem_init(&m, RAM), 0);
 	ck_assert_int_eq(gmem_fill(&m, 5 * PG + 3, 0xab, 10), 0);
+	ck_assert_int_eq(gmem_fill(&m, MiB(4) + 17, 0xef, 1), 0);
 	ck_assert_int_eq(gmem_fill(&m, RAM - 1, 0xcd, 1), 0);
 	/* Touched, but zero: a hole in the file. */
 	ck_assert_int_eq(gmem_fill(&m, 0, 0, 2 * PG), 0);
+	fd = save(&m, true);
+	check_saved(&m, fd);
+	close(fd);
 	fd = save(&m, false);
 	check_saved(&m, fd);
 	close(fd);
 	guest_mem_free(&m);
+}
+END_TEST
+
+/* A snapshot of a VM reset in place: anonymous RAM replaced by a file
+ * mapping, then written: the file's pages and the new ones saved. */
+START_TEST(save_after_map_file)
+{
+	struct guest_mem m;
+	int src = make_file(), fd;
+
+	ck_assert_int_eq(guest_mem_init(&m, RAM), 0);
+	ck_assert_int_eq(gmem_fill(&m, 0, 0x5a, RAM), 0);
+	ck_assert_int_eq(guest_mem_map_file(&m, src, OFF), 0);
+	ck_assert_int_eq(gmem_fill(&m, 3 * PG + 9, 0x33, 4), 0);
+	ck_assert_int_eq(gmem_fill(&m, 14 * PG, 0, 1), 0);
+	fd = save(&m, true);
+	check_saved(&m, fd);
+	close(fd);
+	guest_mem_free(&m);
+	close(src);
+	unlink(path);
 }
 END_TEST
 
@@ -228,8 +330,11 @@ int main(void)
 	TCase *tc = tcase_create("snapshot");
 
 	tcase_add_test(tc, file_ram_private_and_discard);
-	tcase_add_test(tc, map_file_over_memfd_ram);
-	tcase_add_test(tc, save_memfd_ram);
+	tcase_add_test(tc, map_file_over_anonymous_ram);
+	tcase_add_test(tc, file_ram_left_out_of_fork);
+	tcase_add_test(tc, map_file_over_hugetlb_ram);
+	tcase_add_test(tc, save_default_ram);
+	tcase_add_test(tc, save_after_map_file);
 	tcase_add_test(tc, save_file_ram);
 	tcase_add_test(tc, save_anonymous_ram);
 	tcase_add_test(tc, save_stops);
