@@ -272,7 +272,8 @@ struct kvmlite_config {
 	 * snapshot that fails stops the VM (KVMLITE_EXIT_ERROR, naming the
 	 * directory and why). NULL: writes to the port do nothing. Reads of
 	 * port 0xf6 return 0 in a VM that booted, 1 in one restored from a
-	 * snapshot or reset to one, whatever this field says.
+	 * snapshot or reset to one, whatever this field says. Not with rng
+	 * or vsock, whose state a snapshot does not hold (-EINVAL).
 	 */
 	const char *snapshot_dir;
 };
@@ -514,8 +515,10 @@ KVMLITE_API const char *kvmlite_vm_warning(struct kvmlite_vm *vm);
  * snapshot or the new one, and a VM running from the old one keeps it),
  * and resume. The VM's disks are not copied: a restore reopens them by
  * path, so only an overlay disk (kvmlite_disk.overlay) comes back as it
- * was. 0, -EINVAL when the VM is not running, or -errno (-ENOSPC...;
- * kvmlite_vm_last_error() says what failed).
+ * was. 0, -EINVAL when the VM is not running, -EOPNOTSUPP (at once, the
+ * VM not paused) when it has a device a snapshot cannot hold (rng,
+ * vsock), or -errno (-ENOSPC...; kvmlite_vm_last_error() says what
+ * failed).
  */
 KVMLITE_API int kvmlite_vm_snapshot(struct kvmlite_vm *vm, const char *dir);
 

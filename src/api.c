@@ -236,8 +236,8 @@ static void vm_power_button(struct api_conn *c)
 		  "press the power button");
 }
 
-/* {"destination_url": "file:///dir"}: checked, then 501 until snapshots
- * exist. */
+/* {"destination_url": "file:///dir"}: checked, then 501: this thread may
+ * open no files, and the snapshot writer is not yet handed the request. */
 static void vm_snapshot(struct api_conn *c)
 {
 	json_error_t e;
@@ -260,8 +260,9 @@ static void vm_snapshot(struct api_conn *c)
 			    NULL);
 	} else {
 		reply_error(c, 501,
-			    "snapshots are not available in this kvmlite "
-			    "(" KVMLITE_VERSION_STRING ")",
+			    "vm.snapshot is not available on the API socket "
+			    "in this kvmlite (" KVMLITE_VERSION_STRING
+			    "): use --snapshot-dir or kvmlite_vm_snapshot()",
 			    NULL);
 	}
 	json_decref(j);

@@ -454,6 +454,9 @@ static int pause_and_write(struct kvmlite_vm *vm, int dirfd, char *err,
 		vm->snaps.pagemap_fd =
 			open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	vm->snaps.pagemap_fd_tried = true;
+	/* Before the pause: a device with no saved state refuses at once. */
+	if (virtio_slots_saveable(&vm->virtio, err, errlen))
+		return -EOPNOTSUPP;
 	if (vm_pause_vcpus(vm))
 		return err_fmt(err, errlen, -EINVAL, "the VM is not running");
 	return write_snapshot(vm, dirfd, err, errlen);

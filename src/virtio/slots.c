@@ -110,6 +110,22 @@ void virtio_slots_quiesce(struct virtio_slots *s, bool hold)
 		virtio_mmio_quiesce(s->slot[i].mmio, hold);
 }
 
+int virtio_slots_saveable(const struct virtio_slots *s, char *err,
+			  size_t errlen)
+{
+	for (unsigned int i = 0; i < s->nr; i++) {
+		const struct virtio_slot *sl = &s->slot[i];
+
+		if (!sl->mmio->ops->save || !sl->mmio->ops->restore)
+			return err_fmt(err, errlen, -EOPNOTSUPP,
+				       "%s %u cannot be saved (snapshots "
+				       "hold virtio-blk and virtio-net "
+				       "devices only)",
+				       sl->kind->name, sl->index);
+	}
+	return 0;
+}
+
 int virtio_slots_save(struct virtio_slots *s, struct snap_writer *w,
 		      const struct snap_files *files, char *err, size_t errlen)
 {
@@ -120,7 +136,11 @@ int virtio_slots_save(struct virtio_slots *s, struct snap_writer *w,
 		snap_begin(w, SNAP_VIRTIO, i);
 		snap_put_str(w, sl->kind->name);
 		snap_put_u32(w, sl->index);
-		ret = virtio_mmio_save(sl->mmio, w, files);
+		/* Never a transport without its device's state. */
+		if (!sl->mmio->ops->save)
+			ret = -EOPNOTSUPP;
+		else
+			ret = virtio_mmio_save(sl->mmio, w, files);
 		snap_end(w);
 		if (ret)
 			return err_fmt(err, errlen, ret, "%s %u: %s",

@@ -80,6 +80,11 @@ struct snapfile;
  * its release.
  */
 void virtio_slots_quiesce(struct virtio_slots *s, bool hold);
+/* 0 when every slot's device can be saved (it has save and restore ops:
+ * virtio-blk, virtio-net), else -EOPNOTSUPP naming the first that cannot
+ * (virtio-rng, virtio-vsock: their state is not in a snapshot). */
+int virtio_slots_saveable(const struct virtio_slots *s, char *err,
+			  size_t errlen);
 int virtio_slots_save(struct virtio_slots *s, struct snap_writer *w,
 		      const struct snap_files *files, char *err, size_t errlen);
 int virtio_slots_restore(struct virtio_slots *s, const struct snapfile *f,

@@ -82,7 +82,7 @@ req GET vm.info
 json "j['state'] == 'Running'"
 req PUT vm.power-button
 expect 204
-# Snapshots: the body is checked, then 501 until they exist.
+# Snapshots: the body is checked, then 501 (not wired to the socket yet).
 req PUT vm.snapshot '{"destination_url": "file:///tmp/snap"}'
 expect 501
 json "'snapshot' in j['error']"

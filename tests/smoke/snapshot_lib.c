@@ -151,6 +151,49 @@ static void host_snapshot_and_restores(const char *stub)
 	       "restored from it at once\n");
 }
 
+/* A VM with a device whose state a snapshot does not hold (virtio-rng):
+ * kvmlite_vm_snapshot() refuses at once, naming it, writes nothing and
+ * leaves the guest running. */
+static void unsaveable_device(const char *stub)
+{
+	struct kvmlite_config cfg;
+	struct kvmlite_vm *vm = NULL;
+	char dir[300], err[512];
+	struct stat st;
+	int ret, fails_before = fails;
+
+	kvmlite_config_init(&cfg);
+	cfg.kernel_path = stub;
+	cfg.memory = 64 << 20;
+	cfg.seccomp = 1;
+	cfg.rng = 1;
+	ret = kvmlite_vm_create(&cfg, &vm, err, sizeof(err));
+	CHECK(ret == 0, "create with rng: %s", err);
+	if (ret)
+		return;
+	CHECK(kvmlite_vm_start(vm) == 0, "start with rng");
+	expect(vm, "stub: booted", "boot with rng");
+	snprintf(dir, sizeof(dir), "%s/rng", scratch);
+	ret = kvmlite_vm_snapshot(vm, dir);
+	CHECK(ret == -EOPNOTSUPP, "snapshot with rng: %d, not -EOPNOTSUPP",
+	      ret);
+	CHECK(kvmlite_vm_last_error(vm) &&
+		      strstr(kvmlite_vm_last_error(vm),
+			     "virtio-rng 0 cannot be saved"),
+	      "snapshot with rng: error '%s'", kvmlite_vm_last_error(vm));
+	CHECK(stat(dir, &st) == 0 && S_ISDIR(st.st_mode), "%s made", dir);
+	CHECK(rmdir(dir) == 0, "%s left empty", dir);
+	CHECK(kvmlite_vm_reset(vm) == -ENOENT, "reset with no snapshot");
+	/* Still running: a stop ends it as any running VM. */
+	CHECK(kvmlite_vm_wait(vm, 100) == -ETIMEDOUT, "running after");
+	kvmlite_vm_stop(vm);
+	CHECK(kvmlite_vm_wait(vm, 5000) == 0, "stop after");
+	kvmlite_vm_destroy(vm);
+	if (fails == fails_before)
+		printf("PASS: snapshot_lib: a VM with rng refuses a "
+		       "snapshot\n");
+}
+
 static void make_image(const char *path)
 {
 	char sector[512];
@@ -248,6 +291,7 @@ int main(int argc, char **argv)
 	}
 	guest_snapshot_and_resets(argv[1]);
 	host_snapshot_and_restores(argv[1]);
+	unsaveable_device(argv[1]);
 	if (access(argv[2], R_OK)) {
 		fprintf(stderr,
 			"FAIL: snapshot_lib: no %s (the hostile guests "

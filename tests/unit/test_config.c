@@ -305,6 +305,23 @@ START_TEST(devices_0_4)
 	ck_assert_str_eq(err, "vsock: cid 1: need a whole number from 3 to "
 			      "4294967294");
 	ck_assert_ptr_null(vm);
+
+	/* Their state is not saved: no snapshot directory with them. */
+	c.vsock.cid = 0;
+	c.rng = 1;
+	c.snapshot_dir = "/tmp/snaps";
+	ck_assert_int_eq(kvmlite_vm_create(&c, &vm, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "snapshot_dir: a VM with rng cannot be "
+			      "snapshotted (snapshots hold virtio-blk and "
+			      "virtio-net devices only)");
+	c.rng = 0;
+	c.vsock.cid = 3;
+	c.vsock.uds = "/tmp/v.sock";
+	ck_assert_int_eq(kvmlite_vm_create(&c, &vm, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "snapshot_dir: a VM with vsock cannot be "
+			      "snapshotted (snapshots hold virtio-blk and "
+			      "virtio-net devices only)");
+	ck_assert_ptr_null(vm);
 }
 END_TEST
 
