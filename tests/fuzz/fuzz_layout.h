@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "virtio/virtq.h" /* VIRTIO_RING_F_* */
+
 #define FUZZ_VQ_HDR 4 /* log2 size, flags, start index (le16) */
 #define FUZZ_VQ_EVENT_IDX 1
 #define FUZZ_VQ_INDIRECT 2
@@ -29,6 +31,13 @@ static inline void fuzz_layout(uint8_t log2size, uint8_t flags,
 	l->avail = 16ULL * l->size;
 	l->used = (l->avail + 6 + 2ULL * l->size + 3) & ~3ULL;
 	l->end = l->used + 6 + 8ULL * l->size;
+}
+
+/* The ring features the layout's flags ask the driver to accept. */
+static inline uint64_t fuzz_ring_features(const struct fuzz_layout *l)
+{
+	return (l->event_idx ? 1ULL << VIRTIO_RING_F_EVENT_IDX : 0) |
+	       (l->indirect ? 1ULL << VIRTIO_RING_F_INDIRECT_DESC : 0);
 }
 
 #endif

@@ -154,10 +154,7 @@ static void device_pass(const struct fuzz_layout *l)
 		     1ULL << VIRTIO_BLK_F_WRITE_ZEROES;
 	eventfd_t v;
 
-	if (l->event_idx)
-		f |= 1ULL << VIRTIO_RING_F_EVENT_IDX;
-	if (l->indirect)
-		f |= 1ULL << VIRTIO_RING_F_INDIRECT_DESC;
+	f |= fuzz_ring_features(l);
 	/* Keep the image deterministic across runs. */
 	if (pwrite(img_fd, img_pattern, IMG_BYTES, 0) != IMG_BYTES)
 		die("image rewrite");

@@ -106,10 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	net = nets[(l.flags & FUZZ_NET_STREAM) ? 1 : 0];
 	peer = peers[(l.flags & FUZZ_NET_STREAM) ? 1 : 0];
 	dev = virtio_net_transport(net);
-	if (l.event_idx)
-		f |= 1ULL << VIRTIO_RING_F_EVENT_IDX;
-	if (l.indirect)
-		f |= 1ULL << VIRTIO_RING_F_INDIRECT_DESC;
+	f |= fuzz_ring_features(&l);
 	frame = data[2] | (size_t)data[3] << 8;
 	data += FUZZ_VQ_HDR;
 	size -= FUZZ_VQ_HDR;

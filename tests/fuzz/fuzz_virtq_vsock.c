@@ -100,10 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < FUZZ_VQ_HDR)
 		return 0;
 	fuzz_layout(data[0], data[1], &l);
-	if (l.event_idx)
-		f |= 1ULL << VIRTIO_RING_F_EVENT_IDX;
-	if (l.indirect)
-		f |= 1ULL << VIRTIO_RING_F_INDIRECT_DESC;
+	f |= fuzz_ring_features(&l);
 	line = data[2];
 	data += FUZZ_VQ_HDR;
 	size -= FUZZ_VQ_HDR;

@@ -184,18 +184,7 @@ bool vq_setup_at(uint16_t size, uint64_t desc, uint64_t avail, uint64_t used)
 	vq_size = size;
 	vq_avail_idx = 0;
 	vq_used_seen = 0;
-	vw(VM_QUEUE_SEL, 0);
-	if (vr(VM_QUEUE_NUM_MAX) < size)
-		return false;
-	vw(VM_QUEUE_NUM, size);
-	vw(VM_DESC_LO, (uint32_t)desc);
-	vw(VM_DESC_HI, (uint32_t)(desc >> 32));
-	vw(VM_DRIVER_LO, (uint32_t)avail);
-	vw(VM_DRIVER_HI, (uint32_t)(avail >> 32));
-	vw(VM_DEVICE_LO, (uint32_t)used);
-	vw(VM_DEVICE_HI, (uint32_t)(used >> 32));
-	vw(VM_QUEUE_READY, 1);
-	return vr(VM_QUEUE_READY) == 1;
+	return vq_setup_q(0, size, desc, avail, used);
 }
 
 bool vq_setup(uint16_t size)

@@ -117,7 +117,8 @@ int guest_main(void)
 			return VERDICT_FAIL(4);
 		}
 	}
-	note("4 MiB in TSC ticks (high word)", (uint32_t)((rdtsc() - t0) >> 32));
+	note("4 MiB in TSC ticks (high word)",
+	     (uint32_t)((rdtsc() - t0) >> 32));
 
 	for (uint32_t i = 0; i < 200000; i++)
 		gq_kick(&q);

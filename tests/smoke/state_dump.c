@@ -116,8 +116,7 @@ int main(int argc, char **argv)
 	      strlen(small));
 	/* Times and counters change between two dumps: about as long. */
 	n2 = kvmlite_vm_dump(vm, NULL, 0);
-	CHECK(n2 > n - 64 && n2 < n + 64, "length-only dump: %d vs %d", n2,
-	      n);
+	CHECK(n2 > n - 64 && n2 < n + 64, "length-only dump: %d vs %d", n2, n);
 
 	/* Paused vCPUs answer too. */
 	CHECK(kvmlite_vm_pause(vm) == 0, "pause");
