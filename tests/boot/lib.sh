@@ -219,9 +219,63 @@ run_fault() {
 	fi
 }
 
-# run_kvmlite ARGS...: boot kvmlite in the test host.
+# The guests' command line: kvmlite's default and "quiet". Every kernel
+# message is a few hundred bytes through the emulated UART; under the
+# emulated test host the boot log alone costs several seconds per boot
+# (tests/boot/README.md). A guest kernel's death still prints (its
+# messages are above quiet's loglevel). Exported: the drive scripts run
+# in the test host and use it too. test_boot_stock boots the default.
+export GUEST_CMDLINE='console=ttyS0 reboot=k panic=-1 pci=off quiet'
+
+# run_kvmlite ARGS...: boot kvmlite in the test host, with GUEST_CMDLINE
+# unless ARGS give a command line or a configuration.
 run_kvmlite() {
-	in_testhost kvmlite run "$@"
+	local a own=''
+	for a in "$@"; do
+		case $a in --cmdline | --cmdline=* | --config | --config=*) own=1 ;; esac
+	done
+	if [[ -n $own ]]; then
+		in_testhost kvmlite run "$@"
+	else
+		in_testhost kvmlite run --cmdline "$GUEST_CMDLINE" "$@"
+	fi
+}
+
+# run_boots <<EOF  NAME ARGS... (one boot per line) EOF: every boot in one
+# test-host session (one test-host boot, not one each), in turn, each
+# under the guard (deadline BOOT_EACH_TIMEOUT, default 120 s) as
+# `kvmlite run ARGS` (shell words; GUEST_CMDLINE unless they give
+# --cmdline or --config), its console in NAME.out and stderr in NAME.err,
+# "NAME status=N" in $WORK/statuses. A boot that hangs is a hang
+# (RETRY_ON). Then boot_ok checks each.
+run_boots() {
+	local name args
+	{
+		echo '#!/bin/sh'
+		while read -r name args; do
+			[[ -n $name ]] || continue
+			case " $args " in
+			*" --cmdline "* | *" --config "*) ;;
+			*) args="--cmdline \"\$GUEST_CMDLINE\" $args" ;;
+			esac
+			echo "'$SRC_DIR/tests/boot/guard' --dump-on '$GUEST_DEATH' --deadline ${BOOT_EACH_TIMEOUT:-120} -- \\"
+			echo "	kvmlite run $args >'$WORK/$name.out' 2>'$WORK/$name.err'"
+			echo "echo \"$name status=\$?\""
+		done
+	} >"$WORK/drive.sh"
+	chmod +x "$WORK/drive.sh"
+	RETRY_ON='^[A-Za-z0-9_-]+ status=121$' in_testhost "$WORK/drive.sh"
+	[[ $rc -eq 0 ]] || fail "drive script status $rc"
+	cp "$WORK/out" "$WORK/statuses"
+}
+
+# boot_ok NAME STATUS: run_boots' boot NAME exited with STATUS; its console
+# and stderr are what expect_out, expect_err (and fail) look at from now on.
+boot_ok() {
+	sed 's/\r$//' "$WORK/$1.out" >"$WORK/out"
+	cp "$WORK/$1.err" "$WORK/err"
+	grep -qx "$1 status=$2" "$WORK/statuses" ||
+		fail "$1: $(grep "^$1 status=" "$WORK/statuses" || echo "no status"), expected status=$2"
 }
 
 expect_status() {

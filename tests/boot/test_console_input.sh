@@ -19,7 +19,7 @@ cd "$WORK"
 # The fifo lives in the test host's /tmp: 9p shares refuse special files.
 fifo=\$(mktemp -u /tmp/console-in.XXXXXX)
 mkfifo "\$fifo"
-kvmlite run --kernel "$kernel" --initrd "$initrd" <"\$fifo" >out.guest 2>err.guest &
+kvmlite run --cmdline "$GUEST_CMDLINE" --kernel "$kernel" --initrd "$initrd" <"\$fifo" >out.guest 2>err.guest &
 pid=\$!
 exec 3>"\$fifo"
 i=0

@@ -15,9 +15,13 @@ done
 test_exit 3
 SCENARIO
 )
+run_boots <<BOOTS
+cpus1 --kernel '$kernel' --initrd '$initrd' --cpus 1
+cpus2 --kernel '$kernel' --initrd '$initrd' --cpus 2
+cpus4 --kernel '$kernel' --initrd '$initrd' --cpus 4
+BOOTS
 for n in 1 2 4; do
-	run_kvmlite --kernel "$kernel" --initrd "$initrd" --cpus $n
-	expect_status 3
+	boot_ok cpus$n 3
 	expect_out "^NPROC=$n "
 	pass "--cpus $n"
 done

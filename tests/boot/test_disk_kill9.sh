@@ -19,7 +19,7 @@ SCENARIO
 cat >"$WORK/drive.sh" <<DRIVE
 #!/bin/sh
 cd "$WORK"
-kvmlite run --kernel "$kernel" --initrd "$initrd" --disk "path=$WORK/disk.img" \
+kvmlite run --cmdline "$GUEST_CMDLINE" --kernel "$kernel" --initrd "$initrd" --disk "path=$WORK/disk.img" \
 	</dev/null >out.guest 2>err.guest &
 pid=\$!
 i=0

@@ -9,9 +9,12 @@ echo "MEMTOTAL_KB=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
 test_exit 4
 SCENARIO
 )
+run_boots <<BOOTS
+mem256 --kernel '$kernel' --initrd '$initrd' --memory 256M
+mem1024 --kernel '$kernel' --initrd '$initrd' --memory 1024M
+BOOTS
 for mib in 256 1024; do
-	run_kvmlite --kernel "$kernel" --initrd "$initrd" --memory ${mib}M
-	expect_status 4
+	boot_ok mem$mib 4
 	kb=$(sed -n 's/^MEMTOTAL_KB=\([0-9]*\).*/\1/p' "$WORK/out")
 	[[ -n $kb ]] || fail "no MemTotal printed"
 	want=$((mib * 1024))

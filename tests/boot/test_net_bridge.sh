@@ -36,9 +36,9 @@ for t in kvla kvlb; do
 	ip link set \$t master kvlbr0
 	ip link set \$t up
 done
-kvmlite run --name vm-a --kernel "$kernel" --initrd a.gz --net tap=kvla >a.out 2>&1 &
+kvmlite run --cmdline "$GUEST_CMDLINE" --name vm-a --kernel "$kernel" --initrd a.gz --net tap=kvla >a.out 2>&1 &
 pa=\$!
-kvmlite run --name vm-b --kernel "$kernel" --initrd b.gz --net tap=kvlb >b.out 2>&1 &
+kvmlite run --cmdline "$GUEST_CMDLINE" --name vm-b --kernel "$kernel" --initrd b.gz --net tap=kvlb >b.out 2>&1 &
 pb=\$!
 ra=0; rb=0
 wait \$pa || ra=\$?

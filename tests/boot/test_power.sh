@@ -44,12 +44,12 @@ wait_for() { # file: until the guest waits for its button
 		sleep 0.2
 	done
 }
-kvmlite run --kernel "$kernel" --initrd down.gz </dev/null >down.out 2>&1
+kvmlite run --cmdline "$GUEST_CMDLINE" --kernel "$kernel" --initrd down.gz </dev/null >down.out 2>&1
 echo "POWEROFF-STATUS \$?"
-kvmlite run --kernel "$kernel" --initrd reboot.gz </dev/null >reboot.out 2>&1
+kvmlite run --cmdline "$GUEST_CMDLINE" --kernel "$kernel" --initrd reboot.gz </dev/null >reboot.out 2>&1
 echo "REBOOT-STATUS \$?"
 
-kvmlite run --kernel "$kernel" --initrd button.gz \
+kvmlite run --cmdline "$GUEST_CMDLINE" --kernel "$kernel" --initrd button.gz \
 	--disk path=disk.ext4 </dev/null >sigpwr.out 2>&1 &
 pid=\$!
 wait_for sigpwr.out
@@ -60,7 +60,7 @@ echo "SIGPWR-STATUS \$?"
 # Ctrl-A p on a terminal: a pty from script(1), fed through a fifo.
 fifo=\$(mktemp -u /tmp/tty-in.XXXXXX)
 mkfifo "\$fifo"
-script -qfec "kvmlite run --kernel $kernel --initrd button.gz" /dev/null \
+script -qfec "kvmlite run --cmdline '$GUEST_CMDLINE' --kernel $kernel --initrd button.gz" /dev/null \
 	<"\$fifo" >ctrl-a.out 2>&1 &
 pid=\$!
 exec 3>"\$fifo"

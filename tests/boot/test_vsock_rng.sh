@@ -35,7 +35,7 @@ cd "$WORK"
 peer="python3 $SRC_DIR/tests/boot/vsock_peer.py"
 uds=/tmp/v.sock
 \$peer recv \${uds}_6000 /tmp/from-guest.bin >recv.log 2>&1 &
-kvmlite run --kernel "$kernel" --initrd "$initrd" --memory 512M \
+kvmlite run --cmdline "$GUEST_CMDLINE" --kernel "$kernel" --initrd "$initrd" --memory 512M \
 	--vsock cid=3,uds=\$uds --rng &
 k=\$!
 \$peer send \$uds 5000 "$WORK/to-guest.bin" 150 >send.log 2>&1 &

@@ -134,6 +134,7 @@ static struct kvmlite_vm *create(void)
 	cfg.seccomp = 1; /* as the kvmlite command runs */
 	cfg.kernel_path = kernel;
 	cfg.initrd_path = initrd;
+	cfg.cmdline = KVMLITE_DEFAULT_CMDLINE " quiet"; /* boots faster */
 	cfg.memory = 256 << 20;
 	if (kvmlite_vm_create(&cfg, &vm, err, sizeof(err))) {
 		CHECK(0, "create: %s", err);

@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 		pthread_mutex_init(&g[i].lock, NULL);
 		g[i].out_fd = -1;
 		snprintf(g[i].cmdline, sizeof(g[i].cmdline),
-			 "%s kltoken=%s klexit=%d", KVMLITE_DEFAULT_CMDLINE,
+			 "%s quiet kltoken=%s klexit=%d", KVMLITE_DEFAULT_CMDLINE,
 			 g[i].token, g[i].exit_value);
 		kvmlite_config_init(&cfg);
 		cfg.seccomp = 1; /* as the kvmlite command runs */
