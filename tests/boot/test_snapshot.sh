@@ -50,7 +50,7 @@ ip tuntap add dev kvs0 mode tap
 ip addr add 169.254.12.1/16 dev kvs0
 ip link set kvs0 up
 rc=0
-kvmlite run --kernel "$kernel" --initrd "$initrd" --memory 512M \\
+kvmlite run --cmdline "$GUEST_CMDLINE" --kernel "$kernel" --initrd "$initrd" --memory 512M \\
 	--disk path=$WORK/disk.ext4,overlay=on \\
 	--net tap=kvs0,mac=52:54:00:12:34:56 --snapshot-dir $WORK/snap \\
 	--serial file:$WORK/boot.out || rc=\$?
