@@ -41,8 +41,11 @@ start() { # kvmlite arguments after the defaults
 	"$kvmlite" run --kernel "$hang" --serial none --name api-test --cpus 2 \
 		--memory 64M --api-socket "$sock" "$@" 2>"$dir/err" &
 	pid=$!
+	# Answering, not just there: a stale socket at the path is there
+	# before kvmlite replaces it.
 	for _ in $(seq 400); do
-		[[ -S $sock ]] && return 0
+		[[ -S $sock ]] && curl -s -o /dev/null --max-time 5 --unix-socket "$sock" \
+			http://localhost/api/v1/vmm.ping && return 0
 		kill -0 "$pid" 2>/dev/null || fail "kvmlite ended before making the socket"
 		sleep 0.05
 	done
