@@ -111,17 +111,20 @@ kl_vmlinuz() {
 # kl_vmlinux BZIMAGE OUT: extract the uncompressed ELF vmlinux (XZ payload)
 # from a bzImage.  Fails if no ELF comes out.
 kl_vmlinux() {
-	local off
+	local off part
 	off=$(LC_ALL=C grep -abo -m1 $'\xfd7zXZ\x00' "$1" | head -n1 | cut -d: -f1) || return 1
 	[[ -n $off ]] || return 1
 	# xz, not busybox unxz: that one writes nothing when the stream is
 	# followed by the bzImage's trailing bytes (xz complains, yet writes).
-	tail -c +"$((off + 1))" "$1" | xz -dc >"$2.part" 2>/dev/null || true
-	[[ $(head -c 4 "$2.part" | od -An -c | tr -d ' ') == 177ELF ]] || {
-		rm -f "$2.part"
+	# A name of its own: two tests may extract the same kernel at once.
+	part=$(mktemp "$2.part.XXXXXX") || return 1
+	tail -c +"$((off + 1))" "$1" | xz -dc >"$part" 2>/dev/null || true
+	[[ $(head -c 4 "$part" | od -An -c | tr -d ' ') == 177ELF ]] || {
+		rm -f "$part"
 		return 1
 	}
-	mv -f "$2.part" "$2"
+	chmod 644 "$part"
+	mv -f "$part" "$2"
 }
 
 # kl_modules_order TREE MODULE...: print the .ko paths needed to load
