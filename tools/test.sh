@@ -41,17 +41,9 @@ run_ctest() { # build dir, ctest args...: ctest's status (1 after a skip)
 	return "$status"
 }
 
-# The Linux boots two at a time (KVMLITE_BOOT_JOBS), each in a test host of
-# its own: one emulated test host keeps about one of this machine's cores
-# busy, and the boots are most of the run. The local tests one at a time:
-# several hold the console's stall and stop handling to deadlines.
 asan_tests() {
-	local status=0
-	export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-	run_ctest build-asan -j1 -E '^boot/' || status=$?
-	run_ctest build-asan -j"${KVMLITE_BOOT_JOBS:-2}" -R '^boot/' || status=$?
-	unset ASAN_OPTIONS UBSAN_OPTIONS
-	return "$status"
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		run_ctest build-asan -j1
 }
 
 if stage "build (sanitizers: address, undefined)" \
