@@ -202,6 +202,43 @@ int gmem_fill(const struct guest_mem *m, uint64_t gpa, int c, size_t len)
 	return gmem_copy(m, gpa, NULL, len, 2, c);
 }
 
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	return !n || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
+}
+
+int gmem_write_image(const struct guest_mem *m, uint64_t gpa, const void *src,
+		     size_t len)
+{
+	const uint8_t *s = src;
+
+	if (!gmem_range_ok(m, gpa, len))
+		return -EFAULT;
+	while (len) {
+		/* One page at a time: regions start and end on pages. */
+		size_t chunk = KiB(4) - (size_t)(gpa % KiB(4));
+		const struct guest_region *r = region_of(m, gpa);
+		uint8_t *d;
+
+		if (!r)
+			return -EFAULT;
+		if (chunk > len)
+			chunk = len;
+		d = r->hva + (gpa - r->gpa);
+		/* Reading fresh anonymous RAM maps the shared zero page:
+		 * nothing is allocated unless it has to be written. */
+		if (s && !all_zero(s, chunk))
+			memcpy(d, s, chunk);
+		else if (!all_zero(d, chunk))
+			memset(d, 0, chunk);
+		if (s)
+			s += chunk;
+		gpa += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
 uint64_t gmem_low_end(const struct guest_mem *m)
 {
 	return m->nr_regions ? m->regions[0].size : 0;

@@ -99,6 +99,16 @@ int guest_mem_discard_private(struct guest_mem *m);
 int guest_mem_save(const struct guest_mem *m, int fd, uint64_t offset,
 		   int pagemap_fd, const volatile int *stop);
 
+/*
+ * gmem_write() for boot images, with the same result: a 4 KiB page of
+ * @src that is all zeros (@src NULL: zeros throughout) is written only
+ * where RAM does not read zero already, so fresh guest RAM under an
+ * image's zero pages (half of Debian's vmlinux) is never touched: not
+ * allocated, not copied.
+ */
+int gmem_write_image(const struct guest_mem *m, uint64_t gpa, const void *src,
+		     size_t len);
+
 /* End of RAM below 4 GiB (exclusive). */
 uint64_t gmem_low_end(const struct guest_mem *m);
 

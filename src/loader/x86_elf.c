@@ -233,11 +233,12 @@ int elf_load(const struct guest_mem *m, const uint8_t *img, size_t size,
 		elf_phdr(img, &eh, i, ph);
 		if (ph->p_type != PT_LOAD)
 			continue;
-		ret = gmem_write(m, ph->p_paddr, img + ph->p_offset,
-				 ph->p_filesz);
+		ret = gmem_write_image(m, ph->p_paddr, img + ph->p_offset,
+				       ph->p_filesz);
 		if (!ret)
-			ret = gmem_fill(m, ph->p_paddr + ph->p_filesz, 0,
-					ph->p_memsz - ph->p_filesz);
+			ret = gmem_write_image(m, ph->p_paddr + ph->p_filesz,
+					       NULL,
+					       ph->p_memsz - ph->p_filesz);
 		if (ret)
 			return err_fmt(
 				err, errlen, ret,

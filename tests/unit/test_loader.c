@@ -429,6 +429,56 @@ START_TEST(test_elf_linux64)
 }
 END_TEST
 
+/* Resident pages of this process, from /proc/self/statm. */
+static long resident_pages(void)
+{
+	long size = 0, res = -1;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%ld %ld", &size, &res), 2);
+	fclose(f);
+	return res;
+}
+
+/* Zero pages of an image (half of Debian's vmlinux, its .bss) are not
+ * written to fresh guest RAM: 40 MiB of zeros load without 40 MiB of it
+ * becoming resident. Page tables, boot tables and the one data page may
+ * each bring a 2 MiB huge page in. */
+START_TEST(test_elf_zero_pages_untouched)
+{
+	struct fx_elf o = fx_elf_default();
+	struct boot_entry e;
+	size_t size;
+	uint8_t *img;
+	struct boot_args a;
+	const uint8_t *k;
+	long before, grew;
+	size_t i;
+
+	o.filesz = MiB(24);
+	o.memsz = MiB(24);
+	o.bss_paddr = FX_ELF_PADDR + MiB(24);
+	o.bss_size = MiB(16);
+	img = fx_elf_build(&o, &size);
+	/* One page of data, then zeros. */
+	memset(img + FX_ELF_DATA_OFF + 4096, 0, o.filesz - 4096);
+	a = fx_args(img, size);
+	before = resident_pages();
+	ck_assert_int_eq(x86_boot_prepare(&mem, &a, &e, err, sizeof(err)), 0);
+	grew = (resident_pages() - before) * 4096;
+	ck_assert_msg(grew < (long)MiB(12), "RSS grew by %ld KiB", grew >> 10);
+	k = gmem_ptr(&mem, FX_ELF_PADDR, MiB(40));
+	ck_assert_ptr_nonnull(k);
+	for (i = 0; i < 4096; i++)
+		ck_assert_uint_eq(k[i], fx_pattern(i));
+	for (i = 4096; i < MiB(40) && !k[i]; i++)
+		;
+	ck_assert_msg(i == MiB(40), "byte at +0x%zx is not zero", i);
+	free(img);
+}
+END_TEST
+
 START_TEST(test_elf_physical_entry)
 {
 	struct fx_elf o = fx_elf_default();
@@ -775,6 +825,7 @@ static Suite *loader_suite(void)
 	tcase_add_test(tc, test_bzimage_errors);
 	tcase_add_test(tc, test_bad_args);
 	tcase_add_test(tc, test_elf_linux64);
+	tcase_add_test(tc, test_elf_zero_pages_untouched);
 	tcase_add_test(tc, test_elf_physical_entry);
 	tcase_add_test(tc, test_elf_pvh);
 	tcase_add_test(tc, test_elf_pvh_no_initrd);
