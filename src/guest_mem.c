@@ -207,9 +207,34 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return !n || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
 }
 
+/* Whether the page at @p (page-aligned) may hold anything but zeros: it
+ * is resident. Asked of the kernel per 2 MiB (one mincore() call each),
+ * not by reading: a read maps the shared zero page, and the guest's first
+ * write there then faults one 4 KiB page at a time, where fresh RAM would
+ * take a 2 MiB huge page at once. */
+struct residency {
+	uint8_t *block; /* the 2 MiB block vec describes, or NULL */
+	unsigned char vec[512];
+};
+
+static bool page_resident(struct residency *rs, uint8_t *p)
+{
+	uint8_t *block = (uint8_t *)((uintptr_t)p & ~(uintptr_t)(MiB(2) - 1));
+
+	if (rs->block != block) {
+		/* Guest RAM starts 2 MiB aligned (map_aligned) and ends on a
+		 * page: ask about the pages of this block that exist only. */
+		rs->block = block;
+		memset(rs->vec, 1, sizeof(rs->vec));
+		(void)mincore(block, MiB(2), rs->vec);
+	}
+	return rs->vec[(p - block) / KiB(4)] & 1;
+}
+
 int gmem_write_image(const struct guest_mem *m, uint64_t gpa, const void *src,
 		     size_t len)
 {
+	struct residency rs = { .block = NULL };
 	const uint8_t *s = src;
 
 	if (!gmem_range_ok(m, gpa, len))
@@ -225,11 +250,10 @@ int gmem_write_image(const struct guest_mem *m, uint64_t gpa, const void *src,
 		if (chunk > len)
 			chunk = len;
 		d = r->hva + (gpa - r->gpa);
-		/* Reading fresh anonymous RAM maps the shared zero page:
-		 * nothing is allocated unless it has to be written. */
 		if (s && !all_zero(s, chunk))
 			memcpy(d, s, chunk);
-		else if (!all_zero(d, chunk))
+		else if (page_resident(&rs, d - (gpa % KiB(4))) &&
+			 !all_zero(d, chunk))
 			memset(d, 0, chunk);
 		if (s)
 			s += chunk;
