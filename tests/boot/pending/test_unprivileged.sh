@@ -4,7 +4,7 @@
 # runs as UID 1000 in that group with no capabilities at all (setpriv:
 # empty inheritable and bounding sets, no_new_privs). One boot with
 # --net passt (kvmlite starts passt): the guest gets its address by DHCP
-# and fetches a 4 MiB file from an HTTP server on the test host's
+# and fetches a 4 MiB file from a server on the test host's
 # loopback, with equal sha256 (the test host has no network device, so a
 # dummy interface with documentation addresses and default routes,
 # 192.0.2.1/24 and 2001:db8::1/64, gives passt the routable interfaces it
@@ -14,15 +14,15 @@
 # and status 64.
 #
 # PENDING (not run by ctest or CI: tests/boot/pending/ is not globbed).
-# Its last run (2026-12-01, ASan build) showed the unprivileged parts
-# working (UID 1000, group 4242, no capabilities, NoNewPrivs; the TAP
-# refused with one line, status 64) and then passt failing in the test
-# host: Debian 12's passt wants an IPv6 route (now given) and then fails
-# "pivot_root: Invalid argument", because the test host's root is the
-# initramfs (rootfs cannot be pivoted; as root it fails the same way).
-# To do: run the drive under a root that is a real mount (mount --rbind /
-# onto a tmpfs, mount --move it to /, chroot), then move this file back
-# to tests/boot/.
+# Since 2026-12-01 the test host's root is a tmpfs (tests/testhost/init),
+# and passt starts: as UID 1000 with no capabilities, the guest gets its
+# address by DHCP, /dev/hwrng and vsock pass, a TAP is refused. What
+# fails is the fetch over passt: the guest's nc received 239890432 bytes
+# for the 4 MiB the host sent (the sender then saw EPIPE when the guest's
+# timeout ended nc). Not explained yet, kvmlite's until shown otherwise:
+# frames of passt's 65520-byte MTU through kvmlite's stream framing
+# (src/virtio/net.c, stream_frame) are the first suspect. Busybox wget
+# was dropped: it dies of SIGSEGV before connecting, even to 127.0.0.1.
 source "$(dirname "$0")/../lib.sh"
 
 need_cmd setpriv util-linux
@@ -45,7 +45,7 @@ SCENARIO
 stub=$BUILD_DIR/exit_stub.elf
 cat >"$WORK/drive.sh" <<DRIVE
 #!/bin/sh
-WORK="$WORK"
+WORK="$WORK" SRC_DIR="$SRC_DIR"
 cd "$WORK"
 $(cat "$SRC_DIR/tests/boot/passt_host.sh")
 chgrp 4242 /dev/kvm && chmod 0660 /dev/kvm
