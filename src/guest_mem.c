@@ -207,23 +207,32 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return !n || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
 }
 
-/* Whether the page at @p (page-aligned) may hold anything but zeros: it
- * is resident. Asked of the kernel per 2 MiB (one mincore() call each),
- * not by reading: a read maps the shared zero page, and the guest's first
- * write there then faults one 4 KiB page at a time, where fresh RAM would
- * take a 2 MiB huge page at once. */
+/* The 2 MiB block whose pages' residency vec holds (or NULL). */
 struct residency {
-	uint8_t *block; /* the 2 MiB block vec describes, or NULL */
+	uint8_t *block;
 	unsigned char vec[512];
 };
 
-static bool page_resident(struct residency *rs, uint8_t *p)
+/*
+ * Whether the page at @p (page-aligned) may hold anything but zeros.
+ * Private anonymous or hugetlb RAM: only if it is resident, asked of the
+ * kernel per 2 MiB (one mincore() call each), not by reading: a read maps
+ * the shared zero page, and the guest's first write there then faults one
+ * 4 KiB page at a time, where fresh RAM would take a 2 MiB huge page at
+ * once. (A page swapped out would read as "not resident"; images are
+ * loaded into RAM the guest has not run on yet.) RAM backed by a file or
+ * memfd may hold data that is not resident: always.
+ */
+static bool page_resident(const struct guest_mem *m, struct residency *rs,
+			  uint8_t *p)
 {
 	uint8_t *block = (uint8_t *)((uintptr_t)p & ~(uintptr_t)(MiB(2) - 1));
 
+	if (m->file_backed || m->memfd >= 0)
+		return true;
 	if (rs->block != block) {
 		/* Guest RAM starts 2 MiB aligned (map_aligned) and ends on a
-		 * page: ask about the pages of this block that exist only. */
+		 * page; past its end mincore() fails: all taken as resident. */
 		rs->block = block;
 		memset(rs->vec, 1, sizeof(rs->vec));
 		(void)mincore(block, MiB(2), rs->vec);
@@ -252,7 +261,7 @@ int gmem_write_image(const struct guest_mem *m, uint64_t gpa, const void *src,
 		d = r->hva + (gpa - r->gpa);
 		if (s && !all_zero(s, chunk))
 			memcpy(d, s, chunk);
-		else if (page_resident(&rs, d - (gpa % KiB(4))) &&
+		else if (page_resident(m, &rs, d - (gpa % KiB(4))) &&
 			 !all_zero(d, chunk))
 			memset(d, 0, chunk);
 		if (s)

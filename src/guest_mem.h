@@ -100,11 +100,11 @@ int guest_mem_save(const struct guest_mem *m, int fd, uint64_t offset,
 		   int pagemap_fd, const volatile int *stop);
 
 /*
- * gmem_write() for boot images, with the same result: a 4 KiB page of
- * @src that is all zeros (@src NULL: zeros throughout) is written only
- * where RAM does not read zero already, so fresh guest RAM under an
- * image's zero pages (half of Debian's vmlinux) is never touched: not
- * allocated, not copied.
+ * gmem_write() for boot images, with the same result in RAM the guest has
+ * not run on: a 4 KiB page of @src that is all zeros (@src NULL: zeros
+ * throughout) is written only where RAM may not read zero already, so
+ * fresh guest RAM under an image's zero pages (half of Debian's vmlinux)
+ * is never touched: not allocated, not copied.
  */
 int gmem_write_image(const struct guest_mem *m, uint64_t gpa, const void *src,
 		     size_t len);
