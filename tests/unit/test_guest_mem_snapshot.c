@@ -217,12 +217,20 @@ static void check_saved(const struct guest_mem *m, int fd)
 	free(buf);
 }
 
+/* Save @m (through pagemap or not) into a new file and check that file. */
+static void save_and_check(const struct guest_mem *m, bool pagemap)
+{
+	int fd = save(m, pagemap);
+
+	check_saved(m, fd);
+	close(fd);
+}
+
 /* The default backing (anonymous, THP advised: a touched 2 MiB page is
  * present in every 4 KiB of it), with pagemap and without. */
 START_TEST(save_default_ram)
 {
 	struct guest_mem m;
-	int fd;
 
 	ck_assert_int_eq(guest_mem_init(&m, RAM), 0);
 	ck_assert_int_eq(gmem_fill(&m, 5 * PG + 3, 0xab, 10), 0);
@@ -230,12 +238,8 @@ START_TEST(save_default_ram)
 	ck_assert_int_eq(gmem_fill(&m, RAM - 1, 0xcd, 1), 0);
 	/* Touched, but zero: a hole in the file. */
 	ck_assert_int_eq(gmem_fill(&m, 0, 0, 2 * PG), 0);
-	fd = save(&m, true);
-	check_saved(&m, fd);
-	close(fd);
-	fd = save(&m, false);
-	check_saved(&m, fd);
-	close(fd);
+	save_and_check(&m, true);
+	save_and_check(&m, false);
 	guest_mem_free(&m);
 }
 END_TEST
@@ -245,16 +249,14 @@ END_TEST
 START_TEST(save_after_map_file)
 {
 	struct guest_mem m;
-	int src = make_file(), fd;
+	int src = make_file();
 
 	ck_assert_int_eq(guest_mem_init(&m, RAM), 0);
 	ck_assert_int_eq(gmem_fill(&m, 0, 0x5a, RAM), 0);
 	ck_assert_int_eq(guest_mem_map_file(&m, src, OFF), 0);
 	ck_assert_int_eq(gmem_fill(&m, 3 * PG + 9, 0x33, 4), 0);
 	ck_assert_int_eq(gmem_fill(&m, 14 * PG, 0, 1), 0);
-	fd = save(&m, true);
-	check_saved(&m, fd);
-	close(fd);
+	save_and_check(&m, true);
 	guest_mem_free(&m);
 	close(src);
 	unlink(path);
@@ -264,7 +266,7 @@ END_TEST
 START_TEST(save_file_ram)
 {
 	struct guest_mem m;
-	int src = make_file(), fd;
+	int src = make_file();
 
 	ck_assert_int_eq(guest_mem_init_file(&m, RAM, src, OFF), 0);
 	/* A page written where the file has a hole, one where it has data,
@@ -272,13 +274,9 @@ START_TEST(save_file_ram)
 	ck_assert_int_eq(gmem_fill(&m, 3 * PG + 9, 0x33, 4), 0);
 	ck_assert_int_eq(gmem_fill(&m, 14 * PG + 1, 0x44, 4), 0);
 	ck_assert_int_eq(gmem_fill(&m, 21 * PG, 0, 1), 0);
-	fd = save(&m, true);
-	check_saved(&m, fd);
-	close(fd);
+	save_and_check(&m, true);
 	/* Without pagemap every page is looked at: the same bytes. */
-	fd = save(&m, false);
-	check_saved(&m, fd);
-	close(fd);
+	save_and_check(&m, false);
 	guest_mem_free(&m);
 	close(src);
 	unlink(path);
@@ -289,7 +287,6 @@ START_TEST(save_anonymous_ram)
 {
 	/* As guest_mem_init() lays out private anonymous RAM. */
 	struct guest_mem m = { .memfd = -1, .size = RAM, .nr_regions = 1 };
-	int fd;
 
 	m.base = mmap(NULL, RAM, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -297,9 +294,7 @@ START_TEST(save_anonymous_ram)
 	m.regions[0] = (struct guest_region){ 0, RAM, m.base };
 	ck_assert_int_eq(gmem_fill(&m, 7 * PG, 0x99, PG), 0);
 	ck_assert_int_eq(gmem_fill(&m, RAM - PG, 0x98, 1), 0);
-	fd = save(&m, true);
-	check_saved(&m, fd);
-	close(fd);
+	save_and_check(&m, true);
 	munmap(m.base, RAM);
 }
 END_TEST
