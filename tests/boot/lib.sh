@@ -225,7 +225,10 @@ run_fault() {
 # (tests/boot/README.md). A guest kernel's death still prints (its
 # messages are above quiet's loglevel). Exported: the drive scripts run
 # in the test host and use it too. test_boot_stock boots the default.
-export GUEST_CMDLINE='console=ttyS0 reboot=k panic=-1 pci=off quiet'
+# The default comes from kvmlite.h, where the command and library get it.
+GUEST_CMDLINE=$(sed -n 's/^#define KVMLITE_DEFAULT_CMDLINE "\(.*\)"$/\1/p' "$SRC_DIR/include/kvmlite.h")
+[[ -n $GUEST_CMDLINE ]] || { echo "lib.sh: no KVMLITE_DEFAULT_CMDLINE in include/kvmlite.h" >&2; exit 1; }
+export GUEST_CMDLINE="$GUEST_CMDLINE quiet"
 
 # run_kvmlite ARGS...: boot kvmlite in the test host, with GUEST_CMDLINE
 # unless ARGS give a command line or a configuration.
@@ -255,7 +258,7 @@ run_boots() {
 		while read -r name args; do
 			[[ -n $name ]] || continue
 			case " $args " in
-			*" --cmdline "* | *" --config "*) ;;
+			*" --cmdline "* | *" --cmdline="* | *" --config "* | *" --config="*) ;;
 			*) args="--cmdline \"\$GUEST_CMDLINE\" $args" ;;
 			esac
 			echo "'$SRC_DIR/tests/boot/guard' --dump-on '$GUEST_DEATH' --deadline ${BOOT_EACH_TIMEOUT:-120} -- \\"
