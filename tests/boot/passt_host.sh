@@ -1,5 +1,5 @@
 # shellcheck shell=sh disable=SC2034 # httpd: used where this is inlined
-# Inlined into tests/boot/pending/test_unprivileged.sh's drive script,
+# Inlined into tests/boot/test_unprivileged.sh's drive script,
 # in the test host as root: loopback up, a dummy interface for passt's
 # routes (IPv4 and IPv6), a server on 127.0.0.1:8080 that sends
 # $WORK/www/file.bin to one connection ($httpd: its pid; needs $SRC_DIR).
