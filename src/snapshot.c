@@ -117,6 +117,9 @@ static int encode_config(struct kvmlite_vm *vm, const struct config_native *c,
 		mac_format(mac, text, sizeof(text));
 		snap_put_str(&w, n->tap);
 		snap_put_str(&w, text);
+		/* passt: a new one is started (or attached to) at restore. */
+		snap_put_u8(&w, n->passt != NULL);
+		snap_put_str(&w, n->passt);
 	}
 	if (w.err) {
 		ret = err_fmt(err, errlen, w.err, "snapshot configuration: %s",
@@ -827,8 +830,18 @@ int snapshot_config_decode(const struct snapfile *f, struct snapshot_config *sc)
 	if (r.err || nn > KVMLITE_MAX_NETS)
 		goto bad;
 	for (uint32_t i = 0; i < nn; i++) {
-		sc->c.nets[i].tap = keep_string(sc, &r, false);
-		sc->c.nets[i].mac = keep_string(sc, &r, false);
+		struct kvmlite_net *n = &sc->c.nets[i];
+		uint8_t passt;
+
+		n->tap = keep_string(sc, &r, true);
+		n->mac = keep_string(sc, &r, false);
+		passt = snap_get_u8(&r);
+		n->passt = keep_string(sc, &r, false);
+		if (r.err || passt > 1 || (passt == !!n->tap) ||
+		    (!passt && n->passt[0]))
+			goto bad;
+		if (!passt)
+			n->passt = NULL;
 	}
 	if (snap_reader_done(&r))
 		goto bad;
