@@ -272,8 +272,7 @@ struct kvmlite_config {
 	 * snapshot that fails stops the VM (KVMLITE_EXIT_ERROR, naming the
 	 * directory and why). NULL: writes to the port do nothing. Reads of
 	 * port 0xf6 return 0 in a VM that booted, 1 in one restored from a
-	 * snapshot or reset to one, whatever this field says. Not with rng
-	 * or vsock, whose state a snapshot does not hold (-EINVAL).
+	 * snapshot or reset to one, whatever this field says.
 	 */
 	const char *snapshot_dir;
 };
@@ -516,9 +515,10 @@ KVMLITE_API const char *kvmlite_vm_warning(struct kvmlite_vm *vm);
  * and resume. The VM's disks are not copied: a restore reopens them by
  * path, so only an overlay disk (kvmlite_disk.overlay) comes back as it
  * was. 0, -EINVAL when the VM is not running, -EOPNOTSUPP (at once, the
- * VM not paused) when it has a device a snapshot cannot hold (rng,
- * vsock), or -errno (-ENOSPC...; kvmlite_vm_last_error() says what
- * failed).
+ * VM not paused) when it has a device a snapshot cannot hold (none
+ * since 0.4: a vsock device's connections, which live in host sockets,
+ * are reset in a restored VM, its listener kept), or -errno (-ENOSPC...;
+ * kvmlite_vm_last_error() says what failed).
  */
 KVMLITE_API int kvmlite_vm_snapshot(struct kvmlite_vm *vm, const char *dir);
 
@@ -526,8 +526,9 @@ KVMLITE_API int kvmlite_vm_snapshot(struct kvmlite_vm *vm, const char *dir);
  * Create a VM from the snapshot in @dir, ready for kvmlite_vm_start(): it
  * goes on from where the snapshot was taken, with the snapshot's vCPUs,
  * memory size, disks (reopened by path; one whose size changed, or an
- * overlay disk's image modified since, is refused) and networks (TAPs
- * reopened by name, the same MACs). Guest RAM is the memory file mapped
+ * overlay disk's image modified since, is refused), networks (TAPs
+ * reopened by name, passt started or attached to again, the same MACs),
+ * rng and vsock (its socket bound again). Guest RAM is the memory file mapped
  * privately (read lazily, copy-on-write): the cost does not grow with
  * guest RAM, and one snapshot restores any number of times, at once too.
  * From @cfg (may be NULL: defaults) only the console (fds, callback,

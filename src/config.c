@@ -202,13 +202,6 @@ int config_validate_machine(const struct kvmlite_config *c, char *err,
 	if (c->snapshot_dir && !c->snapshot_dir[0])
 		return err_fmt(err, errlen, -EINVAL,
 			       "snapshot_dir: empty path");
-	/* Their state is not saved (docs/snapshot.md). */
-	if (c->snapshot_dir && (c->rng || c->vsock.cid))
-		return err_fmt(err, errlen, -EINVAL,
-			       "snapshot_dir: a VM with %s cannot be "
-			       "snapshotted (snapshots hold virtio-blk and "
-			       "virtio-net devices only)",
-			       c->rng ? "rng" : "vsock");
 	if (c->kick_signal &&
 	    (c->kick_signal < SIGRTMIN || c->kick_signal > SIGRTMAX))
 		return err_fmt(err, errlen, -EINVAL,

@@ -121,6 +121,9 @@ static int encode_config(struct kvmlite_vm *vm, const struct config_native *c,
 		snap_put_u8(&w, n->passt != NULL);
 		snap_put_str(&w, n->passt);
 	}
+	snap_put_u8(&w, cfg->rng != 0);
+	snap_put_u32(&w, cfg->vsock.cid);
+	snap_put_str(&w, cfg->vsock.cid ? cfg->vsock.uds : NULL);
 	if (w.err) {
 		ret = err_fmt(err, errlen, w.err, "snapshot configuration: %s",
 			      strerror(-w.err));
@@ -800,6 +803,7 @@ int snapshot_config_decode(const struct snapfile *f, struct snapshot_config *sc)
 	struct snap_reader r;
 	const char *name;
 	uint32_t nd, nn;
+	uint8_t rng;
 
 	if (snapfile_section(f, SNAP_CONFIG, 0, &r))
 		return -EINVAL;
@@ -843,6 +847,12 @@ int snapshot_config_decode(const struct snapfile *f, struct snapshot_config *sc)
 		if (!passt)
 			n->passt = NULL;
 	}
+	rng = snap_get_u8(&r);
+	cfg->vsock.cid = snap_get_u32(&r);
+	cfg->vsock.uds = keep_string(sc, &r, true);
+	if (r.err || rng > 1 || !cfg->vsock.cid != !cfg->vsock.uds)
+		goto bad;
+	cfg->rng = rng;
 	if (snap_reader_done(&r))
 		goto bad;
 	cfg->disks = nd ? sc->c.disks : NULL;

@@ -60,7 +60,7 @@ struct snapshot_config {
 		uint64_t size, sec;
 		uint32_t nsec; /* mtime */
 	} stamps[KVMLITE_MAX_DISKS];
-	char *strings[2 * KVMLITE_MAX_DISKS + 3 * KVMLITE_MAX_NETS + 1];
+	char *strings[2 * KVMLITE_MAX_DISKS + 3 * KVMLITE_MAX_NETS + 2];
 	unsigned int nr_strings;
 };
 

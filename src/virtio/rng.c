@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "snapfile.h"
 #include "util.h"
 #include "worker.h"
 #include "virtio/loop.h"
@@ -227,6 +228,47 @@ static void rng_reset(void *dev)
 	pthread_mutex_unlock(&r->lock);
 }
 
+/* Snapshots: the device's own state is whether it runs (the bucket
+ * starts full again in a restored VM). */
+static void rng_quiesce(void *dev, bool hold)
+{
+	struct virtio_rng *r = dev;
+
+	if (!hold) {
+		pthread_mutex_unlock(&r->lock);
+		(void)eventfd_write(virtio_mmio_kick_fd(&r->mmio, 0), 1);
+		return;
+	}
+	worker_cancel_begin(&r->worker);
+	pthread_mutex_lock(&r->lock);
+	worker_cancel_end(&r->worker);
+}
+
+static int rng_save(void *dev, struct snap_writer *w,
+		    const struct snap_files *files)
+{
+	struct virtio_rng *r = dev;
+
+	(void)files;
+	snap_put_u8(w, r->active);
+	return 0;
+}
+
+static int rng_restore(void *dev, struct snap_reader *rd, bool active,
+		       const struct snap_files *files)
+{
+	struct virtio_rng *r = dev;
+	uint8_t was_active = snap_get_u8(rd);
+
+	(void)files;
+	if (rd->err || was_active != active)
+		return -EINVAL;
+	r->active = active;
+	/* A kick (the quiesce's release) looks at the ring again. */
+	r->throttled = false;
+	return 0;
+}
+
 static void rng_dump(void *dev, struct dumpbuf *b)
 {
 	struct virtio_rng *r = dev;
@@ -250,6 +292,9 @@ static const struct virtio_dev_ops rng_ops = {
 	.features = rng_features,
 	.activate = rng_activate,
 	.reset = rng_reset,
+	.quiesce = rng_quiesce,
+	.save = rng_save,
+	.restore = rng_restore,
 	.dump = rng_dump,
 };
 

@@ -118,9 +118,8 @@ int virtio_slots_saveable(const struct virtio_slots *s, char *err,
 
 		if (!sl->mmio->ops->save || !sl->mmio->ops->restore)
 			return err_fmt(err, errlen, -EOPNOTSUPP,
-				       "%s %u cannot be saved (snapshots "
-				       "hold virtio-blk and virtio-net "
-				       "devices only)",
+				       "%s %u cannot be saved (its device "
+				       "has no snapshot state)",
 				       sl->kind->name, sl->index);
 	}
 	return 0;

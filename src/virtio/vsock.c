@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "snapfile.h"
 #include "util.h"
 #include "worker.h"
 #include "virtio/iov.h"
@@ -91,6 +92,14 @@ struct virtio_vsock {
 	/* A reset came: close every connection on the worker's next pass
 	 * (the vCPU thread that resets may not touch sockets). */
 	bool flush;
+	/* Restored from a snapshot: the guest's connections were in another
+	 * process's sockets; a TRANSPORT_RESET event is owed to it. Once
+	 * sent, new host connections wait in the listener's backlog until
+	 * the driver has handled it (it resets every connected socket, a new
+	 * one too, then refills the event ring past reset_mark). */
+	bool owe_transport_reset;
+	bool reset_unhandled;
+	uint16_t reset_mark;
 	bool rx_wait;	 /* the rx ring ran dry: wait for an rx kick */
 	bool tx_blocked; /* the RST queue is full: tx waits for rx */
 	uint64_t timer_at;
@@ -996,18 +1005,72 @@ static void update_interest(struct virtio_vsock *v)
 
 static void close_all(struct virtio_vsock *v);
 
+/* VIRTIO_VSOCK_EVENT_TRANSPORT_RESET into the next event buffer (5.10.6.5:
+ * the driver then resets its connections and reads the CID again). 1
+ * sent, 0 no buffer yet (the driver's kick on the event queue brings
+ * us back), -EINVAL for a buffer that cannot hold the event. */
+static int send_transport_reset(struct virtio_vsock *v, struct virtq *q,
+				const struct guest_mem *m)
+{
+	static const uint8_t ev[4] = { VSOCK_EVENT_TRANSPORT_RESET };
+	struct virtq_indexes ix;
+	int ret;
+
+	if (!virtq_is_ready(q))
+		return 0;
+	ret = virtq_pop(q, m, &v->chain);
+	if (ret <= 0)
+		return ret;
+	if (v->chain.nr_out || v->chain.in_len < sizeof(ev))
+		return -EINVAL;
+	iov_from_buf(v->chain.iov, v->chain.nr_in, 0, ev, sizeof(ev));
+	virtq_push(q, v->chain.head, sizeof(ev));
+	virtq_get_indexes(q, &ix);
+	v->owe_transport_reset = false;
+	v->reset_unhandled = true;
+	v->reset_mark = ix.avail_idx;
+	return 1;
+}
+
+/* Has the driver refilled the event ring since the reset went? 1 yes, 0
+ * not yet (a kick on the event queue brings us back), -EINVAL. */
+static int transport_reset_handled(struct virtio_vsock *v, struct virtq *q)
+{
+	int ret = virtq_enable_notify_at(q, v->reset_mark);
+
+	if (ret > 0)
+		v->reset_unhandled = false;
+	return ret;
+}
+
 static int process_locked(struct virtio_vsock *v)
 {
 	struct virtio_mmio_dev *d = &v->mmio;
 	const struct guest_mem *m = virtio_mmio_mem(d);
 	struct virtq *rxq = virtio_mmio_queue(d, VSOCK_RXQ);
 	struct virtq *txq = virtio_mmio_queue(d, VSOCK_TXQ);
+	struct virtq *evq = virtio_mmio_queue(d, VSOCK_EVQ);
 	int tx = 0, rx = 0;
 	bool irq;
 
 	if (virtio_mmio_needs_reset(d))
 		return 0;
-	poll_sockets(v);
+	if (v->owe_transport_reset) {
+		int ret = send_transport_reset(v, evq, m);
+
+		if (ret < 0) {
+			virtio_mmio_set_needs_reset(d);
+			return ret;
+		}
+		if (ret && virtq_needs_interrupt(evq))
+			virtio_mmio_signal_used(d);
+	}
+	if (v->reset_unhandled && transport_reset_handled(v, evq) < 0) {
+		virtio_mmio_set_needs_reset(d);
+		return -EINVAL;
+	}
+	if (!v->reset_unhandled)
+		poll_sockets(v);
 	/* Replies first: they make room for tx's. */
 	rx = rx_process(v, rxq, m);
 	if (rx >= 0)
@@ -1049,8 +1112,10 @@ static void worker_wait_for(void *dev, int *fd, short *events)
 	struct virtio_vsock *v = dev;
 
 	pthread_mutex_lock(&v->lock);
-	*fd = v->active && !virtio_mmio_needs_reset(&v->mmio) ? v->epoll_fd
-							      : -1;
+	*fd = v->active && !v->reset_unhandled &&
+			      !virtio_mmio_needs_reset(&v->mmio)
+		      ? v->epoll_fd
+		      : -1;
 	pthread_mutex_unlock(&v->lock);
 	*events = POLLIN;
 }
@@ -1124,6 +1189,8 @@ static void vsock_reset(void *dev)
 	worker_cancel_begin(&v->worker);
 	pthread_mutex_lock(&v->lock);
 	v->active = false;
+	v->owe_transport_reset = false;
+	v->reset_unhandled = false;
 	/* The guest forgot its connections: so do we, on the worker. New
 	 * host connections wait in the listener's backlog meanwhile (the
 	 * worker does not poll while the device is inactive). */
@@ -1133,6 +1200,54 @@ static void vsock_reset(void *dev)
 	if (flush)
 		(void)eventfd_write(virtio_mmio_kick_fd(&v->mmio, VSOCK_RXQ),
 				    1);
+}
+
+/* Snapshots: the device's own state is whether it runs; its connections
+ * are host sockets, which a restore cannot have (docs/snapshot.md). */
+static void vsock_quiesce(void *dev, bool hold)
+{
+	struct virtio_vsock *v = dev;
+
+	if (!hold) {
+		pthread_mutex_unlock(&v->lock);
+		(void)eventfd_write(virtio_mmio_kick_fd(&v->mmio, VSOCK_RXQ),
+				    1);
+		return;
+	}
+	worker_cancel_begin(&v->worker);
+	pthread_mutex_lock(&v->lock);
+	worker_cancel_end(&v->worker);
+}
+
+static int vsock_save(void *dev, struct snap_writer *w,
+		      const struct snap_files *files)
+{
+	struct virtio_vsock *v = dev;
+
+	(void)files;
+	snap_put_u8(w, v->active);
+	return 0;
+}
+
+/* Under the quiesce's lock, on a thread that may not touch sockets: the
+ * worker closes the connections (a reset in place has some) and tells
+ * the guest its own are gone; the listener stays. */
+static int vsock_restore(void *dev, struct snap_reader *r, bool active,
+			 const struct snap_files *files)
+{
+	struct virtio_vsock *v = dev;
+	uint8_t was_active = snap_get_u8(r);
+
+	(void)files;
+	if (r->err || was_active != active)
+		return -EINVAL;
+	v->active = active;
+	v->rx_wait = false;
+	v->tx_blocked = false;
+	v->flush = true;
+	v->owe_transport_reset = active;
+	v->reset_unhandled = false;
+	return 0;
 }
 
 static void vsock_dump(void *dev, struct dumpbuf *b)
@@ -1174,6 +1289,9 @@ static const struct virtio_dev_ops vsock_ops = {
 	.config_read = vsock_config_read,
 	.activate = vsock_activate,
 	.reset = vsock_reset,
+	.quiesce = vsock_quiesce,
+	.save = vsock_save,
+	.restore = vsock_restore,
 	.dump = vsock_dump,
 };
 

@@ -78,6 +78,8 @@
 #define VSOCK_SHUTDOWN_RCV 1
 #define VSOCK_SHUTDOWN_SEND 2
 #define VSOCK_HOST_CID 2
+/* struct virtio_vsock_event's id (5.10.6.5), le32. */
+#define VSOCK_EVENT_TRANSPORT_RESET 0
 
 struct vsock_hdr {
 	uint64_t src_cid, dst_cid;

@@ -15,6 +15,9 @@ exits 1 with a message otherwise:
                              VSOCK-HOLD ok sent=B (B must stay bounded)
   refused UDS PORT           CONNECT to a port nobody listens on: the socket
                              must close without "OK": VSOCK-REFUSED ok
+  greet PATH                 listen on PATH, take one connection (within
+                             120 s), send "HELLO\\n", read to EOF:
+                             VSOCK-GREETED bytes=B (B received)
 """
 import hashlib
 import os
@@ -95,6 +98,28 @@ def main():
                 f.write(b)
                 n += len(b)
         print(f"VSOCK-RECV sha256={h.hexdigest()} bytes={n}", flush=True)
+    elif mode == "greet":
+        path = sys.argv[2]
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        ls.bind(path)
+        ls.listen(1)
+        ls.settimeout(120)
+        try:
+            c, _ = ls.accept()
+        except socket.timeout:
+            fail(f"{path}: nobody connected within 120 s")
+        c.sendall(b"HELLO\n")
+        n = 0
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            n += len(b)
+        print(f"VSOCK-GREETED bytes={n}", flush=True)
     elif mode == "hold":
         uds, port = sys.argv[2], int(sys.argv[3])
         secs = float(sys.argv[4]) if len(sys.argv) > 4 else 60.0
