@@ -317,7 +317,7 @@ START_TEST(devices_0_4)
 	c.vsock.uds = "/tmp/v.sock";
 	ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);
 }
-
+END_TEST
 
 START_TEST(missing_file)
 {
