@@ -127,6 +127,19 @@ void worker_cancel_end(struct worker *w)
 	__atomic_fetch_sub(&w->cancel, 1, __ATOMIC_SEQ_CST);
 }
 
+void worker_quiesce(struct worker *w, pthread_mutex_t *lock, int kick_fd,
+		    bool hold)
+{
+	if (!hold) {
+		pthread_mutex_unlock(lock);
+		(void)eventfd_write(kick_fd, 1);
+		return;
+	}
+	worker_cancel_begin(w);
+	pthread_mutex_lock(lock);
+	worker_cancel_end(w);
+}
+
 bool worker_cancelled(const struct worker *w)
 {
 	return __atomic_load_n(&w->stopping, __ATOMIC_SEQ_CST) ||

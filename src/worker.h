@@ -59,4 +59,13 @@ void worker_cancel_begin(struct worker *w);
 void worker_cancel_end(struct worker *w);
 bool worker_cancelled(const struct worker *w);
 
+/*
+ * A device's snapshot quiesce (virtio_dev_ops.quiesce) around @lock, the
+ * lock its worker processes under. @hold: cut the worker's batch short
+ * and take @lock, keeping it; else drop @lock and kick @kick_fd, so the
+ * worker looks at the rings again.
+ */
+void worker_quiesce(struct worker *w, pthread_mutex_t *lock, int kick_fd,
+		    bool hold);
+
 #endif

@@ -539,15 +539,12 @@ static void blk_quiesce(void *dev, bool hold)
 	struct virtio_blk *b = dev;
 	struct virtq *q = virtio_mmio_queue(&b->mmio, 0);
 
-	if (!hold) {
-		pthread_mutex_unlock(&b->lock);
-		/* The given-back request, and whatever came meanwhile. */
-		(void)eventfd_write(virtio_mmio_kick_fd(&b->mmio, 0), 1);
+	/* Released: the kick brings back the given-back request, and
+	 * whatever came meanwhile. */
+	worker_quiesce(&b->worker, &b->lock, virtio_mmio_kick_fd(&b->mmio, 0),
+		       hold);
+	if (!hold)
 		return;
-	}
-	worker_cancel_begin(&b->worker);
-	pthread_mutex_lock(&b->lock);
-	worker_cancel_end(&b->worker);
 	/* Nothing was pushed after it: virtq_undo_pop() can take it back. */
 	if (b->dropped && !virtq_undo_pop(q, b->dropped))
 		b->dropped = 0;

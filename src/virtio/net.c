@@ -734,17 +734,13 @@ static void net_quiesce(void *dev, bool hold)
 {
 	struct virtio_net *n = dev;
 
+	worker_quiesce(&n->worker, &n->lock,
+		       virtio_mmio_kick_fd(&n->mmio, VIRTIO_NET_RXQ), hold);
 	if (!hold) {
-		pthread_mutex_unlock(&n->lock);
-		(void)eventfd_write(
-			virtio_mmio_kick_fd(&n->mmio, VIRTIO_NET_RXQ), 1);
 		(void)eventfd_write(
 			virtio_mmio_kick_fd(&n->mmio, VIRTIO_NET_TXQ), 1);
 		return;
 	}
-	worker_cancel_begin(&n->worker);
-	pthread_mutex_lock(&n->lock);
-	worker_cancel_end(&n->worker);
 	/* The chain waiting for the TAP was the last one popped, and nothing
 	 * was pushed after it. */
 	if (n->tx_wait &&

@@ -234,14 +234,8 @@ static void rng_quiesce(void *dev, bool hold)
 {
 	struct virtio_rng *r = dev;
 
-	if (!hold) {
-		pthread_mutex_unlock(&r->lock);
-		(void)eventfd_write(virtio_mmio_kick_fd(&r->mmio, 0), 1);
-		return;
-	}
-	worker_cancel_begin(&r->worker);
-	pthread_mutex_lock(&r->lock);
-	worker_cancel_end(&r->worker);
+	worker_quiesce(&r->worker, &r->lock, virtio_mmio_kick_fd(&r->mmio, 0),
+		       hold);
 }
 
 static int rng_save(void *dev, struct snap_writer *w,

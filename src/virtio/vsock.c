@@ -1208,15 +1208,8 @@ static void vsock_quiesce(void *dev, bool hold)
 {
 	struct virtio_vsock *v = dev;
 
-	if (!hold) {
-		pthread_mutex_unlock(&v->lock);
-		(void)eventfd_write(virtio_mmio_kick_fd(&v->mmio, VSOCK_RXQ),
-				    1);
-		return;
-	}
-	worker_cancel_begin(&v->worker);
-	pthread_mutex_lock(&v->lock);
-	worker_cancel_end(&v->worker);
+	worker_quiesce(&v->worker, &v->lock,
+		       virtio_mmio_kick_fd(&v->mmio, VSOCK_RXQ), hold);
 }
 
 static int vsock_save(void *dev, struct snap_writer *w,
