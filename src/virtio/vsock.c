@@ -1062,8 +1062,6 @@ static int process_locked(struct virtio_vsock *v)
 			virtio_mmio_set_needs_reset(d);
 			return ret;
 		}
-		if (ret && virtq_needs_interrupt(evq))
-			virtio_mmio_signal_used(d);
 	}
 	if (v->reset_unhandled && transport_reset_handled(v, evq) < 0) {
 		virtio_mmio_set_needs_reset(d);
@@ -1083,6 +1081,7 @@ static int process_locked(struct virtio_vsock *v)
 	update_interest(v);
 	irq = virtq_needs_interrupt(txq);
 	irq |= virtq_needs_interrupt(rxq);
+	irq |= virtq_needs_interrupt(evq);
 	if (irq)
 		virtio_mmio_signal_used(d);
 	if (tx < 0 || rx < 0) {
