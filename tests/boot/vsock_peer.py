@@ -59,6 +59,18 @@ def connect(uds, port, secs=60.0):
     fail(f"port {port}: no OK within {secs}s ({last})")
 
 
+def listen_uds(path):
+    """A listening Unix socket at @path, replacing what was there."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ls.bind(path)
+    ls.listen(1)
+    return ls
+
+
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else ""
     if mode == "send":
@@ -79,14 +91,7 @@ def main():
         print(f"VSOCK-SENT port={port} host_port={host_port} bytes={n}", flush=True)
     elif mode == "recv":
         path, out = sys.argv[2], sys.argv[3]
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        ls.bind(path)
-        ls.listen(1)
-        c, _ = ls.accept()
+        c, _ = listen_uds(path).accept()
         h = hashlib.sha256()
         n = 0
         with open(out, "wb") as f:
@@ -100,13 +105,7 @@ def main():
         print(f"VSOCK-RECV sha256={h.hexdigest()} bytes={n}", flush=True)
     elif mode == "greet":
         path = sys.argv[2]
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        ls.bind(path)
-        ls.listen(1)
+        ls = listen_uds(path)
         ls.settimeout(120)
         try:
             c, _ = ls.accept()
