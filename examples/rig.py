@@ -18,6 +18,15 @@ import sys
 import kvmlite
 
 
+def say(line):
+    """@line and its newline in one write: the library's console thread
+    writes the guest's output to the same stdout, and it once landed
+    between a print()ed line and its end ("...'RIG-OK 42'RIG-OK 42 \\n",
+    tests/python/test_rig.py, 2026-12-01)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("kernel")
@@ -46,10 +55,10 @@ def main() -> int:
             # Linux drops console input that comes before the shell opens
             # the tty: type only once the prompt is there.
             vm.expect(a.prompt, timeout=a.timeout)
-            print(f"\nRIG: got the prompt, typing: {a.command}", flush=True)
+            say(f"\nRIG: got the prompt, typing: {a.command}")
             vm.write(a.command + "\n")
             vm.expect(re.compile(a.marker), timeout=a.timeout)
-            print(f"\nRIG: saw the marker {vm.match.group(0).rstrip()!r}", flush=True)
+            say(f"\nRIG: saw the marker {vm.match.group(0).rstrip()!r}")
             ex = vm.wait(timeout=a.timeout)
         except kvmlite.Timeout as e:
             print(f"RIG-VERDICT: FAIL: {e}; last output: {e.seen[-500:]!r}")
