@@ -7,9 +7,10 @@ kernel=$(guest_kernel --vmlinux)
 initrd=$(guest_initrd --modules virtio <<'SCENARIO'
 n=$(sed -n 's/.*vmindex=\([0-9]*\).*/\1/p' /proc/cmdline)
 printf 'record of vm %s\n' "$n" | dd of=/dev/vda bs=512 conv=fsync,notrunc 2>/dev/null
+stty -echo
 echo "VM-READY $n"
-# Keep running while the host kills one of us.
-sleep 25
+# Keep running while the host kills one of us: it says when it has.
+read -r go
 head -c 16 /dev/vda | grep -q "record of vm $n" && echo "VM-INTACT $n"
 test_exit $((40 + n))
 SCENARIO
@@ -20,11 +21,17 @@ done
 cat >"$WORK/drive.sh" <<DRIVE
 #!/bin/sh
 cd "$WORK"
+# Each VM's console input: a fifo in the test host's /tmp (9p shares refuse
+# special files), held open by a sleep until the guests may go on.
+fifos=\$(mktemp -d /tmp/many-vms.XXXXXX)
 for n in 0 1 2 3 4 5 6 7; do
+	mkfifo "\$fifos/in\$n"
 	kvmlite run --kernel "$kernel" --initrd "$initrd" --memory 128M \
-		--cmdline "console=ttyS0 quiet panic=-1 vmindex=\$n" \
-		--disk path="$WORK/disk\$n.img" </dev/null >vm\$n.out 2>&1 &
+		--cmdline "$GUEST_CMDLINE vmindex=\$n" \
+		--disk path="$WORK/disk\$n.img" <"\$fifos/in\$n" >vm\$n.out 2>&1 &
 	echo \$! >vm\$n.pid
+	sleep 1000 >"\$fifos/in\$n" &
+	holders="\${holders:-} \$!"
 done
 i=0 dead=''
 until [ \$(cat vm*.out | grep -c VM-READY) -ge 8 ]; do
@@ -44,10 +51,15 @@ if [ -n "\$dead" ]; then
 	done
 fi
 kill -9 \$(cat vm3.pid)
+for n in 0 1 2 4 5 6 7; do
+	# In a subshell: a VM that ended early has no reader (SIGPIPE).
+	(echo go >"\$fifos/in\$n") 2>/dev/null
+done
 for n in 0 1 2 3 4 5 6 7; do
 	wait \$(cat vm\$n.pid)
 	echo "VM \$n STATUS \$?"
 done
+kill \$holders
 cat vm*.out | grep -E '^VM-(READY|INTACT)'
 DRIVE
 chmod +x "$WORK/drive.sh"
