@@ -136,6 +136,9 @@ class VM:
     (``None``: nowhere; a path, created or truncated; an open file or a
     file descriptor, which the VM does not close).
 
+    :meth:`restore` makes a VM from a snapshot instead (:meth:`snapshot`,
+    :meth:`reset`).
+
     A context manager: leaving the ``with`` block closes the VM. Every
     method may be called from any thread, and many VMs may run in one
     process; calls that wait release the GIL. Creation errors raise
@@ -187,14 +190,15 @@ class VM:
         console: Union[None, str, "os.PathLike[str]", int, IO[Any]] = None,
     ) -> _VMT:
         """A VM made from the snapshot in directory ``snapshot`` (one that
-        ":meth:`snapshot` wrote, or a guest through port 0xf6 with the
-        command's ``--snapshot-dir``),
-        not yet running: :meth:`start` lets it go on from where the
-        snapshot was taken, and from then on it is driven like a booted
-        VM. Everything else comes from the snapshot (``kvmlite_vm_restore``):
-        its vCPUs, memory, disks (reopened by path), networks; only
-        ``name``, ``seccomp`` and ``console`` are given here, as to the
-        constructor (``name=None``: the snapshot's). Its console output
+        :meth:`snapshot` wrote, or a guest through port 0xf6 with the
+        command's ``--snapshot-dir``), not yet running: :meth:`start` lets
+        it go on from where the snapshot was taken, and from then on it is
+        driven like a booted VM (:meth:`expect`, :meth:`wait`,
+        :meth:`reset` to this snapshot, ...). Everything else comes from
+        the snapshot (``kvmlite_vm_restore``): its vCPUs, memory, disks
+        (reopened by path), networks. Only ``name``, ``seccomp`` and
+        ``console`` are given here, as to the constructor (``name=None``:
+        the library's messages use the snapshot's). Its console output
         (:attr:`console`, :meth:`expect`) starts empty, and the guest
         reads 1 from I/O port 0xf6 (0 in a VM that booted).
 
