@@ -512,6 +512,105 @@ static PyObject *Machine_console_stats(Machine *m, PyObject *unused)
 			     (unsigned long long)s.queued, s.out_error);
 }
 
+/* snapshot(dir): kvmlite_vm_snapshot(). */
+static PyObject *Machine_snapshot(Machine *m, PyObject *args)
+{
+	const char *dir;
+	PyObject *r = NULL;
+	int rc;
+
+	if (!PyArg_ParseTuple(args, "s", &dir))
+		return NULL;
+	if (!*dir)
+		return raise_errno(EINVAL, "snapshot: no directory given");
+	if (enter(m))
+		return NULL;
+	PyThreadState *ts = PyEval_SaveThread();
+	rc = kvmlite_vm_snapshot(m->vm, dir);
+	PyEval_RestoreThread(ts);
+	/* The message before leave(): a close may free the VM after it. */
+	if (rc) {
+		raise_errno(-rc, kvmlite_vm_last_error(m->vm));
+	} else {
+		Py_INCREF(Py_None);
+		r = Py_None;
+	}
+	leave(m);
+	return r;
+}
+
+/* reset(): kvmlite_vm_reset(). */
+static PyObject *Machine_reset(Machine *m, PyObject *unused)
+{
+	PyObject *r = NULL;
+	struct kvmlite_exit e;
+	int rc;
+
+	if (enter(m))
+		return NULL;
+	PyThreadState *ts = PyEval_SaveThread();
+	rc = kvmlite_vm_reset(m->vm);
+	PyEval_RestoreThread(ts);
+	if (rc == -ENOENT) {
+		raise_errno(ENOENT, "reset: the VM has taken or been restored "
+				    "from no snapshot");
+	} else if (rc == -EINVAL) {
+		raise_errno(EINVAL, "reset: the VM is not running");
+	} else if (rc) {
+		/* The VM stopped; the exit's detail says why. */
+		kvmlite_vm_exit_info(m->vm, &e);
+		raise_errno(-rc, e.detail);
+	} else {
+		Py_INCREF(Py_None);
+		r = Py_None;
+	}
+	leave(m);
+	return r;
+}
+
+/*
+ * Machine.restore(dir, name, seccomp, console_fd, start_ns): a Machine
+ * made by kvmlite_vm_restore() from the snapshot in @dir, with the
+ * console (and the rest a restore takes from a config) as Machine()'s.
+ */
+static PyObject *Machine_restore(PyTypeObject *type, PyObject *args,
+				 PyObject *kw)
+{
+	static char *names[] = { "dir",	       "name",	   "seccomp",
+				 "console_fd", "start_ns", NULL };
+	const char *dir, *name = NULL;
+	unsigned long long start_ns = 0;
+	int seccomp = 1, console_fd = -1, rc;
+	struct kvmlite_config cfg;
+	struct kvmlite_vm *vm = NULL;
+	char err[512] = "";
+	Machine *m;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "s|zpiK", names, &dir,
+					 &name, &seccomp, &console_fd,
+					 &start_ns))
+		return NULL;
+	m = (Machine *)type->tp_new(type, NULL, NULL);
+	if (!m)
+		return NULL;
+	kvmlite_config_init(&cfg);
+	cfg.name = name;
+	cfg.seccomp = seccomp;
+	cfg.console_out_fd = console_fd;
+	cfg.console_cb = output_append;
+	cfg.console_opaque = &m->out;
+	cfg.process_start_ns = start_ns;
+	PyThreadState *ts = PyEval_SaveThread();
+	rc = kvmlite_vm_restore(dir, &cfg, &vm, err, sizeof(err));
+	PyEval_RestoreThread(ts);
+	if (rc) {
+		Py_DECREF(m);
+		return raise_errno(-rc, err);
+	}
+	m->vm = vm;
+	return (PyObject *)m;
+}
+
 /* The text of a snprintf-style library call (dump, counters). */
 static PyObject *text_of(Machine *m,
 			 int (*fn)(struct kvmlite_vm *, char *, size_t))
@@ -603,6 +702,10 @@ static PyMethodDef Machine_methods[] = {
 	{ "counters", (PyCFunction)Machine_counters, METH_NOARGS, NULL },
 	{ "last_error", (PyCFunction)Machine_last_error, METH_NOARGS, NULL },
 	{ "warning", (PyCFunction)Machine_warning, METH_NOARGS, NULL },
+	{ "snapshot", (PyCFunction)Machine_snapshot, METH_VARARGS, NULL },
+	{ "reset", (PyCFunction)Machine_reset, METH_NOARGS, NULL },
+	{ "restore", (PyCFunction)(void (*)(void))Machine_restore,
+	  METH_VARARGS | METH_KEYWORDS | METH_CLASS, NULL },
 	{ "close", (PyCFunction)Machine_close, METH_NOARGS, NULL },
 	{ NULL, NULL, 0, NULL },
 };

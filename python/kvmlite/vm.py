@@ -8,10 +8,12 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import IO, Any, Dict, Optional, Pattern, Sequence, Union
+from typing import IO, Any, Dict, Optional, Pattern, Sequence, Type, TypeVar, Union
 
 from . import _native
 from ._native import Error
+
+_VMT = TypeVar("_VMT", bound="VM")
 
 # enum kvmlite_exit_reason, in order.
 _REASONS = ("running", "poweroff", "reboot", "test-exit", "crash", "stopped", "error")
@@ -134,6 +136,9 @@ class VM:
     (``None``: nowhere; a path, created or truncated; an open file or a
     file descriptor, which the VM does not close).
 
+    :meth:`restore` makes a VM from a snapshot instead (:meth:`snapshot`,
+    :meth:`reset`).
+
     A context manager: leaving the ``with`` block closes the VM. Every
     method may be called from any thread, and many VMs may run in one
     process; calls that wait release the GIL. Creation errors raise
@@ -154,25 +159,9 @@ class VM:
         console: Union[None, str, "os.PathLike[str]", int, IO[Any]] = None,
     ) -> None:
         start_ns = time.monotonic_ns()
-        self.name = name
-        self._console_file: Optional[IO[Any]] = None
-        console_fd = -1
-        if isinstance(console, bool):
-            raise TypeError("console: None, a path, a file or a file descriptor")
-        if isinstance(console, (str, os.PathLike)):
-            self._console_file = open(console, "wb")
-            console_fd = self._console_file.fileno()
-        elif isinstance(console, int):
-            console_fd = console
-        elif console is not None:
-            console_fd = console.fileno()
         dl = [d if isinstance(d, Disk) else Disk(d) for d in disks]
         nl = [n if isinstance(n, Net) else Net(n) for n in nets]
-        self._lock = threading.Lock()  # the expect cursor and decoder
-        self._cursor = 0
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._pending = ""  # decoded output not yet matched
-        self.match: Optional[re.Match[str]] = None
+        console_fd = self._prepare(name, console)
         try:
             self._m = _native.Machine(
                 os.fspath(kernel),
@@ -190,6 +179,68 @@ class VM:
         except BaseException:
             self._close_console()
             raise
+
+    @classmethod
+    def restore(
+        cls: Type[_VMT],
+        snapshot: Union[str, "os.PathLike[str]"],
+        *,
+        name: Optional[str] = None,
+        seccomp: bool = True,
+        console: Union[None, str, "os.PathLike[str]", int, IO[Any]] = None,
+    ) -> _VMT:
+        """A VM made from the snapshot in directory ``snapshot`` (one that
+        :meth:`snapshot` wrote, or a guest through port 0xf6 with the
+        command's ``--snapshot-dir``), not yet running: :meth:`start` lets
+        it go on from where the snapshot was taken, and from then on it is
+        driven like a booted VM (:meth:`expect`, :meth:`wait`,
+        :meth:`reset` to this snapshot, ...). Everything else comes from
+        the snapshot (``kvmlite_vm_restore``): its vCPUs, memory, disks
+        (reopened by path), networks. Only ``name``, ``seccomp`` and
+        ``console`` are given here, as to the constructor (``name=None``:
+        the library's messages use the snapshot's). Its console output
+        (:attr:`console`, :meth:`expect`) starts empty, and the guest
+        reads 1 from I/O port 0xf6 (0 in a VM that booted).
+
+        Raises :class:`kvmlite.Error` with the library's one-line message
+        (``.errno`` ENOEXEC when the snapshot is missing, truncated,
+        corrupt or from another kvmlite; ENODEV without a usable
+        /dev/kvm)."""
+        start_ns = time.monotonic_ns()
+        vm = cls.__new__(cls)
+        console_fd = vm._prepare(name, console)
+        try:
+            vm._m = _native.Machine.restore(
+                os.fspath(snapshot), name, bool(seccomp), console_fd, start_ns
+            )
+        except BaseException:
+            vm._close_console()
+            raise
+        return vm
+
+    def _prepare(
+        self, name: Optional[str], console: Union[None, str, "os.PathLike[str]", int, IO[Any]]
+    ) -> int:
+        """Set up what the Python side keeps (before the library's VM is
+        made); returns the console's file descriptor, -1 for none."""
+        self.name = name
+        self._console_file: Optional[IO[Any]] = None
+        console_fd = -1
+        if isinstance(console, bool):
+            raise TypeError("console: None, a path, a file or a file descriptor")
+        if isinstance(console, (str, os.PathLike)):
+            self._console_file = open(console, "wb")
+            console_fd = self._console_file.fileno()
+        elif isinstance(console, int):
+            console_fd = console
+        elif console is not None:
+            console_fd = console.fileno()
+        self._lock = threading.Lock()  # the expect cursor and decoder
+        self._cursor = 0
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._pending = ""  # decoded output not yet matched
+        self.match: Optional[re.Match[str]] = None
+        return console_fd
 
     def __enter__(self) -> "VM":
         return self
@@ -246,6 +297,47 @@ class VM:
     def resume(self) -> None:
         """Let paused vCPUs run again."""
         self._m.resume()
+
+    # ---- snapshots (kvmlite_vm_snapshot, _reset; restore: above) ----
+
+    def snapshot(self, dir: Union[str, "os.PathLike[str]"]) -> None:
+        """Write a snapshot of the running VM into directory ``dir``
+        (created if missing; its parent must exist), as
+        ``kvmlite_vm_snapshot()`` does: every vCPU is paused, the state
+        and memory files are written and atomically replace the ones
+        ``dir`` held, and the VM goes on. It becomes the snapshot
+        :meth:`reset` goes back to, and :meth:`restore` makes new VMs
+        from it. Disks are not copied (a restore reopens them by path;
+        only an overlay disk comes back as it was). Format:
+        docs/snapshot.md.
+
+        Raises :class:`kvmlite.Error` with the library's message, e.g.
+        ``"snapshot DIR: Not a directory"`` (``.errno`` ENOTDIR; ENOSPC,
+        EACCES... likewise; EINVAL when the VM is not running). A VM whose
+        snapshot failed runs on."""
+        self._m.snapshot(os.fspath(dir))
+
+    def reset(self) -> None:
+        """Set the running VM back, in place, to its last snapshot: the
+        one it took last with :meth:`snapshot` (or through port 0xf6), else
+        the one it was restored from (``kvmlite_vm_reset()``). Guest RAM,
+        every vCPU and every device go back; overlay disks lose what was
+        written since; the guest then reads 1 from port 0xf6, and the boot
+        timings' ``guest_marker`` starts anew.
+
+        The console is not reset, as in the C library: :attr:`console`
+        keeps the output printed before the reset, the guest's output
+        after it follows on, and :meth:`expect` goes on from where it was.
+        So output printed before the reset that no expect has matched yet
+        can still match the next one: to wait for something the reset
+        guest prints, expect text that only it prints (or consume the
+        earlier output with an expect before resetting).
+
+        Raises :class:`kvmlite.Error`: ``.errno`` ENOENT when the VM has
+        no snapshot to go back to, EINVAL when it is not running; another
+        errno when it could not be set back, and then the VM has stopped
+        (:attr:`exit` reason ``"error"``)."""
+        self._m.reset()
 
     def close(self) -> None:
         """Stop the VM if it runs, join its threads and free it (what the

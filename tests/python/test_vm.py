@@ -277,3 +277,199 @@ def test_ctrl_c_reaches_a_waiting_program(stubs, tmp_path):
         out, _ = p.communicate(timeout=10)
         assert out == "interrupted None\n", (how, out)
         assert p.returncode == 0
+
+
+# ---- snapshots: snapshot(), reset(), VM.restore() ----
+
+
+def _bump(vm):
+    """Type one byte at the count stub: its next line (the counter, one
+    more, and what port 0xf6 read)."""
+    vm.write(b"+")
+    return vm.expect("\n", timeout=10)
+
+
+def _counting_vm(stubs, **kw):
+    vm = kvmlite.VM(kernel=stubs.count, memory="64M", **kw)
+    vm.start()
+    assert vm.expect("\n", timeout=10) == "stub: counting\n"
+    return vm
+
+
+def test_reset_returns_ram_and_port_f6_to_the_snapshot(stubs, tmp_path):
+    snap = tmp_path / "snap"
+    with _counting_vm(stubs) as vm:
+        assert [_bump(vm) for _ in range(3)] == [f"count=0{i} f6=00\n" for i in (1, 2, 3)]
+        vm.snapshot(snap)
+        assert sorted(p.name for p in snap.iterdir()) == ["memory", "state"]
+        assert [_bump(vm) for _ in range(2)] == ["count=04 f6=00\n", "count=05 f6=00\n"]
+        vm.reset()
+        # The counter is the snapshot's again, and port 0xf6 reads 1.
+        assert [_bump(vm) for _ in range(2)] == ["count=04 f6=01\n", "count=05 f6=01\n"]
+        vm.reset()  # to the same snapshot, not to the state of the last reset
+        assert _bump(vm) == "count=04 f6=01\n"
+        # A new snapshot replaces the one a reset goes back to.
+        vm.snapshot(snap)
+        assert _bump(vm) == "count=05 f6=01\n"
+        vm.reset()
+        assert _bump(vm) == "count=05 f6=01\n"
+        vm.write(b"x")
+        ex = vm.wait(timeout=10)
+        # The console carried on through the resets, as the library's does.
+        assert vm.console == "stub: counting\n" + "".join(
+            f"count={n:02x} f6={f6:02x}\n"
+            for n, f6 in [(1, 0), (2, 0), (3, 0), (4, 0), (5, 0), (4, 1), (5, 1), (4, 1), (5, 1), (5, 1)]
+        )
+    assert (ex.reason, ex.value) == ("test-exit", 5)
+
+
+def test_reset_keeps_the_expect_position(stubs, tmp_path):
+    # Output printed before a reset and not yet expected is still there
+    # for the next expect, before what the reset guest prints.
+    with _counting_vm(stubs) as vm:
+        vm.snapshot(tmp_path / "snap")
+        vm.write(b"++")
+        deadline = time.monotonic() + 10
+        while not vm.console.endswith("count=02 f6=00\n") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        vm.reset()
+        vm.write(b"+")
+        assert vm.expect("f6=01\n", timeout=10) == "count=01 f6=00\ncount=02 f6=00\ncount=01 f6=01\n"
+
+
+def test_reset_wakes_the_snapshot_stub_and_needs_a_snapshot(stubs, tmp_path):
+    # The stub the C library's snapshot tests use (tests/smoke/snapshot_lib.c):
+    # it waits for port 0xf6 to read non-zero, and says whether its RAM
+    # byte is the snapshot's (it clears it after saying so).
+    snap = tmp_path / "snap"
+    with kvmlite.VM(kernel=stubs.snaphang, memory="64M") as vm:
+        vm.start()
+        vm.expect("stub: booted\n", timeout=10)
+        with pytest.raises(kvmlite.Error, match="no snapshot") as e:
+            vm.reset()
+        assert e.value.errno == errno.ENOENT
+        assert vm.exit is None  # a refused reset leaves the VM running
+        vm.snapshot(snap)
+        for _ in range(3):
+            vm.reset()
+            assert vm.expect("\n", timeout=10) == "stub: restored 5a\n"
+        vm.stop()
+        assert vm.wait(timeout=10).reason == "stopped"
+        with pytest.raises(kvmlite.Error, match="not running") as e:
+            vm.reset()
+        assert e.value.errno == errno.EINVAL
+        with pytest.raises(kvmlite.Error, match=r"^snapshot .*: the VM is not running$") as e:
+            vm.snapshot(snap)
+        assert e.value.errno == errno.EINVAL
+
+
+def test_restore_goes_on_from_the_snapshot(stubs, tmp_path):
+    snap = tmp_path / "snap"
+    log = tmp_path / "restored.log"
+    with _counting_vm(stubs, name="orig") as vm:
+        for _ in range(3):
+            _bump(vm)
+        vm.snapshot(snap)
+        assert _bump(vm) == "count=04 f6=00\n"
+        # Two at once, while the VM that took it runs on.
+        with kvmlite.VM.restore(snap, name="copy", console=log) as r, kvmlite.VM.restore(os.fspath(snap)) as r2:
+            assert isinstance(r, kvmlite.VM) and r.name == "copy"
+            assert r.exit is None and r.console == ""
+            r.start()
+            r2.start()
+            assert [_bump(r) for _ in range(2)] == ["count=04 f6=01\n", "count=05 f6=01\n"]
+            assert _bump(r2) == "count=04 f6=01\n"
+            assert _bump(vm) == "count=05 f6=00\n"
+            # A restored VM resets to the snapshot it came from.
+            r.reset()
+            assert _bump(r) == "count=04 f6=01\n"
+            assert r.console == "count=04 f6=01\ncount=05 f6=01\ncount=04 f6=01\n"
+            r.write(b"x")
+            ex = r.wait(timeout=10)
+            r2.stop()
+            assert r2.wait(timeout=10).reason == "stopped"
+            assert r.timings.first_run is not None
+        assert (ex.reason, ex.value, ex.status) == ("test-exit", 4, 4)
+        assert log.read_text() == "count=04 f6=01\ncount=05 f6=01\ncount=04 f6=01\n"
+        with pytest.raises(kvmlite.Error, match="closed"):
+            r.reset()
+        assert vm.exit is None and _bump(vm) == "count=06 f6=00\n"
+
+
+def test_snapshot_into_an_unwritable_path_raises(stubs, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    with _counting_vm(stubs) as vm:
+        for bad, err in [(afile / "snap", errno.ENOTDIR), (tmp_path / "no" / "snap", errno.ENOENT)]:
+            with pytest.raises(kvmlite.Error) as e:
+                vm.snapshot(bad)
+            assert e.value.errno == err
+            assert str(e.value) == f"snapshot {bad}: {os.strerror(err)}"
+            assert vm.last_error == str(e.value)
+        with pytest.raises(kvmlite.Error) as e:
+            vm.snapshot("")
+        assert e.value.errno == errno.EINVAL
+        # The VM runs on, and a failed snapshot is none to reset to.
+        assert vm.exit is None and _bump(vm) == "count=01 f6=00\n"
+        with pytest.raises(kvmlite.Error) as e:
+            vm.reset()
+        assert e.value.errno == errno.ENOENT
+        assert not (tmp_path / "no").exists()
+
+
+def _corrupt(snap, how):
+    if how == "missing":
+        return snap / "none"
+    if how == "empty":
+        (snap / "empty").mkdir()
+        return snap / "empty"
+    bad = snap.parent / f"bad-{how}"
+    bad.mkdir()
+    for name in ("state", "memory"):
+        (bad / name).write_bytes((snap / name).read_bytes())
+    if how == "no memory":
+        (bad / "memory").unlink()
+    elif how == "memory truncated":
+        os.truncate(bad / "memory", 4096)
+    elif how == "state flipped":
+        data = bytearray((bad / "state").read_bytes())
+        data[len(data) // 2] ^= 0x40
+        (bad / "state").write_bytes(bytes(data))
+    elif how == "state truncated":
+        os.truncate(bad / "state", (bad / "state").stat().st_size // 2)
+    return bad
+
+
+@pytest.mark.parametrize(
+    "how, message",
+    [
+        ("missing", r"/none: No such file or directory$"),
+        ("empty", r"/empty/state: No such file or directory$"),
+        ("no memory", r"/memory: No such file or directory$"),
+        ("memory truncated", r"/memory: truncated"),
+        ("state flipped", r"/state: checksum mismatch"),
+        ("state truncated", r"/state: truncated"),
+    ],
+)
+def test_restore_from_a_missing_or_corrupt_snapshot_raises(stubs, tmp_path, how, message):
+    snap = tmp_path / "snap"
+    with _counting_vm(stubs) as vm:
+        vm.snapshot(snap)
+    # The good one restores (else the test would prove nothing).
+    with kvmlite.VM.restore(snap) as r:
+        r.start()
+        assert _bump(r) == "count=01 f6=01\n"
+    bad = _corrupt(snap, how)
+    with pytest.raises(kvmlite.Error) as e:
+        kvmlite.VM.restore(bad, console=tmp_path / "console.log")
+    assert e.value.errno == errno.ENOEXEC, str(e.value)
+    assert str(e.value).startswith(f"snapshot {bad}"), str(e.value)
+    assert re.search(message, str(e.value)), str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_restore_argument_types(stubs, tmp_path):
+    with pytest.raises(TypeError):
+        kvmlite.VM.restore(tmp_path, console=True)
+    with pytest.raises(TypeError):
+        kvmlite.VM.restore(tmp_path, "name")  # keyword-only

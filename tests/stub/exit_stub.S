@@ -23,6 +23,12 @@
  * Restored, it marks the boot timer (0xf5), prints "stub: restored 5a"
  * when the byte still holds 0x5a ("stub: restored ??" else), clears it
  * and exits with 20 (STUB_SNAPSHOT_EXIT) or halts.
+ *
+ * With STUB_COUNT it keeps a counter in guest RAM (a byte at 2 MiB, for
+ * snapshot, reset and restore tests): it prints "stub: counting\n", then
+ * for each byte it reads from the UART adds one to the counter and prints
+ * "count=NN f6=BB\n" (the counter and a read of port 0xf6, both in hex);
+ * the byte "x" instead ends it with test-exit NN.
  */
 #ifndef STUB_EXIT_VALUE
 #define STUB_EXIT_VALUE 42
@@ -45,7 +51,7 @@
 	.long 0
 #endif
 
-#ifdef STUB_ECHO
+#if defined(STUB_ECHO) || defined(STUB_COUNT)
 	/* A byte from the UART into %al, polling LSR (no stack in PVH). */
 	.macro GETC label
 	movw $0x3fd, %dx
@@ -144,6 +150,49 @@ puts:	movw $0x3f8, %dx
 	outb %al, %dx
 	jmp 2b
 3:	ret
+#elif defined(STUB_COUNT)
+	movl $0x90000, %esp	/* PVH gives no stack */
+	movb $0, 0x200000	/* the counter, in guest RAM */
+	movl $counting, %esi
+	call cputs
+11:	GETC 12
+	cmpb $'x', %al
+	je 16f
+	incb 0x200000
+	movl $count_is, %esi
+	call cputs
+	movb 0x200000, %al
+	call hex2
+	movl $f6_is, %esi
+	call cputs
+	inb $0xf6, %al
+	call hex2
+	movb $'\n', %al
+	movw $0x3f8, %dx
+	outb %al, %dx
+	jmp 11b
+16:	movb 0x200000, %al
+	outb %al, $0xf4
+	jmp 1f
+cputs:	movw $0x3f8, %dx	/* the string at %esi */
+13:	lodsb
+	testb %al, %al
+	jz 14f
+	outb %al, %dx
+	jmp 13b
+14:	ret
+hex2:	movb %al, %ah		/* %al as two hex digits */
+	shrb $4, %al
+	call hexdig
+	movb %ah, %al
+hexdig:	andb $0x0f, %al
+	addb $'0', %al
+	cmpb $'9', %al
+	jbe 15f
+	addb $('a' - '0' - 10), %al
+15:	movw $0x3f8, %dx
+	outb %al, %dx
+	ret
 #elif !defined(STUB_HANG)
 	movb $STUB_EXIT_VALUE, %al
 	outb %al, $0xf4
@@ -170,6 +219,15 @@ good:
 	.asciz "5a\n"
 bad:
 	.asciz "??\n"
+#endif
+#ifdef STUB_COUNT
+	.section .rodata
+counting:
+	.asciz "stub: counting\n"
+count_is:
+	.asciz "count="
+f6_is:
+	.asciz " f6="
 #endif
 #ifdef STUB_ECHO
 	.section .rodata
