@@ -95,21 +95,24 @@ static int set_region(int vm_fd, unsigned int slot,
 	return ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0 ? -errno : 0;
 }
 
-int kvm_reload_memory(int vm_fd, const struct guest_mem *m)
+int kvm_flush_shadow_mmu(int vm_fd, const struct guest_mem *m)
 {
-	for (int i = 0; i < m->nr_regions; i++) {
-		struct guest_region gone = m->regions[i];
-		int ret;
+	struct guest_region page = { .size = 4096 };
+	int ret;
 
-		gone.size = 0;
-		ret = set_region(vm_fd, (unsigned int)i, &gone);
-		if (!ret)
-			ret = set_region(vm_fd, (unsigned int)i,
-					 &m->regions[i]);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	if (!m->nr_regions)
+		return 0;
+	/* Any host page will do (slots may alias): RAM's first. */
+	page.hva = m->regions[0].hva;
+	for (int i = 0; i < m->nr_regions; i++)
+		if (m->regions[i].gpa + m->regions[i].size > page.gpa)
+			page.gpa = m->regions[i].gpa + m->regions[i].size;
+	page.gpa = (page.gpa + 4095) & ~4095ULL;
+	ret = set_region(vm_fd, (unsigned int)m->nr_regions, &page);
+	if (ret)
+		return ret;
+	page.size = 0;
+	return set_region(vm_fd, (unsigned int)m->nr_regions, &page);
 }
 
 /* The host CPU's features as KVM can virtualise them; grow the buffer

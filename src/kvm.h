@@ -29,12 +29,15 @@ int kvm_create_vm(int kvm_fd, unsigned int cpus, const struct guest_mem *m,
 		  int *vm_fd, char *err, size_t errlen);
 
 /*
- * Delete and re-add every memory slot of @m, so that KVM forgets what it
- * derived from guest RAM: a shadow-paging KVM (no EPT/NPT) keeps shadow
- * pages of the guest's page tables, which go stale when RAM is replaced
- * under it (a reset in place). vCPUs must be out of KVM_RUN. 0 or -errno.
+ * Make KVM forget what it derived from guest RAM: a shadow-paging KVM (no
+ * EPT/NPT) keeps shadow pages of the guest's page tables, which go stale
+ * when RAM is replaced under it (a reset in place). Deleting any memory
+ * slot drops all of them (x86 KVM's kvm_arch_flush_shadow_memslot zaps
+ * every shadow page), so this adds and deletes a one-page slot above @m's
+ * regions: unlike re-adding RAM's own slots, nothing per page of RAM.
+ * vCPUs must be out of KVM_RUN. 0 or -errno.
  */
-int kvm_reload_memory(int vm_fd, const struct guest_mem *m);
+int kvm_flush_shadow_mmu(int vm_fd, const struct guest_mem *m);
 
 /* The size to mmap() of a vCPU's struct kvm_run, or a negative errno. */
 int kvm_vcpu_mmap_size(int kvm_fd);

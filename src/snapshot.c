@@ -630,7 +630,7 @@ static int apply_state(struct kvmlite_vm *vm, const struct snapfile *f,
 		/* The MMU notifier drops KVM's mappings of the old pages, not
 		 * its shadows of the guest's page tables in them. */
 		if (!ret) {
-			ret = kvm_reload_memory(vm->vm_fd, &vm->mem);
+			ret = kvm_flush_shadow_mmu(vm->vm_fd, &vm->mem);
 			if (ret)
 				err_fmt(err, errlen, ret,
 					"KVM_SET_USER_MEMORY_REGION: %s",

@@ -29,6 +29,16 @@
  * for each byte it reads from the UART adds one to the counter and prints
  * "count=NN f6=BB\n" (the counter and a read of port 0xf6, both in hex);
  * the byte "x" instead ends it with test-exit NN.
+ *
+ * With STUB_PAGING it checks that a reset leaves KVM no stale shadow of a
+ * guest page table: it turns on long mode's paging (tables at 3 MiB; 'A'
+ * at 4 MiB, 'B' at 8 MiB; virtual 4 MiB through page table 1 to 'A'),
+ * reads 4 MiB and asks for a snapshot (0xf6). Then it points virtual
+ * 4 MiB at table 2 (to 'B'), prints "stub: 4M reads B" and spins until a
+ * reset. Reset (the directory in RAM points at table 1 again), it prints
+ * "stub: restored, 4M reads A", then points table 1 at 'B', reloads CR3
+ * and prints "stub: table 1 changed, 4M reads B" (a shadow of table 2
+ * left in table 1's place reads 'A'), and goes on as after the snapshot.
  */
 #ifndef STUB_EXIT_VALUE
 #define STUB_EXIT_VALUE 42
@@ -193,6 +203,77 @@ hexdig:	andb $0x0f, %al
 15:	movw $0x3f8, %dx
 	outb %al, %dx
 	ret
+#elif defined(STUB_PAGING)
+	/* Long mode's paging (this KVM has no other; the code stays 32-bit,
+	 * in compatibility mode): PML4 at 3 MiB, PDPT, directory, and two
+	 * page tables for virtual 4 MiB. */
+	movl $0x90000, %esp	/* PVH gives no stack */
+	movl $0x300000, %edi
+	xorl %eax, %eax
+	movl $5120, %ecx
+	cld
+	rep stosl
+	movl $0x301003, 0x300000
+	movl $0x302003, 0x301000
+	movl $0x000083, 0x302000	/* present, writable, 2 MiB */
+	movl $0x200083, 0x302008
+	movl $0x303003, 0x302010	/* virtual 4 MiB: page table 1 */
+	movl $0x600083, 0x302018
+	movl $0x800083, 0x302020
+	movl $0x400003, 0x303000	/* table 1: 4 MiB -> 4 MiB ('A') */
+	movl $0x800003, 0x304000	/* table 2: 4 MiB -> 8 MiB ('B') */
+	movb $'A', 0x400000
+	movb $'B', 0x800000
+	movl %cr4, %eax
+	orl $0x20, %eax		/* PAE */
+	movl %eax, %cr4
+	movl $0x300000, %eax
+	movl %eax, %cr3
+	movl $0xc0000080, %ecx	/* EFER.LME */
+	rdmsr
+	orl $0x100, %eax
+	wrmsr
+	movl %cr0, %eax
+	orl $0x80000000, %eax	/* PG */
+	movl %eax, %cr0
+	movb 0x400000, %bl	/* KVM shadows table 1 now */
+	outb %al, $0xf6
+	inb $0xf6, %al
+	testb %al, %al
+	jz 4f
+	movb 0x400000, %bl	/* reset: through table 1, as in RAM */
+	movl $pt_restored, %esi
+	call pputs
+	movb %bl, %al
+	call pputc
+	movl $0x800003, 0x303000	/* table 1: 4 MiB -> 8 MiB */
+	movl %cr3, %eax		/* flush the TLB */
+	movl %eax, %cr3
+	movb 0x400000, %bl
+	movl $pt_changed, %esi
+	call pputs
+	movb %bl, %al
+	call pputc
+4:	movl $0x304003, 0x302010	/* virtual 4 MiB: page table 2 */
+	invlpg 0x400000
+	movb 0x400000, %bl
+	movl $pt_reads, %esi
+	call pputs
+	movb %bl, %al
+	call pputc
+5:	jmp 5b			/* until a reset */
+pputs:	movw $0x3f8, %dx	/* the string at %esi */
+2:	lodsb
+	testb %al, %al
+	jz 3f
+	outb %al, %dx
+	jmp 2b
+3:	ret
+pputc:	movw $0x3f8, %dx	/* %al, then a newline */
+	outb %al, %dx
+	movb $'\n', %al
+	outb %al, %dx
+	ret
 #elif !defined(STUB_HANG)
 	movb $STUB_EXIT_VALUE, %al
 	outb %al, $0xf4
@@ -228,6 +309,15 @@ count_is:
 	.asciz "count="
 f6_is:
 	.asciz " f6="
+#endif
+#ifdef STUB_PAGING
+	.section .rodata
+pt_reads:
+	.asciz "stub: 4M reads "
+pt_restored:
+	.asciz "stub: restored, 4M reads "
+pt_changed:
+	.asciz "stub: table 1 changed, 4M reads "
 #endif
 #ifdef STUB_ECHO
 	.section .rodata
