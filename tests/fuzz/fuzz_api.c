@@ -6,6 +6,7 @@
  * Content-Length), never more than the output buffer, and every 4xx/5xx
  * body is a JSON object with an "error" string.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,25 @@ static void fake_shutdown(void *o)
 	state = API_VM_SHUTDOWN;
 }
 
+static int fake_is_snapshot_dir(void *o, const char *path)
+{
+	if (!strcmp(path, "/snap") || !strcmp(path, "/snap/"))
+		return 1;
+	return strncmp(path, "/snap", 5) ? -ENOENT : 0;
+}
+
+/* Every other snapshot fails, as a full disk would. */
+static int fake_snapshot(void *o, char *why, size_t len)
+{
+	static unsigned int n;
+
+	if (n++ % 2) {
+		snprintf(why, len, "memory: No space left on device");
+		return -ENOSPC;
+	}
+	return 0;
+}
+
 static const struct api_target target = {
 	.state = fake_state,
 	.pause = fake_pause,
@@ -55,6 +75,9 @@ static const struct api_target target = {
 	.counters = fake_counters,
 	.vmm_shutdown = fake_shutdown,
 	.config_json = "{\"cpus\":{\"boot_vcpus\":1}}",
+	.snapshot_dir = "/snap",
+	.is_snapshot_dir = fake_is_snapshot_dir,
+	.snapshot = fake_snapshot,
 };
 
 /* Check and drop the complete replies at the head of the output. */
