@@ -15,6 +15,7 @@
 #include "api.h"
 
 static enum api_vm_state state = API_VM_RUNNING;
+static unsigned int snapshots; /* fake_snapshot's calls, this input */
 
 static enum api_vm_state fake_state(void *o)
 {
@@ -58,9 +59,7 @@ static int fake_is_snapshot_dir(void *o, const char *path)
 /* Every other snapshot fails, as a full disk would. */
 static int fake_snapshot(void *o, char *why, size_t len)
 {
-	static unsigned int n;
-
-	if (n++ % 2) {
+	if (snapshots++ % 2) {
 		snprintf(why, len, "memory: No space left on device");
 		return -ENOSPC;
 	}
@@ -124,6 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	piece = (size_t)data[0] + 1;
 	state = API_VM_RUNNING;
+	snapshots = 0;
 	api_conn_init(&c, &target);
 	while (i < size) {
 		size_t n = size - i < piece ? size - i : piece;
