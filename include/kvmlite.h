@@ -523,6 +523,26 @@ KVMLITE_API const char *kvmlite_vm_warning(struct kvmlite_vm *vm);
 KVMLITE_API int kvmlite_vm_snapshot(struct kvmlite_vm *vm, const char *dir);
 
 /*
+ * Take a snapshot into the VM's own directory (kvmlite_config.snapshot_dir)
+ * as a guest's write to port 0xf6 does, on the VM's snapshot thread, and
+ * wait for it: for a caller that may not open files itself (a thread
+ * under a seccomp filter, such as the kvmlite command's API socket): the
+ * directory is the one opened at creation, and only the snapshot thread,
+ * whose filter lets it create files there alone, writes. Like
+ * kvmlite_vm_snapshot() (a paused VM stays paused; one that runs is
+ * paused meanwhile and resumed), but a failure, unlike the guest's, does
+ * not stop the VM. One call at a time; a snapshot the guest asked for
+ * meanwhile is taken before or after it. Returns 0; -ENOENT when the VM
+ * has no snapshot_dir; -EINVAL when it is not running; -EBUSY while
+ * another call waits; -ECANCELED when the VM stops before the snapshot is
+ * done (the call returns at once then: it never holds up a stop); else
+ * as kvmlite_vm_snapshot(). On failure one line in @err (may be NULL)
+ * says why; a snapshot that failed is also kvmlite_vm_last_error()'s.
+ */
+KVMLITE_API int kvmlite_vm_snapshot_to_dir(struct kvmlite_vm *vm, char *err,
+					   size_t errlen);
+
+/*
  * Create a VM from the snapshot in @dir, ready for kvmlite_vm_start(): it
  * goes on from where the snapshot was taken, with the snapshot's vCPUs,
  * memory size, disks (reopened by path; one whose size changed, or an

@@ -26,6 +26,8 @@ static const char *status_text(int status)
 		return "No Content";
 	case 400:
 		return "Bad Request";
+	case 403:
+		return "Forbidden";
 	case 404:
 		return "Not Found";
 	case 405:
@@ -236,8 +238,64 @@ static void vm_power_button(struct api_conn *c)
 		  "press the power button");
 }
 
-/* {"destination_url": "file:///dir"}: checked, then 501: this thread may
- * open no files, and the snapshot writer is not yet handed the request. */
+/*
+ * A snapshot into @path, a destination_url's path: only the VM's snapshot
+ * directory, written by its snapshot thread (this one may open no files:
+ * src/sandbox.c). 409 without one, or when the VM is shut down or a
+ * snapshot cannot be taken now; 403 for another directory; 500 when the
+ * snapshot failed; 204 once it is written.
+ */
+static void snapshot_to(struct api_conn *c, const char *path)
+{
+	const struct api_target *t = c->t;
+	char why[256], msg[1024];
+	int ret;
+
+	if (!t->snapshot_dir) {
+		reply_error(c, 409,
+			    "cannot snapshot: this VM has no snapshot "
+			    "directory (start kvmlite with --snapshot-dir DIR, "
+			    "then give \"file://DIR\")",
+			    NULL);
+		return;
+	}
+	ret = t->is_snapshot_dir(t->opaque, path);
+	if (ret != 1) {
+		snprintf(msg, sizeof(msg),
+			 "destination_url file://%.256s: %s (vm.snapshot "
+			 "writes only to this VM's --snapshot-dir, "
+			 "file://%.512s)",
+			 path,
+			 ret < 0 ? strerror(-ret)
+				 : "not this VM's snapshot directory",
+			 t->snapshot_dir);
+		reply_error(c, 403, msg, NULL);
+		return;
+	}
+	if (t->state(t->opaque) == API_VM_SHUTDOWN) {
+		reply_error(c, 409, "cannot snapshot: the VM is shut down",
+			    NULL);
+		return;
+	}
+	why[0] = '\0';
+	ret = t->snapshot(t->opaque, why, sizeof(why));
+	if (!ret) {
+		reply(c, 204, NULL, NULL);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "snapshot %.512s: %s", t->snapshot_dir,
+		 why[0] ? why : strerror(-ret));
+	/* Not now (stopping, another in progress) or not here: the
+	 * client's to retry or fix; else the VMM failed (ENOSPC...). */
+	reply_error(c,
+		    ret == -EBUSY || ret == -EINVAL || ret == -ECANCELED ||
+				    ret == -ENOENT || ret == -EOPNOTSUPP
+			    ? 409
+			    : 500,
+		    msg, NULL);
+}
+
+/* {"destination_url": "file:///DIR"}: checked, then snapshot_to(DIR). */
 static void vm_snapshot(struct api_conn *c)
 {
 	json_error_t e;
@@ -259,11 +317,7 @@ static void vm_snapshot(struct api_conn *c)
 			    "\"file:///DIR\"",
 			    NULL);
 	} else {
-		reply_error(c, 501,
-			    "vm.snapshot is not available on the API socket "
-			    "in this kvmlite (" KVMLITE_VERSION_STRING
-			    "): use --snapshot-dir or kvmlite_vm_snapshot()",
-			    NULL);
+		snapshot_to(c, url + 7);
 	}
 	json_decref(j);
 }

@@ -38,6 +38,20 @@ struct api_target {
 	/* vmm.shutdown, called once its reply is on its way. */
 	void (*vmm_shutdown)(void *opaque);
 	const char *config_json; /* vm.info's "config": a JSON object */
+	/*
+	 * vm.snapshot's one destination: the VM's snapshot directory
+	 * (--snapshot-dir, its real path), written by the VM's snapshot
+	 * thread, never by the API thread; NULL: none, vm.snapshot is
+	 * refused.
+	 */
+	const char *snapshot_dir;
+	/* Whether @path names snapshot_dir (the same directory, however
+	 * spelt): 1, 0, or -errno (it cannot be looked up). */
+	int (*is_snapshot_dir)(void *opaque, const char *path);
+	/* Take a snapshot into snapshot_dir and wait for it (never past the
+	 * VM's stop): kvmlite_vm_snapshot_to_dir()'s 0 or -errno, with one
+	 * line in @why. */
+	int (*snapshot)(void *opaque, char *why, size_t len);
 };
 
 /*

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -180,6 +181,11 @@ struct api_vm {
 	struct kvmlite_vm *vm;
 	bool paused;	   /* atomic: vm.pause, until vm.resume */
 	bool api_shutdown; /* atomic: vmm.shutdown stopped it */
+	/* vm.snapshot's destination: the --snapshot-dir the VM opened, as
+	 * found at start (before any filter), or none (snapshot_dir NULL). */
+	char *snapshot_dir; /* its real path */
+	dev_t snap_dev;
+	ino_t snap_ino;
 };
 
 static enum api_vm_state api_vm_state(void *opaque)
@@ -222,6 +228,45 @@ static int api_vm_power_button(void *opaque)
 static int api_vm_counters(void *opaque, char *buf, size_t len)
 {
 	return kvmlite_vm_counters(((struct api_vm *)opaque)->vm, buf, len);
+}
+
+/* On the API thread: a stat (newfstatat, which its filter allows), no
+ * open. */
+static int api_vm_is_snapshot_dir(void *opaque, const char *path)
+{
+	struct api_vm *a = opaque;
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	return S_ISDIR(st.st_mode) && st.st_dev == a->snap_dev &&
+	       st.st_ino == a->snap_ino;
+}
+
+/* The VM's snapshot thread writes it; this waits, at most until a stop. */
+static int api_vm_snapshot(void *opaque, char *why, size_t len)
+{
+	return kvmlite_vm_snapshot_to_dir(((struct api_vm *)opaque)->vm, why,
+					  len);
+}
+
+/* Where vm.snapshot may write: the VM's snapshot directory, which exists
+ * once the VM does. 0, or -1 after printing why. */
+static int api_vm_find_snapshot_dir(struct api_vm *a, const char *dir)
+{
+	struct stat st;
+
+	if (!dir)
+		return 0;
+	a->snapshot_dir = realpath(dir, NULL);
+	if (!a->snapshot_dir || stat(a->snapshot_dir, &st)) {
+		fprintf(stderr, "kvmlite: --snapshot-dir %s: %s\n", dir,
+			strerror(errno));
+		return -1;
+	}
+	a->snap_dev = st.st_dev;
+	a->snap_ino = st.st_ino;
+	return 0;
 }
 
 static void api_vm_shutdown(void *opaque)
@@ -337,6 +382,8 @@ static int run(const struct cli_opts *o, uint64_t t0)
 		.power_button = api_vm_power_button,
 		.counters = api_vm_counters,
 		.vmm_shutdown = api_vm_shutdown,
+		.is_snapshot_dir = api_vm_is_snapshot_dir,
+		.snapshot = api_vm_snapshot,
 	};
 	struct api_server *api = NULL;
 	char *api_config = NULL;
@@ -400,6 +447,14 @@ static int run(const struct cli_opts *o, uint64_t t0)
 		fprintf(stderr, "kvmlite: %s\n", err[0] ? err : strerror(-ret));
 		status = status_for_create_error(ret);
 		goto out;
+	}
+	/* Resolved here, before any filter: the API thread can only stat. */
+	if (api_fd >= 0) {
+		if (api_vm_find_snapshot_dir(&api_vm, cfg.snapshot_dir)) {
+			status = KVMLITE_STATUS_VMM_ERROR;
+			goto out;
+		}
+		target.snapshot_dir = api_vm.snapshot_dir;
 	}
 	if (kvmlite_vm_warning(vm))
 		fprintf(stderr, "kvmlite: warning: %s\n",
@@ -507,6 +562,7 @@ out:
 	if (api_fd >= 0)
 		api_unlisten(api_fd, o->api_socket, api_dev, api_ino);
 	free(api_config);
+	free(api_vm.snapshot_dir);
 	kvmlite_vm_destroy(vm);
 	kvmlite_config_release(&cfg);
 	if (out_fd >= 0)

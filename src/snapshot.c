@@ -39,7 +39,7 @@ void snapshot_prepare(struct kvmlite_vm *vm)
 
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
-	s->dirfd = s->request_fd = s->pagemap_fd = s->mem_fd = -1;
+	s->dirfd = s->request_fd = s->take_fd = s->pagemap_fd = s->mem_fd = -1;
 	s->thread.stop_fd = -1;
 }
 
@@ -157,7 +157,8 @@ int snapshot_init(struct kvmlite_vm *vm, const struct config_native *c,
 			       "snapshot directory %s: %s", s->dir,
 			       strerror(-s->dirfd));
 	s->request_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->request_fd < 0)
+	s->take_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->request_fd < 0 || s->take_fd < 0)
 		return err_fmt(err, errlen, -errno, "eventfd: %s",
 			       strerror(errno));
 	/* Opened now: the thread's filter lets it open files in the
@@ -174,7 +175,8 @@ int snapshot_init(struct kvmlite_vm *vm, const struct config_native *c,
 void snapshot_release(struct kvmlite_vm *vm)
 {
 	struct snapshots *s = &vm->snaps;
-	int *fds[] = { &s->dirfd, &s->request_fd, &s->pagemap_fd, &s->mem_fd };
+	int *fds[] = { &s->dirfd, &s->request_fd, &s->take_fd, &s->pagemap_fd,
+		       &s->mem_fd };
 
 	worker_release(&s->thread);
 	for (size_t i = 0; i < ARRAY_LEN(fds); i++) {
@@ -516,17 +518,40 @@ static void guest_snapshot(struct kvmlite_vm *vm)
 	pthread_mutex_unlock(&vm->snaps.lock);
 }
 
+/* kvmlite_vm_snapshot_to_dir()'s: a failure is its caller's to report,
+ * the VM runs on. */
+static void caller_snapshot(struct kvmlite_vm *vm)
+{
+	struct snapshots *s = &vm->snaps;
+	char why[256];
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = pause_and_write(vm, s->dirfd, why, sizeof(why));
+	vm_resume_vcpus(vm);
+	pthread_mutex_unlock(&s->lock);
+	if (ret)
+		vm_set_error(vm, "snapshot %s: %s", s->dir, why);
+	pthread_mutex_lock(&vm->lock);
+	s->take_ret = ret;
+	snprintf(s->take_why, sizeof(s->take_why), "%s", ret ? why : "");
+	s->take_done = true;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
 static void *snapshot_thread(void *arg)
 {
 	struct kvmlite_vm *vm = arg;
-	struct pollfd p[2] = {
+	struct pollfd p[3] = {
 		{ .fd = vm->snaps.thread.stop_fd, .events = POLLIN },
 		{ .fd = vm->snaps.request_fd, .events = POLLIN },
+		{ .fd = vm->snaps.take_fd, .events = POLLIN },
 	};
 	eventfd_t v;
 
 	for (;;) {
-		if (poll(p, 2, -1) < 0) {
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return NULL;
@@ -535,7 +560,52 @@ static void *snapshot_thread(void *arg)
 			return NULL;
 		if (p[1].revents && !eventfd_read(vm->snaps.request_fd, &v))
 			guest_snapshot(vm);
+		if (p[2].revents && !eventfd_read(vm->snaps.take_fd, &v))
+			caller_snapshot(vm);
 	}
+}
+
+int kvmlite_vm_snapshot_to_dir(struct kvmlite_vm *vm, char *err, size_t errlen)
+{
+	struct snapshots *s;
+	int ret;
+
+	if (!vm)
+		return -EINVAL;
+	s = &vm->snaps;
+	if (!s->dir || s->take_fd < 0)
+		return err_fmt(err, errlen, -ENOENT,
+			       "the VM has no snapshot directory");
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->started || vm->stopping) {
+		ret = err_fmt(err, errlen, -EINVAL, "the VM is not running");
+		goto out;
+	}
+	if (s->take_busy) {
+		ret = err_fmt(err, errlen, -EBUSY,
+			      "another snapshot to %s is in progress", s->dir);
+		goto out;
+	}
+	s->take_busy = true;
+	s->take_done = false;
+	/* The counter of an eventfd nobody else writes: this cannot fail. */
+	(void)eventfd_write(s->take_fd, 1);
+	/* A stop wakes this at once; the thread's snapshot then ends at its
+	 * next step, its answer unread. */
+	while (!s->take_done && !vm->stopping)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	if (s->take_done) {
+		ret = s->take_ret;
+		if (ret)
+			err_fmt(err, errlen, ret, "%s", s->take_why);
+	} else {
+		ret = err_fmt(err, errlen, -ECANCELED,
+			      "the VM stopped before the snapshot was taken");
+	}
+	s->take_busy = false;
+out:
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
 }
 
 int snapshot_start(struct kvmlite_vm *vm, char *err, size_t errlen)

@@ -9,8 +9,10 @@
  * A guest's snapshot (port 0xf6, with a snapshot directory) is taken by
  * the VM's snapshot thread: the vCPU that wrote the port asks for the
  * pause and goes on to park, having completed its write; the thread waits
- * for every vCPU to park, writes, resumes. The thread loads its own
- * seccomp list (src/sandbox.c: files under the snapshot directory only,
+ * for every vCPU to park, writes, resumes. kvmlite_vm_snapshot_to_dir()
+ * hands the same thread a caller's request (the kvmlite command's API
+ * thread, which may open no files) and waits for its answer. The thread
+ * loads its own seccomp list (src/sandbox.c: files under the snapshot directory only,
  * the vCPUs' and VM's GET ioctls).
  */
 #ifndef KVMLITE_SNAPSHOT_H
@@ -35,6 +37,14 @@ struct snapshots {
 	int request_fd;	      /* eventfd: the guest asked */
 	int pagemap_fd;	      /* /proc/self/pagemap, or -1 */
 	bool pagemap_fd_tried;
+	/* kvmlite_vm_snapshot_to_dir()'s request to the thread: take_fd says
+	 * there is one; the rest is under vm->lock, whose cond wakes the
+	 * caller. One caller at a time. */
+	int take_fd; /* eventfd */
+	bool take_busy;
+	bool take_done;
+	int take_ret;
+	char take_why[256];
 	/* The CONFIG section, made at creation (the caller's config is not
 	 * kept): what a restore rebuilds the VM from. */
 	uint8_t *config;

@@ -6,6 +6,7 @@
  * Content-Length), never more than the output buffer, and every 4xx/5xx
  * body is a JSON object with an "error" string.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "api.h"
 
 static enum api_vm_state state = API_VM_RUNNING;
+static unsigned int snapshots; /* fake_snapshot's calls, this input */
 
 static enum api_vm_state fake_state(void *o)
 {
@@ -47,6 +49,23 @@ static void fake_shutdown(void *o)
 	state = API_VM_SHUTDOWN;
 }
 
+static int fake_is_snapshot_dir(void *o, const char *path)
+{
+	if (!strcmp(path, "/snap") || !strcmp(path, "/snap/"))
+		return 1;
+	return strncmp(path, "/snap", 5) ? -ENOENT : 0;
+}
+
+/* Every other snapshot fails, as a full disk would. */
+static int fake_snapshot(void *o, char *why, size_t len)
+{
+	if (snapshots++ % 2) {
+		snprintf(why, len, "memory: No space left on device");
+		return -ENOSPC;
+	}
+	return 0;
+}
+
 static const struct api_target target = {
 	.state = fake_state,
 	.pause = fake_pause,
@@ -55,6 +74,9 @@ static const struct api_target target = {
 	.counters = fake_counters,
 	.vmm_shutdown = fake_shutdown,
 	.config_json = "{\"cpus\":{\"boot_vcpus\":1}}",
+	.snapshot_dir = "/snap",
+	.is_snapshot_dir = fake_is_snapshot_dir,
+	.snapshot = fake_snapshot,
 };
 
 /* Check and drop the complete replies at the head of the output. */
@@ -101,6 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	piece = (size_t)data[0] + 1;
 	state = API_VM_RUNNING;
+	snapshots = 0;
 	api_conn_init(&c, &target);
 	while (i < size) {
 		size_t n = size - i < piece ? size - i : piece;

@@ -2,7 +2,8 @@
 """The API socket against a fuzzing client, while the guest is typed at.
 
 kvmlite runs the echo stub (tests/stub/exit_stub.S, STUB_ECHO) with its
-console on pipes and --api-socket. A typist thread sends a line every
+console on pipes, --api-socket and --snapshot-dir (among the valid
+requests fuzzed is a vm.snapshot there, which pauses the guest). A typist thread sends a line every
 50 ms and times its echo; meanwhile clients send random bytes, truncated
 and mutated requests, headers and bodies far over the limits, bytes one at
 a time with pauses, and hold every connection slot idle. Asserted: every
@@ -17,6 +18,7 @@ import json
 import os
 import random
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -143,7 +145,13 @@ def main():
         sys.exit(77)
     tmp = tempfile.mkdtemp(prefix="api_fuzz.")
     path = os.path.join(tmp, "api.sock")
-    p = subprocess.Popen([kvmlite, "run", "--kernel", stub, "--api-socket", path],
+    snaps = os.path.join(tmp, "snaps")
+    body = json.dumps({"destination_url": "file://" + snaps}).encode()
+    snapshot = (b"PUT /api/v1/vm.snapshot HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    VALID.append(snapshot)
+    p = subprocess.Popen([kvmlite, "run", "--kernel", stub, "--api-socket", path,
+                          "--snapshot-dir", snaps],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     PROCS.append(p)
     for _ in range(100):
@@ -313,6 +321,9 @@ def main():
     d = request(path, VALID[1], "final info")
     if not d.startswith(b"HTTP/1.1 200") or b'"state":"Running"' not in d:
         fail(f"final info: {d[:200]!r}")
+    d = request(path, snapshot, "final snapshot")
+    if not d.startswith(b"HTTP/1.1 204") or not os.path.isfile(f"{snaps}/state"):
+        fail(f"final snapshot: {d[:200]!r}")
     d = request(path, b"PUT /api/v1/vmm.shutdown HTTP/1.1\r\nHost: x\r\n\r\n", "shutdown")
     if not d.startswith(b"HTTP/1.1 204"):
         fail(f"shutdown: {d[:60]!r}")
@@ -326,7 +337,7 @@ def main():
         fail(f"status {rc}, stderr: {err}")
     if os.path.exists(path):
         fail("the socket was left behind")
-    os.rmdir(tmp)
+    shutil.rmtree(tmp)
     print(f"PASS: api_fuzz_client: {counts}; the guest's echo took {worst[0] * 1000:.0f} ms at worst")
 
 

@@ -13,16 +13,24 @@
  * - a guest that changed a page-table entry after its snapshot reads
  *   through the entry's old value after a reset (paging stub): KVM kept no
  *   shadow of the directory as the guest had left it;
+ * - kvmlite_vm_snapshot_to_dir (the API socket's vm.snapshot): into the
+ *   VM's snapshot_dir by its snapshot thread, running or paused (it stays
+ *   paused), restored; two callers at once; its errors (no snapshot_dir,
+ *   not running); a stop while callers wait ends their wait at once;
  * - the errors: no snapshot, a VM not running, a missing directory.
  *
  *   snapshot_lib SNAPHANG_STUB SNAPSHOT_BLK_GUEST PAGING_STUB
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kvmlite.h"
@@ -183,6 +191,124 @@ static void host_snapshot_and_restores(const char *stub)
 	       "restored from it at once\n");
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct taker {
+	struct kvmlite_vm *vm;
+	pthread_t thread;
+	int ret;	  /* the last call's */
+	unsigned int ok;  /* calls that returned 0 */
+	uint64_t done_ms; /* when the last call returned */
+	bool loop;	  /* until an error but -EBUSY */
+	char err[256];
+};
+
+static void *take(void *arg)
+{
+	struct taker *t = arg;
+
+	do {
+		t->ret = kvmlite_vm_snapshot_to_dir(t->vm, t->err,
+						    sizeof(t->err));
+		t->ok += !t->ret;
+		if (t->ret == -EBUSY)
+			usleep(1000); /* the other one's turn */
+	} while (t->loop && (!t->ret || t->ret == -EBUSY));
+	t->done_ms = mono_ms();
+	return NULL;
+}
+
+/* kvmlite_vm_snapshot_to_dir(): the VM's snapshot thread writes into its
+ * snapshot_dir (seccomp on: files there only). */
+static void snapshot_to_dir(const char *stub)
+{
+	struct kvmlite_vm *vm, *r = NULL;
+	struct kvmlite_config cfg;
+	struct taker t[2];
+	char dir[300], path[320], err[512];
+	uint64_t stop_ms;
+	int ret;
+
+	vm = create(stub, NULL, NULL);
+	if (!vm)
+		return;
+	ret = kvmlite_vm_snapshot_to_dir(vm, err, sizeof(err));
+	CHECK(ret == -ENOENT && strstr(err, "no snapshot directory"),
+	      "no snapshot_dir: %d '%s'", ret, err);
+	kvmlite_vm_destroy(vm);
+
+	snprintf(dir, sizeof(dir), "%s/todir", scratch);
+	vm = create(stub, dir, NULL);
+	if (!vm)
+		return;
+	/* The guest's own snapshot at boot, removed: what is there next is
+	 * the caller's. */
+	expect(vm, "stub: booted", "boot (snapshot_to_dir)");
+	snprintf(path, sizeof(path), "%s/state", dir);
+	CHECK(unlink(path) == 0, "unlink %s", path);
+	ret = kvmlite_vm_snapshot_to_dir(vm, err, sizeof(err));
+	CHECK(ret == 0, "snapshot_to_dir: %d %s", ret, err);
+	CHECK(access(path, R_OK) == 0, "snapshot_to_dir wrote no %s", path);
+	/* Paused: written, and still paused (resume succeeds once). */
+	CHECK(kvmlite_vm_pause(vm) == 0, "pause");
+	ret = kvmlite_vm_snapshot_to_dir(vm, err, sizeof(err));
+	CHECK(ret == 0, "snapshot_to_dir, paused: %d %s", ret, err);
+	CHECK(kvmlite_vm_resume(vm) == 0, "still paused after the snapshot");
+	/* Two callers at once: each gets its snapshot or -EBUSY. */
+	for (int i = 0; i < 2; i++) {
+		t[i] = (struct taker){ .vm = vm };
+		pthread_create(&t[i].thread, NULL, take, &t[i]);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i].thread, NULL);
+	CHECK((t[0].ret == 0 || t[0].ret == -EBUSY) &&
+		      (t[1].ret == 0 || t[1].ret == -EBUSY) &&
+		      t[0].ok + t[1].ok >= 1,
+	      "two callers: %d '%s', %d '%s'", t[0].ret, t[0].err, t[1].ret,
+	      t[1].err);
+	/* Callers in a loop, then a stop: they return at once. */
+	for (int i = 0; i < 2; i++) {
+		t[i] = (struct taker){ .vm = vm, .loop = true };
+		pthread_create(&t[i].thread, NULL, take, &t[i]);
+	}
+	usleep(100000);
+	stop_ms = mono_ms();
+	kvmlite_vm_stop(vm);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i].thread, NULL);
+		CHECK(t[i].ret == -ECANCELED || t[i].ret == -EINVAL,
+		      "caller %d at the stop: %d '%s'", i, t[i].ret, t[i].err);
+		CHECK(t[i].done_ms - stop_ms < 2000,
+		      "caller %d returned %llu ms after the stop", i,
+		      (unsigned long long)(t[i].done_ms - stop_ms));
+	}
+	CHECK(t[0].ok + t[1].ok >= 1, "no snapshot in 100 ms of callers");
+	CHECK(kvmlite_vm_wait(vm, 5000) == 0, "stop with callers");
+	ret = kvmlite_vm_snapshot_to_dir(vm, err, sizeof(err));
+	CHECK(ret == -EINVAL, "snapshot_to_dir of a stopped VM: %d", ret);
+	kvmlite_vm_destroy(vm);
+
+	/* What was written last restores: the guest goes on. */
+	kvmlite_config_init(&cfg);
+	cfg.seccomp = 1;
+	ret = kvmlite_vm_restore(dir, &cfg, &r, err, sizeof(err));
+	CHECK(ret == 0, "restore of snapshot_to_dir's: %s", err);
+	if (!ret) {
+		CHECK(kvmlite_vm_start(r) == 0, "start the restored VM");
+		expect(r, "stub: restored 5a\n",
+		       "restored from snapshot_to_dir");
+	}
+	kvmlite_vm_destroy(r);
+	printf("PASS: snapshot_lib: snapshot_to_dir, running and paused, two "
+	       "callers, a stop with callers waiting, restored\n");
+}
+
 /* A VM with virtio-rng and virtio-vsock: the host's snapshot of it, a
  * reset in place, and a restore in a new VM once the first is gone (its
  * vsock socket is then stale and replaced). Refused with -EOPNOTSUPP
@@ -332,6 +458,7 @@ int main(int argc, char **argv)
 	host_snapshot_and_restores(argv[1]);
 	rng_vsock_snapshot(argv[1]);
 	paging_reset(argv[3]);
+	snapshot_to_dir(argv[1]);
 	if (access(argv[2], R_OK)) {
 		fprintf(stderr,
 			"FAIL: snapshot_lib: no %s (the hostile guests "
