@@ -455,8 +455,11 @@ static int rx_direct(struct virtio_net *n, struct virtq *q,
 
 /*
  * The next whole frame of the stream into n->rx_buf, behind a zeroed
- * header. 1: there (n->rx_len set), 0: the socket has no more now, -1:
- * the stream ended or is broken (tap_dead).
+ * header but for DATA_VALID in flags when the driver negotiated
+ * GUEST_CSUM (passt computed the frame's checksums; without GUEST_CSUM
+ * flags MUST be 0, and fix_hdr() would clear it anyway). 1: there
+ * (n->rx_len set), 0: the socket has no more now, -1: the stream ended
+ * or is broken (tap_dead).
  */
 static int stream_frame(struct virtio_net *n)
 {
@@ -476,6 +479,9 @@ static int stream_frame(struct virtio_net *n)
 			}
 			if (n->s_len >= NET_STREAM_LEN_BYTES + len) {
 				memset(n->rx_buf, 0, VIRTIO_NET_HDR_BYTES);
+				if (n->guest_csum)
+					n->rx_buf[0] =
+						VIRTIO_NET_HDR_F_DATA_VALID;
 				memcpy(n->rx_buf + VIRTIO_NET_HDR_BYTES,
 				       p + NET_STREAM_LEN_BYTES, len);
 				n->rx_len = VIRTIO_NET_HDR_BYTES + len;
@@ -964,9 +970,13 @@ int virtio_net_create(struct virtio_net **out,
 		1ULL << VIRTIO_NET_F_GUEST_TSO6 |
 		1ULL << VIRTIO_NET_F_GUEST_ECN | 1ULL << VIRTIO_NET_F_MRG_RXBUF;
 	if (n->stream)
-		/* No vnet header to carry what a frame needs. */
+		/* No vnet header from passt to say what a frame needs: no
+		 * partial checksums or segments either way. GUEST_CSUM
+		 * stays (it requires nothing; GUEST_TSO4/6, which require
+		 * it, and GUEST_ECN go): passt builds every frame it sends
+		 * with correct checksums, so stream_frame() marks them
+		 * DATA_VALID for a driver that negotiated it (5.1.6.4). */
 		n->features &= ~(1ULL << VIRTIO_NET_F_CSUM |
-				 1ULL << VIRTIO_NET_F_GUEST_CSUM |
 				 1ULL << VIRTIO_NET_F_HOST_TSO4 |
 				 1ULL << VIRTIO_NET_F_HOST_TSO6 |
 				 1ULL << VIRTIO_NET_F_HOST_ECN |

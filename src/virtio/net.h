@@ -79,15 +79,19 @@
  * after a restore. A restore sets the TAP's offloads for the negotiated
  * features, as an activation does.
  *
- * On a stream (passt): no checksum or segmentation offloads are offered
- * (the frames carry no vnet header to say what a frame needs); a
+ * On a stream (passt): no partial-checksum or segmentation offloads are
+ * offered (the frames carry no vnet header to say what a frame needs),
+ * only GUEST_CSUM, for received frames to be marked checksummed; a
  * transmitted frame goes out as its length and the frame after the
  * guest's header, and what the socket does not take at once waits in a
  * buffer of one frame (the next one waits for POLLOUT: frames are never
  * interleaved). Received bytes collect in a buffer of two frames; each
- * whole frame gets a zeroed header and goes the bounce-buffer way. A length
- * of 0 or over VIRTIO_NET_MAX_FRAME means the stream is broken: it is
- * read no more (as a TAP at EOF).
+ * whole frame gets a zeroed header, with VIRTIO_NET_HDR_F_DATA_VALID in
+ * flags when the driver negotiated GUEST_CSUM (passt computes the L3/L4
+ * checksums of every frame it sends, so the guest need not check them
+ * again), and goes the bounce-buffer way. A length of 0 or over
+ * VIRTIO_NET_MAX_FRAME means the stream is broken: it is read no more (as
+ * a TAP at EOF).
  */
 #ifndef KVMLITE_VIRTIO_NET_H
 #define KVMLITE_VIRTIO_NET_H

@@ -1,14 +1,16 @@
 /*
  * Unit tests for the devices' snapshot state: each device saved, then
  * restored into a fresh one, behaves as the first (registers, FIFOs,
- * pending commands, queues, an in-flight virtio-blk request); a section
- * with an impossible value is refused and changes nothing.
+ * pending commands, queues, an in-flight virtio-blk request, a received
+ * frame waiting in virtio-net on a stream); a section with an impossible
+ * value is refused and changes nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "devices/i8042.h"
@@ -21,6 +23,7 @@
 #include "unit.h"
 #include "virtio/blk.h"
 #include "virtio/mmio.h"
+#include "virtio/net.h"
 #include "virtio/virtq.h"
 #include "virtio_driver.h"
 #include "x86_layout.h"
@@ -450,6 +453,156 @@ START_TEST(blk_in_flight_request)
 }
 END_TEST
 
+/* ---- virtio-net on a stream (passt) ---- */
+
+#define NET_RXBUF_GPA 0x300000ULL
+#define NET_FRAME 100
+
+struct stream_net {
+	struct virtio_net *n;
+	struct virtio_mmio_dev *d;
+	int peer; /* "passt" */
+};
+
+static void stream_net_create(struct stream_net *sn)
+{
+	static const uint8_t mac[6] = { 0x02, 1, 2, 3, 4, 5 };
+	struct virtio_net_config_opts o = { .mac = mac,
+					    .name = "passt",
+					    .stream = true };
+	char err[256];
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	o.tap_fd = sv[0];
+	ck_assert_int_eq(virtio_net_create(&sn->n, &o, &mem, err, sizeof(err)),
+			 0);
+	sn->d = virtio_net_transport(sn->n);
+	sn->peer = sv[1];
+}
+
+static void stream_net_destroy(struct stream_net *sn)
+{
+	virtio_net_destroy(sn->n);
+	close(sn->peer);
+}
+
+static void passt_frame(const struct stream_net *sn, uint8_t c)
+{
+	uint8_t b[4 + NET_FRAME] = { 0, 0, 0, NET_FRAME };
+
+	memset(b + 4, c, NET_FRAME);
+	ck_assert_int_eq(write(sn->peer, b, sizeof(b)), (ssize_t)sizeof(b));
+}
+
+/* The next frame the guest got: its flags; its bytes are all @c. */
+static uint8_t guest_frame(struct virtio_drv_queue *q, uint8_t c)
+{
+	uint8_t got[VIRTIO_NET_HDR_BYTES + NET_FRAME];
+	struct virtq_used_elem e;
+	int bad = 0;
+
+	ck_assert_int_eq(virtio_drv_nr_new_used(&mem, q), 1);
+	e = virtio_drv_take_used(&mem, q);
+	ck_assert_uint_eq(e.len, sizeof(got));
+	gmem_read(&mem, NET_RXBUF_GPA + 2048ULL * e.id, got, sizeof(got));
+	for (int i = 0; i < NET_FRAME; i++)
+		bad += got[VIRTIO_NET_HDR_BYTES + i] != c;
+	ck_assert_int_eq(bad, 0);
+	ck_assert_uint_eq(got[VIRTIO_NET_HDR_OFF_NUM_BUFFERS], 1);
+	return got[0];
+}
+
+static void post_net_rx(struct virtio_drv_queue *q)
+{
+	struct virtio_drv_seg seg = {
+		NET_RXBUF_GPA + 2048ULL * (q->avail_idx % q->size), 2048, true
+	};
+
+	virtio_drv_submit(&mem, q, &seg, 1);
+}
+
+static void save_net(void *dev, void *w)
+{
+	ck_assert_int_eq(save_mmio(dev, w), 0);
+}
+
+/*
+ * GUEST_CSUM is not in the net section: a restore takes it from the
+ * transport's negotiated features, as an activation does. Saved with a
+ * frame from passt waiting for room, restored into a fresh device: that
+ * frame and the next one get DATA_VALID exactly when the driver had
+ * negotiated GUEST_CSUM; a saved header that claims DATA_VALID without
+ * it is delivered with flags 0.
+ */
+START_TEST(net_stream_guest_csum)
+{
+	const uint8_t want = _i ? VIRTIO_NET_HDR_F_DATA_VALID : 0;
+	struct virtio_drv_queue q[2] = {
+		{ QSIZE, 0x10000, 0x11000, 0x12000, 0, 0, 0 },
+		{ QSIZE, 0x20000, 0x21000, 0x22000, 0, 0, 0 },
+	};
+	struct virtio_drv_queue q0 = q[0];
+	struct stream_net a, b;
+	struct snap_reader r;
+	struct saved s;
+	uint8_t buf[4096];
+	uint32_t st;
+
+	stream_net_create(&a);
+	virtio_drv_reset(a.d);
+	st = virtio_drv_negotiate(
+		a.d, 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_NET_F_MAC |
+			     (_i ? 1ULL << VIRTIO_NET_F_GUEST_CSUM : 0));
+	for (unsigned int i = 0; i < 2; i++)
+		virtio_drv_setup_queue(a.d, i, QSIZE, q[i].desc, q[i].avail,
+				       q[i].used);
+	ck_assert(virtio_drv_driver_ok(a.d, st) & VIRTIO_STATUS_DRIVER_OK);
+	passt_frame(&a, 'a');
+	ck_assert_int_eq(virtio_net_process(a.n), 0); /* no room: waits */
+	save_section(&s, save_net, a.d);
+	stream_net_destroy(&a);
+
+	stream_net_create(&b);
+	r = reader(&s);
+	virtio_mmio_quiesce(b.d, true);
+	ck_assert_int_eq(virtio_mmio_restore(b.d, &r, NULL), 0);
+	virtio_mmio_quiesce(b.d, false);
+	ck_assert_uint_eq(virtio_drv_read32(b.d, VIRTIO_MMIO_STATUS),
+			  st | VIRTIO_STATUS_DRIVER_OK);
+	post_net_rx(&q[0]);
+	ck_assert_int_eq(virtio_net_process(b.n), 1);
+	ck_assert_uint_eq(guest_frame(&q[0], 'a'), want);
+	/* A frame that came after the restore. */
+	post_net_rx(&q[0]);
+	passt_frame(&b, 'b');
+	ck_assert_int_eq(virtio_net_process(b.n), 1);
+	ck_assert_uint_eq(guest_frame(&q[0], 'b'), want);
+	stream_net_destroy(&b);
+
+	if (!_i) {
+		/* The waiting frame's header (the section's last bytes)
+		 * says DATA_VALID: the device clears it. */
+		r = reader(&s);
+		r = patched(&s, r.len - (VIRTIO_NET_HDR_BYTES + NET_FRAME),
+			    VIRTIO_NET_HDR_F_DATA_VALID, buf);
+		stream_net_create(&b);
+		gmem_fill(&mem, 0x10000, 0, 0x20000);
+		q[0] = q0;
+		virtio_mmio_quiesce(b.d, true);
+		ck_assert_int_eq(virtio_mmio_restore(b.d, &r, NULL), 0);
+		virtio_mmio_quiesce(b.d, false);
+		ck_assert_uint_eq(virtio_drv_read32(b.d, VIRTIO_MMIO_STATUS),
+				  st | VIRTIO_STATUS_DRIVER_OK);
+		post_net_rx(&q[0]);
+		ck_assert_int_eq(virtio_net_process(b.n), 1);
+		ck_assert_uint_eq(guest_frame(&q[0], 'a'), 0);
+		stream_net_destroy(&b);
+	}
+	snapfile_free(&s.f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("snapshot_devices");
@@ -464,6 +617,7 @@ int main(void)
 	tcase_add_checked_fixture(tq, mem_setup, mem_teardown);
 	tcase_add_test(tq, virtq_roundtrip);
 	tcase_add_test(tq, blk_in_flight_request);
+	tcase_add_loop_test(tq, net_stream_guest_csum, 0, 2);
 	suite_add_tcase(s, tq);
 	return unit_run(s);
 }

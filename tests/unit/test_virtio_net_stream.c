@@ -31,30 +31,16 @@ static int sv[2]; /* sv[0]: the device's, sv[1]: "passt" */
 static char err[256];
 static const uint8_t mac[6] = { 0x02, 1, 2, 3, 4, 5 };
 
-static void setup(void)
+/* Reset the device and bring it up again with VERSION_1 | MAC | @f, both
+ * rings fresh (zeroed, the driver's indexes back to 0). */
+static void bring_up(uint64_t f)
 {
-	struct virtio_net_config_opts o = { .mac = mac,
-					    .name = "passt",
-					    .stream = true };
-	uint64_t f;
 	uint32_t st;
 
-	ck_assert_int_eq(guest_mem_init(&mem, MiB(16)), 0);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	o.tap_fd = sv[0];
-	ck_assert_int_eq(virtio_net_create(&net, &o, &mem, err, sizeof(err)),
-			 0);
-	dev = virtio_net_transport(net);
-	f = virtio_drv_device_features(dev);
-	/* No vnet header on the stream: no offloads offered. */
-	ck_assert(!(f & 1ULL << VIRTIO_NET_F_CSUM));
-	ck_assert(!(f & 1ULL << VIRTIO_NET_F_GUEST_CSUM));
-	ck_assert(!(f & 1ULL << VIRTIO_NET_F_HOST_TSO4));
-	ck_assert(!(f & 1ULL << VIRTIO_NET_F_GUEST_TSO4));
-	ck_assert(f & 1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	virtio_drv_reset(dev);
+	gmem_fill(&mem, 0x10000, 0, 0x20000);
 	st = virtio_drv_negotiate(dev, 1ULL << VIRTIO_F_VERSION_1 |
-					       1ULL << VIRTIO_NET_F_MAC |
-					       1ULL << VIRTIO_NET_F_MRG_RXBUF);
+					       1ULL << VIRTIO_NET_F_MAC | f);
 	for (int q = 0; q < 2; q++) {
 		dq[q] = (struct virtio_drv_queue){
 			.size = QSIZE,
@@ -67,6 +53,39 @@ static void setup(void)
 	}
 	ck_assert_uint_eq(virtio_drv_driver_ok(dev, st),
 			  st | VIRTIO_STATUS_DRIVER_OK);
+}
+
+static void setup(void)
+{
+	struct virtio_net_config_opts o = { .mac = mac,
+					    .name = "passt",
+					    .stream = true };
+	uint64_t f;
+
+	ck_assert_int_eq(guest_mem_init(&mem, MiB(16)), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	o.tap_fd = sv[0];
+	ck_assert_int_eq(virtio_net_create(&net, &o, &mem, err, sizeof(err)),
+			 0);
+	dev = virtio_net_transport(net);
+	f = virtio_drv_device_features(dev);
+	/* No vnet header on the stream: nothing a frame would need one
+	 * for (partial checksums, segmentation) is offered. GUEST_CSUM
+	 * is: passt's frames carry correct checksums, so the device may
+	 * mark them DATA_VALID. Nothing offered requires a feature not
+	 * offered (virtio 1.2, 5.1.3.1). */
+	ck_assert(f & 1ULL << VIRTIO_NET_F_GUEST_CSUM);
+	ck_assert(!(f & 1ULL << VIRTIO_NET_F_CSUM));
+	ck_assert(!(f & 1ULL << VIRTIO_NET_F_HOST_TSO4));
+	ck_assert(!(f & 1ULL << VIRTIO_NET_F_HOST_TSO6));
+	ck_assert(!(f & 1ULL << VIRTIO_NET_F_HOST_ECN));
+	ck_assert(!(f & 1ULL << VIRTIO_NET_F_HOST_UFO));
+	ck_assert(!(f & 1ULL << VIRTIO_NET_F_GUEST_TSO4));
+	ck_assert(!(f & 1ULL << VIRTIO_NET_F_GUEST_TSO6));
+	ck_assert(!(f & 1ULL << VIRTIO_NET_F_GUEST_ECN));
+	ck_assert(!(f & 1ULL << VIRTIO_NET_F_GUEST_UFO));
+	ck_assert(f & 1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	bring_up(1ULL << VIRTIO_NET_F_MRG_RXBUF);
 	fcntl(sv[1], F_SETFL, O_NONBLOCK);
 }
 
@@ -234,6 +253,127 @@ START_TEST(rx_frames)
 }
 END_TEST
 
+/* "passt" sends one frame: @len bytes of @c behind their length. */
+static void passt_send(uint32_t len, uint8_t c)
+{
+	uint8_t *b = malloc(4 + len);
+
+	be32(b, len);
+	memset(b + 4, c, len);
+	ck_assert_int_eq(write(sv[1], b, 4 + len), (ssize_t)(4 + len));
+	free(b);
+}
+
+/* Receive one frame of @len bytes of @c, expected in @nbuf of the 2 KiB
+ * buffers post_rx() gave; the header of the first one into @hdr. */
+static void rx_one(uint32_t len, uint8_t c, int nbuf, uint8_t *hdr)
+{
+	uint8_t *data = malloc(len);
+	uint32_t got = 0, bad = 0;
+
+	passt_send(len, c);
+	ck_assert_int_eq(virtio_net_process(net), 1);
+	ck_assert_int_eq(virtio_drv_nr_new_used(&mem, &dq[VIRTIO_NET_RXQ]),
+			 nbuf);
+	for (int i = 0; i < nbuf; i++) {
+		struct virtq_used_elem e =
+			virtio_drv_take_used(&mem, &dq[VIRTIO_NET_RXQ]);
+		uint64_t gpa = RXBUF_GPA + 2048ULL * e.id;
+		uint32_t off = i ? 0 : HDR; /* only the first has a header */
+
+		ck_assert_uint_ge(e.len, off);
+		ck_assert_uint_le(got + e.len - off, len);
+		if (!i)
+			gmem_read(&mem, gpa, hdr, HDR);
+		gmem_read(&mem, gpa + off, data + got, e.len - off);
+		got += e.len - off;
+	}
+	ck_assert_uint_eq(got, len);
+	for (uint32_t i = 0; i < len; i++)
+		bad += data[i] != c;
+	ck_assert_uint_eq(bad, 0);
+	free(data);
+}
+
+/* The header of a frame from the stream: @flags at byte 0, no GSO, no
+ * checksum offsets, num_buffers @nbuf. */
+static void check_hdr(const uint8_t *hdr, uint8_t flags, uint16_t nbuf)
+{
+	ck_assert_uint_eq(hdr[0], flags);
+	ck_assert_uint_eq(hdr[1], VIRTIO_NET_HDR_GSO_NONE);
+	for (int i = 2; i < VIRTIO_NET_HDR_OFF_NUM_BUFFERS; i++)
+		ck_assert_uint_eq(hdr[i], 0); /* hdr_len, gso_size, csum_* */
+	ck_assert_uint_eq(hdr[10] | hdr[11] << 8, nbuf);
+}
+
+/* GUEST_CSUM negotiated: every frame from passt is marked DATA_VALID
+ * (passt computed its checksums), with or without MRG_RXBUF. The header
+ * is the same 12 bytes either way (VERSION_1: num_buffers is always
+ * there), flags at byte 0 of the first buffer; a merged frame has it
+ * there too, and its second buffer holds frame bytes only. */
+START_TEST(rx_data_valid_with_guest_csum)
+{
+	for (int mrg = 0; mrg < 2; mrg++) {
+		uint8_t hdr[HDR];
+
+		bring_up(1ULL << VIRTIO_NET_F_GUEST_CSUM |
+			 (mrg ? 1ULL << VIRTIO_NET_F_MRG_RXBUF : 0));
+		post_rx(QSIZE);
+		rx_one(1000, 'x', 1, hdr);
+		check_hdr(hdr, VIRTIO_NET_HDR_F_DATA_VALID, 1);
+		if (mrg) {
+			rx_one(3000, 'y', 2, hdr);
+			check_hdr(hdr, VIRTIO_NET_HDR_F_DATA_VALID, 2);
+		}
+	}
+	ck_assert_uint_eq(stats().rx_packets, 3);
+}
+END_TEST
+
+/* GUEST_CSUM offered but declined: flags stay 0 (5.1.6.4.1: without
+ * GUEST_CSUM the device MUST set flags to zero), with or without
+ * MRG_RXBUF, even right after the same device had it negotiated (what
+ * counts is what this driver accepted, not what was offered). */
+START_TEST(rx_no_data_valid_without_guest_csum)
+{
+	for (int mrg = 0; mrg < 2; mrg++) {
+		uint64_t f = mrg ? 1ULL << VIRTIO_NET_F_MRG_RXBUF : 0;
+		uint8_t hdr[HDR];
+
+		bring_up(f | 1ULL << VIRTIO_NET_F_GUEST_CSUM);
+		post_rx(QSIZE);
+		rx_one(100, 'a', 1, hdr);
+		check_hdr(hdr, VIRTIO_NET_HDR_F_DATA_VALID, 1);
+		bring_up(f);
+		post_rx(QSIZE);
+		rx_one(100, 'b', 1, hdr);
+		check_hdr(hdr, 0, 1);
+		if (mrg) {
+			rx_one(3000, 'c', 2, hdr);
+			check_hdr(hdr, 0, 2);
+		}
+	}
+}
+END_TEST
+
+/* A frame read while the driver had GUEST_CSUM, waiting for room when
+ * the device is reset, is dropped: the next driver, which declined
+ * GUEST_CSUM, never sees a header made for the old one. */
+START_TEST(rx_waiting_frame_dropped_by_reset)
+{
+	uint8_t hdr[HDR];
+
+	bring_up(1ULL << VIRTIO_NET_F_GUEST_CSUM);
+	passt_send(100, 'a');
+	ck_assert_int_eq(virtio_net_process(net), 0); /* no buffers yet */
+	bring_up(0);
+	ck_assert_uint_eq(stats().rx_dropped_reset, 1);
+	post_rx(QSIZE);
+	rx_one(200, 'b', 1, hdr);
+	check_hdr(hdr, 0, 1);
+}
+END_TEST
+
 /* A length of 0 or beyond a frame: the stream is broken, given up. */
 START_TEST(rx_bad_length)
 {
@@ -263,6 +403,9 @@ int main(void)
 	tcase_add_test(tc, tx_partial);
 	tcase_add_test(tc, rx_frames);
 	tcase_add_test(tc, rx_bad_length);
+	tcase_add_test(tc, rx_data_valid_with_guest_csum);
+	tcase_add_test(tc, rx_no_data_valid_without_guest_csum);
+	tcase_add_test(tc, rx_waiting_frame_dropped_by_reset);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
