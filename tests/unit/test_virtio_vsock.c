@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "guest_mem.h"
+#include "snapfile.h"
 #include "unit.h"
 #include "util.h"
 #include "virtio/vsock.h"
@@ -27,6 +28,7 @@
 #define RXBUF_GPA 0x100000ULL /* QSIZE buffers of RXBUF bytes */
 #define RXBUF 4096
 #define TXBUF_GPA 0x400000ULL /* packets, 128 KiB apart */
+#define EVBUF_GPA 0xe00000ULL /* event buffers, 4 KiB apart */
 
 static struct guest_mem mem;
 static struct virtio_vsock *vs;
@@ -240,6 +242,88 @@ static int host_open(uint32_t port, uint32_t *host_port)
 	snprintf(want, sizeof(want), "OK %u\n", h.src_port);
 	ck_assert_str_eq(line, want);
 	return fd;
+}
+
+/* Save the device and restore it in place, as a snapshot restore (or a
+ * reset in place) does: a TRANSPORT_RESET is then owed to the guest. */
+static void restore_in_place(void)
+{
+	static const uint8_t id[SNAP_ID_BYTES];
+	struct snap_writer w;
+	struct snap_reader r;
+	struct snapfile f;
+	const uint8_t *out;
+	uint8_t *copy;
+	size_t len;
+
+	snap_writer_init(&w);
+	snap_begin(&w, SNAP_CONFIG, 0);
+	virtio_mmio_quiesce(dev, true);
+	ck_assert_int_eq(virtio_mmio_save(dev, &w, NULL), 0);
+	virtio_mmio_quiesce(dev, false);
+	snap_end(&w);
+	ck_assert_int_eq(snap_finish(&w, id, &out, &len), 0);
+	copy = malloc(len);
+	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, out, len);
+	snap_writer_free(&w);
+	ck_assert_int_eq(snapfile_parse(&f, copy, len, NULL, 0), 0);
+	ck_assert_int_eq(snapfile_section(&f, SNAP_CONFIG, 0, &r), 0);
+	virtio_mmio_quiesce(dev, true);
+	ck_assert_int_eq(virtio_mmio_restore(dev, &r, NULL), 0);
+	virtio_mmio_quiesce(dev, false);
+	snapfile_free(&f);
+	ck_assert(!virtio_drv_needs_reset(dev));
+}
+
+static void ack_irq(void)
+{
+	virtio_drv_write32(
+		dev, VIRTIO_MMIO_INTERRUPT_ACK,
+		virtio_drv_read32(dev, VIRTIO_MMIO_INTERRUPT_STATUS));
+}
+
+static bool vring_irq(void)
+{
+	return virtio_drv_read32(dev, VIRTIO_MMIO_INTERRUPT_STATUS) &
+	       VIRTIO_MMIO_INT_VRING;
+}
+
+/* Event buffer @slot's page, filled with 0xaa. */
+static uint64_t evbuf(unsigned int slot)
+{
+	uint64_t gpa = EVBUF_GPA + 0x1000ULL * slot;
+
+	gmem_fill(&mem, gpa, 0xaa, 0x1000);
+	return gpa;
+}
+
+/* The page at @gpa is 0xaa from byte @from on. */
+static void untouched_from(uint64_t gpa, unsigned int from)
+{
+	uint8_t b[0x1000];
+
+	gmem_read(&mem, gpa, b, sizeof(b));
+	for (unsigned int i = from; i < sizeof(b); i++)
+		ck_assert_msg(b[i] == 0xaa, "byte %u: %#x", i, b[i]);
+}
+
+/* The device refused the event ring: NEEDS_RESET, nothing used, and it
+ * stays stopped (no crash, no loop) until the driver resets it. */
+static void evq_refused(void)
+{
+	ck_assert_int_lt(virtio_vsock_process(vs), 0);
+	ck_assert(virtio_drv_needs_reset(dev));
+	ck_assert_uint_ne(virtio_drv_read32(dev, VIRTIO_MMIO_STATUS) &
+				  VIRTIO_STATUS_NEEDS_RESET,
+			  0);
+	ck_assert_int_eq(virtio_drv_nr_new_used(&mem, &dq[VSOCK_EVQ]), 0);
+	ck_assert_int_eq(virtio_vsock_process(vs), 0);
+	/* A reset and a new driver: working again, no reset owed. */
+	driver_up();
+	ck_assert(!virtio_drv_needs_reset(dev));
+	post_rx(QSIZE, RXBUF);
+	close(host_open(1234, &(uint32_t){ 0 }));
 }
 
 START_TEST(config_space)
@@ -655,6 +739,164 @@ START_TEST(uds_paths)
 }
 END_TEST
 
+/* After a restore, the first event buffer gets TRANSPORT_RESET (a le32
+ * id of 0) and nothing more, with an interrupt; once only. Variants: a
+ * buffer of 4 bytes, a larger one, the 4 bytes split over two. */
+START_TEST(restore_transport_reset)
+{
+	static const uint32_t lens[][2] = { { 4, 0 }, { 64, 0 }, { 1, 3 } };
+	struct virtio_drv_seg s[2] = {
+		{ evbuf(0), lens[_i][0], true },
+		{ evbuf(1), lens[_i][1], true },
+	};
+	struct virtq_used_elem e;
+	uint8_t b[4];
+	uint16_t head;
+
+	restore_in_place();
+	ack_irq();
+	/* No event buffer yet: nothing, no interrupt. */
+	process();
+	ck_assert(!vring_irq());
+	ck_assert_int_eq(virtio_drv_nr_new_used(&mem, &dq[VSOCK_EVQ]), 0);
+	head = virtio_drv_submit(&mem, &dq[VSOCK_EVQ], s, s[1].len ? 2 : 1);
+	process();
+	ck_assert(!virtio_drv_needs_reset(dev));
+	ck_assert_int_eq(virtio_drv_nr_new_used(&mem, &dq[VSOCK_EVQ]), 1);
+	e = virtio_drv_take_used(&mem, &dq[VSOCK_EVQ]);
+	ck_assert_uint_eq(e.id, head);
+	ck_assert_uint_eq(e.len, 4);
+	ck_assert(vring_irq());
+	if (s[1].len) {
+		gmem_read(&mem, s[0].gpa, b, 1);
+		gmem_read(&mem, s[1].gpa, b + 1, 3);
+	} else {
+		gmem_read(&mem, s[0].gpa, b, 4);
+	}
+	ck_assert_uint_eq(le_get(b, 4), VSOCK_EVENT_TRANSPORT_RESET);
+	untouched_from(s[0].gpa, s[1].len ? 1 : 4);
+	untouched_from(s[1].gpa, s[1].len ? 3 : 0);
+	/* One event per restore. */
+	s[0] = (struct virtio_drv_seg){ evbuf(2), 4, true };
+	virtio_drv_submit(&mem, &dq[VSOCK_EVQ], s, 1);
+	process();
+	ck_assert_int_eq(virtio_drv_nr_new_used(&mem, &dq[VSOCK_EVQ]), 0);
+	untouched_from(s[0].gpa, 0);
+}
+END_TEST
+
+/* A device-readable event buffer (alone, or before a writable one). */
+START_TEST(restore_event_buffer_readable)
+{
+	struct virtio_drv_seg s[2] = {
+		{ evbuf(0), 4, false },
+		{ evbuf(1), 4, true },
+	};
+
+	restore_in_place();
+	virtio_drv_submit(&mem, &dq[VSOCK_EVQ], s, _i ? 2 : 1);
+	evq_refused();
+	untouched_from(s[0].gpa, 0);
+	untouched_from(s[1].gpa, 0);
+	untouched_from(evbuf(2), 0);
+}
+END_TEST
+
+/* A writable event buffer too short for the event: 0, 1 or 3 bytes, or
+ * 1 + 2 over two descriptors. */
+START_TEST(restore_event_buffer_short)
+{
+	static const uint32_t lens[][2] = {
+		{ 0, 0 }, { 1, 0 }, { 3, 0 }, { 1, 2 }
+	};
+	struct virtio_drv_seg s[2] = {
+		{ evbuf(0), lens[_i][0], true },
+		{ evbuf(1), lens[_i][1], true },
+	};
+
+	restore_in_place();
+	virtio_drv_submit(&mem, &dq[VSOCK_EVQ], s, s[1].len ? 2 : 1);
+	evq_refused();
+	untouched_from(s[0].gpa, 0);
+	untouched_from(s[1].gpa, 0);
+}
+END_TEST
+
+/* An event ring's avail index more than a ring ahead. */
+START_TEST(restore_evq_avail_malformed)
+{
+	uint16_t idx = QSIZE + 1;
+
+	restore_in_place();
+	gmem_write(&mem, dq[VSOCK_EVQ].avail + 2, &idx, 2);
+	evq_refused();
+}
+END_TEST
+
+/* The avail index the reset is marked at is outside the ring's window
+ * (the event buffer lies over the avail index: writing the event moves
+ * it back, a ring and more ahead in u16): virtq_enable_notify_at()
+ * refuses the mark. */
+START_TEST(restore_evq_mark_malformed)
+{
+	struct virtio_drv_seg s = { dq[VSOCK_EVQ].avail + 2, 4, true };
+	uint16_t idx;
+
+	restore_in_place();
+	virtio_drv_submit(&mem, &dq[VSOCK_EVQ], &s, 1);
+	ck_assert_int_lt(virtio_vsock_process(vs), 0);
+	ck_assert(virtio_drv_needs_reset(dev));
+	gmem_read(&mem, dq[VSOCK_EVQ].avail + 2, &idx, 2);
+	ck_assert_uint_eq(idx, 0);
+	ck_assert_int_eq(virtio_vsock_process(vs), 0);
+	driver_up();
+	ck_assert(!virtio_drv_needs_reset(dev));
+}
+END_TEST
+
+/* After the reset event, a host connection waits in the listener until
+ * the driver refills the event ring past the mark. */
+START_TEST(restore_holds_listener)
+{
+	struct virtio_drv_seg s[2] = {
+		{ evbuf(0), 4, true },
+		{ evbuf(1), 4, true },
+	};
+	struct vsock_hdr h;
+	char line[64];
+	ssize_t n;
+	int fd;
+
+	/* Two buffers posted: the mark is past both. */
+	virtio_drv_submit(&mem, &dq[VSOCK_EVQ], &s[0], 1);
+	virtio_drv_submit(&mem, &dq[VSOCK_EVQ], &s[1], 1);
+	restore_in_place();
+	post_rx(QSIZE, RXBUF);
+	process();
+	ck_assert_int_eq(virtio_drv_nr_new_used(&mem, &dq[VSOCK_EVQ]), 1);
+	(void)virtio_drv_take_used(&mem, &dq[VSOCK_EVQ]);
+	fd = host_connect(uds);
+	ck_assert_int_eq(write(fd, "CONNECT 1234\n", 13), 13);
+	process();
+	ck_assert(!rx_next(&h, NULL, 0));
+	ck_assert_uint_eq(virtio_vsock_nr_conns(vs), 0);
+	/* The driver gives the used buffer back: released. */
+	s[0] = (struct virtio_drv_seg){ evbuf(0), 4, true };
+	virtio_drv_submit(&mem, &dq[VSOCK_EVQ], &s[0], 1);
+	process();
+	ck_assert(rx_next(&h, NULL, 0));
+	ck_assert_uint_eq(h.op, VSOCK_OP_REQUEST);
+	ck_assert_uint_eq(h.dst_port, 1234);
+	tx(1234, h.src_port, VSOCK_OP_RESPONSE, NULL, 0);
+	process();
+	n = host_read(fd, line, sizeof(line) - 1, 1000);
+	ck_assert_int_gt(n, 0);
+	ck_assert(!strncmp(line, "OK ", 3));
+	ck_assert(!virtio_drv_needs_reset(dev));
+	close(fd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("virtio_vsock");
@@ -675,6 +917,12 @@ int main(void)
 	tcase_add_test(tc, rx_buffer_too_small);
 	tcase_add_test(tc, reset_closes);
 	tcase_add_test(tc, uds_paths);
+	tcase_add_loop_test(tc, restore_transport_reset, 0, 3);
+	tcase_add_loop_test(tc, restore_event_buffer_readable, 0, 2);
+	tcase_add_loop_test(tc, restore_event_buffer_short, 0, 4);
+	tcase_add_test(tc, restore_evq_avail_malformed);
+	tcase_add_test(tc, restore_evq_mark_malformed);
+	tcase_add_test(tc, restore_holds_listener);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
