@@ -1036,10 +1036,17 @@ static int send_transport_reset(struct virtio_vsock *v, struct virtq *q,
  * not yet (a kick on the event queue brings us back), -EINVAL. */
 static int transport_reset_handled(struct virtio_vsock *v, struct virtq *q)
 {
+	struct virtq_indexes ix;
 	int ret = virtq_enable_notify_at(q, v->reset_mark);
 
-	if (ret > 0)
-		v->reset_unhandled = false;
+	if (ret <= 0)
+		return ret;
+	/* Moved, but to where no driver's refill could put it: nothing
+	 * pops this ring again before the next restore to say so. */
+	virtq_get_indexes(q, &ix);
+	if (ix.guest && (uint16_t)(ix.avail_idx - ix.last_avail) > ix.size)
+		return -EINVAL;
+	v->reset_unhandled = false;
 	return ret;
 }
 

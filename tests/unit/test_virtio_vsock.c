@@ -854,6 +854,27 @@ START_TEST(restore_evq_mark_malformed)
 }
 END_TEST
 
+/* After the reset event, an avail index a ring and more ahead of the
+ * device's is no refill: the ring is refused, the listener not released. */
+START_TEST(restore_hold_avail_malformed)
+{
+	struct virtio_drv_seg s[2] = {
+		{ evbuf(0), 4, true },
+		{ evbuf(1), 4, true },
+	};
+	uint16_t idx = 1 + QSIZE + 1;
+
+	virtio_drv_submit(&mem, &dq[VSOCK_EVQ], &s[0], 1);
+	virtio_drv_submit(&mem, &dq[VSOCK_EVQ], &s[1], 1);
+	restore_in_place();
+	process();
+	ck_assert_int_eq(virtio_drv_nr_new_used(&mem, &dq[VSOCK_EVQ]), 1);
+	(void)virtio_drv_take_used(&mem, &dq[VSOCK_EVQ]);
+	gmem_write(&mem, dq[VSOCK_EVQ].avail + 2, &idx, 2);
+	evq_refused();
+}
+END_TEST
+
 /* After the reset event, a host connection waits in the listener until
  * the driver refills the event ring past the mark. */
 START_TEST(restore_holds_listener)
@@ -922,6 +943,7 @@ int main(void)
 	tcase_add_loop_test(tc, restore_event_buffer_short, 0, 4);
 	tcase_add_test(tc, restore_evq_avail_malformed);
 	tcase_add_test(tc, restore_evq_mark_malformed);
+	tcase_add_test(tc, restore_hold_avail_malformed);
 	tcase_add_test(tc, restore_holds_listener);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
