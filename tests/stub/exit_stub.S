@@ -153,28 +153,21 @@ pvh_start:
 	outb %al, $0xf4
 #endif
 	jmp 1f
-puts:	movw $0x3f8, %dx
-2:	lodsb
-	testb %al, %al
-	jz 3f
-	outb %al, %dx
-	jmp 2b
-3:	ret
 #elif defined(STUB_COUNT)
 	movl $0x90000, %esp	/* PVH gives no stack */
 	movb $0, 0x200000	/* the counter, in guest RAM */
 	movl $counting, %esi
-	call cputs
+	call puts
 11:	GETC 12
 	cmpb $'x', %al
 	je 16f
 	incb 0x200000
 	movl $count_is, %esi
-	call cputs
+	call puts
 	movb 0x200000, %al
 	call hex2
 	movl $f6_is, %esi
-	call cputs
+	call puts
 	inb $0xf6, %al
 	call hex2
 	movb $'\n', %al
@@ -184,13 +177,6 @@ puts:	movw $0x3f8, %dx
 16:	movb 0x200000, %al
 	outb %al, $0xf4
 	jmp 1f
-cputs:	movw $0x3f8, %dx	/* the string at %esi */
-13:	lodsb
-	testb %al, %al
-	jz 14f
-	outb %al, %dx
-	jmp 13b
-14:	ret
 hex2:	movb %al, %ah		/* %al as two hex digits */
 	shrb $4, %al
 	call hexdig
@@ -243,7 +229,7 @@ hexdig:	andb $0x0f, %al
 	jz 4f
 	movb 0x400000, %bl	/* reset: through table 1, as in RAM */
 	movl $pt_restored, %esi
-	call pputs
+	call puts
 	movb %bl, %al
 	call pputc
 	movl $0x800003, 0x303000	/* table 1: 4 MiB -> 8 MiB */
@@ -251,24 +237,17 @@ hexdig:	andb $0x0f, %al
 	movl %eax, %cr3
 	movb 0x400000, %bl
 	movl $pt_changed, %esi
-	call pputs
+	call puts
 	movb %bl, %al
 	call pputc
 4:	movl $0x304003, 0x302010	/* virtual 4 MiB: page table 2 */
 	invlpg 0x400000
 	movb 0x400000, %bl
 	movl $pt_reads, %esi
-	call pputs
+	call puts
 	movb %bl, %al
 	call pputc
 5:	jmp 5b			/* until a reset */
-pputs:	movw $0x3f8, %dx	/* the string at %esi */
-2:	lodsb
-	testb %al, %al
-	jz 3f
-	outb %al, %dx
-	jmp 2b
-3:	ret
 pputc:	movw $0x3f8, %dx	/* %al, then a newline */
 	outb %al, %dx
 	movb $'\n', %al
@@ -289,6 +268,16 @@ pputc:	movw $0x3f8, %dx	/* %al, then a newline */
 #endif
 1:	hlt
 	jmp 1b
+
+#if defined(STUB_SNAPSHOT) || defined(STUB_COUNT) || defined(STUB_PAGING)
+puts:	movw $0x3f8, %dx	/* the string at %esi on the UART */
+2:	lodsb
+	testb %al, %al
+	jz 3f
+	outb %al, %dx
+	jmp 2b
+3:	ret
+#endif
 
 #ifdef STUB_SNAPSHOT
 	.section .rodata

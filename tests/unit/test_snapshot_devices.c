@@ -487,6 +487,17 @@ static void stream_net_destroy(struct stream_net *sn)
 	close(sn->peer);
 }
 
+/* Restore @r into @sn's device: it comes back with status @st, live. */
+static void stream_net_restore(struct stream_net *sn, struct snap_reader *r,
+			       uint32_t st)
+{
+	virtio_mmio_quiesce(sn->d, true);
+	ck_assert_int_eq(virtio_mmio_restore(sn->d, r, NULL), 0);
+	virtio_mmio_quiesce(sn->d, false);
+	ck_assert_uint_eq(virtio_drv_read32(sn->d, VIRTIO_MMIO_STATUS),
+			  st | VIRTIO_STATUS_DRIVER_OK);
+}
+
 static void passt_frame(const struct stream_net *sn, uint8_t c)
 {
 	uint8_t b[4 + NET_FRAME] = { 0, 0, 0, NET_FRAME };
@@ -565,11 +576,7 @@ START_TEST(net_stream_guest_csum)
 
 	stream_net_create(&b);
 	r = reader(&s);
-	virtio_mmio_quiesce(b.d, true);
-	ck_assert_int_eq(virtio_mmio_restore(b.d, &r, NULL), 0);
-	virtio_mmio_quiesce(b.d, false);
-	ck_assert_uint_eq(virtio_drv_read32(b.d, VIRTIO_MMIO_STATUS),
-			  st | VIRTIO_STATUS_DRIVER_OK);
+	stream_net_restore(&b, &r, st);
 	post_net_rx(&q[0]);
 	ck_assert_int_eq(virtio_net_process(b.n), 1);
 	ck_assert_uint_eq(guest_frame(&q[0], 'a'), want);
@@ -589,11 +596,7 @@ START_TEST(net_stream_guest_csum)
 		stream_net_create(&b);
 		gmem_fill(&mem, 0x10000, 0, 0x20000);
 		q[0] = q0;
-		virtio_mmio_quiesce(b.d, true);
-		ck_assert_int_eq(virtio_mmio_restore(b.d, &r, NULL), 0);
-		virtio_mmio_quiesce(b.d, false);
-		ck_assert_uint_eq(virtio_drv_read32(b.d, VIRTIO_MMIO_STATUS),
-				  st | VIRTIO_STATUS_DRIVER_OK);
+		stream_net_restore(&b, &r, st);
 		post_net_rx(&q[0]);
 		ck_assert_int_eq(virtio_net_process(b.n), 1);
 		ck_assert_uint_eq(guest_frame(&q[0], 'a'), 0);
