@@ -42,7 +42,7 @@ extern "C" {
 
 /* The one place the version is written (CMakeLists.txt reads it here). */
 #define KVMLITE_VERSION_MAJOR 0
-#define KVMLITE_VERSION_MINOR 4
+#define KVMLITE_VERSION_MINOR 5
 #define KVMLITE_VERSION_PATCH 0
 #define KVMLITE_VERSION                                                        \
 	((KVMLITE_VERSION_MAJOR << 16) | (KVMLITE_VERSION_MINOR << 8) |        \
@@ -60,7 +60,7 @@ extern "C" {
 #define KVMLITE_API
 #endif
 
-/* The library's version, as KVMLITE_VERSION, and as a string "0.4.0". */
+/* The library's version, as KVMLITE_VERSION, and as a string "0.5.0". */
 KVMLITE_API unsigned int kvmlite_version(void);
 KVMLITE_API const char *kvmlite_version_string(void);
 
@@ -149,6 +149,37 @@ struct kvmlite_vsock {
 #define KVMLITE_VSOCK_UDS_MAX 96
 /* Connections at once (either way); more are refused. */
 #define KVMLITE_VSOCK_MAX_CONNS 256
+
+/*
+ * A host directory shared with the guest over virtio-9p (9P2000.L); a Linux
+ * guest mounts it with
+ *   mount -t 9p -o trans=virtio,version=9p2000.L TAG /mnt
+ * Every path the guest names resolves beneath @path and nowhere else.
+ * Fixed size: a field added later comes in a new struct.
+ */
+struct kvmlite_fs {
+	const char *path; /* the host directory */
+	const char *tag;  /* the mount tag, 1..KVMLITE_FS_TAG_MAX bytes */
+	int read_only;	  /* non-zero: every write is refused (EROFS) */
+};
+
+#define KVMLITE_MAX_FS 8
+#define KVMLITE_FS_TAG_MAX 32
+
+/*
+ * One command run in a fresh guest (the kvmlite exec command): the
+ * library builds an initramfs in memory holding its own init, which mounts
+ * @root read-only over 9p with a tmpfs over it for writes, mounts the
+ * shares (kvmlite_config.fs) their tags name, runs argv and powers off; the
+ * VM ends with KVMLITE_EXIT_TEST_EXIT and the command's status as its
+ * value. Set argv to use it (then initrd_path must be NULL).
+ */
+struct kvmlite_exec {
+	const char *const *argv; /* NULL-terminated; NULL: no command */
+	const char *cwd;	 /* in the guest; NULL: "/" */
+	const char *root;	 /* host directory; NULL: "/" */
+	const char *modules_dir; /* the kernel's lib/modules/VER, or NULL */
+};
 
 /* Receives guest console output (see struct kvmlite_config). */
 typedef void (*kvmlite_console_fn)(void *opaque, const char *buf, size_t len);
@@ -275,6 +306,12 @@ struct kvmlite_config {
 	 * snapshot or reset to one, whatever this field says.
 	 */
 	const char *snapshot_dir;
+
+	/* Fields added in 0.5. */
+	/* Directories shared over virtio-9p, in order (see kvmlite_fs). */
+	const struct kvmlite_fs *fs;
+	unsigned int nr_fs; /* up to KVMLITE_MAX_FS */
+	struct kvmlite_exec exec; /* see kvmlite_exec */
 };
 
 /* Fill @cfg with defaults: 1 vCPU, 256 MiB, no console fds, and the

@@ -199,6 +199,13 @@ int config_validate_machine(const struct kvmlite_config *c, char *err,
 			       c->nr_disks, c->nr_nets, c->rng ? ", rng" : "",
 			       c->vsock.cid ? ", vsock" : "",
 			       KVMLITE_MAX_DEVICES);
+	/* Declared in 0.5, not built yet: refused rather than ignored. */
+	if (c->nr_fs || c->fs)
+		return err_fmt(err, errlen, -ENOTSUP,
+			       "fs: shared directories are not built yet");
+	if (c->exec.argv)
+		return err_fmt(err, errlen, -ENOTSUP,
+			       "exec: running a command is not built yet");
 	if (c->snapshot_dir && !c->snapshot_dir[0])
 		return err_fmt(err, errlen, -EINVAL,
 			       "snapshot_dir: empty path");
