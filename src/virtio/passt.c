@@ -67,6 +67,23 @@ static int helper_main(void *p)
 	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 }
 
+/*
+ * This passt (Debian 12's) drops the frames a full socket does not take,
+ * and TCP toward the guest then waits for a retransmission: the socket's
+ * send buffer, charged to the sender for a Unix stream, bounds each burst.
+ * Ask for PASST_SNDBUF: with CAP_NET_ADMIN it is granted (SO_SNDBUFFORCE),
+ * else the kernel caps it at net.core.wmem_max (twice that, in truth).
+ */
+#define PASST_SNDBUF (4 << 20)
+
+static void grow_sndbuf(int fd)
+{
+	int v = PASST_SNDBUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)))
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+}
+
 /* passt in PATH, into @out. */
 static bool find_passt(char *out, size_t len)
 {
@@ -137,6 +154,8 @@ static int spawn_passt(int *fd_out, char *err, size_t errlen)
 			      strerror(errno));
 		goto out;
 	}
+	grow_sndbuf(sv[0]); /* guest -> passt */
+	grow_sndbuf(sv[1]); /* passt -> guest: passt --fd sets none */
 	a.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	stack = malloc(CHILD_STACK);
 	if (a.devnull < 0 || !stack) {
@@ -217,6 +236,7 @@ static int connect_passt(const char *path, int *fd_out, char *err,
 	if (fd < 0)
 		return err_fmt(err, errlen, -errno, "net passt %s: %s", path,
 			       strerror(errno));
+	grow_sndbuf(fd); /* passt grows its own end if wmem_max allows */
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    fcntl(fd, F_SETFL, O_NONBLOCK)) {
 		ret = -errno;
