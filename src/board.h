@@ -44,6 +44,8 @@ struct board {
 	struct test_exit_port test_exit;
 	struct boot_timer_port boot_timer;
 	struct platform_ops plat;
+	int gic_fd; /* the vGICv3 device, when gic_open */
+	bool gic_open;
 	bool ready;
 };
 #endif

@@ -36,7 +36,7 @@ struct vcpu_snapshot {
 	struct kvm_lapic_state lapic;
 	uint8_t if_flag; /* from kvm_run */
 #else
-	uint64_t pc, sp, pstate, x0, esr_el1, far_el1, sctlr_el1;
+	uint64_t pc, sp, pstate, x0; /* sp: SP_EL1 */
 #endif
 };
 
