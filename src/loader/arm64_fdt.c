@@ -118,6 +118,10 @@ static void gic_node(struct fdtw *w, unsigned int ncpus)
 	begin(w, name);
 	prop_str(w, "compatible", "arm,gic-v3");
 	prop_u32(w, "#interrupt-cells", 3);
+	/* As QEMU's: room for an ITS child (dtc wants them on a provider). */
+	prop_u32(w, "#address-cells", 2);
+	prop_u32(w, "#size-cells", 2);
+	prop_empty(w, "ranges");
 	prop_empty(w, "interrupt-controller");
 	prop_cells(w, "reg", reg, 8);
 	prop_u32(w, "phandle", GIC_PHANDLE);
