@@ -2,7 +2,9 @@
  * The board: the machine's fixed devices at their addresses, its
  * interrupt lines, and where virtio devices go. One implementation per
  * architecture (board_x86.c: the PC ports, the UART, i8042, RTC, the ACPI,
- * reset and test ports, the power button's GED line, virtio-mmio windows).
+ * reset and test ports, the power button's GED line, virtio-mmio windows;
+ * board_arm64.c: the UART and the test devices by MMIO, the vGIC's SPIs,
+ * virtio-mmio windows, PSCI for power).
  */
 #ifndef KVMLITE_BOARD_H
 #define KVMLITE_BOARD_H
@@ -11,15 +13,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "devices/i8042.h"
+#include "arch.h"
 #include "devices/platform_ports.h"
-#include "devices/rtc.h"
 #include "devices/serial8250.h"
 #include "dumpbuf.h"
 #include "loader/loader.h"
+#ifdef KVMLITE_ARCH_X86
+#include "devices/i8042.h"
+#include "devices/rtc.h"
+#endif
 
 struct kvmlite_vm;
 
+#ifdef KVMLITE_ARCH_X86
 struct board {
 	struct serial8250 serial; /* the console's UART */
 	struct i8042 i8042;
@@ -32,6 +38,17 @@ struct board {
 	struct platform_ops plat;
 	bool ready;
 };
+#else
+struct board {
+	struct serial8250 serial; /* the console's UART, by MMIO */
+	struct test_exit_port test_exit;
+	struct boot_timer_port boot_timer;
+	struct platform_ops plat;
+	int gic_fd; /* the vGICv3 device, when gic_open */
+	bool gic_open;
+	bool ready;
+};
+#endif
 
 /*
  * Create the fixed devices, wire their events to the VM's exit, their

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arch.h"
 #include "err.h"
 #include "kvm.h"
 #include "snapfile.h"
@@ -108,6 +109,37 @@ static void console_tx_ready(void *opaque)
 	struct kvmlite_vm *vm = opaque;
 
 	serial8250_tx_ready(&vm->board.serial);
+}
+
+/* ---- arch.h: x86's machine ---- */
+
+int arch_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen)
+{
+	int ret = kvm_x86_supported_cpuid(vm->kvm_fd, &vm->cpuid);
+
+	if (!ret)
+		ret = x86_cpu_model_setup(vm);
+	if (ret)
+		return err_fmt(err, errlen, ret, "KVM_GET_SUPPORTED_CPUID: %s",
+			       strerror(-ret));
+	return 0;
+}
+
+int arch_vcpus_created(struct kvmlite_vm *vm, char *err, size_t errlen)
+{
+	return 0;
+}
+
+int arch_ram_regions(uint64_t size, uint8_t *base, struct guest_region *r)
+{
+	uint64_t low = size < LAYOUT_MMIO_HOLE ? size : LAYOUT_MMIO_HOLE;
+
+	r[0] = (struct guest_region){ 0, low, base };
+	if (size == low)
+		return 1;
+	r[1] = (struct guest_region){ LAYOUT_MMIO_HOLE_END, size - low,
+				      base + low };
+	return 2;
 }
 
 int board_create(struct kvmlite_vm *vm, char *err, size_t errlen)

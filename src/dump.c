@@ -44,12 +44,12 @@ static const char *vcpu_state_name(int st)
 	return st >= 0 && st <= VCPU_DONE ? names[st] : "?";
 }
 
-static const char *mp_state_name(uint32_t mp)
+const char *vcpu_mp_state_name(uint32_t mp)
 {
 	static const char *const names[] = {
-		"runnable",   "uninitialized", "init-received",
-		"halted",     "sipi-received", "stopped",
-		"check-stop", "operating",     "load",
+		"runnable",	 "uninitialized", "init-received", "halted",
+		"sipi-received", "stopped",	  "check-stop",	   "operating",
+		"load",		 "ap-reset-hold", "suspended",
 	};
 
 	return mp < sizeof(names) / sizeof(names[0]) ? names[mp] : "?";
@@ -79,39 +79,9 @@ static void exit_name(uint32_t reason, uint64_t addr, bool wr,
 	}
 }
 
-static uint32_t lapic_reg(const struct kvm_lapic_state *l, unsigned int off)
-{
-	uint32_t v;
-
-	memcpy(&v, l->regs + off, 4);
-	return v;
-}
-
-/* The vectors set in the 256-bit LAPIC register array at @off (IRR, ISR),
- * highest first, at most 8. */
-static void lapic_vectors(const struct kvm_lapic_state *l, unsigned int off,
-			  struct dumpbuf *b)
-{
-	int shown = 0;
-
-	for (int v = 255; v >= 0 && shown < 8; v--) {
-		if (!(lapic_reg(l, off + 0x10 * (unsigned int)(v / 32)) &
-		      (1u << (v % 32))))
-			continue;
-		dumpbuf_printf(b, "%s0x%02x", shown ? "," : "", v);
-		shown++;
-	}
-	if (!shown)
-		dumpbuf_printf(b, "-");
-}
-
 static void dump_snapshot(const struct vcpu *v, const struct vcpu_snapshot *s,
 			  uint64_t now, struct dumpbuf *b)
 {
-	const struct kvm_regs *r = &s->regs;
-	const struct kvm_sregs *sr = &s->sregs;
-	const struct kvm_vcpu_events *ev = &s->ev;
-
 	if (!s->taken_ns) {
 		dumpbuf_printf(b, "vcpu%u: no state read yet\n", v->id);
 		return;
@@ -121,36 +91,7 @@ static void dump_snapshot(const struct vcpu *v, const struct vcpu_snapshot *s,
 			       strerror(-s->err));
 		return;
 	}
-	dumpbuf_printf(b,
-		       "vcpu%u: read %.1f ms ago: mp_state=%s rip=0x%llx "
-		       "rsp=0x%llx rflags=0x%llx if=%u cs=0x%x cpl=%u "
-		       "cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx\n",
-		       v->id, (double)(now - s->taken_ns) / 1e6,
-		       mp_state_name(s->mp.mp_state),
-		       (unsigned long long)r->rip, (unsigned long long)r->rsp,
-		       (unsigned long long)r->rflags, s->if_flag,
-		       sr->cs.selector, sr->cs.dpl, (unsigned long long)sr->cr0,
-		       (unsigned long long)sr->cr3, (unsigned long long)sr->cr4,
-		       (unsigned long long)sr->efer);
-	dumpbuf_printf(b, "vcpu%u: pending: interrupt=", v->id);
-	if (ev->interrupt.injected)
-		dumpbuf_printf(b, "0x%02x", ev->interrupt.nr);
-	else
-		dumpbuf_printf(b, "-");
-	dumpbuf_printf(b, " exception=");
-	if (ev->exception.injected || ev->exception.pending)
-		dumpbuf_printf(b, "%u", ev->exception.nr);
-	else
-		dumpbuf_printf(b, "-");
-	dumpbuf_printf(b, " nmi_pending=%u nmi_injected=%u lapic_irr=",
-		       ev->nmi.pending, ev->nmi.injected);
-	lapic_vectors(&s->lapic, 0x200, b);
-	dumpbuf_printf(b, " lapic_isr=");
-	lapic_vectors(&s->lapic, 0x100, b);
-	dumpbuf_printf(
-		b, " tpr=0x%x svr=0x%x lvt_timer=0x%x timer_initial=%u\n",
-		lapic_reg(&s->lapic, 0x80), lapic_reg(&s->lapic, 0xf0),
-		lapic_reg(&s->lapic, 0x320), lapic_reg(&s->lapic, 0x380));
+	arch_vcpu_state_dump(v->id, s, (double)(now - s->taken_ns) / 1e6, b);
 }
 
 /* Note where each vCPU thread is (@was, before the kick moves it), kick

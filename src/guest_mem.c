@@ -7,7 +7,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "x86_layout.h"
+#include "arch.h"
+#include "util.h"
 
 /* An anonymous mapping whose start is 2 MiB aligned, so guest-physical
  * and host-virtual addresses agree modulo 2 MiB and a host huge page can
@@ -34,7 +35,6 @@ static void *map_aligned(uint64_t size)
 int guest_mem_init_backed(struct guest_mem *m, uint64_t size,
 			  enum gmem_backing backing)
 {
-	uint64_t low;
 	int ret;
 
 	memset(m, 0, sizeof(*m));
@@ -76,15 +76,7 @@ int guest_mem_init_backed(struct guest_mem *m, uint64_t size,
 	if (backing == GMEM_ANON)
 		(void)madvise(m->base, size, MADV_HUGEPAGE);
 
-	low = size < LAYOUT_MMIO_HOLE ? size : LAYOUT_MMIO_HOLE;
-	m->regions[0] = (struct guest_region){ 0, low, m->base };
-	m->nr_regions = 1;
-	if (size > low) {
-		m->regions[1] =
-			(struct guest_region){ LAYOUT_MMIO_HOLE_END, size - low,
-					       m->base + low };
-		m->nr_regions = 2;
-	}
+	m->nr_regions = arch_ram_regions(size, m->base, m->regions);
 	return 0;
 }
 
@@ -288,16 +280,7 @@ uint64_t gmem_low_end(const struct guest_mem *m)
 
 static void set_regions(struct guest_mem *m)
 {
-	uint64_t low = m->size < LAYOUT_MMIO_HOLE ? m->size : LAYOUT_MMIO_HOLE;
-
-	m->regions[0] = (struct guest_region){ 0, low, m->base };
-	m->nr_regions = 1;
-	if (m->size > low) {
-		m->regions[1] =
-			(struct guest_region){ LAYOUT_MMIO_HOLE_END,
-					       m->size - low, m->base + low };
-		m->nr_regions = 2;
-	}
+	m->nr_regions = arch_ram_regions(m->size, m->base, m->regions);
 }
 
 int guest_mem_init_file(struct guest_mem *m, uint64_t size, int fd,

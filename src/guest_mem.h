@@ -42,8 +42,9 @@ struct guest_mem {
 };
 
 /*
- * Allocate @size bytes of guest RAM (GMEM_ANON), laid out below the 32-bit
- * MMIO hole and, for the rest, from 4 GiB up.
+ * Allocate @size bytes of guest RAM (GMEM_ANON), laid out by the architecture
+ * (arch_ram_regions(); x86: below the 32-bit MMIO hole and, for the rest,
+ * from 4 GiB up).
  */
 int guest_mem_init(struct guest_mem *m, uint64_t size);
 

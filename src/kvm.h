@@ -3,7 +3,8 @@
  * ioctls stay in src/vcpu/). Functions take fds and plain values, return
  * 0 (or a new fd) or a negative errno, and those that can fail for a
  * reason a user must see write a one-line message. The x86-only calls are
- * named kvm_x86_*.
+ * named kvm_x86_* (kvm_x86.c); arch.h has each architecture's part of
+ * creating a VM.
  */
 #ifndef KVMLITE_KVM_H
 #define KVMLITE_KVM_H
@@ -14,6 +15,7 @@
 
 #include <linux/kvm.h>
 
+#include "arch.h"
 #include "guest_mem.h"
 
 /* Open /dev/kvm and check every capability kvmlite relies on: -ENODEV
@@ -22,7 +24,7 @@ int kvm_open(int *kvm_fd, char *err, size_t errlen);
 
 /*
  * A VM for @cpus vCPUs with guest RAM @m mapped and the machine's
- * in-kernel devices (x86: TSS and identity map, irqchip, PIT): the VM fd
+ * in-kernel devices (arch_kvm_pre_memory(), arch_kvm_irqchip()): the VM fd
  * in *vm_fd, or a negative errno with the ioctl that failed.
  */
 int kvm_create_vm(int kvm_fd, unsigned int cpus, const struct guest_mem *m,
@@ -53,6 +55,7 @@ int kvm_ioeventfd(int vm_fd, uint64_t addr, uint32_t len, uint64_t datamatch,
 /* A write to @fd raises @gsi (an edge). */
 int kvm_irqfd(int vm_fd, int fd, unsigned int gsi);
 
+#ifdef KVMLITE_ARCH_X86
 /* KVM_GET_SUPPORTED_CPUID, as large as it needs (free() it). */
 int kvm_x86_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out);
 /* KVM_CAP_TSC_DEADLINE_TIMER: the in-kernel LAPIC emulates it. */
@@ -86,6 +89,8 @@ int kvm_x86_vm_state_decode(struct snap_reader *r, struct kvm_x86_vm_state *s);
  * snapshot's), then the PICs and the IOAPIC. */
 int kvm_x86_vm_state_apply(int vm_fd, const struct kvm_x86_vm_state *s,
 			   char *err, size_t errlen);
+
+#endif /* KVMLITE_ARCH_X86 */
 
 /* /proc/cpuinfo shows no VMX or SVM: this /dev/kvm is a software one (such
  * as PVM) that cannot run a stock Linux kernel at a usable speed. */

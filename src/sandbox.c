@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arch.h"
+
 #include "kvmlite.h"
 
 /* Which kind the current thread is, for the SIGSYS report only. */
@@ -220,12 +222,19 @@ static const struct arg_rule snapshot_rules[] = {
 };
 
 static const unsigned long snapshot_ioctls[] = {
+#ifdef KVMLITE_ARCH_X86
 	KVM_GET_REGS,	     KVM_GET_SREGS,	  KVM_GET_XSAVE,
 	KVM_GET_XSAVE2,	     KVM_GET_XCRS,	  KVM_GET_DEBUGREGS,
 	KVM_GET_LAPIC,	     KVM_GET_VCPU_EVENTS, KVM_GET_MP_STATE,
 	KVM_GET_TSC_KHZ,     KVM_GET_MSRS,	  KVM_GET_IRQCHIP,
 	KVM_GET_PIT2,	     KVM_GET_CLOCK,	  KVM_GET_MSR_INDEX_LIST,
 	KVM_CHECK_EXTENSION,
+#else
+	/* arm64 snapshots are not built (snapshot_arm64.c). */
+	KVM_GET_ONE_REG,
+	KVM_GET_MP_STATE,
+	KVM_CHECK_EXTENSION,
+#endif
 };
 
 /* The API socket's thread: its epoll loop over the listening socket and
@@ -254,8 +263,12 @@ static const unsigned long api_ioctls[] = {
 
 /* The GETs: a vCPU reads its own state for the dump (kvmlite_vm_dump). */
 static const unsigned long vcpu_ioctls[] = {
+#ifdef KVMLITE_ARCH_X86
 	KVM_RUN,	  KVM_IRQ_LINE,	 KVM_GET_REGS,	      KVM_GET_SREGS,
 	KVM_GET_MP_STATE, KVM_GET_LAPIC, KVM_GET_VCPU_EVENTS, TUNSETOFFLOAD,
+#else
+	KVM_RUN, KVM_IRQ_LINE, KVM_GET_ONE_REG, KVM_GET_MP_STATE, TUNSETOFFLOAD,
+#endif
 };
 /* KVM_IRQ_LINE: console input raises the UART's interrupt on the thread
  * that delivers it (the console thread, or the command's main thread). */
@@ -266,8 +279,10 @@ static const unsigned long io_ioctls[] = {
 };
 /* KVM_GET_IRQCHIP: the state dump reads the IOAPIC (SIGUSR1). */
 static const unsigned long main_ioctls[] = {
-	TCGETS,	    TCSETS,	  TCSETSW,	   TCSETSF,
-	TIOCGWINSZ, KVM_IRQ_LINE, KVM_GET_IRQCHIP,
+	TCGETS,		 TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, KVM_IRQ_LINE,
+#ifdef KVMLITE_ARCH_X86
+	KVM_GET_IRQCHIP,
+#endif
 };
 
 static int allow_all(scmp_filter_ctx ctx, const int *calls, size_t n)

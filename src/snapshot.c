@@ -13,12 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "config.h"
 #include "err.h"
 #include "kvm.h"
 #include "sandbox.h"
-#include "vcpu/x86_cpuid.h"
-#include "vcpu/x86_state.h"
 #include "virtio/tap.h"
 #include "vm.h"
 
@@ -282,14 +281,6 @@ static int save_state(struct kvmlite_vm *vm, struct snap_writer *w,
 	uint8_t hdr[MEM_HEADER_BYTES];
 	int ret;
 
-	if (!s->msrs) {
-		ret = kvm_x86_msr_index_list(vm->kvm_fd, &s->msrs, &s->nr_msrs);
-		if (ret)
-			return err_fmt(err, errlen, ret,
-				       "KVM_GET_MSR_INDEX_LIST: %s",
-				       strerror(-ret));
-		s->xsave_bytes = kvm_x86_xsave_size(vm->vm_fd);
-	}
 	snap_begin(w, SNAP_CONFIG, 0);
 	snap_put_bytes(w, s->config, s->config_len);
 	snap_end(w);
@@ -297,25 +288,9 @@ static int save_state(struct kvmlite_vm *vm, struct snap_writer *w,
 	ret = virtio_slots_save(&vm->virtio, w, files, err, errlen);
 	if (ret)
 		return ret;
-	snap_begin(w, SNAP_VM, 0);
-	ret = kvm_x86_vm_state_save(vm->vm_fd, w, err, errlen);
-	snap_end(w);
+	ret = arch_snapshot_save(vm, w, err, errlen);
 	if (ret)
 		return ret;
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		struct kvm_cpuid2 *c =
-			cpuid_for_vcpu(vm->cpuid, i, vm->nr_vcpus);
-
-		if (!c)
-			return err_fmt(err, errlen, -ENOMEM, "out of memory");
-		snap_begin(w, SNAP_VCPU, i);
-		ret = x86_vcpu_save(&vm->vcpus[i], c, s->msrs, s->nr_msrs,
-				    s->xsave_bytes, w, err, errlen);
-		snap_end(w);
-		free(c);
-		if (ret)
-			return ret;
-	}
 
 	memset(hdr, 0, sizeof(hdr));
 	memcpy(hdr, SNAP_MEM_MAGIC, 8);
@@ -655,34 +630,10 @@ static int apply_state(struct kvmlite_vm *vm, const struct snapfile *f,
 		       const struct snap_files *files, bool in_place, char *err,
 		       size_t errlen)
 {
-	struct x86_vcpu_state *st;
-	struct kvm_x86_vm_state vs;
-	struct snap_reader r;
-	int ret = 0;
+	struct arch_cpu_state *cpus = NULL;
+	int ret;
 
-	st = calloc(vm->nr_vcpus, sizeof(*st));
-	if (!st)
-		return err_fmt(err, errlen, -ENOMEM, "out of memory");
-	for (unsigned int i = 0; i < vm->nr_vcpus && !ret; i++) {
-		if (snapfile_section(f, SNAP_VCPU, i, &r) ||
-		    x86_vcpu_state_decode(&r, &st[i]) || st[i].id != i)
-			ret = err_fmt(err, errlen, -EINVAL,
-				      "the section of vCPU %u is missing or "
-				      "invalid",
-				      i);
-	}
-	for (unsigned int i = 0; i < vm->nr_vcpus && !ret && !in_place; i++) {
-		struct kvm_cpuid2 *c =
-			cpuid_for_vcpu(vm->cpuid, i, vm->nr_vcpus);
-
-		ret = c ? x86_vcpu_cpuid_matches(&st[i], c, err, errlen)
-			: err_fmt(err, errlen, -ENOMEM, "out of memory");
-		free(c);
-	}
-	if (!ret && (snapfile_section(f, SNAP_VM, 0, &r) ||
-		     kvm_x86_vm_state_decode(&r, &vs)))
-		ret = err_fmt(err, errlen, -EINVAL,
-			      "the VM section is missing or invalid");
+	ret = arch_snapshot_decode(vm, f, in_place, &cpus, err, errlen);
 	if (ret)
 		goto out;
 
@@ -715,13 +666,9 @@ static int apply_state(struct kvmlite_vm *vm, const struct snapfile *f,
 		ret = virtio_slots_restore(&vm->virtio, f, files, err, errlen);
 	virtio_slots_quiesce(&vm->virtio, false);
 	if (!ret)
-		ret = kvm_x86_vm_state_apply(vm->vm_fd, &vs, err, errlen);
-	for (unsigned int i = 0; i < vm->nr_vcpus && !ret; i++)
-		ret = x86_vcpu_state_apply(&vm->vcpus[i], &st[i], err, errlen);
+		ret = arch_snapshot_apply(vm, cpus, err, errlen);
 out:
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		x86_vcpu_state_free(&st[i]);
-	free(st);
+	arch_snapshot_free(vm, cpus);
 	return ret;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "err.h"
 #include "kvm.h"
 #include "sandbox.h"
@@ -167,12 +168,9 @@ static int create_kvm_vm(struct kvmlite_vm *vm, char *err, size_t errlen)
 				    &vm->vm_fd, err, errlen);
 	if (ret)
 		return ret;
-	ret = kvm_x86_supported_cpuid(vm->kvm_fd, &vm->cpuid);
-	if (!ret)
-		ret = x86_cpu_model_setup(vm);
+	ret = arch_vm_setup(vm, err, errlen);
 	if (ret)
-		return err_fmt(err, errlen, ret, "KVM_GET_SUPPORTED_CPUID: %s",
-			       strerror(-ret));
+		return ret;
 	ret = board_create(vm, err, errlen);
 	if (!ret)
 		ret = virtio_slots_attach(&vm->virtio, &vm->mmio, vm->vm_fd,
@@ -188,7 +186,7 @@ static int create_kvm_vm(struct kvmlite_vm *vm, char *err, size_t errlen)
 		if (ret)
 			return ret;
 	}
-	return 0;
+	return arch_vcpus_created(vm, err, errlen);
 }
 
 int vm_create_machine(struct kvmlite_vm *vm, const struct config_native *c,

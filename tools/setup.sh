@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # Install what kvmlite needs to build and test, from Debian's packages.
-# Usage: tools/setup.sh            (as root, or with sudo available)
+# Usage: tools/setup.sh [--arch arm64]   (as root, or with sudo available)
+# --arch arm64 adds what tools/build.sh --arch arm64 needs: the cross
+# compiler, Debian's multiarch -dev:arm64 libraries (dpkg
+# --add-architecture arm64, a second package list to fetch: so only when
+# asked), dtc to check device trees and qemu-user-static to run the
+# arm64 unit tests here. libfdt-dev:arm64 conflicts with the host's
+# libfdt-dev, which kvmlite's x86 build does not use.
 # When another apt or dpkg runs (unattended-upgrades, a second setup), this
 # waits for it, up to SETUP_APT_LOCK_WAIT seconds (default 600).
 set -euo pipefail
@@ -8,7 +14,24 @@ cd "$(dirname "$0")/.."
 
 build_pkgs="gcc make cmake pkg-config linux-libc-dev libjansson-dev libseccomp-dev zlib1g-dev check acpica-tools e2fsprogs python3 libhttp-parser-dev curl python3-dev python3-venv python3-setuptools python3-wheel python3-pip python3-pytest python3-mypy"
 test_pkgs="$(cat tests/testhost/packages) $(cat tests/guest/packages) $(cat tests/distro/packages)"
+arm64_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross libjansson-dev:arm64 libseccomp-dev:arm64 zlib1g-dev:arm64 libfdt-dev:arm64 check:arm64 libhttp-parser-dev:arm64 device-tree-compiler qemu-user-static"
 lock_wait=${SETUP_APT_LOCK_WAIT:-600}
+want_arm64=
+case ${1:-} in
+"") ;;
+--arch)
+	[[ ${2:-} == arm64 || ${2:-} == aarch64 ]] || {
+		echo "tools/setup.sh: --arch takes arm64" >&2
+		exit 2
+	}
+	want_arm64=1
+	;;
+--arch=arm64 | --arch=aarch64) want_arm64=1 ;;
+*)
+	echo "usage: tools/setup.sh [--arch arm64]" >&2
+	exit 2
+	;;
+esac
 
 # apt-get update: DPkg::Lock::Timeout makes apt wait for dpkg's locks, but
 # (apt 2.6) not for the package lists' lock update takes, so that one is
@@ -29,13 +52,19 @@ apt_update() {
 	done
 }
 
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo=sudo
+extra_pkgs=""
+if [[ -n $want_arm64 ]]; then
+	extra_pkgs=$arm64_pkgs
+	dpkg --print-foreign-architectures | grep -qx arm64 ||
+		$sudo dpkg --add-architecture arm64
+fi
 missing=()
-for p in $build_pkgs $test_pkgs; do
+for p in $build_pkgs $test_pkgs $extra_pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
-	sudo=""
-	[[ $(id -u) -eq 0 ]] || sudo=sudo
 	echo "setup: installing ${missing[*]}"
 	apt_update
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$lock_wait" \

@@ -86,7 +86,7 @@ int boot_load_images(const struct guest_mem *m, const struct boot_images *in,
 		.nr_mmio_devs = in->nr_mmio_devs,
 	};
 	why[0] = '\0';
-	ret = x86_boot_prepare(m, &a, out, why, sizeof(why));
+	ret = arch_boot_prepare(m, &a, out, why, sizeof(why));
 	if (ret) {
 		if (ret == -EINVAL)
 			ret = -ENOEXEC;

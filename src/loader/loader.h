@@ -1,4 +1,5 @@
-/* x86 boot: kernel/initrd loading and the firmware tables a guest needs. */
+/* Boot: kernel/initrd loading and the firmware tables a guest needs (x86:
+ * x86_*.c; arm64: arm64_image.c, arm64_fdt.c). */
 #ifndef KVMLITE_LOADER_H
 #define KVMLITE_LOADER_H
 
@@ -11,13 +12,14 @@
 enum boot_protocol {
 	BOOT_PROTO_LINUX64, /* 64-bit boot protocol: long mode, rsi=zero page */
 	BOOT_PROTO_PVH, /* PVH: 32-bit flat protected mode, ebx=start_info */
+	BOOT_PROTO_ARM64_IMAGE, /* arm64 Image: MMU off, EL1, x0=DTB */
 };
 
 /* CPU entry state the loader asks for; vcpu code turns it into registers. */
 struct boot_entry {
 	enum boot_protocol proto;
-	uint64_t entry;	     /* rip */
-	uint64_t boot_param; /* rsi (LINUX64) or rbx (PVH) */
+	uint64_t entry;	     /* rip; arm64: pc */
+	uint64_t boot_param; /* rsi (LINUX64) or rbx (PVH); arm64: x0 */
 	uint64_t gdt_base; /* null, null, code64 0x10, data 0x18, code32 0x20 */
 	uint16_t gdt_limit;
 	uint64_t cr3;	   /* LINUX64: identity-mapped page tables */
@@ -59,6 +61,10 @@ struct boot_args {
 int x86_boot_prepare(const struct guest_mem *m, const struct boot_args *a,
 		     struct boot_entry *out, char *err, size_t errlen);
 
+/* This architecture's x86_boot_prepare() (arm64: arm64_boot_prepare()). */
+int arch_boot_prepare(const struct guest_mem *m, const struct boot_args *a,
+		      struct boot_entry *out, char *err, size_t errlen);
+
 /* What to boot: files, command line, and what the firmware tables list. */
 struct boot_images {
 	const char *kernel_path;
@@ -70,7 +76,7 @@ struct boot_images {
 };
 
 /*
- * image.c: map the kernel and initrd, lay out the boot (x86_boot_prepare).
+ * image.c: map the kernel and initrd, lay out the boot (arch_boot_prepare).
  * Every kernel or initrd failure is -ENOEXEC (an image that cannot be
  * used), with one line naming the file, or "--cmdline", and the reason.
  */

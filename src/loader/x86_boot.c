@@ -331,3 +331,9 @@ out:
 	free(bp);
 	return ret;
 }
+
+int arch_boot_prepare(const struct guest_mem *m, const struct boot_args *a,
+		      struct boot_entry *out, char *err, size_t errlen)
+{
+	return x86_boot_prepare(m, a, out, err, errlen);
+}

@@ -37,7 +37,7 @@ static void crash(struct vcpu *v, const char *what)
 {
 	char regs[1200];
 
-	x86_regs_dump(v, regs, sizeof(regs));
+	arch_regs_dump(v, regs, sizeof(regs));
 	vm_request_exit(v->vm, KVMLITE_EXIT_CRASH, 0,
 			"guest crashed: %s on vCPU %u\n%s", what, v->id, regs);
 }
@@ -58,7 +58,7 @@ int vcpu_handle_exit(struct vcpu *v)
 	case KVM_EXIT_INTR:
 		return 0;
 	case KVM_EXIT_SHUTDOWN:
-		crash(v, "triple fault (KVM_EXIT_SHUTDOWN)");
+		crash(v, arch_shutdown_exit_name);
 		return 1;
 	case KVM_EXIT_SYSTEM_EVENT:
 		switch (run->system_event.type) {

@@ -40,28 +40,7 @@ int vcpu_create(struct kvmlite_vm *vm, struct vcpu *v, unsigned int id,
 	}
 	v->run_size = (size_t)mmap_size;
 
-	ret = x86_cpuid_setup(vm, v);
-	if (ret) {
-		snprintf(err, errlen, "KVM_SET_CPUID2 on vCPU %u: %s", id,
-			 strerror(-ret));
-		return ret;
-	}
-	ret = x86_regs_setup_common(vm, v);
-	if (ret) {
-		snprintf(err, errlen, "vCPU %u register setup: %s", id,
-			 strerror(-ret));
-		return ret;
-	}
-	/* Secondary vCPUs wait for INIT/SIPI from the guest. */
-	if (id == 0) {
-		ret = x86_regs_setup_boot(vm, v);
-		if (ret) {
-			snprintf(err, errlen, "vCPU 0 boot state: %s",
-				 strerror(-ret));
-			return ret;
-		}
-	}
-	return 0;
+	return arch_vcpu_setup(vm, v, err, errlen);
 }
 
 void vcpu_destroy(struct vcpu *v)
@@ -101,13 +80,10 @@ static void snapshot_take(struct vcpu *v, struct vcpu_snapshot *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->taken_ns = now_ns();
-	s->if_flag = v->run->if_flag;
-	if (ioctl(v->fd, KVM_GET_REGS, &s->regs) < 0 ||
-	    ioctl(v->fd, KVM_GET_SREGS, &s->sregs) < 0 ||
-	    ioctl(v->fd, KVM_GET_MP_STATE, &s->mp) < 0 ||
-	    ioctl(v->fd, KVM_GET_VCPU_EVENTS, &s->ev) < 0 ||
-	    ioctl(v->fd, KVM_GET_LAPIC, &s->lapic) < 0)
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &s->mp) < 0)
 		s->err = -errno;
+	else
+		arch_vcpu_state_read(v, s);
 }
 
 void vcpu_answer_dump(struct vcpu *v)

@@ -1,5 +1,5 @@
-/* vCPUs: their threads, KVM_RUN loop, exit dispatch, and the x86 set-up
- * (x86_cpuid.c, x86_regs.c). */
+/* vCPUs: their threads, KVM_RUN loop, exit dispatch; each architecture's
+ * set-up and state behind arch.h (x86_*.c, arm64*.c). */
 #ifndef KVMLITE_VCPU_H
 #define KVMLITE_VCPU_H
 
@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #include <linux/kvm.h>
+
+#include "arch.h"
 
 struct kvmlite_vm;
 
@@ -26,12 +28,16 @@ enum vcpu_state {
 struct vcpu_snapshot {
 	uint64_t taken_ns; /* 0: never taken */
 	int err;	   /* first failed ioctl's -errno, or 0 */
+	struct kvm_mp_state mp;
+#ifdef KVMLITE_ARCH_X86
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
-	struct kvm_mp_state mp;
 	struct kvm_vcpu_events ev;
 	struct kvm_lapic_state lapic;
 	uint8_t if_flag; /* from kvm_run */
+#else
+	uint64_t pc, sp, pstate, x0; /* sp: SP_EL1 */
+#endif
 };
 
 struct vcpu {
@@ -68,9 +74,13 @@ void vcpu_kick(struct vcpu *v);
 /* On @v's own thread, outside KVM_RUN: answer a pending dump request. */
 void vcpu_answer_dump(struct vcpu *v);
 
+/* dump.c: KVM_MP_STATE_* by name. */
+const char *vcpu_mp_state_name(uint32_t mp);
+
 /* exit.c: non-zero when the vCPU must stop. */
 int vcpu_handle_exit(struct vcpu *v);
 
+#ifdef KVMLITE_ARCH_X86
 /* x86_cpuid.c */
 int x86_cpuid_setup(struct kvmlite_vm *vm, struct vcpu *v);
 /* Once per VM, before the vCPUs: vm->cpuid becomes the VM's CPU model
@@ -80,5 +90,6 @@ int x86_cpu_model_setup(struct kvmlite_vm *vm);
 int x86_regs_setup_boot(struct kvmlite_vm *vm, struct vcpu *v);
 int x86_regs_setup_common(struct kvmlite_vm *vm, struct vcpu *v);
 void x86_regs_dump(struct vcpu *v, char *buf, size_t len);
+#endif
 
 #endif
