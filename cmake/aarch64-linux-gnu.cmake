@@ -12,6 +12,15 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(ENV{PKG_CONFIG_LIBDIR}
     /usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig)
 set(ENV{PKG_CONFIG_SYSROOT_DIR} "")
+# libhttp_parser.a: unpacked by tools/setup.sh --arch arm64 (its -dev
+# package cannot be installed beside the host's).
+if(DEFINED ENV{KVMLITE_CACHE})
+  set(kvmlite_arm64_sysroot $ENV{KVMLITE_CACHE}/arm64-sysroot)
+else()
+  set(kvmlite_arm64_sysroot $ENV{HOME}/.cache/kvmlite/arm64-sysroot)
+endif()
+list(APPEND CMAKE_LIBRARY_PATH
+     ${kvmlite_arm64_sysroot}/usr/lib/aarch64-linux-gnu)
 # Unit tests run through qemu-user when it is installed.
 find_program(KVMLITE_QEMU_AARCH64 NAMES qemu-aarch64-static qemu-aarch64)
 if(KVMLITE_QEMU_AARCH64)

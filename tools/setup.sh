@@ -6,7 +6,10 @@
 # --add-architecture arm64, a second package list to fetch: so only when
 # asked), dtc to check device trees and qemu-user-static to run the
 # arm64 unit tests here. libfdt-dev:arm64 conflicts with the host's
-# libfdt-dev, which kvmlite's x86 build does not use.
+# libfdt-dev, which kvmlite's x86 build does not use; libhttp-parser-dev
+# cannot be installed for both either (apt removes the host's, and the x86
+# build with it), so its arm64 archive is unpacked into the cache instead
+# (cmake/aarch64-linux-gnu.cmake looks there).
 # When another apt or dpkg runs (unattended-upgrades, a second setup), this
 # waits for it, up to SETUP_APT_LOCK_WAIT seconds (default 600).
 set -euo pipefail
@@ -14,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 build_pkgs="gcc make cmake pkg-config linux-libc-dev libjansson-dev libseccomp-dev zlib1g-dev check acpica-tools e2fsprogs python3 libhttp-parser-dev curl python3-dev python3-venv python3-setuptools python3-wheel python3-pip python3-pytest python3-mypy"
 test_pkgs="$(cat tests/testhost/packages) $(cat tests/guest/packages) $(cat tests/distro/packages)"
-arm64_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross libjansson-dev:arm64 libseccomp-dev:arm64 zlib1g-dev:arm64 libfdt-dev:arm64 check:arm64 libhttp-parser-dev:arm64 device-tree-compiler qemu-user-static"
+arm64_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross libjansson-dev:arm64 libseccomp-dev:arm64 zlib1g-dev:arm64 libfdt-dev:arm64 check:arm64 device-tree-compiler qemu-user-static"
 lock_wait=${SETUP_APT_LOCK_WAIT:-600}
 want_arm64=
 case ${1:-} in
@@ -69,4 +72,15 @@ if ((${#missing[@]})); then
 	apt_update
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$lock_wait" \
 		install -y -qq "${missing[@]}" >/dev/null
+fi
+if [[ -n $want_arm64 ]]; then
+	hp=${KVMLITE_CACHE:-$HOME/.cache/kvmlite}/arm64-sysroot
+	if [[ ! -f $hp/usr/lib/aarch64-linux-gnu/libhttp_parser.a ]]; then
+		t=$(mktemp -d) && chmod 755 "$t" # apt downloads as _apt
+		(cd "$t" && apt-get download -qq libhttp-parser-dev:arm64 >/dev/null) ||
+			{ echo "setup: cannot download libhttp-parser-dev:arm64" >&2; exit 1; }
+		mkdir -p "$hp"
+		dpkg -x "$t"/libhttp-parser-dev_*_arm64.deb "$hp"
+		rm -rf "$t"
+	fi
 fi
