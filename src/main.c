@@ -331,6 +331,10 @@ static int build_config(const struct cli_opts *o, struct kvmlite_config *cfg,
 		cfg->nets = o->nets;
 		cfg->nr_nets = o->nr_nets;
 	}
+	if (o->nr_fs) {
+		cfg->fs = o->fs;
+		cfg->nr_fs = o->nr_fs;
+	}
 	if (o->set & CLI_SET_RNG)
 		cfg->rng = 1;
 	if (o->set & CLI_SET_VSOCK)

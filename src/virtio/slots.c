@@ -17,6 +17,7 @@ static const struct virtio_kind *const kinds[] = {
 	&virtio_net_kind,
 	&virtio_rng_kind,
 	&virtio_vsock_kind,
+	&virtio_p9_kind,
 };
 
 int virtio_slots_create(struct virtio_slots *s, const struct virtio_slot_ctx *c,

@@ -36,7 +36,7 @@ struct virtio_kind {
 	/* Start its worker (once the vCPUs run). */
 	int (*start)(void *dev);
 	void (*destroy)(void *dev);
-	/* "disk", "net", "rng", "vsock": names the counters ("disk0", ...). */
+	/* "disk", "net", "rng", "vsock", "fs": names the counters ("disk0", ...). */
 	const char *counter_name;
 	/* The device's counters as JSON members ("read_ops":N,...), or NULL
 	 * for none; from any thread, never blocking (relaxed atomics). */
@@ -100,5 +100,6 @@ extern const struct virtio_kind virtio_blk_kind;
 extern const struct virtio_kind virtio_net_kind;
 extern const struct virtio_kind virtio_rng_kind;
 extern const struct virtio_kind virtio_vsock_kind;
+extern const struct virtio_kind virtio_p9_kind;
 
 #endif
