@@ -299,9 +299,9 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 		     char *err, size_t errlen)
 {
 	static const char *const names[] = {
-		"--kernel",	 "--initrd", "--cmdline", "--cpus",
-		"--memory",	 "--serial", "--disk",	  "--net",
-		"--config",	 "--name",   "--vsock",	  "--api-socket",
+		"--kernel",	  "--initrd", "--cmdline", "--cpus",
+		"--memory",	  "--serial", "--disk",	   "--net",
+		"--config",	  "--name",   "--vsock",   "--api-socket",
 		"--snapshot-dir", "--fs"
 	};
 

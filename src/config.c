@@ -131,8 +131,7 @@ int config_validate(const struct kvmlite_config *c, char *err, size_t errlen)
 
 /* Shares: each a directory, tags of 1..KVMLITE_FS_TAG_MAX bytes, all
  * different (the guest mounts by tag). */
-static int validate_fs(const struct kvmlite_config *c, char *err,
-		       size_t errlen)
+static int validate_fs(const struct kvmlite_config *c, char *err, size_t errlen)
 {
 	if (c->nr_fs > KVMLITE_MAX_FS || (c->nr_fs && !c->fs))
 		return err_fmt(err, errlen, -EINVAL, "%u shares: at most %d",

@@ -430,11 +430,10 @@ static json_t *field(json_t *root, struct json_path *path, const char *key)
 static int load_root(struct loader *ld, json_t *root)
 {
 	static const char *const keys[] = {
-		"name",	 "kernel",	"initrd",	"cmdline",
-		"cpus",	 "memory",	"serial",	"disks",
-		"nets",	 "boot_timing", "seccomp",	"rng",
-		"vsock", "hugepages",	"snapshot_dir", "fs",
-		NULL
+		"name",	   "kernel", "initrd", "cmdline",   "cpus",
+		"memory",  "serial", "disks",  "nets",	    "boot_timing",
+		"seccomp", "rng",    "vsock",  "hugepages", "snapshot_dir",
+		"fs",	   NULL
 	};
 	struct kvmlite_config *cfg = ld->cfg;
 	struct json_path path = { 0 };

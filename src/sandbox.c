@@ -192,12 +192,12 @@ static const struct arg_rule vsock_rules[] = {
  * sockets, no exec.
  */
 static const int p9_calls[] = {
-	SCMP_SYS(poll),	       SCMP_SYS(ppoll),	     SCMP_SYS(close),
-	SCMP_SYS(openat2),     SCMP_SYS(newfstatat), SCMP_SYS(fstatfs),
-	SCMP_SYS(pread64),     SCMP_SYS(pwrite64),   SCMP_SYS(ftruncate),
-	SCMP_SYS(getdents64),  SCMP_SYS(lseek),	     SCMP_SYS(fsync),
-	SCMP_SYS(fdatasync),   SCMP_SYS(mkdirat),    SCMP_SYS(symlinkat),
-	SCMP_SYS(readlinkat),  SCMP_SYS(unlinkat),   SCMP_SYS(renameat),
+	SCMP_SYS(poll),	      SCMP_SYS(ppoll),	    SCMP_SYS(close),
+	SCMP_SYS(openat2),    SCMP_SYS(newfstatat), SCMP_SYS(fstatfs),
+	SCMP_SYS(pread64),    SCMP_SYS(pwrite64),   SCMP_SYS(ftruncate),
+	SCMP_SYS(getdents64), SCMP_SYS(lseek),	    SCMP_SYS(fsync),
+	SCMP_SYS(fdatasync),  SCMP_SYS(mkdirat),    SCMP_SYS(symlinkat),
+	SCMP_SYS(readlinkat), SCMP_SYS(unlinkat),   SCMP_SYS(renameat),
 };
 
 static const struct arg_rule p9_rules[] = {
@@ -210,7 +210,8 @@ static const struct arg_rule p9_rules[] = {
 	  VALUES(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) },
 	/* A hard link of the fid's inode (its /proc magic link) or, for a
 	 * symlink, of the descriptor itself. */
-	{ SCMP_SYS(linkat), 4, INT_ARG, VALUES(AT_SYMLINK_FOLLOW, AT_EMPTY_PATH) },
+	{ SCMP_SYS(linkat), 4, INT_ARG,
+	  VALUES(AT_SYMLINK_FOLLOW, AT_EMPTY_PATH) },
 	{ SCMP_SYS(renameat2), 4, INT_ARG, VALUES(0) },
 };
 
@@ -391,8 +392,8 @@ int sandbox_enter(enum sandbox_kind kind)
 
 int sandbox_enter_fd(int kind, int fd)
 {
-	static const char *const names[] = { "vCPU", "I/O",	 "main",
-					     "rng",  "vsock",	 "API",
+	static const char *const names[] = { "vCPU",	 "I/O",	     "main",
+					     "rng",	 "vsock",    "API",
 					     "snapshot", "virtio-9p" };
 	/* Read once, here: the filter is built by the thread it binds. */
 	pid_t pid = getpid();

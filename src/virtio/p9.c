@@ -125,8 +125,7 @@ static uint64_t p9_features(void *dev)
 	       1ULL << VIRTIO_RING_F_INDIRECT_DESC;
 }
 
-static void p9_config_read(void *dev, uint32_t off, uint8_t *data,
-			   uint32_t len)
+static void p9_config_read(void *dev, uint32_t off, uint8_t *data, uint32_t len)
 {
 	struct virtio_p9 *p = dev;
 

@@ -52,7 +52,6 @@ int virtio_p9_start(struct virtio_p9 *p);
  * error state).
  */
 int virtio_p9_process(struct virtio_p9 *p);
-void virtio_p9_get_stats(const struct virtio_p9 *p,
-			 struct p9_server_stats *st);
+void virtio_p9_get_stats(const struct virtio_p9 *p, struct p9_server_stats *st);
 
 #endif

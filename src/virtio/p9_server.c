@@ -29,8 +29,8 @@ struct p9_fid {
 #define STAT_ADD(s, field, v)                                                  \
 	__atomic_fetch_add(&(s)->stats.field, (uint64_t)(v), __ATOMIC_RELAXED)
 
-static const uint64_t confined = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-				 RESOLVE_NO_MAGICLINKS;
+static const uint64_t confined =
+	RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 
 static int openat2_confined(int dirfd, const char *name, uint64_t flags,
 			    uint64_t mode)
@@ -76,10 +76,9 @@ static int fid_new(struct p9_server *s, uint32_t fid, struct p9_fid **out)
 
 		if (f->used)
 			continue;
-		*f = (struct p9_fid){ .used = true,
-				      .fid = fid,
-				      .fd = -1,
-				      .open_fd = -1 };
+		*f = (struct p9_fid){
+			.used = true, .fid = fid, .fd = -1, .open_fd = -1
+		};
 		s->nr_fids++;
 		*out = f;
 		return 0;
@@ -197,7 +196,7 @@ static int name_of(const struct p9_str *s, char out[NAME_MAX + 1])
 static int fstat_fd(int fd, struct stat *st)
 {
 	return fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) ? -errno
-									 : 0;
+									: 0;
 }
 
 static void qid_of(const struct stat *st, struct p9_qid *q)

@@ -65,7 +65,7 @@ struct p9_server {
 	int root_fd; /* O_PATH, the shared directory */
 	int proc_fd; /* /proc/self/fd, O_PATH: reopening fids */
 	bool read_only;
-	uint32_t msize; /* 0 until Tversion */
+	uint32_t msize;	     /* 0 until Tversion */
 	struct p9_fid *fids; /* P9_MAX_FIDS slots */
 	unsigned int nr_fids, nr_open;
 	struct p9_server_stats stats; /* atomic counters */
@@ -90,7 +90,6 @@ void p9_server_reset(struct p9_server *s);
 size_t p9_server_handle(struct p9_server *s, const uint8_t *req, size_t len,
 			uint8_t *resp, size_t cap);
 
-void p9_server_get_stats(const struct p9_server *s,
-			 struct p9_server_stats *st);
+void p9_server_get_stats(const struct p9_server *s, struct p9_server_stats *st);
 
 #endif

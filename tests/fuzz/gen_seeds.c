@@ -340,7 +340,6 @@ static void cli_seed(const char *name, const char *const *args)
 	put("fuzz_cli", name, buf, n);
 }
 
-
 /* ---- 9P seeds: records of cap[2] len[2] message ---- */
 
 static struct p9c p9m;
@@ -389,8 +388,9 @@ static void p9_seeds(void)
 	p9_walk1(0, 2, "sub", NULL);
 	p9_rec(p9c_lcreate(&p9m, 2, "new", P9_DOTL_RDWR, 0644));
 	p9_rec(p9c_write(&p9m, 2, 0, "written", 7));
-	p9_rec(p9c_setattr(&p9m, 2, P9_SETATTR_SIZE | P9_SETATTR_MODE |
-					    P9_SETATTR_ATIME | P9_SETATTR_MTIME,
+	p9_rec(p9c_setattr(&p9m, 2,
+			   P9_SETATTR_SIZE | P9_SETATTR_MODE |
+				   P9_SETATTR_ATIME | P9_SETATTR_MTIME,
 			   0600, 3));
 	p9_rec(p9c_fsync(&p9m, 2));
 	p9_rec(p9c_lock(&p9m, P9_TLOCK, 2));

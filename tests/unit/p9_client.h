@@ -65,8 +65,7 @@ static inline size_t p9c_end(struct p9c *c)
 
 /* ---- whole messages ---- */
 
-static inline size_t p9c_version(struct p9c *c, uint32_t msize,
-				 const char *v)
+static inline size_t p9c_version(struct p9c *c, uint32_t msize, const char *v)
 {
 	p9c_begin(c, P9_TVERSION, P9_NOTAG);
 	p9c_u32(c, msize);
@@ -159,8 +158,8 @@ static inline size_t p9c_mkdir(struct p9c *c, uint32_t dfid, const char *name)
 	return p9c_end(c);
 }
 
-static inline size_t p9c_symlink(struct p9c *c, uint32_t dfid,
-				 const char *name, const char *target)
+static inline size_t p9c_symlink(struct p9c *c, uint32_t dfid, const char *name,
+				 const char *target)
 {
 	p9c_begin(c, P9_TSYMLINK, 9);
 	p9c_u32(c, dfid);

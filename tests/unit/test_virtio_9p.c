@@ -327,9 +327,9 @@ START_TEST(files_and_dirs)
 	ck_assert_uint_eq(st.st_size, 7);
 	/* Truncate and chmod it by fid. */
 	ck_assert_uint_eq(walk(3, "sub/new.txt"), 2);
-	expect_ok(p9c_setattr(&c, 3, P9_SETATTR_SIZE | P9_SETATTR_MODE, 0600,
-			      3),
-		  P9_RSETATTR);
+	expect_ok(
+		p9c_setattr(&c, 3, P9_SETATTR_SIZE | P9_SETATTR_MODE, 0600, 3),
+		P9_RSETATTR);
 	ck_assert_int_eq(stat(p, &st), 0);
 	ck_assert_uint_eq(st.st_size, 3);
 	ck_assert_uint_eq(st.st_mode & 0777, 0600);
@@ -339,8 +339,7 @@ START_TEST(files_and_dirs)
 	expect_ok(p9c_mkdir(&c, 0, "made"), P9_RMKDIR);
 	ck_assert_uint_eq(resp[7], P9_QTDIR);
 	ck_assert_uint_eq(walk(4, "sub"), 1);
-	expect_ok(p9c_renameat(&c, 4, "new.txt", 0, "moved.txt"),
-		  P9_RRENAMEAT);
+	expect_ok(p9c_renameat(&c, 4, "new.txt", 0, "moved.txt"), P9_RRENAMEAT);
 	in_share(p, sizeof(p), "moved.txt");
 	ck_assert_int_eq(stat(p, &st), 0);
 	ck_assert_uint_eq(walk(5, "moved.txt"), 1);
@@ -462,8 +461,8 @@ START_TEST(guest_symlinks_stay_inside)
 	expect_err(p9c_lopen(&c, 2, P9_DOTL_RDWR), ELOOP);
 	/* Creating through a link: refused, never followed. */
 	expect_err(p9c_lcreate(&c, 0, "climb", P9_DOTL_RDWR, 0644), EEXIST);
-	expect_err(p9c_lcreate(&c, 0, "secret",
-			       P9_DOTL_WRONLY | P9_DOTL_TRUNC, 0644),
+	expect_err(p9c_lcreate(&c, 0, "secret", P9_DOTL_WRONLY | P9_DOTL_TRUNC,
+			       0644),
 		   EEXIST);
 	snprintf(p, sizeof(p), "%s/outside/secret", top);
 	ck_assert_int_eq(stat(p, &st), 0);
@@ -480,8 +479,7 @@ START_TEST(guest_symlinks_stay_inside)
 		ck_assert_uint_eq(p9r_type(resp), P9_RLERROR);
 	}
 	/* Renames of a link's target name elsewhere: single names only. */
-	expect_err(p9c_renameat(&c, 0, "../outside/secret", 0, "got"),
-		   EINVAL);
+	expect_err(p9c_renameat(&c, 0, "../outside/secret", 0, "got"), EINVAL);
 	expect_err(p9c_renameat(&c, 0, "hello.txt", 0, "../stolen"), EINVAL);
 	expect_err(p9c_unlinkat(&c, 0, "../outside/secret", 0), EINVAL);
 	expect_err(p9c_unlinkat(&c, 0, "..", P9_DOTL_AT_REMOVEDIR), EINVAL);
@@ -601,9 +599,10 @@ END_TEST
 START_TEST(device_queue)
 {
 	struct virtio_p9_opts o = { .tag = "share0" };
-	struct virtio_drv_queue q = {
-		.size = QSIZE, .desc = 0x10000, .avail = 0x11000, .used = 0x12000
-	};
+	struct virtio_drv_queue q = { .size = QSIZE,
+				      .desc = 0x10000,
+				      .avail = 0x11000,
+				      .used = 0x12000 };
 	struct guest_mem mem;
 	struct virtio_p9 *p;
 	struct virtio_mmio_dev *dev;
@@ -634,12 +633,12 @@ START_TEST(device_queue)
 	/* Tversion, its reply in two device-writable pieces. */
 	len = p9c_version(&c, 1u << 20, "9P2000.L");
 	gmem_write(&mem, REQ_GPA, c.buf, len);
-	virtio_drv_submit(&mem, &q,
-			  (struct virtio_drv_seg[]){
-				  { REQ_GPA, (uint32_t)len, false },
-				  { RESP_GPA, 5, true },
-				  { RESP_GPA + 100, 4091, true } },
-			  3);
+	virtio_drv_submit(
+		&mem, &q,
+		(struct virtio_drv_seg[]){ { REQ_GPA, (uint32_t)len, false },
+					   { RESP_GPA, 5, true },
+					   { RESP_GPA + 100, 4091, true } },
+		3);
 	ck_assert_int_eq(virtio_p9_process(p), 1);
 	e = virtio_drv_take_used(&mem, &q);
 	ck_assert_uint_eq(e.len, 7 + 4 + 2 + 8);
@@ -660,11 +659,11 @@ START_TEST(device_queue)
 	len = p9c_attach(&c, 0);
 	le_put(c.buf, 4, 4000);
 	gmem_write(&mem, REQ_GPA, c.buf, len);
-	virtio_drv_submit(&mem, &q,
-			  (struct virtio_drv_seg[]){
-				  { REQ_GPA, (uint32_t)len, false },
-				  { RESP_GPA, 64, true } },
-			  2);
+	virtio_drv_submit(
+		&mem, &q,
+		(struct virtio_drv_seg[]){ { REQ_GPA, (uint32_t)len, false },
+					   { RESP_GPA, 64, true } },
+		2);
 	ck_assert_int_eq(virtio_p9_process(p), 1);
 	ck_assert_uint_eq(virtio_drv_take_used(&mem, &q).len, 11);
 	gmem_read(&mem, RESP_GPA, r, 11);
@@ -673,16 +672,15 @@ START_TEST(device_queue)
 	/* No device-writable part: no reply. */
 	len = p9c_attach(&c, 0);
 	gmem_write(&mem, REQ_GPA, c.buf, len);
-	virtio_drv_submit(&mem, &q,
-			  (struct virtio_drv_seg[]){
-				  { REQ_GPA, (uint32_t)len, false } },
-			  1);
+	virtio_drv_submit(
+		&mem, &q,
+		(struct virtio_drv_seg[]){ { REQ_GPA, (uint32_t)len, false } },
+		1);
 	ck_assert_int_eq(virtio_p9_process(p), 1);
 	ck_assert_uint_eq(virtio_drv_take_used(&mem, &q).len, 0);
 	/* A descriptor outside RAM: the device needs a reset. */
 	virtio_drv_submit(&mem, &q,
-			  (struct virtio_drv_seg[]){
-				  { GiB(64), 16, false } },
+			  (struct virtio_drv_seg[]){ { GiB(64), 16, false } },
 			  1);
 	ck_assert_int_lt(virtio_p9_process(p), 0);
 	ck_assert(virtio_drv_needs_reset(dev));
