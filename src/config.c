@@ -242,14 +242,19 @@ int config_validate_machine(const struct kvmlite_config *c, char *err,
 		return ret;
 	if (c->nr_disks + c->nr_nets + (c->rng != 0) + (c->vsock.cid != 0) +
 		    c->nr_fs >
-	    KVMLITE_MAX_DEVICES)
+	    KVMLITE_MAX_DEVICES) {
+		char shares[32] = "";
+
+		if (c->nr_fs)
+			snprintf(shares, sizeof(shares), ", %u shares",
+				 c->nr_fs);
 		return err_fmt(err, errlen, -EINVAL,
-			       "%u disks, %u networks%s%s, %u shares: at most "
-			       "%d virtio devices in all (one interrupt line "
-			       "each)",
+			       "%u disks, %u networks%s%s%s: at most %d virtio "
+			       "devices in all (one interrupt line each)",
 			       c->nr_disks, c->nr_nets, c->rng ? ", rng" : "",
-			       c->vsock.cid ? ", vsock" : "", c->nr_fs,
+			       c->vsock.cid ? ", vsock" : "", shares,
 			       KVMLITE_MAX_DEVICES);
+	}
 	/* Declared in 0.5, not built yet: refused rather than ignored. */
 	if (c->exec.argv)
 		return err_fmt(err, errlen, -ENOTSUP,
