@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -692,6 +693,124 @@ START_TEST(device_queue)
 }
 END_TEST
 
+/* The worker with its seccomp allow-list on, driven through the queue:
+ * every operation a Linux guest uses must pass the filter (a forbidden
+ * call would kill this test with SIGSYS). */
+static struct guest_mem smem;
+static struct virtio_drv_queue sq = {
+	.size = QSIZE, .desc = 0x10000, .avail = 0x11000, .used = 0x12000
+};
+static struct virtio_mmio_dev *sdev;
+
+static size_t worker_rpc(size_t len)
+{
+	uint16_t want;
+	struct virtq_used_elem e;
+
+	gmem_write(&smem, REQ_GPA, c.buf, len);
+	want = (uint16_t)(virtio_drv_used_idx(&smem, &sq) + 1);
+	virtio_drv_submit(
+		&smem, &sq,
+		(struct virtio_drv_seg[]){ { REQ_GPA, (uint32_t)len, false },
+					   { RESP_GPA, 65536, true } },
+		2);
+	ck_assert_int_eq(eventfd_write(virtio_mmio_kick_fd(sdev, 0), 1), 0);
+	for (int i = 0; i < 5000 && virtio_drv_used_idx(&smem, &sq) != want;
+	     i++)
+		usleep(1000);
+	ck_assert_uint_eq(virtio_drv_used_idx(&smem, &sq), want);
+	e = virtio_drv_take_used(&smem, &sq);
+	ck_assert_uint_ge(e.len, 7);
+	gmem_read(&smem, RESP_GPA, resp, e.len);
+	return e.len;
+}
+
+/* The reply must be @type. */
+static void worker_ok(size_t len, uint8_t type)
+{
+	worker_rpc(len);
+	ck_assert_msg(p9r_type(resp) == type, "reply %u (error %u), want %u",
+		      p9r_type(resp), p9r_ecode(resp), type);
+}
+
+START_TEST(seccomp_worker)
+{
+	struct virtio_p9_opts o = { .tag = "s", .seccomp = true };
+	const char *sub[1] = { "sub" }, *hello[1] = { "hello.txt" };
+	const char *lnk[1] = { "sl" };
+	struct virtio_p9 *p;
+	uint32_t st;
+
+	make_tree();
+	o.path = share;
+	ck_assert_int_eq(guest_mem_init(&smem, MiB(16)), 0);
+	ck_assert_int_eq(virtio_p9_create(&p, &o, &smem, err, sizeof(err)), 0);
+	sdev = virtio_p9_transport(p);
+	st = virtio_drv_negotiate(sdev, 1ULL << VIRTIO_F_VERSION_1 |
+						1ULL << VIRTIO_9P_MOUNT_TAG);
+	virtio_drv_setup_queue(sdev, 0, QSIZE, sq.desc, sq.avail, sq.used);
+	ck_assert_uint_eq(virtio_drv_driver_ok(sdev, st),
+			  st | VIRTIO_STATUS_DRIVER_OK);
+	ck_assert_int_eq(virtio_p9_start(p), 0);
+
+	worker_ok(p9c_version(&c, 65536, "9P2000.L"), P9_RVERSION);
+	worker_ok(p9c_attach(&c, 0), P9_RATTACH);
+	worker_ok(p9c_walk(&c, 0, 1, 1, hello), P9_RWALK);
+	worker_ok(p9c_getattr(&c, 1), P9_RGETATTR);
+	worker_ok(p9c_fid(&c, P9_TSTATFS, 1), P9_RSTATFS);
+	worker_ok(p9c_lopen(&c, 1, P9_DOTL_RDWR), P9_RLOPEN);
+	worker_ok(p9c_read(&c, P9_TREAD, 1, 0, 4096), P9_RREAD);
+	worker_ok(p9c_write(&c, 1, 0, "H", 1), P9_RWRITE);
+	worker_ok(p9c_fsync(&c, 1), P9_RFSYNC);
+	worker_ok(p9c_fid(&c, P9_TFSYNC, 1), P9_RFSYNC);
+	worker_ok(p9c_lock(&c, P9_TLOCK, 1), P9_RLOCK);
+	worker_ok(p9c_setattr(&c, 1,
+			      P9_SETATTR_MODE | P9_SETATTR_SIZE |
+				      P9_SETATTR_ATIME | P9_SETATTR_MTIME,
+			      0640, 5),
+		  P9_RSETATTR);
+	/* chown to who owns it already: allowed for anyone. */
+	p9c_begin(&c, P9_TSETATTR, 1);
+	p9c_u32(&c, 1);
+	p9c_u32(&c, P9_SETATTR_UID | P9_SETATTR_GID);
+	p9c_u32(&c, 0);
+	p9c_u32(&c, (uint32_t)getuid());
+	p9c_u32(&c, (uint32_t)getgid());
+	for (int i = 0; i < 5; i++)
+		p9c_u64(&c, 0);
+	worker_ok(p9c_end(&c), P9_RSETATTR);
+	worker_ok(p9c_walk(&c, 0, 2, 1, sub), P9_RWALK);
+	worker_ok(p9c_lcreate(&c, 2, "n.txt", P9_DOTL_WRONLY, 0644),
+		  P9_RLCREATE);
+	worker_ok(p9c_lcreate(&c, 0, "hello.txt", P9_DOTL_RDONLY, 0644),
+		  P9_RLCREATE); /* the root fid is now that file: fine here */
+	worker_ok(p9c_attach(&c, 10), P9_RATTACH);
+	worker_ok(p9c_walk(&c, 10, 3, 1, sub), P9_RWALK);
+	worker_ok(p9c_mkdir(&c, 3, "d"), P9_RMKDIR);
+	worker_ok(p9c_symlink(&c, 3, "sl", "n.txt"), P9_RSYMLINK);
+	worker_ok(p9c_walk(&c, 3, 4, 1, lnk), P9_RWALK);
+	worker_ok(p9c_fid(&c, P9_TREADLINK, 4), P9_RREADLINK);
+	worker_ok(p9c_walk(&c, 10, 5, 1, hello), P9_RWALK);
+	worker_ok(p9c_link(&c, 3, 5, "hard"), P9_RLINK);
+	worker_rpc(p9c_link(&c, 3, 4, "hardsl")); /* needs a capability */
+	worker_ok(p9c_renameat(&c, 3, "hard", 10, "hard2"), P9_RRENAMEAT);
+	worker_ok(p9c_unlinkat(&c, 10, "hard2", 0), P9_RUNLINKAT);
+	worker_ok(p9c_unlinkat(&c, 3, "d", P9_DOTL_AT_REMOVEDIR), P9_RUNLINKAT);
+	worker_ok(p9c_walk(&c, 10, 6, 0, NULL), P9_RWALK);
+	worker_ok(p9c_lopen(&c, 6, P9_DOTL_RDONLY), P9_RLOPEN);
+	worker_ok(p9c_read(&c, P9_TREADDIR, 6, 0, 8192), P9_RREADDIR);
+	worker_ok(p9c_mknod(&c, 3, "f"), P9_RLERROR);
+	worker_ok(p9c_xattrwalk(&c, 3, 7, "user.x"), P9_RLERROR);
+	worker_ok(p9c_fid(&c, P9_TREMOVE, 4), P9_RLERROR);
+	worker_ok(p9c_fid(&c, P9_TCLUNK, 6), P9_RCLUNK);
+	/* A reset under the worker, then a new session. */
+	virtio_drv_reset(sdev);
+	virtio_p9_destroy(p);
+	guest_mem_free(&smem);
+	rm_tree();
+}
+END_TEST
+
 START_TEST(create_errors)
 {
 	struct virtio_p9_opts o = { .tag = "t" };
@@ -738,6 +857,7 @@ int main(void)
 	tcase_add_test(tc, bounds);
 	tcase_add_test(tc, device_queue);
 	tcase_add_test(tc, create_errors);
+	tcase_add_test(tc, seccomp_worker);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
