@@ -24,6 +24,10 @@ struct p9_fid {
 	int fd;	     /* O_PATH, or the file created open (Tlcreate) */
 	int open_fd; /* -1 unless opened; may equal fd */
 	mode_t type; /* S_IFMT bits: fixed for an inode */
+	/* Where the walk found it (O_PATH of the directory, and the name
+	 * there), for Trename and Tremove; -1 for the root. */
+	int parent_fd;
+	char name[NAME_MAX + 1];
 };
 
 #define STAT_ADD(s, field, v)                                                  \
@@ -76,9 +80,11 @@ static int fid_new(struct p9_server *s, uint32_t fid, struct p9_fid **out)
 
 		if (f->used)
 			continue;
-		*f = (struct p9_fid){
-			.used = true, .fid = fid, .fd = -1, .open_fd = -1
-		};
+		*f = (struct p9_fid){ .used = true,
+				      .fid = fid,
+				      .fd = -1,
+				      .open_fd = -1,
+				      .parent_fd = -1 };
 		s->nr_fids++;
 		*out = f;
 		return 0;
@@ -101,8 +107,10 @@ static void fid_free(struct p9_server *s, struct p9_fid *f)
 	fid_close_open(s, f);
 	if (f->fd >= 0)
 		close(f->fd);
+	if (f->parent_fd >= 0)
+		close(f->parent_fd);
 	f->used = false;
-	f->fd = -1;
+	f->fd = f->parent_fd = -1;
 	s->nr_fids--;
 }
 
@@ -319,14 +327,24 @@ static int op_attach(struct p9_server *s, const struct p9_tmsg *t,
 	return 0;
 }
 
+static int dup_fd(int fd)
+{
+	int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	return d < 0 ? -errno : d;
+}
+
 static int op_walk(struct p9_server *s, const struct p9_tmsg *t,
 		   struct p9_out *o)
 {
 	struct p9_fid *from = fid_get(s, t->u.walk.fid), *nf;
 	struct p9_qid qids[P9_MAXWELEM];
+	char last[NAME_MAX + 1] = "";
 	struct stat st;
 	unsigned int n = t->u.walk.nwname, done;
-	int cur, ret = 0;
+	/* cur: the file reached so far; par: the directory it is in (ours
+	 * to close unless it is from->fd). */
+	int cur, par = -1, ret = 0;
 
 	if (!from)
 		return -EBADF;
@@ -354,9 +372,11 @@ static int op_walk(struct p9_server *s, const struct p9_tmsg *t,
 			ret = next;
 			break;
 		}
-		if (cur != from->fd)
-			close(cur);
+		if (par >= 0 && par != from->fd)
+			close(par);
+		par = cur;
 		cur = next;
+		memcpy(last, name, sizeof(name));
 		ret = fstat_fd(cur, &st);
 		if (ret)
 			break;
@@ -365,6 +385,8 @@ static int op_walk(struct p9_server *s, const struct p9_tmsg *t,
 	if (done < n) {
 		if (cur != from->fd)
 			close(cur);
+		if (par >= 0 && par != from->fd)
+			close(par);
 		if (!done)
 			return ret;
 		/* A partial walk: the qids so far, no new fid. */
@@ -373,24 +395,40 @@ static int op_walk(struct p9_server *s, const struct p9_tmsg *t,
 			p9_put_qid(o, &qids[i]);
 		return 0;
 	}
-	if (cur == from->fd) {
-		/* A clone. */
-		cur = fcntl(from->fd, F_DUPFD_CLOEXEC, 0);
+	if (!n) {
+		/* A clone: the same file, found in the same place. */
+		cur = dup_fd(from->fd);
 		if (cur < 0)
-			return -errno;
+			return cur;
+		par = from->parent_fd;
+		memcpy(last, from->name, sizeof(last));
+	}
+	/* The new fid's own copy of a directory from still holds. */
+	if (par >= 0 && (par == from->fd || par == from->parent_fd)) {
+		par = dup_fd(par);
+		if (par < 0) {
+			close(cur);
+			return par;
+		}
 	}
 	if (t->u.walk.newfid == t->u.walk.fid) {
 		fid_close_open(s, from);
 		close(from->fd);
+		if (from->parent_fd >= 0)
+			close(from->parent_fd);
 		nf = from;
 	} else {
 		ret = fid_new(s, t->u.walk.newfid, &nf);
 		if (ret) {
 			close(cur);
+			if (par >= 0)
+				close(par);
 			return ret;
 		}
 	}
 	nf->fd = cur;
+	nf->parent_fd = par;
+	memcpy(nf->name, last, sizeof(last));
 	nf->type = st.st_mode & S_IFMT;
 	p9_put_u16(o, (uint16_t)n);
 	for (unsigned int i = 0; i < n; i++)
@@ -596,8 +634,11 @@ static int op_lcreate(struct p9_server *s, const struct p9_tmsg *t,
 		close(fd);
 		return ret ? ret : -EEXIST;
 	}
-	/* The fid now names the new file, open. */
-	close(d->fd);
+	/* The fid now names the new file, open, found in the directory. */
+	if (d->parent_fd >= 0)
+		close(d->parent_fd);
+	d->parent_fd = d->fd;
+	memcpy(d->name, name, sizeof(name));
 	d->fd = fd;
 	d->open_fd = fd;
 	d->type = S_IFREG;
@@ -954,18 +995,75 @@ static int op_clunk(struct p9_server *s, const struct p9_tmsg *t,
 	return 0;
 }
 
-static int op_remove(struct p9_server *s, const struct p9_tmsg *t,
+/* Does fid @f's name in its directory still name its file? (A rename
+ * by name may have moved it: the name is then stale.) */
+static int still_named(const struct p9_fid *f)
+{
+	struct stat a, b;
+	int ret;
+
+	if (f->parent_fd < 0)
+		return -EBUSY; /* the root */
+	if (fstatat(f->parent_fd, f->name, &a, AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	ret = fstat_fd(f->fd, &b);
+	if (ret)
+		return ret;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino ? 0 : -ENOENT;
+}
+
+/* Trename: fid's file to @dfid/@name; the fid follows it. */
+static int op_rename(struct p9_server *s, const struct p9_tmsg *t,
 		     struct p9_out *o)
 {
-	struct p9_fid *f = fid_get(s, t->u.fid.fid);
+	struct p9_fid *f = fid_get(s, t->u.rename.fid), *d;
+	char name[NAME_MAX + 1];
+	int ret, np;
 
 	(void)o;
 	if (!f)
 		return -EBADF;
-	/* Clunked whatever happens (the protocol says so); a fid has no
-	 * name to remove by (see p9_server.h). */
+	ret = dir_fid(s, t->u.rename.dfid, &d);
+	if (!ret)
+		ret = name_of(&t->u.rename.name, name);
+	if (ret)
+		return ret;
+	if (s->read_only)
+		return -EROFS;
+	ret = still_named(f);
+	if (ret)
+		return ret;
+	np = dup_fd(d->fd);
+	if (np < 0)
+		return np;
+	/* Single names in directories reached confined: nothing followed. */
+	if (renameat(f->parent_fd, f->name, d->fd, name)) {
+		ret = -errno;
+		close(np);
+		return ret;
+	}
+	close(f->parent_fd);
+	f->parent_fd = np;
+	memcpy(f->name, name, sizeof(name));
+	return 0;
+}
+
+static int op_remove(struct p9_server *s, const struct p9_tmsg *t,
+		     struct p9_out *o)
+{
+	struct p9_fid *f = fid_get(s, t->u.fid.fid);
+	int ret;
+
+	(void)o;
+	if (!f)
+		return -EBADF;
+	ret = s->read_only ? -EROFS : still_named(f);
+	if (!ret && unlinkat(f->parent_fd, f->name,
+			     S_ISDIR(f->type) ? AT_REMOVEDIR : 0))
+		ret = -errno;
+	/* Clunked whatever happened (the protocol says so). */
 	fid_free(s, f);
-	return s->read_only ? -EROFS : -EOPNOTSUPP;
+	return ret;
 }
 
 static int op_refused(struct p9_server *s, const struct p9_tmsg *t,
@@ -975,8 +1073,6 @@ static int op_refused(struct p9_server *s, const struct p9_tmsg *t,
 	switch (t->type) {
 	case P9_TMKNOD:
 		return s->read_only ? -EROFS : -EPERM;
-	case P9_TRENAME:
-		return s->read_only ? -EROFS : -EOPNOTSUPP;
 	case P9_TXATTRCREATE:
 		return s->read_only ? -EROFS : -EOPNOTSUPP;
 	default:
@@ -1044,6 +1140,8 @@ static p9_op op_for(uint8_t type)
 		return op_clunk;
 	case P9_TREMOVE:
 		return op_remove;
+	case P9_TRENAME:
+		return op_rename;
 	case P9_TFLUSH:
 		return op_flush;
 	default:

@@ -37,8 +37,11 @@
  * and sockets (Tmknod) are refused (EOPNOTSUPP / EPERM). Tlock answers
  * success and Tgetlock "unlocked" without locking on the host: the guest
  * is the only client, and its kernel orders its own processes' locks.
- * Trename and Tremove, which name a file by fid alone, are refused
- * (EOPNOTSUPP): Linux uses Trenameat and Tunlinkat.
+ * Trename and Tremove name a file by fid alone: a fid keeps the
+ * descriptor of the directory its walk found it in and its name there,
+ * and they act on that name (renameat/unlinkat, single components) once
+ * it is seen to still name the fid's file (else ENOENT; the root: EBUSY).
+ * Such a fid costs two descriptors.
  */
 #ifndef KVMLITE_VIRTIO_P9_SERVER_H
 #define KVMLITE_VIRTIO_P9_SERVER_H

@@ -390,9 +390,6 @@ START_TEST(files_and_dirs)
 	expect_err(p9c_xattrwalk(&c, 0, 30, "user.x"), EOPNOTSUPP);
 	ck_assert(!fid_exists(30));
 	expect_err(p9c_xattrcreate(&c, 5, "user.x"), EOPNOTSUPP);
-	expect_err(p9c_rename(&c, 5, 0, "x"), EOPNOTSUPP);
-	expect_err(p9c_fid(&c, P9_TREMOVE, 5), EOPNOTSUPP);
-	ck_assert(!fid_exists(5)); /* clunked all the same */
 	down();
 }
 END_TEST
@@ -518,6 +515,61 @@ START_TEST(rename_during_walk)
 	expect_ok(p9c_lcreate(&c, 1, "later.txt", P9_DOTL_WRONLY, 0644),
 		  P9_RLCREATE);
 	in_share(p, sizeof(p), "again/later.txt");
+	ck_assert_int_eq(access(p, F_OK), 0);
+	down();
+}
+END_TEST
+
+/* Trename and Tremove act on the name the walk found, once it is seen to
+ * still name the fid's file. */
+START_TEST(rename_and_remove_by_fid)
+{
+	char p[PATH_MAX * 2];
+	const char *names[1] = { "x" };
+
+	up(false);
+	ck_assert_uint_eq(walk(1, "sub/inner.txt"), 2);
+	ck_assert_uint_eq(walk(2, "sub"), 1);
+	expect_ok(p9c_rename(&c, 1, 0, "top.txt"), P9_RRENAME);
+	in_share(p, sizeof(p), "top.txt");
+	ck_assert_int_eq(access(p, F_OK), 0);
+	/* The fid followed: again, into sub. */
+	expect_ok(p9c_rename(&c, 1, 2, "back.txt"), P9_RRENAME);
+	in_share(p, sizeof(p), "sub/back.txt");
+	ck_assert_int_eq(access(p, F_OK), 0);
+	/* A clone keeps the place too. */
+	expect_ok(p9c_walk(&c, 1, 3, 0, NULL), P9_RWALK);
+	expect_err(p9c_rename(&c, 3, 0, "../out"), EINVAL);
+	expect_err(p9c_rename(&c, 3, 0, ".."), EINVAL);
+	expect_err(p9c_rename(&c, 3, 1, "x"), ENOTDIR);
+	expect_ok(p9c_fid(&c, P9_TREMOVE, 3), P9_RREMOVE);
+	ck_assert_int_ne(access(p, F_OK), 0);
+	ck_assert(!fid_exists(3));
+	/* The name went stale (renamed by name): refused, nothing moved. */
+	ck_assert_uint_eq(walk(4, "hello.txt"), 1);
+	expect_ok(p9c_renameat(&c, 0, "hello.txt", 0, "h2.txt"), P9_RRENAMEAT);
+	in_share(p, sizeof(p), "sub/x");
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	in_share(p, sizeof(p), "hello.txt");
+	put_file(share, "hello.txt", "another file\n");
+	expect_err(p9c_rename(&c, 4, 2, "stolen"), ENOENT);
+	expect_err(p9c_fid(&c, P9_TREMOVE, 4), ENOENT);
+	ck_assert_int_eq(access(p, F_OK), 0);
+	ck_assert(!fid_exists(4));
+	/* A directory, and the root. */
+	expect_ok(p9c_walk(&c, 2, 5, 1, names), P9_RWALK);
+	expect_ok(p9c_fid(&c, P9_TREMOVE, 5), P9_RREMOVE);
+	in_share(p, sizeof(p), "sub/x");
+	ck_assert_int_ne(access(p, F_OK), 0);
+	expect_ok(p9c_walk(&c, 0, 6, 0, NULL), P9_RWALK);
+	expect_err(p9c_rename(&c, 6, 2, "root"), EBUSY);
+	expect_err(p9c_fid(&c, P9_TREMOVE, 6), EBUSY);
+	/* A created file's fid knows its place. */
+	expect_ok(p9c_walk(&c, 2, 7, 0, NULL), P9_RWALK);
+	expect_ok(p9c_lcreate(&c, 7, "made.txt", P9_DOTL_WRONLY, 0644),
+		  P9_RLCREATE);
+	expect_ok(p9c_rename(&c, 7, 0, "made2.txt"), P9_RRENAME);
+	in_share(p, sizeof(p), "made2.txt");
 	ck_assert_int_eq(access(p, F_OK), 0);
 	down();
 }
@@ -801,7 +853,8 @@ START_TEST(seccomp_worker)
 	worker_ok(p9c_read(&c, P9_TREADDIR, 6, 0, 8192), P9_RREADDIR);
 	worker_ok(p9c_mknod(&c, 3, "f"), P9_RLERROR);
 	worker_ok(p9c_xattrwalk(&c, 3, 7, "user.x"), P9_RLERROR);
-	worker_ok(p9c_fid(&c, P9_TREMOVE, 4), P9_RLERROR);
+	worker_ok(p9c_rename(&c, 4, 10, "sl2"), P9_RRENAME);
+	worker_ok(p9c_fid(&c, P9_TREMOVE, 4), P9_RREMOVE);
 	worker_ok(p9c_fid(&c, P9_TCLUNK, 6), P9_RCLUNK);
 	/* A reset under the worker, then a new session. */
 	virtio_drv_reset(sdev);
@@ -853,6 +906,7 @@ int main(void)
 	tcase_add_test(tc, walks_stay_inside);
 	tcase_add_test(tc, guest_symlinks_stay_inside);
 	tcase_add_test(tc, rename_during_walk);
+	tcase_add_test(tc, rename_and_remove_by_fid);
 	tcase_add_test(tc, read_only);
 	tcase_add_test(tc, bounds);
 	tcase_add_test(tc, device_queue);
