@@ -435,6 +435,19 @@ static void p9_seeds(void)
 	p9_rec(p9c_attach(&p9m, 9));
 	p9_put("misc");
 
+	p9_walk1(0, 1, "sub", "inner.txt");
+	p9_walk1(0, 2, "sub", NULL);
+	p9_rec(p9c_rename(&p9m, 1, 0, "top.txt"));
+	p9_rec(p9c_walk(&p9m, 1, 3, 0, NULL));
+	p9_rec(p9c_rename(&p9m, 3, 2, "back.txt"));
+	p9_rec(p9c_renameat(&p9m, 2, "back.txt", 0, "x"));
+	p9_rec(p9c_fid(&p9m, P9_TREMOVE, 1));
+	p9_rec(p9c_fid(&p9m, P9_TREMOVE, 3));
+	p9_rec(p9c_mkdir(&p9m, 2, "d"));
+	p9_walk1(2, 4, "d", NULL);
+	p9_rec(p9c_fid(&p9m, P9_TREMOVE, 4));
+	p9_put("rename_remove");
+
 	/* Lying sizes: one more, one less, huge, below the header; a
 	 * message cut short; tiny reply room. */
 	n = p9c_walk(&p9m, 0, 1, 1, (const char *[]){ "hello.txt" });
