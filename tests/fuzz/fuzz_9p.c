@@ -84,6 +84,23 @@ static void lay_share(void)
 	symlink("../outside/secret", p);
 }
 
+static int rm_any(const char *p, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(p);
+	return 0;
+}
+
+/* At exit (libFuzzer's too): the tree goes. */
+static void cleanup(void)
+{
+	p9_server_destroy(&srv);
+	nftw(top, rm_any, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void setup(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -102,6 +119,7 @@ static void setup(void)
 	if (p9_server_init(&srv, share, false, err, sizeof(err)))
 		die(err);
 	ready = true;
+	atexit(cleanup);
 }
 
 /* Nothing outside the share changed. */
