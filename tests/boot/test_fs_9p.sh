@@ -2,7 +2,7 @@
 # One boot with two virtio-9p shares (--fs twice): rw and ro=on. The guest
 # mounts both by tag, reads a file of known sha256 from each, writes a
 # file (its bytes checked here afterwards), makes, renames and removes
-# names, lists a directory, gets EROFS on the ro share (mounted rw: the
+# names, lists a directory, changes mode, size and times and links a file, gets EROFS on the ro share (mounted rw: the
 # server refuses), and reaches nothing outside the share: neither a
 # symlink to ../outside/secret, nor an absolute one to /etc, nor "..".
 source "$(dirname "$0")/lib.sh"
@@ -35,6 +35,9 @@ mkdir /mnt/rw/newdir && mv /mnt/rw/newdir /mnt/rw/renamed &&
 	echo hi >/mnt/rw/renamed/f && rm /mnt/rw/dir/c &&
 	ln -s f /mnt/rw/renamed/l && echo "GUEST-NAMES ok $(cat /mnt/rw/renamed/l)"
 echo "GUEST-LS $(ls /mnt/rw/dir | tr '\n' ' ')"
+echo hello >/mnt/rw/attrs && chmod 600 /mnt/rw/attrs && truncate -s 3 /mnt/rw/attrs &&
+	touch -d '2020-01-01 00:00:00' /mnt/rw/attrs && ln /mnt/rw/attrs /mnt/rw/attrs.hard &&
+	df /mnt/rw >/dev/null && echo "GUEST-ATTRS $(stat -c '%a %s %Y %h' /mnt/rw/attrs)"
 touch /mnt/ro/new 2>/tmp/e; echo "GUEST-RO-TOUCH $? $(cat /tmp/e)"
 echo x >>/mnt/ro/known.bin 2>/tmp/e; echo "GUEST-RO-APPEND $? $(cat /tmp/e)"
 rm /mnt/ro/known.bin 2>/tmp/e; echo "GUEST-RO-RM $? $(cat /tmp/e)"
@@ -49,7 +52,7 @@ SCENARIO
 cat >"$WORK/drive.sh" <<DRIVE
 #!/bin/sh
 rm -f "$rw/written.bin"
-rm -rf "$rw/renamed"
+rm -rf "$rw/renamed" "$rw/attrs" "$rw/attrs.hard"
 touch "$rw/dir/c"
 exec kvmlite run --cmdline "$GUEST_CMDLINE" --kernel "$kernel" --initrd "$initrd" \
 	--fs path=$rw,tag=rwshare --fs path=$ro,tag=ro-share,ro=on
@@ -73,6 +76,10 @@ expect_out "^GUEST-NAMES ok hi\$"
 	fail "mkdir, rename, create, symlink, rm did not reach the host"
 expect_out "^GUEST-LS a b \$"
 pass "mkdir, rename, create, symlink, unlink and a directory listing"
+expect_out "^GUEST-ATTRS 600 3 1577836800 2\$"
+[[ $(stat -c '%a %s %Y %h' "$rw/attrs") == "600 3 1577836800 2" ]] ||
+	fail "chmod, truncate, utimes or link did not reach the host: $(stat -c '%a %s %Y %h' "$rw/attrs")"
+pass "chmod, truncate, utimes, a hard link and statfs, on the host too"
 expect_out "^GUEST-RO-TOUCH 1 .*Read-only file system"
 expect_out "^GUEST-RO-APPEND 1 .*Read-only file system"
 expect_out "^GUEST-RO-RM 1 .*Read-only file system"
