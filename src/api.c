@@ -583,6 +583,23 @@ char *api_config_json(const struct kvmlite_config *cfg)
 		opt_text(cfg->initrd_path), "cmdline",
 		text(cfg->cmdline ? cfg->cmdline : KVMLITE_DEFAULT_CMDLINE),
 		"disks", disks, "net", nets, "name", opt_text(cfg->name));
+	/* Shares as Cloud Hypervisor's "fs" (its tag), with our path. */
+	if (j && cfg->nr_fs && cfg->fs) {
+		json_t *fs = json_array();
+
+		for (unsigned int i = 0; fs && i < cfg->nr_fs; i++)
+			if (json_array_append_new(
+				    fs,
+				    json_pack("{s:o,s:o,s:b}", "tag",
+					      text(cfg->fs[i].tag), "path",
+					      text(cfg->fs[i].path), "readonly",
+					      cfg->fs[i].read_only != 0)))
+				break;
+		if (!fs || json_object_set_new(j, "fs", fs)) {
+			json_decref(j);
+			j = NULL;
+		}
+	}
 	if (j)
 		s = json_dumps(j, JSON_COMPACT);
 out:

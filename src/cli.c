@@ -60,6 +60,14 @@ const char cli_usage[] =
 	"                       the guest's connections to CID 2 port P go "
 	"to\n"
 	"                       PATH_P\n"
+	"  --fs path=DIR,tag=TAG[,ro=on]\n"
+	"                       share host directory DIR over virtio-9p; the "
+	"guest\n"
+	"                       mounts it with mount -t 9p -o "
+	"trans=virtio TAG /mnt;\n"
+	"                       nothing outside DIR is reachable; ro=on "
+	"refuses\n"
+	"                       every write (EROFS); repeatable (up to 8)\n"
 	"  --rng                a virtio-rng device (the guest's /dev/hwrng)\n"
 	"  --name NAME          name of the VM (messages, default MACs)\n"
 	"  --config FILE        a JSON configuration file (see README.md);\n"
@@ -220,6 +228,11 @@ int cli_parse_net(char *spec, struct kvmlite_net *n, char *err, size_t errlen)
 	return parse_spec(&device_opts_net, spec, n, err, errlen);
 }
 
+int cli_parse_fs(char *spec, struct kvmlite_fs *f, char *err, size_t errlen)
+{
+	return parse_spec(&device_opts_fs, spec, f, err, errlen);
+}
+
 int cli_parse_vsock(char *spec, struct kvmlite_vsock *v, char *err,
 		    size_t errlen)
 {
@@ -246,7 +259,7 @@ static char *cli_spec(struct cli_opts *o, const char *v)
 	return s;
 }
 
-/* One more --disk or --net: a private copy of @v, split by the table. */
+/* One more --disk, --net or --fs: a private copy of @v, split by the table. */
 static int add_spec(struct cli_opts *o, const struct device_opt_spec *sp,
 		    const char *v, void *list, unsigned int *nr,
 		    const char *plural, char *err, size_t errlen)
@@ -286,10 +299,10 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 		     char *err, size_t errlen)
 {
 	static const char *const names[] = {
-		"--kernel",	 "--initrd", "--cmdline", "--cpus",
-		"--memory",	 "--serial", "--disk",	  "--net",
-		"--config",	 "--name",   "--vsock",	  "--api-socket",
-		"--snapshot-dir"
+		"--kernel",	  "--initrd", "--cmdline", "--cpus",
+		"--memory",	  "--serial", "--disk",	   "--net",
+		"--config",	  "--name",   "--vsock",   "--api-socket",
+		"--snapshot-dir", "--fs"
 	};
 
 	for (; i < argc; i++) {
@@ -451,6 +464,11 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 			if (!*v)
 				FAIL("--snapshot-dir: empty path");
 			o->snapshot_dir = v;
+			break;
+		case 13:
+			if (add_spec(o, &device_opts_fs, v, o->fs, &o->nr_fs,
+				     "shares", err, errlen))
+				return -EINVAL;
 			break;
 		}
 	}

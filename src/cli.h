@@ -35,10 +35,12 @@ struct cli_opts {
 	unsigned int nr_disks;
 	struct kvmlite_net nets[KVMLITE_MAX_NETS];
 	unsigned int nr_nets;
+	struct kvmlite_fs fs[KVMLITE_MAX_FS];
+	unsigned int nr_fs;
 	struct kvmlite_vsock vsock; /* CLI_SET_VSOCK */
-	/* Copies of --disk/--net/--vsock values, split in place; see
+	/* Copies of --disk/--net/--fs/--vsock values, split in place; see
 	 * cli_free. */
-	char *specs[KVMLITE_MAX_DISKS + KVMLITE_MAX_NETS + 1];
+	char *specs[KVMLITE_MAX_DISKS + KVMLITE_MAX_NETS + KVMLITE_MAX_FS + 1];
 	unsigned int nr_specs;
 };
 
@@ -66,6 +68,10 @@ int cli_parse_vsock(char *spec, struct kvmlite_vsock *v, char *err,
  */
 int cli_parse_disk(char *spec, struct kvmlite_disk *d, char *err,
 		   size_t errlen);
+
+/* Parse "path=DIR,tag=TAG[,ro=on|off]" into @f, splitting @spec in
+ * place. */
+int cli_parse_fs(char *spec, struct kvmlite_fs *f, char *err, size_t errlen);
 
 void cli_free(struct cli_opts *o);
 

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "limits.h"
 #include "virtio/tap.h"
@@ -100,6 +101,14 @@ int config_import(const struct kvmlite_config *user, struct config_native *n,
 	if (user->nr_disks > KVMLITE_MAX_DISKS ||
 	    user->nr_nets > KVMLITE_MAX_NETS)
 		return 0; /* config_validate() says so */
+	/* struct kvmlite_fs has a fixed size (kvmlite.h): copied as is, when
+	 * the caller's struct has the fields (0.5 on). */
+	if (size >= offsetof(struct kvmlite_config, nr_fs) +
+			    sizeof(user->nr_fs) &&
+	    user->fs && user->nr_fs <= KVMLITE_MAX_FS) {
+		memcpy(n->fs, user->fs, user->nr_fs * sizeof(n->fs[0]));
+		n->cfg.fs = n->fs;
+	}
 	ret = import_array(user->disks, user->nr_disks, user->disk_size,
 			   n->disks, sizeof(n->disks[0]), "disk", err, errlen);
 	if (!ret)
@@ -120,10 +129,47 @@ int config_validate(const struct kvmlite_config *c, char *err, size_t errlen)
 	return config_validate_machine(c, err, errlen);
 }
 
+/* Shares: each a directory, tags of 1..KVMLITE_FS_TAG_MAX bytes, all
+ * different (the guest mounts by tag). */
+static int validate_fs(const struct kvmlite_config *c, char *err, size_t errlen)
+{
+	if (c->nr_fs > KVMLITE_MAX_FS || (c->nr_fs && !c->fs))
+		return err_fmt(err, errlen, -EINVAL, "%u shares: at most %d",
+			       c->nr_fs, KVMLITE_MAX_FS);
+	for (unsigned int i = 0; i < c->nr_fs; i++) {
+		const struct kvmlite_fs *f = &c->fs[i];
+		struct stat st;
+
+		if (!f->path || !f->path[0])
+			return err_fmt(err, errlen, -EINVAL,
+				       "fs %u: no path given", i);
+		if (!f->tag || !f->tag[0])
+			return err_fmt(err, errlen, -EINVAL,
+				       "fs %s: no tag given", f->path);
+		if (strlen(f->tag) > KVMLITE_FS_TAG_MAX)
+			return err_fmt(err, errlen, -EINVAL,
+				       "fs %s: tag longer than %d bytes",
+				       f->path, KVMLITE_FS_TAG_MAX);
+		for (unsigned int j = 0; j < i; j++)
+			if (!strcmp(c->fs[j].tag, f->tag))
+				return err_fmt(err, errlen, -EINVAL,
+					       "fs %s: tag '%s' given twice",
+					       f->path, f->tag);
+		if (stat(f->path, &st))
+			return err_fmt(err, errlen, -EINVAL, "fs %s: %s",
+				       f->path, strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return err_fmt(err, errlen, -EINVAL,
+				       "fs %s: not a directory", f->path);
+	}
+	return 0;
+}
+
 int config_validate_machine(const struct kvmlite_config *c, char *err,
 			    size_t errlen)
 {
 	uint8_t mac[6];
+	int ret;
 
 	if (!limits_cpus_ok(c->cpus))
 		return err_fmt(err, errlen, -EINVAL,
@@ -191,18 +237,25 @@ int config_validate_machine(const struct kvmlite_config *c, char *err,
 	if (!c->vsock.cid && c->vsock.uds)
 		return err_fmt(err, errlen, -EINVAL,
 			       "vsock: uds given without a cid");
-	if (c->nr_disks + c->nr_nets + (c->rng != 0) + (c->vsock.cid != 0) >
-	    KVMLITE_MAX_DEVICES)
+	ret = validate_fs(c, err, errlen);
+	if (ret)
+		return ret;
+	if (c->nr_disks + c->nr_nets + (c->rng != 0) + (c->vsock.cid != 0) +
+		    c->nr_fs >
+	    KVMLITE_MAX_DEVICES) {
+		char shares[32] = "";
+
+		if (c->nr_fs)
+			snprintf(shares, sizeof(shares), ", %u shares",
+				 c->nr_fs);
 		return err_fmt(err, errlen, -EINVAL,
-			       "%u disks, %u networks%s%s: at most %d virtio "
+			       "%u disks, %u networks%s%s%s: at most %d virtio "
 			       "devices in all (one interrupt line each)",
 			       c->nr_disks, c->nr_nets, c->rng ? ", rng" : "",
-			       c->vsock.cid ? ", vsock" : "",
+			       c->vsock.cid ? ", vsock" : "", shares,
 			       KVMLITE_MAX_DEVICES);
+	}
 	/* Declared in 0.5, not built yet: refused rather than ignored. */
-	if (c->nr_fs || c->fs)
-		return err_fmt(err, errlen, -ENOTSUP,
-			       "fs: shared directories are not built yet");
 	if (c->exec.argv)
 		return err_fmt(err, errlen, -ENOTSUP,
 			       "exec: running a command is not built yet");

@@ -8,11 +8,12 @@
 #include "kvmlite.h"
 
 /* A configuration in this library's own struct sizes, with its own copies
- * of the disk and net arrays (the strings stay the caller's). */
+ * of the disk, net and fs arrays (the strings stay the caller's). */
 struct config_native {
 	struct kvmlite_config cfg;
 	struct kvmlite_disk disks[KVMLITE_MAX_DISKS];
 	struct kvmlite_net nets[KVMLITE_MAX_NETS];
+	struct kvmlite_fs fs[KVMLITE_MAX_FS];
 };
 
 /*

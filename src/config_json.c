@@ -29,6 +29,7 @@ struct config_storage {
 	size_t nr_strings;
 	struct kvmlite_disk disks[KVMLITE_MAX_DISKS];
 	struct kvmlite_net nets[KVMLITE_MAX_NETS];
+	struct kvmlite_fs fs[KVMLITE_MAX_FS];
 	/* The same, in the caller's struct sizes when they differ. */
 	void *user_disks, *user_nets;
 };
@@ -429,10 +430,10 @@ static json_t *field(json_t *root, struct json_path *path, const char *key)
 static int load_root(struct loader *ld, json_t *root)
 {
 	static const char *const keys[] = {
-		"name",	 "kernel",	"initrd",	"cmdline",
-		"cpus",	 "memory",	"serial",	"disks",
-		"nets",	 "boot_timing", "seccomp",	"rng",
-		"vsock", "hugepages",	"snapshot_dir", NULL
+		"name",	   "kernel", "initrd", "cmdline",   "cpus",
+		"memory",  "serial", "disks",  "nets",	    "boot_timing",
+		"seccomp", "rng",    "vsock",  "hugepages", "snapshot_dir",
+		"fs",	   NULL
 	};
 	struct kvmlite_config *cfg = ld->cfg;
 	struct json_path path = { 0 };
@@ -550,6 +551,10 @@ static int load_root(struct loader *ld, json_t *root)
 	if (ret)
 		return ret;
 	cfg->nets = cfg->nr_nets ? ld->st->nets : NULL;
+	ret = load_list(ld, root, &device_opts_fs, &cfg->nr_fs, ld->st->fs);
+	if (ret)
+		return ret;
+	cfg->fs = cfg->nr_fs ? ld->st->fs : NULL;
 	return 0;
 }
 

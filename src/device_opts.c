@@ -1,4 +1,5 @@
-/* The keys of --disk/"disks" and --net/"nets". See device_opts.h. */
+/* The keys of --disk/"disks", --net/"nets", --fs/"fs" and --vsock. See
+ * device_opts.h. */
 #include "device_opts.h"
 
 #include <stdio.h>
@@ -41,7 +42,18 @@ static const struct device_opt_key vsock_keys[] = {
 	    .metavar = "PATH", .noun = "uds path"),
 };
 
+static const struct device_opt_key fs_keys[] = {
+	KEY(struct kvmlite_fs, path, .type = DEVICE_OPT_PATH, .required = true,
+	    .metavar = "DIR", .noun = "path"),
+	KEY(struct kvmlite_fs, tag, .type = DEVICE_OPT_STRING, .required = true,
+	    .max_len = KVMLITE_FS_TAG_MAX, .metavar = "TAG", .noun = "tag"),
+	{ .name = "ro",
+	  .offset = offsetof(struct kvmlite_fs, read_only),
+	  .type = DEVICE_OPT_BOOL },
+};
+
 _Static_assert(ARRAY_LEN(disk_keys) < DEVICE_OPT_MAX_KEYS &&
+		       ARRAY_LEN(fs_keys) < DEVICE_OPT_MAX_KEYS &&
 		       ARRAY_LEN(net_keys) < DEVICE_OPT_MAX_KEYS &&
 		       ARRAY_LEN(vsock_keys) < DEVICE_OPT_MAX_KEYS,
 	       "room for the JSON parser's list of known keys");
@@ -54,6 +66,11 @@ const struct device_opt_spec device_opts_disk = {
 const struct device_opt_spec device_opts_net = {
 	"--net",	  "nets",   sizeof(struct kvmlite_net),
 	KVMLITE_MAX_NETS, net_keys, ARRAY_LEN(net_keys),
+};
+
+const struct device_opt_spec device_opts_fs = {
+	"--fs",		"fs",	 sizeof(struct kvmlite_fs),
+	KVMLITE_MAX_FS, fs_keys, ARRAY_LEN(fs_keys),
 };
 
 const struct device_opt_spec device_opts_vsock = {

@@ -49,6 +49,7 @@ struct device_opt_spec {
 extern const struct device_opt_spec device_opts_disk;
 extern const struct device_opt_spec device_opts_net;
 extern const struct device_opt_spec device_opts_vsock;
+extern const struct device_opt_spec device_opts_fs;
 
 /* Where key @k of option @out is. */
 static inline void *device_opt_field(void *out, const struct device_opt_key *k)

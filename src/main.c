@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
@@ -63,6 +64,19 @@ static uint64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Each fid of a share holds a host descriptor (up to P9_MAX_FIDS a share,
+ * src/virtio/p9_server.h): with shares, the soft limit on open files
+ * rises to the hard one. Best effort: the guest gets EMFILE otherwise. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 static int status_for_create_error(int err)
@@ -331,6 +345,10 @@ static int build_config(const struct cli_opts *o, struct kvmlite_config *cfg,
 		cfg->nets = o->nets;
 		cfg->nr_nets = o->nr_nets;
 	}
+	if (o->nr_fs) {
+		cfg->fs = o->fs;
+		cfg->nr_fs = o->nr_fs;
+	}
 	if (o->set & CLI_SET_RNG)
 		cfg->rng = 1;
 	if (o->set & CLI_SET_VSOCK)
@@ -438,6 +456,8 @@ static int run(const struct cli_opts *o, uint64_t t0)
 	}
 
 	err[0] = '\0';
+	if (cfg.nr_fs)
+		raise_nofile();
 	if (o->command == CLI_RESTORE)
 		ret = kvmlite_vm_restore(o->restore_dir, &cfg, &vm, err,
 					 sizeof(err));

@@ -6,6 +6,7 @@
 #include "sandbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/kvm.h>
@@ -181,6 +182,39 @@ static const struct arg_rule vsock_rules[] = {
 	{ SCMP_SYS(recvmsg), 2, INT_ARG,
 	  VALUES(MSG_DONTWAIT, MSG_DONTWAIT | MSG_PEEK) },
 	{ SCMP_SYS(shutdown), 1, INT_ARG, VALUES(SHUT_RD, SHUT_WR, SHUT_RDWR) },
+};
+
+/*
+ * A virtio-9p worker (src/virtio/p9_server.c): its loop, and the *at()
+ * calls of its server. seccomp cannot read paths or struct open_how, so
+ * confinement is the server's (openat2's RESOLVE_BENEATH and single
+ * components); what the filter adds: plain openat, fchmodat and
+ * utimensat only in /proc/self/fd (the kind's fd: reopening a fid's own
+ * descriptor), fcntl only to duplicate, no mknodat, no xattrs, no
+ * sockets, no exec.
+ */
+static const int p9_calls[] = {
+	SCMP_SYS(poll),	      SCMP_SYS(ppoll),	    SCMP_SYS(close),
+	SCMP_SYS(openat2),    SCMP_SYS(newfstatat), SCMP_SYS(fstatfs),
+	SCMP_SYS(pread64),    SCMP_SYS(pwrite64),   SCMP_SYS(ftruncate),
+	SCMP_SYS(getdents64), SCMP_SYS(lseek),	    SCMP_SYS(fsync),
+	SCMP_SYS(fdatasync),  SCMP_SYS(mkdirat),    SCMP_SYS(symlinkat),
+	SCMP_SYS(readlinkat), SCMP_SYS(unlinkat),   SCMP_SYS(renameat),
+};
+
+static const struct arg_rule p9_rules[] = {
+	{ SCMP_SYS(openat), 0, INT_ARG, OWN_FD },
+	{ SCMP_SYS(fchmodat), 0, INT_ARG, OWN_FD },
+	{ SCMP_SYS(utimensat), 0, INT_ARG, OWN_FD },
+	{ SCMP_SYS(fcntl), 1, INT_ARG, VALUES(F_DUPFD_CLOEXEC) },
+	/* chown of the fid's own descriptor, never through a link. */
+	{ SCMP_SYS(fchownat), 4, INT_ARG,
+	  VALUES(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) },
+	/* A hard link of the fid's inode (its /proc magic link) or, for a
+	 * symlink, of the descriptor itself. */
+	{ SCMP_SYS(linkat), 4, INT_ARG,
+	  VALUES(AT_SYMLINK_FOLLOW, AT_EMPTY_PATH) },
+	{ SCMP_SYS(renameat2), 4, INT_ARG, VALUES(0) },
 };
 
 /* Loaded once the VM's threads run (filters are inherited, so earlier
@@ -373,8 +407,9 @@ int sandbox_enter(enum sandbox_kind kind)
 
 int sandbox_enter_fd(int kind, int fd)
 {
-	static const char *const names[] = { "vCPU",  "I/O", "main",	"rng",
-					     "vsock", "API", "snapshot" };
+	static const char *const names[] = { "vCPU",	 "I/O",	     "main",
+					     "rng",	 "vsock",    "API",
+					     "snapshot", "virtio-9p" };
 	/* Read once, here: the filter is built by the thread it binds. */
 	pid_t pid = getpid();
 	scmp_filter_ctx ctx;
@@ -450,6 +485,14 @@ int sandbox_enter_fd(int kind, int fd)
 			ret = allow_rename_in(ctx, fd);
 		if (!ret)
 			ret = ALLOW_IOCTLS(snapshot_ioctls);
+		break;
+	case SANDBOX_P9:
+		if (fd < 0)
+			ret = -EBADF;
+		if (!ret)
+			ret = ALLOW(p9_calls);
+		if (!ret)
+			ret = ALLOW_RULES(p9_rules);
 		break;
 	default:
 		ret = -EINVAL;

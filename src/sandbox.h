@@ -10,6 +10,7 @@ enum sandbox_kind {
 	SANDBOX_VSOCK,	  /* virtio-vsock's worker: I/O and Unix sockets */
 	SANDBOX_API,	  /* the command's API socket (src/api_server.c) */
 	SANDBOX_SNAPSHOT, /* the VM's snapshot thread (port 0xf6) */
+	SANDBOX_P9, /* a virtio-9p worker: its share (fd: /proc/self/fd) */
 };
 
 /*

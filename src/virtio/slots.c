@@ -13,10 +13,8 @@
 
 /* Every kind of virtio device, in the order the guest sees them. */
 static const struct virtio_kind *const kinds[] = {
-	&virtio_blk_kind,
-	&virtio_net_kind,
-	&virtio_rng_kind,
-	&virtio_vsock_kind,
+	&virtio_blk_kind,   &virtio_net_kind, &virtio_rng_kind,
+	&virtio_vsock_kind, &virtio_p9_kind,
 };
 
 int virtio_slots_create(struct virtio_slots *s, const struct virtio_slot_ctx *c,

@@ -36,7 +36,8 @@ struct virtio_kind {
 	/* Start its worker (once the vCPUs run). */
 	int (*start)(void *dev);
 	void (*destroy)(void *dev);
-	/* "disk", "net", "rng", "vsock": names the counters ("disk0", ...). */
+	/* "disk", "net", "rng", "vsock", "fs": names the counters ("disk0",
+	 * ...). */
 	const char *counter_name;
 	/* The device's counters as JSON members ("read_ops":N,...), or NULL
 	 * for none; from any thread, never blocking (relaxed atomics). */
@@ -82,7 +83,8 @@ struct snapfile;
 void virtio_slots_quiesce(struct virtio_slots *s, bool hold);
 /* 0 when every slot's device can be saved (it has save and restore ops:
  * virtio-blk, virtio-net), else -EOPNOTSUPP naming the first that cannot
- * (virtio-rng, virtio-vsock: their state is not in a snapshot). */
+ * (virtio-rng, virtio-vsock: their state is not in a snapshot; virtio-9p:
+ * its open files are host state). */
 int virtio_slots_saveable(const struct virtio_slots *s, char *err,
 			  size_t errlen);
 int virtio_slots_save(struct virtio_slots *s, struct snap_writer *w,
@@ -100,5 +102,6 @@ extern const struct virtio_kind virtio_blk_kind;
 extern const struct virtio_kind virtio_net_kind;
 extern const struct virtio_kind virtio_rng_kind;
 extern const struct virtio_kind virtio_vsock_kind;
+extern const struct virtio_kind virtio_p9_kind;
 
 #endif

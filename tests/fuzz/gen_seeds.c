@@ -18,6 +18,7 @@
 
 #include "fuzz_layout.h"
 #include "virtio/blk.h"
+#include "../unit/p9_client.h"
 #include "virtio/virtq.h"
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
@@ -339,6 +340,135 @@ static void cli_seed(const char *name, const char *const *args)
 	put("fuzz_cli", name, buf, n);
 }
 
+/* ---- 9P seeds: records of cap[2] len[2] message ---- */
+
+static struct p9c p9m;
+static uint8_t p9seed[16384];
+static size_t p9len;
+
+static void p9_rec_raw(uint16_t cap, const uint8_t *m, size_t n)
+{
+	if (p9len + 4 + n > sizeof(p9seed))
+		return;
+	le_put(p9seed + p9len, 2, cap);
+	le_put(p9seed + p9len + 2, 2, n);
+	memcpy(p9seed + p9len + 4, m, n);
+	p9len += 4 + n;
+}
+
+static void p9_rec(size_t n)
+{
+	p9_rec_raw(8192, p9m.buf, n);
+}
+
+static void p9_walk1(uint32_t fid, uint32_t nfid, const char *a, const char *b)
+{
+	const char *names[2] = { a, b };
+
+	p9_rec(p9c_walk(&p9m, fid, nfid, b ? 2 : 1, names));
+}
+
+static void p9_put(const char *name)
+{
+	put("fuzz_9p", name, p9seed, p9len);
+	p9len = 0;
+}
+
+static void p9_seeds(void)
+{
+	size_t n;
+
+	p9_walk1(0, 1, "hello.txt", NULL);
+	p9_rec(p9c_lopen(&p9m, 1, P9_DOTL_RDONLY));
+	p9_rec(p9c_read(&p9m, P9_TREAD, 1, 0, 4096));
+	p9_rec(p9c_getattr(&p9m, 1));
+	p9_rec(p9c_fid(&p9m, P9_TCLUNK, 1));
+	p9_put("read");
+
+	p9_walk1(0, 2, "sub", NULL);
+	p9_rec(p9c_lcreate(&p9m, 2, "new", P9_DOTL_RDWR, 0644));
+	p9_rec(p9c_write(&p9m, 2, 0, "written", 7));
+	p9_rec(p9c_setattr(&p9m, 2,
+			   P9_SETATTR_SIZE | P9_SETATTR_MODE |
+				   P9_SETATTR_ATIME | P9_SETATTR_MTIME,
+			   0600, 3));
+	p9_rec(p9c_fsync(&p9m, 2));
+	p9_rec(p9c_lock(&p9m, P9_TLOCK, 2));
+	p9_rec(p9c_lock(&p9m, P9_TGETLOCK, 2));
+	p9_rec(p9c_fid(&p9m, P9_TCLUNK, 2));
+	p9_put("create_write");
+
+	p9_rec(p9c_mkdir(&p9m, 0, "d"));
+	p9_rec(p9c_symlink(&p9m, 0, "l", "/etc/passwd"));
+	p9_walk1(0, 3, "l", NULL);
+	p9_rec(p9c_fid(&p9m, P9_TREADLINK, 3));
+	p9_rec(p9c_renameat(&p9m, 0, "l", 0, "l2"));
+	p9_walk1(0, 4, "hello.txt", NULL);
+	p9_rec(p9c_link(&p9m, 0, 4, "h2"));
+	p9_rec(p9c_unlinkat(&p9m, 0, "h2", 0));
+	p9_rec(p9c_unlinkat(&p9m, 0, "d", P9_DOTL_AT_REMOVEDIR));
+	p9_put("names");
+
+	p9_rec(p9c_walk(&p9m, 0, 5, 0, NULL));
+	p9_rec(p9c_lopen(&p9m, 5, P9_DOTL_RDONLY));
+	p9_rec(p9c_read(&p9m, P9_TREADDIR, 5, 0, 8192));
+	p9_rec(p9c_read(&p9m, P9_TREADDIR, 5, 3, 100));
+	p9_put("readdir");
+
+	p9_walk1(0, 6, "etc", "passwd");
+	p9_walk1(0, 6, "up", "outside");
+	p9_walk1(0, 6, "..", NULL);
+	p9_walk1(0, 6, "secret", NULL);
+	p9_rec(p9c_lopen(&p9m, 6, P9_DOTL_RDONLY));
+	p9_rec(p9c_lcreate(&p9m, 0, "secret", P9_DOTL_WRONLY, 0644));
+	p9_put("confinement");
+
+	p9_rec(p9c_fid(&p9m, P9_TSTATFS, 0));
+	p9_rec(p9c_flush(&p9m, 1));
+	p9_rec(p9c_xattrwalk(&p9m, 0, 7, "user.a"));
+	p9_rec(p9c_xattrcreate(&p9m, 0, "user.a"));
+	p9_rec(p9c_mknod(&p9m, 0, "fifo"));
+	p9_rec(p9c_rename(&p9m, 0, 0, "x"));
+	p9_walk1(0, 8, "sub", NULL);
+	p9_rec(p9c_fid(&p9m, P9_TREMOVE, 8));
+	p9_rec(p9c_version(&p9m, 4096, "9P2000.L"));
+	p9_rec(p9c_attach(&p9m, 9));
+	p9_put("misc");
+
+	p9_walk1(0, 1, "sub", "inner.txt");
+	p9_walk1(0, 2, "sub", NULL);
+	p9_rec(p9c_rename(&p9m, 1, 0, "top.txt"));
+	p9_rec(p9c_walk(&p9m, 1, 3, 0, NULL));
+	p9_rec(p9c_rename(&p9m, 3, 2, "back.txt"));
+	p9_rec(p9c_renameat(&p9m, 2, "back.txt", 0, "x"));
+	p9_rec(p9c_fid(&p9m, P9_TREMOVE, 1));
+	p9_rec(p9c_fid(&p9m, P9_TREMOVE, 3));
+	p9_rec(p9c_mkdir(&p9m, 2, "d"));
+	p9_walk1(2, 4, "d", NULL);
+	p9_rec(p9c_fid(&p9m, P9_TREMOVE, 4));
+	p9_put("rename_remove");
+
+	/* Lying sizes: one more, one less, huge, below the header; a
+	 * message cut short; tiny reply room. */
+	n = p9c_walk(&p9m, 0, 1, 1, (const char *[]){ "hello.txt" });
+	le_put(p9m.buf, 4, n + 1);
+	p9_rec(n);
+	le_put(p9m.buf, 4, n - 1);
+	p9_rec(n);
+	le_put(p9m.buf, 4, 0xfffffff0u);
+	p9_rec(n);
+	le_put(p9m.buf, 4, 3);
+	p9_rec(n);
+	le_put(p9m.buf, 4, n);
+	p9_rec(n - 5);
+	p9_rec_raw(10, p9m.buf, n);
+	p9_rec_raw(0, p9m.buf, n);
+	n = p9c_write(&p9m, 1, 0, "abc", 3);
+	le_put(p9m.buf + 19, 4, 1000);
+	p9_rec(n);
+	p9_put("lying_sizes");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -347,6 +477,7 @@ int main(int argc, char **argv)
 	}
 	outdir = argv[1];
 	virtq_seeds();
+	p9_seeds();
 
 	bzimage_seed("bzimage_2_15", 4, 0x020f, 8192);
 	bzimage_seed("bzimage_2_12", 1, 0x020c, 4096);

@@ -277,6 +277,73 @@ START_TEST(devices_0_4)
 }
 END_TEST
 
+/* --fs (0.5), repeatable, and its mistakes. */
+START_TEST(shares_0_5)
+{
+	static const struct {
+		const char *argv[8];
+		const char *needle;
+	} bad[] = {
+		{ { "run", "--kernel", "k", "--fs", "path=/d" },
+		  "--fs: tag=TAG is required" },
+		{ { "run", "--kernel", "k", "--fs", "tag=t" },
+		  "--fs: path=DIR is required" },
+		{ { "run", "--kernel", "k", "--fs", "path=/d,tag=" },
+		  "--fs: empty tag" },
+		{ { "run", "--kernel", "k", "--fs", "path=/d,tag=t,ro=maybe" },
+		  "--fs: ro=maybe: expected on or off" },
+		{ { "run", "--kernel", "k", "--fs",
+		    "path=/d,tag=012345678901234567890123456789012" },
+		  "is longer than 32 bytes" },
+		{ { "run", "--kernel", "k", "--fs", "path=/d,tag=t,cache=1" },
+		  "--fs: unknown key 'cache' (path, tag, ro)" },
+		{ { "run", "--kernel", "k", "--fs" }, "--fs needs a value" },
+	};
+	struct cli_opts o;
+	char err[256];
+
+	ck_assert_int_eq(PARSE(&o, err, "run", "--kernel", "k", "--fs",
+			       "path=/srv/a,tag=a", "--fs=path=/b,tag=b,ro=on"),
+			 0);
+	ck_assert_uint_eq(o.nr_fs, 2);
+	ck_assert_str_eq(o.fs[0].path, "/srv/a");
+	ck_assert_str_eq(o.fs[0].tag, "a");
+	ck_assert_int_eq(o.fs[0].read_only, 0);
+	ck_assert_str_eq(o.fs[1].path, "/b");
+	ck_assert_int_eq(o.fs[1].read_only, 1);
+	cli_free(&o);
+	ck_assert_int_ne(PARSE(&o, err, "run", "--kernel", "k", "--fs",
+			       "path=/0,tag=0", "--fs", "path=/1,tag=1", "--fs",
+			       "path=/2,tag=2", "--fs", "path=/3,tag=3", "--fs",
+			       "path=/4,tag=4", "--fs", "path=/5,tag=5", "--fs",
+			       "path=/6,tag=6", "--fs", "path=/7,tag=7", "--fs",
+			       "path=/8,tag=8"),
+			 0);
+	ck_assert_str_eq(err, "--fs: at most 8 shares");
+	cli_free(&o);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int argc = 0;
+
+		while (argc < 8 && bad[i].argv[argc])
+			argc++;
+		{
+			char *argv[10] = { "kvmlite" };
+
+			for (int j = 0; j < argc; j++)
+				argv[j + 1] = (char *)bad[i].argv[j];
+			ck_assert_msg(cli_parse(argc + 1, argv, &o, err,
+						sizeof(err)) == -EINVAL,
+				      "case %zu accepted", i);
+		}
+		ck_assert_msg(strstr(err, bad[i].needle),
+			      "case %zu: got '%s', want '%s'", i, err,
+			      bad[i].needle);
+		cli_free(&o);
+	}
+}
+END_TEST
+
 /* Every bad command line gets -EINVAL and a message naming the culprit. */
 START_TEST(bad_arguments)
 {
@@ -415,6 +482,7 @@ int main(void)
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, snapshots);
 	tcase_add_test(tc, devices_0_4);
+	tcase_add_test(tc, shares_0_5);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

@@ -319,6 +319,107 @@ START_TEST(devices_0_4)
 }
 END_TEST
 
+/* "fs" (0.5): the list, its mistakes, and the library's checks (a
+ * directory, tag length, tags unique, the device count). */
+START_TEST(shares_0_5)
+{
+	static const struct {
+		const char *text;
+		const char *want;
+	} bad[] = {
+		{ "{\"kernel\": \"k\", \"fs\": {\"path\": \"d\"}}",
+		  "fs: expected a list" },
+		{ "{\"kernel\": \"k\", \"fs\": [{\"path\": \"d\"}]}",
+		  "fs[0].tag: missing" },
+		{ "{\"kernel\": \"k\", \"fs\": [{\"tag\": \"t\"}]}",
+		  "fs[0].path: missing" },
+		{ "{\"kernel\": \"k\", \"fs\": [{\"path\": \"d\", \"tag\": "
+		  "\"t\", \"ro\": 1}]}",
+		  "fs[0].ro: expected true or false" },
+		{ "{\"kernel\": \"k\", \"fs\": [{\"path\": \"d\", \"tag\": "
+		  "\"012345678901234567890123456789012\"}]}",
+		  "fs[0].tag: longer than 32" },
+		{ "{\"kernel\": \"k\", \"fs\": [{\"path\": \"d\", \"tag\": "
+		  "\"t\", \"cache\": true}]}",
+		  "fs[0].cache: unknown key" },
+	};
+	struct kvmlite_fs fs[KVMLITE_MAX_FS + 1];
+	struct kvmlite_config c;
+	char err[512] = "", want[300];
+
+	write_file("{\"kernel\": \"k\", \"fs\": [\n"
+		   "  {\"path\": \"shared\", \"tag\": \"share0\"},\n"
+		   "  {\"path\": \"/srv\", \"tag\": \"data\", \"ro\": true}]}");
+	ck_assert_int_eq(kvmlite_config_load(path, &c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.nr_fs, 2);
+	snprintf(want, sizeof(want), "%s/shared", dir);
+	ck_assert_str_eq(c.fs[0].path, want);
+	ck_assert_str_eq(c.fs[0].tag, "share0");
+	ck_assert_int_eq(c.fs[0].read_only, 0);
+	ck_assert_str_eq(c.fs[1].path, "/srv");
+	ck_assert_int_eq(c.fs[1].read_only, 1);
+	kvmlite_config_release(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file(bad[i].text);
+		ck_assert_msg(kvmlite_config_load(path, &c, err, sizeof(err)) ==
+				      -EINVAL,
+			      "case %zu accepted", i);
+		ck_assert_msg(strstr(err, bad[i].want), "case %zu: got '%s'", i,
+			      err);
+		kvmlite_config_release(&c);
+	}
+
+	kvmlite_config_init(&c);
+	c.kernel_path = "k";
+	c.fs = fs;
+	c.nr_fs = 1;
+	fs[0] = (struct kvmlite_fs){ .path = dir, .tag = "a" };
+	ck_assert_int_eq(config_validate(&c, err, sizeof(err)), 0);
+	fs[0].path = path; /* vm.json: not a directory */
+	write_file("{}");
+	ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "not a directory"));
+	fs[0].path = "/nonexistent/share";
+	ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "fs /nonexistent/share: No such file or "
+			      "directory");
+	fs[0].path = dir;
+	fs[0].tag = "";
+	ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "no tag given"));
+	fs[0].tag = "012345678901234567890123456789012";
+	ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "tag longer than 32 bytes"));
+	fs[0].tag = "a";
+	fs[1] = fs[0];
+	c.nr_fs = 2;
+	ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "tag 'a' given twice"));
+	for (int i = 0; i <= KVMLITE_MAX_FS; i++)
+		fs[i] = (struct kvmlite_fs){ .path = dir,
+					     .tag = (const char *[]){
+						     "0", "1", "2", "3", "4",
+						     "5", "6", "7", "8" }[i] };
+	c.nr_fs = KVMLITE_MAX_FS + 1;
+	ck_assert_int_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "9 shares: at most 8");
+	/* 8 shares and 12 disks: 20 devices, one over. */
+	{
+		struct kvmlite_disk d[12];
+
+		for (int i = 0; i < 12; i++)
+			d[i] = (struct kvmlite_disk){ .path = "x.img" };
+		c.nr_fs = KVMLITE_MAX_FS;
+		c.disks = d;
+		c.nr_disks = 12;
+		ck_assert_int_eq(config_validate(&c, err, sizeof(err)),
+				 -EINVAL);
+		ck_assert_ptr_nonnull(strstr(err, "at most 19 virtio"));
+	}
+	unlink(path);
+}
+END_TEST
+
 START_TEST(missing_file)
 {
 	struct kvmlite_config c;
@@ -368,6 +469,7 @@ int main(void)
 	tcase_add_test(tc, mistakes);
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, devices_0_4);
+	tcase_add_test(tc, shares_0_5);
 	tcase_add_test(tc, special_files);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
