@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "exec/exec.h"
 #include "limits.h"
 #include "virtio/tap.h"
 
@@ -40,6 +41,7 @@ void kvmlite_config_init_sized(struct kvmlite_config *cfg, size_t size,
 	d.console_in_fd = -1;
 	d.console_out_fd = -1;
 	d.seccomp = -1;
+	d.exec.stderr_fd = -1;
 	memcpy(cfg, &d, min_size(size, sizeof(d)));
 	if (size > sizeof(d))
 		memset((char *)cfg + sizeof(d), 0, size - sizeof(d));
@@ -124,6 +126,7 @@ int config_validate_machine(const struct kvmlite_config *c, char *err,
 			    size_t errlen)
 {
 	uint8_t mac[6];
+	int ret;
 
 	if (!limits_cpus_ok(c->cpus))
 		return err_fmt(err, errlen, -EINVAL,
@@ -203,9 +206,9 @@ int config_validate_machine(const struct kvmlite_config *c, char *err,
 	if (c->nr_fs || c->fs)
 		return err_fmt(err, errlen, -ENOTSUP,
 			       "fs: shared directories are not built yet");
-	if (c->exec.argv)
-		return err_fmt(err, errlen, -ENOTSUP,
-			       "exec: running a command is not built yet");
+	ret = exec_validate(c, err, errlen);
+	if (ret)
+		return ret;
 	if (c->snapshot_dir && !c->snapshot_dir[0])
 		return err_fmt(err, errlen, -EINVAL,
 			       "snapshot_dir: empty path");

@@ -16,7 +16,7 @@ from ._native import Error
 _VMT = TypeVar("_VMT", bound="VM")
 
 # enum kvmlite_exit_reason, in order.
-_REASONS = ("running", "poweroff", "reboot", "test-exit", "crash", "stopped", "error")
+_REASONS = ("running", "poweroff", "reboot", "test-exit", "crash", "stopped", "error", "exec-failed")
 
 
 class Timeout(Error):
