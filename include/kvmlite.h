@@ -337,7 +337,7 @@ struct kvmlite_config {
 	/* Fields added in 0.5. */
 	/* Directories shared over virtio-9p, in order (see kvmlite_fs). */
 	const struct kvmlite_fs *fs;
-	unsigned int nr_fs; /* up to KVMLITE_MAX_FS */
+	unsigned int nr_fs;	  /* up to KVMLITE_MAX_FS */
 	struct kvmlite_exec exec; /* see kvmlite_exec */
 };
 
@@ -373,13 +373,13 @@ KVMLITE_API int kvmlite_config_load_sized(const char *path,
 KVMLITE_API void kvmlite_config_release(struct kvmlite_config *cfg);
 
 enum kvmlite_exit_reason {
-	KVMLITE_EXIT_NONE = 0,	/* still running */
-	KVMLITE_EXIT_POWEROFF,	/* guest powered off (ACPI S5) */
-	KVMLITE_EXIT_REBOOT,	/* guest reset the machine */
-	KVMLITE_EXIT_TEST_EXIT, /* guest wrote the test-exit port 0xf4 */
-	KVMLITE_EXIT_CRASH,	/* triple fault, emulation or entry failure */
-	KVMLITE_EXIT_STOPPED,	/* kvmlite_vm_stop() */
-	KVMLITE_EXIT_ERROR,	/* the VMM itself failed (see detail) */
+	KVMLITE_EXIT_NONE = 0,	  /* still running */
+	KVMLITE_EXIT_POWEROFF,	  /* guest powered off (ACPI S5) */
+	KVMLITE_EXIT_REBOOT,	  /* guest reset the machine */
+	KVMLITE_EXIT_TEST_EXIT,	  /* guest wrote the test-exit port 0xf4 */
+	KVMLITE_EXIT_CRASH,	  /* triple fault, emulation or entry failure */
+	KVMLITE_EXIT_STOPPED,	  /* kvmlite_vm_stop() */
+	KVMLITE_EXIT_ERROR,	  /* the VMM itself failed (see detail) */
 	KVMLITE_EXIT_EXEC_FAILED, /* kvmlite_exec's init could not run the
 				   * command (value: its status) */
 };

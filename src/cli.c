@@ -337,21 +337,15 @@ static int parse_memory(const char *v, struct cli_opts *o, char *err,
 	r = parse_size(v, &o->memory);
 	if (r)
 		FAIL("--memory '%s': %s", v,
-		     r == -ERANGE
-			     ? "too large"
-			     : "not a size (e.g. 512M, 2G)");
-	if (o->memory < KVMLITE_MIN_MEMORY ||
-	    o->memory > KVMLITE_MAX_MEMORY)
-		FAIL("--memory '%s': must be from 16M to 1T%s",
-		     v,
+		     r == -ERANGE ? "too large" : "not a size (e.g. 512M, 2G)");
+	if (o->memory < KVMLITE_MIN_MEMORY || o->memory > KVMLITE_MAX_MEMORY)
+		FAIL("--memory '%s': must be from 16M to 1T%s", v,
 		     size_has_unit(v) ? ""
 				      : " (a number without "
 					"a unit is MiB)");
 	if (o->memory % KVMLITE_MEMORY_ALIGN)
-		FAIL("--memory '%s': must be a multiple of 4K",
-		     v);
-	if (o->hugepages &&
-	    !limits_hugepage_memory_ok(o->memory))
+		FAIL("--memory '%s': must be a multiple of 4K", v);
+	if (o->hugepages && !limits_hugepage_memory_ok(o->memory))
 		FAIL("--memory '%s': with hugepages=on it must "
 		     "be a multiple of 2M",
 		     v);
@@ -498,8 +492,8 @@ int cli_parse_share(char *spec, struct kvmlite_fs *fs, const char **mount,
 	char *colon;
 
 	fs->read_only = 0;
-	if (n > 3 && (!strcmp(spec + n - 3, ":ro") ||
-		      !strcmp(spec + n - 3, ":rw"))) {
+	if (n > 3 &&
+	    (!strcmp(spec + n - 3, ":ro") || !strcmp(spec + n - 3, ":rw"))) {
 		fs->read_only = spec[n - 2] == 'r' && spec[n - 1] == 'o';
 		spec[n - 3] = '\0';
 	}
@@ -522,9 +516,9 @@ int cli_parse_share(char *spec, struct kvmlite_fs *fs, const char **mount,
 static int parse_exec(int argc, char *const argv[], int i, struct cli_opts *o,
 		      char *err, size_t errlen)
 {
-	static const char *const names[] = { "--kernel", "--modules",
-					     "--root",	 "--share",
-					     "--cpus",	 "--memory",
+	static const char *const names[] = { "--kernel",  "--modules",
+					     "--root",	  "--share",
+					     "--cpus",	  "--memory",
 					     "--cmdline", "--name" };
 
 	for (; i < argc; i++) {

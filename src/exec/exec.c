@@ -28,8 +28,8 @@ _Static_assert(EXEC_STATUS_NOT_FOUND == KVMLITE_EXEC_NOT_FOUND,
 #define EXEC_ARGS_MAX 4096
 
 /* virtio_mmio finds kvmlite's devices; the rest mount the root. */
-const char *const exec_wanted_modules[] = { "virtio_mmio", "9pnet_virtio",
-					    "9p", "overlay" };
+const char *const exec_wanted_modules[] = { "virtio_mmio", "9pnet_virtio", "9p",
+					    "overlay" };
 const size_t exec_nr_wanted_modules =
 	sizeof(exec_wanted_modules) / sizeof(exec_wanted_modules[0]);
 
@@ -101,7 +101,8 @@ int exec_validate(const struct kvmlite_config *c, char *err, size_t errlen)
 	for (unsigned int i = 0; c->fs && i < c->nr_fs; i++) {
 		const char *m = e->mounts ? e->mounts[i] : NULL;
 
-		if (c->fs[i].tag && !strcmp(c->fs[i].tag, KVMLITE_EXEC_ROOT_TAG))
+		if (c->fs[i].tag &&
+		    !strcmp(c->fs[i].tag, KVMLITE_EXEC_ROOT_TAG))
 			return err_fmt(err, errlen, -EINVAL,
 				       "exec: share %s: the tag %s is the "
 				       "root's",
@@ -190,8 +191,8 @@ int exec_build_plan(const struct kvmlite_config *c,
 }
 
 /* A module file, whole. */
-static int read_module(const char *path, uint8_t **data, size_t *len,
-		       char *err, size_t errlen)
+static int read_module(const char *path, uint8_t **data, size_t *len, char *err,
+		       size_t errlen)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), ret = 0;
@@ -251,10 +252,9 @@ int exec_build_initramfs(const struct kvmlite_config *c, struct cpio *out,
 		return err_fmt(err, errlen, -EINVAL,
 			       "exec root %s: not a directory", root);
 	if (c->exec.modules_dir) {
-		ret = exec_modules_resolve(c->exec.modules_dir,
-					   exec_wanted_modules,
-					   exec_nr_wanted_modules, &mods, err,
-					   errlen);
+		ret = exec_modules_resolve(
+			c->exec.modules_dir, exec_wanted_modules,
+			exec_nr_wanted_modules, &mods, err, errlen);
 		if (ret)
 			return ret;
 	}

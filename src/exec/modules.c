@@ -126,9 +126,9 @@ static int load_dep(struct tree *t, const char *text)
 		colon = memchr(l, ':', n);
 		if (colon && colon > l) {
 			m = add(t, l, (size_t)(colon - l));
-			if (!m || !(m->deps = strndup(colon + 1,
-						       n - (size_t)(colon -
-								    l) - 1)))
+			if (!m ||
+			    !(m->deps = strndup(colon + 1,
+						n - (size_t)(colon - l) - 1)))
 				return -ENOMEM;
 		}
 		l += n + (nl ? 1 : 0);
@@ -190,8 +190,7 @@ static int scan(struct tree *t, const char *rel, int depth)
 }
 
 /* The "depends=" modinfo string of an uncompressed module. */
-static int read_depends(struct tree *t, struct mod *m, char *err,
-			size_t errlen)
+static int read_depends(struct tree *t, struct mod *m, char *err, size_t errlen)
 {
 	char path[4096], *data;
 	const char *p = NULL;
@@ -219,7 +218,8 @@ static int read_depends(struct tree *t, struct mod *m, char *err,
 	return m->deps ? 0 : -ENOMEM;
 }
 
-static int visit(struct tree *t, struct mod *m, struct exec_modules *out, int depth, char *err, size_t errlen)
+static int visit(struct tree *t, struct mod *m, struct exec_modules *out,
+		 int depth, char *err, size_t errlen)
 {
 	char *deps, *save = NULL;
 	int ret = 0;
@@ -260,7 +260,8 @@ static int visit(struct tree *t, struct mod *m, struct exec_modules *out, int de
 		return ret;
 	if (out->nr >= EXEC_MODULES_MAX)
 		return err_fmt(err, errlen, -E2BIG,
-			       "modules: more than %d needed", EXEC_MODULES_MAX);
+			       "modules: more than %d needed",
+			       EXEC_MODULES_MAX);
 	if (asprintf(&out->paths[out->nr], "%s/%s", t->dir, m->path) < 0) {
 		out->paths[out->nr] = NULL;
 		return -ENOMEM;

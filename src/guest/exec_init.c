@@ -347,8 +347,8 @@ static int run(const struct plan *p)
 			break;
 		for (int i = 0; i < 2; i++)
 			if (fds[i].fd >= 0 && fds[i].revents &&
-			    !pump(fds[i].fd, i ? EXEC_FRAME_STDERR
-					       : EXEC_FRAME_STDOUT)) {
+			    !pump(fds[i].fd,
+				  i ? EXEC_FRAME_STDERR : EXEC_FRAME_STDOUT)) {
 				close(fds[i].fd);
 				fds[i].fd = -1;
 			}
@@ -377,8 +377,9 @@ int main(void)
 	read_plan(&p);
 	load_modules(&p);
 	set_up_root(&p);
-	setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
-		       "/sbin:/bin",
+	setenv("PATH",
+	       "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+	       "/sbin:/bin",
 	       1);
 	setenv("HOME", "/root", 0);
 	setenv("TERM", "dumb", 0);

@@ -95,7 +95,7 @@ int boot_load_images(const struct guest_mem *m, const struct boot_images *in,
 		switch (out->culprit) {
 		case BOOT_INPUT_INITRD:
 			snprintf(err, errlen, "initrd %s: %s",
-				 in->initrd_path	? in->initrd_path
+				 in->initrd_path   ? in->initrd_path
 				 : in->initrd_name ? in->initrd_name
 						   : "(in memory)",
 				 why);

@@ -49,9 +49,8 @@ static void pad4(struct cpio *c)
 		c->buf[c->len++] = 0;
 }
 
-int cpio_add(struct cpio *c, const char *name, uint32_t mode,
-	     const void *data, size_t len, uint32_t rdev_major,
-	     uint32_t rdev_minor)
+int cpio_add(struct cpio *c, const char *name, uint32_t mode, const void *data,
+	     size_t len, uint32_t rdev_major, uint32_t rdev_minor)
 {
 	size_t nlen = strlen(name) + 1;
 	char hdr[NEWC_HDR + 1];

@@ -17,9 +17,8 @@ void cpio_init(struct cpio *c);
 /* Append one entry; @mode holds the type bits (S_IFREG...). A device
  * node's numbers in @rdev_major/@rdev_minor. Names are relative ("dev",
  * "init"). 0 or the sticky error. */
-int cpio_add(struct cpio *c, const char *name, uint32_t mode,
-	     const void *data, size_t len, uint32_t rdev_major,
-	     uint32_t rdev_minor);
+int cpio_add(struct cpio *c, const char *name, uint32_t mode, const void *data,
+	     size_t len, uint32_t rdev_major, uint32_t rdev_minor);
 int cpio_add_dir(struct cpio *c, const char *name);
 int cpio_add_file(struct cpio *c, const char *name, uint32_t perm,
 		  const void *data, size_t len);
