@@ -98,6 +98,13 @@ int exec_validate(const struct kvmlite_config *c, char *err, size_t errlen)
 		return err_fmt(err, errlen, -EINVAL,
 			       "exec: %u shares: at most %d beside the root",
 			       c->nr_fs, KVMLITE_MAX_FS - 1);
+	if (c->nr_disks + c->nr_nets + (c->rng != 0) + (c->vsock.cid != 0) +
+		    c->nr_fs + 1 >
+	    KVMLITE_MAX_DEVICES)
+		return err_fmt(err, errlen, -EINVAL,
+			       "exec: the root share is one virtio device "
+			       "more than the %d there is room for",
+			       KVMLITE_MAX_DEVICES);
 	for (unsigned int i = 0; c->fs && i < c->nr_fs; i++) {
 		const char *m = e->mounts ? e->mounts[i] : NULL;
 
