@@ -291,7 +291,7 @@ int exec_build_initramfs(const struct kvmlite_config *c, struct cpio *out,
 	}
 	ret = exec_build_plan(c, names, mods.nr, &plan, &plan_len);
 	if (!ret) {
-		cpio_add_file(out, EXEC_PLAN_PATH + 1, 0644, plan, plan_len);
+		cpio_add_file(out, &EXEC_PLAN_PATH[1], 0644, plan, plan_len);
 		ret = cpio_finish(out);
 	}
 	if (ret)
