@@ -337,7 +337,7 @@ static void keep_line(struct exec_demux *d, uint8_t byte)
 	}
 	if (byte == '\n')
 		d->line_done = true;
-	else if (d->line_len < sizeof(d->line) - 1)
+	else if (byte && d->line_len < sizeof(d->line) - 1) /* a C string */
 		d->line[d->line_len++] = (char)byte;
 	d->line[d->line_len] = '\0';
 }
