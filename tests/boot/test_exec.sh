@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # kvmlite exec with Debian's kernel and its modules (virtio_mmio, 9p,
-# overlay from the package's lib/modules), three boots in one test-host
+# overlay from the package's lib/modules), four boots in one test-host
 # session: a command's status, stdout (64 KiB of random bytes, exactly)
 # and stderr come back apart; a read-write share gets the bytes written, a
 # read-only one refuses writes, a write to the guest's / lands in its
 # tmpfs, never in the host's root, and the command runs in the caller's
 # working directory; a missing command is 127 with one line; a modules
-# directory without the modules is 64 before any boot.
+# directory without the modules is 64 before any boot; and through the
+# library alone (tests/libtest/exec.c), a missing command is
+# KVMLITE_EXIT_EXEC_FAILED with the init's line.
 source "$(dirname "$0")/lib.sh"
 
 kernel=$(guest_kernel --vmlinux)
@@ -34,6 +36,8 @@ x --share "$WORK/rw:/mnt/rw" --share "$WORK/ro:/mnt/ro:ro" --share "$WORK/cwd:$W
 echo "b status=\$?"
 x -- /no/such/command >"$WORK/c.out" 2>"$WORK/c.err"
 echo "c status=\$?"
+"$BUILD_DIR/libtest_exec" "$kernel" "$modules" "$WORK" >"$WORK/e.out" 2>"$WORK/e.err"
+echo "e status=\$?"
 kvmlite exec --kernel "$kernel" --modules "$WORK" -- true \
 	>"$WORK/d.out" 2>"$WORK/d.err"
 echo "d status=\$?"
@@ -71,3 +75,7 @@ pass "a missing command: 127 and one line"
 boot_ok d 64
 expect_err "^kvmlite: modules $WORK: "
 pass "modules missing: 64 and one line, no boot"
+
+boot_ok e 0
+expect_out '^LIBTEST-EXEC-OK$'
+pass "the library: EXEC_FAILED, status 127, the init's line in the detail and on the stderr fd"
