@@ -206,11 +206,11 @@ static int read_module(const char *path, uint8_t **data, size_t *len, char *err,
 	size_t got = 0;
 
 	if (fd < 0)
-		return err_fmt(err, errlen, -ENOEXEC, "module %s: %s", path,
+		return err_fmt(err, errlen, -EINVAL, "module %s: %s", path,
 			       strerror(errno));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
 	    (uint64_t)st.st_size > EXEC_MODULE_MAX_SIZE) {
-		ret = err_fmt(err, errlen, -ENOEXEC,
+		ret = err_fmt(err, errlen, -EINVAL,
 			      "module %s: not a regular file of 1 byte to "
 			      "64 MiB",
 			      path);
@@ -225,7 +225,7 @@ static int read_module(const char *path, uint8_t **data, size_t *len, char *err,
 		ssize_t n = read(fd, *data + got, (size_t)st.st_size - got);
 
 		if (n <= 0) {
-			ret = err_fmt(err, errlen, -ENOEXEC,
+			ret = err_fmt(err, errlen, -EINVAL,
 				      "module %s: cannot read it: %s", path,
 				      n ? strerror(errno) : "file shrank");
 			free(*data);

@@ -21,7 +21,7 @@ extern const size_t exec_nr_wanted_modules;
  * The initramfs for @c's exec (c->exec.argv set): the init, /dev nodes,
  * the modules from c->exec.modules_dir, the plan. The root share is
  * KVMLITE_EXEC_ROOT_TAG; c->fs[i] is mounted at c->exec.mounts[i]. 0 or
- * -errno with one line (-ENOENT: a module missing, -ENOEXEC: a module
+ * -errno with one line (-ENOENT: a module missing, -EINVAL: a module
  * unreadable).
  */
 int exec_build_initramfs(const struct kvmlite_config *c, struct cpio *out,
