@@ -433,20 +433,22 @@ int kvmlite_vm_start(struct kvmlite_vm *vm)
 		}
 	}
 
-	ret = worker_run(&vm->io, io_thread, vm);
-	if (ret) {
-		vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
-				"cannot start the I/O thread: %s",
-				strerror(-ret));
-		goto out;
-	}
+	/* exec's stderr thread before the I/O thread, which stops it. */
 	if (vm->console_err_ready) {
 		ret = worker_run(&vm->io_err, io_err_thread, vm);
 		if (ret) {
 			vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
 					"cannot start the stderr thread: %s",
 					strerror(-ret));
+			goto out;
 		}
+	}
+	ret = worker_run(&vm->io, io_thread, vm);
+	if (ret) {
+		vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
+				"cannot start the I/O thread: %s",
+				strerror(-ret));
+		goto out;
 	}
 	pthread_mutex_lock(&vm->lock);
 	vm->io_started = true;
