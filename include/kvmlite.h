@@ -168,18 +168,45 @@ struct kvmlite_fs {
 
 /*
  * One command run in a fresh guest (the kvmlite exec command): the
- * library builds an initramfs in memory holding its own init, which mounts
- * @root read-only over 9p with a tmpfs over it for writes, mounts the
- * shares (kvmlite_config.fs) their tags name, runs argv and powers off; the
- * VM ends with KVMLITE_EXIT_TEST_EXIT and the command's status as its
- * value. Set argv to use it (then initrd_path must be NULL).
+ * library builds an initramfs in memory holding its own init (and, with
+ * @modules_dir, the virtio_mmio, 9p and overlay modules and what they
+ * need), which mounts @root read-only over 9p with a tmpfs over it for
+ * writes (overlayfs), mounts the shares (kvmlite_config.fs) at @mounts,
+ * mounts /proc, /sys, /dev, /tmp, runs argv in @cwd (or "/" when @cwd is
+ * missing in the guest) and ends the VM:
+ * - KVMLITE_EXIT_TEST_EXIT, value the command's status (128 + N when
+ *   killed by signal N): kvmlite_exit_status() gives it back unchanged;
+ * - KVMLITE_EXIT_EXEC_FAILED when the init could not run it, value
+ *   KVMLITE_EXEC_SETUP (a module, a mount), KVMLITE_EXEC_CANNOT_RUN or
+ *   KVMLITE_EXEC_NOT_FOUND, the init's one-line message in the detail (and
+ *   on the command's stderr).
+ * The command's stdout goes to console_out_fd, its stderr to @stderr_fd
+ * (or with stdout when @stderr_fd < 0), byte for byte: the init frames the
+ * two streams on the one UART and the library splits them (console_cb and
+ * kvmlite_vm_expect() see the framed stream: src/exec/exec_protocol.h).
+ * The kernel's own messages are off but for a panic's, which go to
+ * stderr. Set argv to use it; initrd_path must then be NULL, and cmdline
+ * NULL gives KVMLITE_EXEC_CMDLINE. No snapshots of such a VM.
  */
 struct kvmlite_exec {
 	const char *const *argv; /* NULL-terminated; NULL: no command */
 	const char *cwd;	 /* in the guest; NULL: "/" */
 	const char *root;	 /* host directory; NULL: "/" */
-	const char *modules_dir; /* the kernel's lib/modules/VER, or NULL */
+	const char *modules_dir; /* the kernel's lib/modules/VER, or NULL:
+				  * virtio_mmio, 9p, overlay built in */
+	/* mounts[i]: the absolute guest path where fs[i] is mounted; a NULL
+	 * array or entry: fs[i] is not mounted. */
+	const char *const *mounts;
+	int stderr_fd; /* -1 (kvmlite_config_init): with stdout */
 };
+
+#define KVMLITE_EXEC_SETUP 125	    /* the init could not set up */
+#define KVMLITE_EXEC_CANNOT_RUN 126 /* the command is not executable */
+#define KVMLITE_EXEC_NOT_FOUND 127  /* no such command */
+/* The 9p tag of the root share (kvmlite_config.fs may not use it). */
+#define KVMLITE_EXEC_ROOT_TAG "kvmlite-root"
+#define KVMLITE_EXEC_CMDLINE                                                   \
+	"console=ttyS0 loglevel=1 reboot=k panic=-1 pci=off"
 
 /* Receives guest console output (see struct kvmlite_config). */
 typedef void (*kvmlite_console_fn)(void *opaque, const char *buf, size_t len);
@@ -310,7 +337,7 @@ struct kvmlite_config {
 	/* Fields added in 0.5. */
 	/* Directories shared over virtio-9p, in order (see kvmlite_fs). */
 	const struct kvmlite_fs *fs;
-	unsigned int nr_fs; /* up to KVMLITE_MAX_FS */
+	unsigned int nr_fs;	  /* up to KVMLITE_MAX_FS */
 	struct kvmlite_exec exec; /* see kvmlite_exec */
 };
 
@@ -346,24 +373,28 @@ KVMLITE_API int kvmlite_config_load_sized(const char *path,
 KVMLITE_API void kvmlite_config_release(struct kvmlite_config *cfg);
 
 enum kvmlite_exit_reason {
-	KVMLITE_EXIT_NONE = 0,	/* still running */
-	KVMLITE_EXIT_POWEROFF,	/* guest powered off (ACPI S5) */
-	KVMLITE_EXIT_REBOOT,	/* guest reset the machine */
-	KVMLITE_EXIT_TEST_EXIT, /* guest wrote the test-exit port 0xf4 */
-	KVMLITE_EXIT_CRASH,	/* triple fault, emulation or entry failure */
-	KVMLITE_EXIT_STOPPED,	/* kvmlite_vm_stop() */
-	KVMLITE_EXIT_ERROR,	/* the VMM itself failed (see detail) */
+	KVMLITE_EXIT_NONE = 0,	  /* still running */
+	KVMLITE_EXIT_POWEROFF,	  /* guest powered off (ACPI S5) */
+	KVMLITE_EXIT_REBOOT,	  /* guest reset the machine */
+	KVMLITE_EXIT_TEST_EXIT,	  /* guest wrote the test-exit port 0xf4 */
+	KVMLITE_EXIT_CRASH,	  /* triple fault, emulation or entry failure */
+	KVMLITE_EXIT_STOPPED,	  /* kvmlite_vm_stop() */
+	KVMLITE_EXIT_ERROR,	  /* the VMM itself failed (see detail) */
+	KVMLITE_EXIT_EXEC_FAILED, /* kvmlite_exec's init could not run the
+				   * command (value: its status) */
 };
 
 struct kvmlite_exit {
 	enum kvmlite_exit_reason reason;
-	int test_exit_value; /* KVMLITE_EXIT_TEST_EXIT: 0..255 */
+	int test_exit_value; /* KVMLITE_EXIT_TEST_EXIT: 0..255; also
+			      * KVMLITE_EXIT_EXEC_FAILED's status */
 	char detail[2048];   /* human-readable; crash: reason and registers */
 };
 
 /*
  * Process exit statuses used by the kvmlite command (and suggested for
- * embedders). A test-exit value V is returned as V itself.
+ * embedders). A test-exit value V is returned as V itself, and so is an
+ * exec failure's status (KVMLITE_EXEC_*).
  */
 #define KVMLITE_STATUS_POWEROFF 0
 #define KVMLITE_STATUS_USAGE 64	    /* bad arguments or configuration */

@@ -31,6 +31,7 @@ struct board {
 	struct i8042 i8042;
 	struct rtc rtc;
 	struct test_exit_port test_exit;
+	struct test_exit_port exec_fail;
 	struct boot_timer_port boot_timer;
 	struct snapshot_port snapshot;
 	struct acpi_sleep_port acpi_sleep;

@@ -12,6 +12,7 @@
 
 #include "arch.h"
 #include "err.h"
+#include "exec/exec.h"
 #include "kvm.h"
 #include "snapfile.h"
 #include "snapshot.h"
@@ -39,6 +40,8 @@ static const struct {
 	  "i8042-cmd" },
 	{ PORT_TEST_EXIT, 1, test_exit_port_io,
 	  offsetof(struct board, test_exit), "test-exit" },
+	{ PORT_EXEC_FAIL, 1, test_exit_port_io,
+	  offsetof(struct board, exec_fail), "exec-fail" },
 	{ PORT_BOOT_TIMER, 1, boot_timer_port_io,
 	  offsetof(struct board, boot_timer), "boot-timer" },
 	{ PORT_SNAPSHOT, 1, snapshot_port_io, offsetof(struct board, snapshot),
@@ -72,6 +75,11 @@ static void platform_event(void *opaque, enum platform_event ev, int value)
 	case PLATFORM_SNAPSHOT:
 		snapshot_request(vm);
 		break;
+	case PLATFORM_EXEC_FAIL:
+		/* Only exec's own init writes there; elsewhere a no-op. */
+		if (vm->exec)
+			vm_exec_failed(vm, value & 0xff);
+		break;
 	}
 }
 
@@ -90,8 +98,26 @@ static void irq_set_level(void *opaque, unsigned int gsi, int level)
 static bool console_gate_fn(void *opaque, uint8_t byte)
 {
 	struct kvmlite_vm *vm = opaque;
+	struct console *to = &vm->console;
 
-	return console_gate(&vm->console, byte);
+	if (!vm->exec)
+		return console_gate(to, byte);
+	/* exec: the init's frames split into stdout and stderr. */
+	switch (exec_demux_route(&vm->demux, byte)) {
+	case EXEC_SINK_STDERR:
+		if (vm->console_err_ready)
+			to = &vm->console_err;
+		break;
+	case EXEC_SINK_NONE:
+		to = NULL;
+		break;
+	case EXEC_SINK_STDOUT:
+		break;
+	}
+	if (to && !console_gate(to, byte))
+		return false;
+	exec_demux_took(&vm->demux, byte);
+	return true;
 }
 
 static void console_sent(void *opaque, const uint8_t *buf, size_t len)
@@ -159,6 +185,8 @@ int board_create(struct kvmlite_vm *vm, char *err, size_t errlen)
 	if (ret)
 		goto fail_i8042;
 	test_exit_port_init(&b->test_exit, &b->plat);
+	test_exit_port_init(&b->exec_fail, &b->plat);
+	b->exec_fail.event = PLATFORM_EXEC_FAIL;
 	boot_timer_port_init(&b->boot_timer, &b->plat);
 	snapshot_port_init(&b->snapshot, &b->plat, snapshot_enabled(vm));
 	acpi_sleep_port_init(&b->acpi_sleep, &b->plat);
@@ -166,6 +194,7 @@ int board_create(struct kvmlite_vm *vm, char *err, size_t errlen)
 	b->ready = true;
 	serial8250_set_tx_gate(&b->serial, console_gate_fn, vm);
 	vm->console.tx_ready = console_tx_ready;
+	vm->console_err.tx_ready = console_tx_ready;
 
 	for (size_t i = 0; i < ARRAY_LEN(port_map); i++) {
 		ret = bus_register(&vm->pio, port_map[i].port, port_map[i].len,

@@ -15,6 +15,10 @@ const char cli_usage[] =
 	"       kvmlite run --config FILE [options]\n"
 	"       kvmlite restore DIR [--serial MODE] [--boot-timing[=json]]\n"
 	"                           [--no-seccomp]\n"
+	"       kvmlite exec --kernel PATH [--modules DIR] [--root DIR]\n"
+	"                    [--share HOST:GUEST[:ro]]... [--cpus N] "
+	"[--memory SIZE]\n"
+	"                    [--cmdline STR] [--no-seccomp] -- CMD [ARG]...\n"
 	"       kvmlite --help | --version\n"
 	"\n"
 	"Boot a Linux guest (bzImage or ELF vmlinux) in a KVM virtual "
@@ -84,6 +88,26 @@ const char cli_usage[] =
 	"writes\n"
 	"                       a snapshot into DIR and resumes it; the API's\n"
 	"                       vm.snapshot writes there too (only there)\n"
+	"\n"
+	"exec runs CMD in a fresh guest and exits with CMD's status: the "
+	"guest's root\n"
+	"is DIR (default /) read-only over 9p with a tmpfs over it for "
+	"writes; each\n"
+	"--share is mounted at GUEST (read-write unless :ro); CMD runs in "
+	"your working\n"
+	"directory (when the guest has it, else /), its stdout and stderr "
+	"come back\n"
+	"as kvmlite's, byte for byte. --modules DIR is the kernel's "
+	"lib/modules/VER\n"
+	"when virtio_mmio, 9p and overlay are modules (they are loaded from "
+	"there).\n"
+	"  125    exec: the guest's init could not set up (a module, a mount): "
+	"one line\n"
+	"         on stderr says why\n"
+	"  126    exec: CMD cannot be run (not executable)\n"
+	"  127    exec: CMD not found\n"
+	"  (others as below; 80: the kernel panicked, e.g. a module "
+	"missing)\n"
 	"\n"
 	"restore DIR resumes the snapshot in DIR (see README.md) and runs it "
 	"to its\n"
@@ -295,6 +319,53 @@ static int parse_serial(const char *v, struct cli_opts *o, char *err,
 	return 0;
 }
 
+/* --memory SIZE[,hugepages=on|off], shared by run and exec. */
+static int parse_memory(const char *v, struct cli_opts *o, char *err,
+			size_t errlen)
+{
+	char size[64];
+	const char *opts = strchr(v, ',');
+	size_t n = opts ? (size_t)(opts - v) : strlen(v);
+	int r;
+
+	/* SIZE[,hugepages=on|off]: the size first. */
+	if (n >= sizeof(size))
+		FAIL("--memory '%s': not a size (e.g. 512M, "
+		     "2G)",
+		     v);
+	memcpy(size, v, n);
+	size[n] = '\0';
+	if (opts) {
+		if (strncmp(opts + 1, "hugepages=", 10))
+			FAIL("--memory '%s': unknown option "
+			     "'%s' (hugepages=on|off)",
+			     v, opts + 1);
+		if (parse_bool(opts + 11, &o->hugepages))
+			FAIL("--memory '%s': hugepages= wants "
+			     "on or off",
+			     v);
+		o->set |= CLI_SET_HUGEPAGES;
+	}
+	v = size;
+	r = parse_size(v, &o->memory);
+	if (r)
+		FAIL("--memory '%s': %s", v,
+		     r == -ERANGE ? "too large" : "not a size (e.g. 512M, 2G)");
+	if (o->memory < KVMLITE_MIN_MEMORY || o->memory > KVMLITE_MAX_MEMORY)
+		FAIL("--memory '%s': must be from 16M to 1T%s", v,
+		     size_has_unit(v) ? ""
+				      : " (a number without "
+					"a unit is MiB)");
+	if (o->memory % KVMLITE_MEMORY_ALIGN)
+		FAIL("--memory '%s': must be a multiple of 4K", v);
+	if (o->hugepages && !limits_hugepage_memory_ok(o->memory))
+		FAIL("--memory '%s': with hugepages=on it must "
+		     "be a multiple of 2M",
+		     v);
+	o->set |= CLI_SET_MEMORY;
+	return 0;
+}
+
 static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 		     char *err, size_t errlen)
 {
@@ -368,55 +439,10 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 				FAIL("--cpus '%s': need " LIMITS_CPUS_TEXT, v);
 			o->set |= CLI_SET_CPUS;
 			break;
-		case 4: {
-			char size[64];
-			const char *opts = strchr(v, ',');
-			size_t n = opts ? (size_t)(opts - v) : strlen(v);
-			int r;
-
-			/* SIZE[,hugepages=on|off]: the size first. */
-			if (n >= sizeof(size))
-				FAIL("--memory '%s': not a size (e.g. 512M, "
-				     "2G)",
-				     v);
-			memcpy(size, v, n);
-			size[n] = '\0';
-			if (opts) {
-				if (strncmp(opts + 1, "hugepages=", 10))
-					FAIL("--memory '%s': unknown option "
-					     "'%s' (hugepages=on|off)",
-					     v, opts + 1);
-				if (parse_bool(opts + 11, &o->hugepages))
-					FAIL("--memory '%s': hugepages= wants "
-					     "on or off",
-					     v);
-				o->set |= CLI_SET_HUGEPAGES;
-			}
-			v = size;
-			r = parse_size(v, &o->memory);
-			if (r)
-				FAIL("--memory '%s': %s", v,
-				     r == -ERANGE
-					     ? "too large"
-					     : "not a size (e.g. 512M, 2G)");
-			if (o->memory < KVMLITE_MIN_MEMORY ||
-			    o->memory > KVMLITE_MAX_MEMORY)
-				FAIL("--memory '%s': must be from 16M to 1T%s",
-				     v,
-				     size_has_unit(v) ? ""
-						      : " (a number without "
-							"a unit is MiB)");
-			if (o->memory % KVMLITE_MEMORY_ALIGN)
-				FAIL("--memory '%s': must be a multiple of 4K",
-				     v);
-			if (o->hugepages &&
-			    !limits_hugepage_memory_ok(o->memory))
-				FAIL("--memory '%s': with hugepages=on it must "
-				     "be a multiple of 2M",
-				     v);
-			o->set |= CLI_SET_MEMORY;
+		case 4:
+			if (parse_memory(v, o, err, errlen))
+				return -EINVAL;
 			break;
-		}
 		case 5:
 			if (parse_serial(v, o, err, errlen))
 				return -EINVAL;
@@ -474,6 +500,132 @@ static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
 	}
 	if (!o->kernel && !o->config)
 		FAIL("run: --kernel PATH (or --config FILE) is required");
+	return 0;
+}
+
+int cli_parse_share(char *spec, struct kvmlite_fs *fs, const char **mount,
+		    char *err, size_t errlen)
+{
+	size_t n = strlen(spec);
+	char *colon;
+
+	fs->read_only = 0;
+	if (n > 3 &&
+	    (!strcmp(spec + n - 3, ":ro") || !strcmp(spec + n - 3, ":rw"))) {
+		fs->read_only = spec[n - 2] == 'r' && spec[n - 1] == 'o';
+		spec[n - 3] = '\0';
+	}
+	colon = strrchr(spec, ':');
+	if (!colon)
+		FAIL("--share '%s': expected HOST:GUEST[:ro]", spec);
+	*colon = '\0';
+	if (!spec[0])
+		FAIL("--share: empty host directory");
+	if (colon[1] != '/' || !colon[2])
+		FAIL("--share %s: the guest path '%s' must be absolute (and "
+		     "not /)",
+		     spec, colon + 1);
+	fs->path = spec;
+	*mount = colon + 1;
+	return 0;
+}
+
+/* exec [options] -- CMD [ARG]... */
+static int parse_exec(int argc, char *const argv[], int i, struct cli_opts *o,
+		      char *err, size_t errlen)
+{
+	static const char *const names[] = { "--kernel",  "--modules",
+					     "--root",	  "--share",
+					     "--cpus",	  "--memory",
+					     "--cmdline", "--name" };
+
+	for (; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+		size_t k;
+		bool m = false;
+
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (!strcmp(a, "--no-seccomp")) {
+			o->set |= CLI_SET_NO_SECCOMP;
+			continue;
+		}
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+			v = opt_value(argc, argv, &i, names[k], &m);
+			if (m)
+				break;
+		}
+		if (!m) {
+			if (a[0] == '-')
+				FAIL("exec: unknown option '%s' (see kvmlite "
+				     "exec --help)",
+				     a);
+			FAIL("exec: '%s': the command goes after \"--\"", a);
+		}
+		if (!v)
+			FAIL("%s needs a value", names[k]);
+		switch (k) {
+		case 0:
+			if (!*v)
+				FAIL("--kernel: empty path");
+			o->kernel = v;
+			break;
+		case 1:
+			if (!*v)
+				FAIL("--modules: empty path");
+			o->modules = v;
+			break;
+		case 2:
+			if (!*v)
+				FAIL("--root: empty path");
+			o->root = v;
+			break;
+		case 3: {
+			unsigned int s = o->nr_shares;
+			char *spec;
+
+			if (s >= KVMLITE_MAX_FS - 1)
+				FAIL("--share: at most %d shares",
+				     KVMLITE_MAX_FS - 1);
+			spec = cli_spec(o, v);
+			if (!spec)
+				FAIL("out of memory");
+			if (cli_parse_share(spec, &o->shares[s],
+					    &o->share_mounts[s], err, errlen))
+				return -EINVAL;
+			snprintf(o->share_tags[s], sizeof(o->share_tags[s]),
+				 "share%u", s);
+			o->shares[s].tag = o->share_tags[s];
+			o->nr_shares++;
+			break;
+		}
+		case 4:
+			if (parse_uint(v, 1, KVMLITE_MAX_CPUS, &o->cpus))
+				FAIL("--cpus '%s': need " LIMITS_CPUS_TEXT, v);
+			o->set |= CLI_SET_CPUS;
+			break;
+		case 5:
+			if (parse_memory(v, o, err, errlen))
+				return -EINVAL;
+			break;
+		case 6:
+			o->cmdline = v;
+			break;
+		case 7:
+			if (!*v)
+				FAIL("--name: empty name");
+			o->name = v;
+			break;
+		}
+	}
+	if (!o->kernel)
+		FAIL("exec: --kernel PATH is required");
+	if (i >= argc || !argv[i][0])
+		FAIL("exec: no command given (kvmlite exec [options] -- CMD "
+		     "[ARG]...)");
+	o->exec_argv = argv + i;
 	return 0;
 }
 
@@ -553,6 +705,17 @@ int cli_parse(int argc, char *const argv[], struct cli_opts *o, char *err,
 				return 0;
 			}
 		return parse_run(argc, argv, 2, o, err, errlen);
+	}
+	if (!strcmp(argv[1], "exec")) {
+		o->command = CLI_EXEC;
+		/* --help before "--" only: after it, it is the command's. */
+		for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+			if (!strcmp(argv[i], "--help") ||
+			    !strcmp(argv[i], "-h")) {
+				o->command = CLI_HELP;
+				return 0;
+			}
+		return parse_exec(argc, argv, 2, o, err, errlen);
 	}
 	if (!strcmp(argv[1], "restore")) {
 		o->command = CLI_RESTORE;

@@ -10,7 +10,7 @@
 #include "kvmlite.h"
 #include "parse.h"
 
-enum cli_command { CLI_HELP, CLI_VERSION, CLI_RUN, CLI_RESTORE };
+enum cli_command { CLI_HELP, CLI_VERSION, CLI_RUN, CLI_RESTORE, CLI_EXEC };
 enum cli_serial { CLI_SERIAL_STDIO, CLI_SERIAL_FILE, CLI_SERIAL_NONE };
 enum cli_timing { CLI_TIMING_OFF, CLI_TIMING_TEXT, CLI_TIMING_JSON };
 
@@ -38,11 +38,25 @@ struct cli_opts {
 	struct kvmlite_fs fs[KVMLITE_MAX_FS];
 	unsigned int nr_fs;
 	struct kvmlite_vsock vsock; /* CLI_SET_VSOCK */
-	/* Copies of --disk/--net/--fs/--vsock values, split in place; see
-	 * cli_free. */
+	/* exec: --modules, --root, --share (tags "share0"...), the
+	 * command (argv after "--", NULL-terminated, the caller's). */
+	const char *modules;
+	const char *root;
+	struct kvmlite_fs shares[KVMLITE_MAX_FS - 1];
+	const char *share_mounts[KVMLITE_MAX_FS - 1];
+	char share_tags[KVMLITE_MAX_FS - 1][16];
+	unsigned int nr_shares;
+	char *const *exec_argv;
+	/* Copies of --disk/--net/--fs/--vsock/--share values, split in place;
+	 * see cli_free. */
 	char *specs[KVMLITE_MAX_DISKS + KVMLITE_MAX_NETS + KVMLITE_MAX_FS + 1];
 	unsigned int nr_specs;
 };
+
+/* "HOST:GUEST[:ro|:rw]" into @fs (path, read_only) and *@mount,
+ * splitting @spec in place. */
+int cli_parse_share(char *spec, struct kvmlite_fs *fs, const char **mount,
+		    char *err, size_t errlen);
 
 /* Options given explicitly (they override a --config file). */
 #define CLI_SET_CPUS (1u << 0)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "exec/exec.h"
 #include "limits.h"
 #include "virtio/tap.h"
 
@@ -41,6 +42,7 @@ void kvmlite_config_init_sized(struct kvmlite_config *cfg, size_t size,
 	d.console_in_fd = -1;
 	d.console_out_fd = -1;
 	d.seccomp = -1;
+	d.exec.stderr_fd = -1;
 	memcpy(cfg, &d, min_size(size, sizeof(d)));
 	if (size > sizeof(d))
 		memset((char *)cfg + sizeof(d), 0, size - sizeof(d));
@@ -255,10 +257,9 @@ int config_validate_machine(const struct kvmlite_config *c, char *err,
 			       c->vsock.cid ? ", vsock" : "", shares,
 			       KVMLITE_MAX_DEVICES);
 	}
-	/* Declared in 0.5, not built yet: refused rather than ignored. */
-	if (c->exec.argv)
-		return err_fmt(err, errlen, -ENOTSUP,
-			       "exec: running a command is not built yet");
+	ret = exec_validate(c, err, errlen);
+	if (ret)
+		return ret;
 	if (c->snapshot_dir && !c->snapshot_dir[0])
 		return err_fmt(err, errlen, -EINVAL,
 			       "snapshot_dir: empty path");

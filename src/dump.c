@@ -32,6 +32,8 @@ static const char *exit_reason_name(enum kvmlite_exit_reason r)
 		return "stopped";
 	case KVMLITE_EXIT_ERROR:
 		return "error";
+	case KVMLITE_EXIT_EXEC_FAILED:
+		return "exec-failed";
 	}
 	return "?";
 }

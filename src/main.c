@@ -292,6 +292,21 @@ static void api_vm_shutdown(void *opaque)
 }
 
 /*
+ * exec: the caller's working directory, for the guest (which goes to "/"
+ * when it lacks it), also under a --root other than /. NULL ("/") when it
+ * cannot be named.
+ */
+static const char *exec_cwd(void)
+{
+	static char cwd[4096]; /* the command's own, once */
+
+	if (!getcwd(cwd, sizeof(cwd)) || cwd[0] != '/' || strstr(cwd, "/./") ||
+	    strstr(cwd, "/../"))
+		return NULL;
+	return cwd;
+}
+
+/*
  * The VM's configuration: the --config file if any, then what the command
  * line gives explicitly. Returns 0 or an exit status.
  */
@@ -353,6 +368,18 @@ static int build_config(const struct cli_opts *o, struct kvmlite_config *cfg,
 		cfg->rng = 1;
 	if (o->set & CLI_SET_VSOCK)
 		cfg->vsock = o->vsock;
+	if (o->command == CLI_EXEC) {
+		cfg->exec.argv = (const char *const *)o->exec_argv;
+		cfg->exec.root = o->root;
+		cfg->exec.modules_dir = o->modules;
+		cfg->exec.cwd = exec_cwd();
+		cfg->exec.stderr_fd = STDERR_FILENO;
+		if (o->nr_shares) {
+			cfg->fs = o->shares;
+			cfg->nr_fs = o->nr_shares;
+			cfg->exec.mounts = o->share_mounts;
+		}
+	}
 	if (!cfg->kernel_path) {
 		fprintf(stderr,
 			"kvmlite: %s: no \"kernel\" given (and no "
@@ -424,7 +451,10 @@ static int run(const struct cli_opts *o, uint64_t t0)
 	if (status)
 		goto out;
 	cfg.process_start_ns = t0;
-	if (serial == CLI_SERIAL_STDIO) {
+	if (o->command == CLI_EXEC) {
+		/* The command's stdout; its stdin is the guest's /dev/null. */
+		cfg.console_out_fd = STDOUT_FILENO;
+	} else if (serial == CLI_SERIAL_STDIO) {
 		/* The library's console thread reads the keys, and acts on
 		 * Ctrl-A x and Ctrl-A p when they come from a terminal. */
 		cfg.console_out_fd = STDOUT_FILENO;
@@ -614,6 +644,7 @@ int main(int argc, char **argv)
 		return 0;
 	case CLI_RUN:
 	case CLI_RESTORE:
+	case CLI_EXEC:
 		break;
 	}
 	status = run(&o, t0);

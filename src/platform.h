@@ -8,6 +8,7 @@ enum platform_event {
 	PLATFORM_TEST_EXIT, /* value: byte written to the test-exit port */
 	PLATFORM_BOOT_MARK, /* guest userspace wrote the boot-timer port */
 	PLATFORM_SNAPSHOT,  /* the guest asked for a snapshot (port 0xf6) */
+	PLATFORM_EXEC_FAIL, /* value: exec's init could not run (port 0xf7) */
 };
 
 struct platform_ops {

@@ -437,6 +437,9 @@ static int pause_and_write(struct kvmlite_vm *vm, int dirfd, char *err,
 		vm->snaps.pagemap_fd =
 			open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	vm->snaps.pagemap_fd_tried = true;
+	if (vm->exec)
+		return err_fmt(err, errlen, -EOPNOTSUPP,
+			       "an exec VM takes no snapshots");
 	/* Before the pause: a device with no saved state refuses at once. */
 	if (virtio_slots_saveable(&vm->virtio, err, errlen))
 		return -EOPNOTSUPP;

@@ -124,6 +124,9 @@ static int create_guest(struct kvmlite_vm *vm, const struct config_native *c,
 	struct boot_images img = {
 		.kernel_path = c->cfg.kernel_path,
 		.initrd_path = c->cfg.initrd_path,
+		.initrd_data = vm->exec_initrd.buf,
+		.initrd_size = vm->exec_initrd.len,
+		.initrd_name = "(kvmlite exec's, in memory)",
 		.cmdline = vm->cmdline,
 		.ncpus = c->cfg.cpus,
 		.mmio_devs = vm->virtio.wins,
@@ -151,6 +154,7 @@ static int create_guest(struct kvmlite_vm *vm, const struct config_native *c,
 		return ret;
 	img.nr_mmio_devs = vm->virtio.nr;
 	ret = boot_load_images(&vm->mem, &img, &vm->boot, err, errlen);
+	cpio_free(&vm->exec_initrd); /* in guest memory now */
 	if (ret)
 		return ret;
 	vm->t.loaded = now_ns();
@@ -211,6 +215,18 @@ int vm_create_machine(struct kvmlite_vm *vm, const struct config_native *c,
 	vm->console.escape = console_escape;
 	vm->console.escapes = c->cfg.console_escapes != 0;
 	vm->console_ready = true;
+	if (vm->exec && c->cfg.exec.stderr_fd >= 0) {
+		ret = console_init(&vm->console_err, c->cfg.exec.stderr_fd, -1,
+				   NULL, vm, err, errlen);
+		if (ret)
+			return ret;
+		vm->console_err.out_failed = console_failed;
+		vm->console_err_ready = true;
+		ret = worker_init(&vm->io_err, vm->cfg.seccomp > 0);
+		if (ret)
+			return err_fmt(err, errlen, ret, "event loop: %s",
+				       strerror(-ret));
+	}
 	ret = create_kvm_vm(vm, err, errlen);
 	if (ret)
 		return ret;
@@ -243,7 +259,8 @@ int vm_alloc(const struct config_native *c, struct kvmlite_vm **out, char *err,
 	if (!vm->cfg.kick_signal)
 		vm->cfg.kick_signal = SIGRTMAX - 1;
 	vm->t.process_start = c->cfg.process_start_ns;
-	vm->kvm_fd = vm->vm_fd = vm->io.stop_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->io.stop_fd = vm->io_err.stop_fd = -1;
+	cpio_init(&vm->exec_initrd);
 	vm->exit_fd = -1;
 	vm->mem.memfd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
@@ -259,7 +276,9 @@ int vm_alloc(const struct config_native *c, struct kvmlite_vm **out, char *err,
 	vm->cfg.nets = NULL;
 	vm->cfg.name = NULL;
 	vm->cfg.snapshot_dir = NULL;
+	vm->exec = c->cfg.exec.argv != NULL;
 	vm->cmdline = strdup(c->cfg.cmdline ? c->cfg.cmdline
+			     : vm->exec	    ? KVMLITE_EXEC_CMDLINE
 					    : KVMLITE_DEFAULT_CMDLINE);
 	vm->cfg.cmdline = vm->cmdline;
 	if (!vm->cmdline || (c->cfg.name && !(vm->name = strdup(c->cfg.name))))
@@ -279,6 +298,40 @@ int vm_alloc(const struct config_native *c, struct kvmlite_vm **out, char *err,
 	return 0;
 }
 
+/* exec: the initramfs (from the caller's shares), then the root share
+ * first among the VM's. */
+static int exec_prepare(struct kvmlite_vm *vm, struct config_native *c,
+			char *err, size_t errlen)
+{
+	int ret = exec_build_initramfs(&c->cfg, &vm->exec_initrd, err, errlen);
+
+	if (ret)
+		return ret;
+	vm->exec_fs[0] = (struct kvmlite_fs){
+		.path = c->cfg.exec.root ? c->cfg.exec.root : "/",
+		.tag = KVMLITE_EXEC_ROOT_TAG,
+		.read_only = 1,
+	};
+	for (unsigned int i = 0; c->cfg.fs && i < c->cfg.nr_fs; i++)
+		vm->exec_fs[i + 1] = c->cfg.fs[i];
+	c->cfg.fs = vm->exec_fs;
+	c->cfg.nr_fs++;
+	return 0;
+}
+
+void vm_exec_failed(struct kvmlite_vm *vm, int status)
+{
+	char line[sizeof(vm->demux.line)];
+
+	/* The UART's lock orders this after the line's last byte. */
+	pthread_mutex_lock(&vm->board.serial.lock);
+	memcpy(line, vm->demux.line, sizeof(line));
+	pthread_mutex_unlock(&vm->board.serial.lock);
+	vm_request_exit(vm, KVMLITE_EXIT_EXEC_FAILED, status, "%s",
+			line[0] ? line
+				: "kvmlite exec: the guest's init failed");
+}
+
 int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 		      char *err, size_t errlen)
 {
@@ -293,6 +346,8 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 	if (ret)
 		return ret;
 	ret = vm_alloc(&c, &vm, err, errlen);
+	if (!ret && vm->exec)
+		ret = exec_prepare(vm, &c, err, errlen);
 	if (!ret)
 		ret = create_guest(vm, &c, err, errlen);
 	if (!ret)
@@ -303,6 +358,15 @@ int kvmlite_vm_create(const struct kvmlite_config *cfg, struct kvmlite_vm **out,
 	}
 	*out = vm;
 	return 0;
+}
+
+/* exec's stderr console: its output until the VM stops. */
+static void *io_err_thread(void *arg)
+{
+	struct kvmlite_vm *vm = arg;
+
+	console_run(&vm->console_err, vm->io_err.stop_fd);
+	return NULL;
 }
 
 /* The console thread: console input and output until the VM stops, then
@@ -323,6 +387,16 @@ static void *io_thread(void *arg)
 	pthread_mutex_unlock(&vm->lock);
 	console_drain(&vm->console, now_ns() + STOP_CONSOLE_DRAIN_NS,
 		      STOP_CONSOLE_IDLE_NS);
+	if (vm->io_err.started) {
+		/* Stopped and joined here (worker_release() then finds it
+		 * done), so that its last output is written before finish. */
+		(void)eventfd_write(vm->io_err.stop_fd, 1);
+		pthread_join(vm->io_err.thread, NULL);
+		vm->io_err.started = false;
+		console_drain(&vm->console_err,
+			      now_ns() + STOP_CONSOLE_DRAIN_NS,
+			      STOP_CONSOLE_IDLE_NS);
+	}
 
 	pthread_mutex_lock(&vm->lock);
 	finish_locked(vm);
@@ -357,6 +431,16 @@ int kvmlite_vm_start(struct kvmlite_vm *vm)
 		}
 	}
 
+	/* exec's stderr thread before the I/O thread, which stops it. */
+	if (vm->console_err_ready) {
+		ret = worker_run(&vm->io_err, io_err_thread, vm);
+		if (ret) {
+			vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
+					"cannot start the stderr thread: %s",
+					strerror(-ret));
+			goto out;
+		}
+	}
 	ret = worker_run(&vm->io, io_thread, vm);
 	if (ret) {
 		vm_request_exit(vm, KVMLITE_EXIT_ERROR, 0,
@@ -522,6 +606,7 @@ void kvmlite_vm_destroy(struct kvmlite_vm *vm)
 			pthread_join(vm->vcpus[i].thread, NULL);
 	}
 	worker_release(&vm->io); /* the stop was signalled */
+	worker_release(&vm->io_err);
 	/* Its thread uses the vCPUs and devices. */
 	snapshot_release(vm);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
@@ -538,6 +623,9 @@ void kvmlite_vm_destroy(struct kvmlite_vm *vm)
 		close(vm->kvm_fd);
 	if (vm->console_ready)
 		console_free(&vm->console);
+	if (vm->console_err_ready)
+		console_free(&vm->console_err);
+	cpio_free(&vm->exec_initrd);
 	if (vm->exit_fd >= 0)
 		close(vm->exit_fd);
 	guest_mem_free(&vm->mem);

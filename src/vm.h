@@ -15,6 +15,7 @@
 #include "config.h"
 #include "console.h"
 #include "console_log.h"
+#include "exec/exec.h"
 #include "guest_mem.h"
 #include "loader/loader.h"
 #include "snapshot.h"
@@ -54,6 +55,17 @@ struct kvmlite_vm {
 
 	struct console_log con;
 
+	/* kvmlite exec (cfg.exec.argv was set): the console's frames split
+	 * (under the UART's lock), stderr's own console and thread when
+	 * exec.stderr_fd >= 0, and the root share beside the caller's. */
+	bool exec;
+	struct exec_demux demux;
+	struct console console_err;
+	bool console_err_ready;
+	struct worker io_err;
+	struct kvmlite_fs exec_fs[KVMLITE_MAX_FS];
+	struct cpio exec_initrd; /* until loaded into guest memory */
+
 	/* Exit state, under lock. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* exit, and vCPUs parking for a pause */
@@ -81,6 +93,9 @@ void vm_request_exit(struct kvmlite_vm *vm, enum kvmlite_exit_reason reason,
 /* vm_info.c: record an error for kvmlite_vm_last_error(). */
 void vm_set_error(struct kvmlite_vm *vm, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* exec's init could not run the command (port 0xf7): the VM ends with
+ * KVMLITE_EXIT_EXEC_FAILED and the init's last stderr line. */
+void vm_exec_failed(struct kvmlite_vm *vm, int status);
 /* vm_info.c: the guest reached its boot milestone (port 0xf5). */
 void vm_mark_boot(struct kvmlite_vm *vm);
 

@@ -28,6 +28,7 @@ int kvmlite_exit_status(const struct kvmlite_exit *e)
 	case KVMLITE_EXIT_REBOOT:
 		return KVMLITE_STATUS_REBOOT;
 	case KVMLITE_EXIT_TEST_EXIT:
+	case KVMLITE_EXIT_EXEC_FAILED:
 		return e->test_exit_value & 0xff;
 	case KVMLITE_EXIT_CRASH:
 		return KVMLITE_STATUS_CRASH;

@@ -46,6 +46,7 @@
 #define PORT_TEST_EXIT 0xf4
 #define PORT_BOOT_TIMER 0xf5
 #define PORT_SNAPSHOT 0xf6
+#define PORT_EXEC_FAIL 0xf7
 #define PORT_ACPI_SLEEP_CTL 0x3c0 /* FADT sleep control register */
 #define PORT_ACPI_SLEEP_STS 0x3c1 /* FADT sleep status register */
 #define PORT_RESET_CTL 0xcf9	  /* reset control: FADT reset register */

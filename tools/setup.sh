@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-build_pkgs="gcc make cmake pkg-config linux-libc-dev libjansson-dev libseccomp-dev zlib1g-dev check acpica-tools e2fsprogs python3 libhttp-parser-dev curl python3-dev python3-venv python3-setuptools python3-wheel python3-pip python3-pytest python3-mypy"
+build_pkgs="gcc libc6-dev make cmake pkg-config linux-libc-dev libjansson-dev libseccomp-dev zlib1g-dev check acpica-tools e2fsprogs python3 libhttp-parser-dev curl python3-dev python3-venv python3-setuptools python3-wheel python3-pip python3-pytest python3-mypy"
 test_pkgs="$(cat tests/testhost/packages) $(cat tests/guest/packages) $(cat tests/distro/packages)"
 arm64_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross libjansson-dev:arm64 libseccomp-dev:arm64 zlib1g-dev:arm64 libfdt-dev:arm64 check:arm64 device-tree-compiler qemu-user-static"
 lock_wait=${SETUP_APT_LOCK_WAIT:-600}

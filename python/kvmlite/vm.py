@@ -16,7 +16,7 @@ from ._native import Error
 _VMT = TypeVar("_VMT", bound="VM")
 
 # enum kvmlite_exit_reason, in order.
-_REASONS = ("running", "poweroff", "reboot", "test-exit", "crash", "stopped", "error")
+_REASONS = ("running", "poweroff", "reboot", "test-exit", "crash", "stopped", "error", "exec-failed")
 
 
 class Timeout(Error):
@@ -61,8 +61,9 @@ class Exit:
     """Why a VM stopped.
 
     ``reason``: ``"poweroff"``, ``"reboot"``, ``"test-exit"``, ``"crash"``,
-    ``"stopped"`` or ``"error"``; ``value``: the byte written to the
-    test-exit port (``None`` for other reasons); ``status``: the kvmlite
+    ``"stopped"``, ``"error"`` or ``"exec-failed"``; ``value``: the byte
+    written to the test-exit port (or the exec failure's status; ``None``
+    for other reasons); ``status``: the kvmlite
     command's exit status for this exit (README, "Exit status");
     ``detail``: the library's text (a crash's registers, an error)."""
 
@@ -278,7 +279,7 @@ class VM:
         if reason == 0:
             return None
         name = _REASONS[reason] if reason < len(_REASONS) else "error"
-        return Exit(name, value if name == "test-exit" else None, status, detail)
+        return Exit(name, value if name in ("test-exit", "exec-failed") else None, status, detail)
 
     def stop(self) -> None:
         """Force the VM to stop now (reason ``"stopped"``, status 82 unless

@@ -18,6 +18,7 @@ void test_exit_port_init(struct test_exit_port *t,
 			 const struct platform_ops *plat)
 {
 	memset(t, 0, sizeof(*t));
+	t->event = PLATFORM_TEST_EXIT;
 	if (plat)
 		t->plat = *plat;
 }
@@ -31,7 +32,7 @@ void test_exit_port_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
 		return;
 	read_ones(data, len, is_write);
 	if (is_write && len == 1 && off == 0)
-		platform_raise(&t->plat, PLATFORM_TEST_EXIT, data[0]);
+		platform_raise(&t->plat, t->event, data[0]);
 }
 
 void boot_timer_port_init(struct boot_timer_port *b,

@@ -2,6 +2,8 @@
  * Tiny platform I/O ports that turn guest writes into platform events:
  *
  *  0xf4   test exit: an 8-bit write of V ends the VM with TEST_EXIT(V)
+ *  0xf7   exec failure: the same, EXEC_FAIL(V) (the board acts on it only
+ *         in an exec VM)
  *  0xf5   boot timer: any write marks a boot milestone (BOOT_MARK)
  *  0xf6   snapshot: a write asks for a snapshot (SNAPSHOT) when enabled;
  *         a read gives 0 in a VM that booted, 1 in one restored from a
@@ -25,9 +27,10 @@
 #include "platform.h"
 #include "x86_layout.h"
 
-/* Port 0xf4, one byte. */
+/* Port 0xf4, one byte (and port 0xf7, with event PLATFORM_EXEC_FAIL). */
 struct test_exit_port {
 	struct platform_ops plat;
+	enum platform_event event;
 };
 
 void test_exit_port_init(struct test_exit_port *t,

@@ -78,8 +78,8 @@ int boot_load_images(const struct guest_mem *m, const struct boot_images *in,
 	a = (struct boot_args){
 		.kernel = kernel,
 		.kernel_size = ksize,
-		.initrd = initrd,
-		.initrd_size = isize,
+		.initrd = initrd ? initrd : in->initrd_data,
+		.initrd_size = initrd ? isize : in->initrd_size,
 		.cmdline = in->cmdline,
 		.ncpus = in->ncpus,
 		.mmio_devs = in->mmio_devs,
@@ -94,7 +94,10 @@ int boot_load_images(const struct guest_mem *m, const struct boot_images *in,
 			snprintf(why, sizeof(why), "%s", strerror(-ret));
 		switch (out->culprit) {
 		case BOOT_INPUT_INITRD:
-			snprintf(err, errlen, "initrd %s: %s", in->initrd_path,
+			snprintf(err, errlen, "initrd %s: %s",
+				 in->initrd_path   ? in->initrd_path
+				 : in->initrd_name ? in->initrd_name
+						   : "(in memory)",
 				 why);
 			break;
 		case BOOT_INPUT_CMDLINE:

@@ -69,6 +69,10 @@ int arch_boot_prepare(const struct guest_mem *m, const struct boot_args *a,
 struct boot_images {
 	const char *kernel_path;
 	const char *initrd_path; /* NULL: none */
+	/* Or an initrd in memory (initrd_path NULL), named in messages. */
+	const uint8_t *initrd_data;
+	size_t initrd_size;
+	const char *initrd_name;
 	const char *cmdline;
 	unsigned int ncpus;
 	const struct boot_mmio_dev *mmio_devs;

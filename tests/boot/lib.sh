@@ -29,7 +29,7 @@ GUEST_FATAL="$GUEST_DEATH|$CRASH_REPORT"
 # kvmlite's own failures, never blamed on the emulator: a seccomp kill, the
 # messages of an internal VMM failure (status 70: src/vm.c, src/vcpu/vcpu.c,
 # src/main.c), a sanitizer's report.
-VMM_FAULT='^kvmlite: (seccomp: |seccomp filter: |vCPU [0-9]+: (KVM_RUN|KVM_SET_SIGNAL_MASK|seccomp filter): |cannot start (vCPU|the I/O thread|disk|network)|KVM_IRQ_LINE )|^==[0-9]+==ERROR: [A-Za-z]+Sanitizer|runtime error: '
+VMM_FAULT='^kvmlite: (seccomp: |seccomp filter: |vCPU [0-9]+: (KVM_RUN|KVM_SET_SIGNAL_MASK|seccomp filter): |cannot start (vCPU|the I/O thread|the stderr thread|disk|network)|KVM_IRQ_LINE )|^==[0-9]+==ERROR: [A-Za-z]+Sanitizer|runtime error: '
 # kvmlite's state dump (SIGUSR1, kvmlite_vm_dump()) and the guard's verdict.
 DUMP_LINE='^kvmlite: dump: '
 GUARD_HUNG='^guard: HUNG: '
