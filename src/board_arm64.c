@@ -67,7 +67,9 @@ static void platform_event(void *opaque, enum platform_event ev, int value)
 	case PLATFORM_POWEROFF:
 	case PLATFORM_REBOOT:
 	case PLATFORM_SNAPSHOT:
-		break; /* PSCI's, in KVM; no snapshots on arm64 yet */
+	case PLATFORM_EXEC_FAIL:
+		/* PSCI's, in KVM; no snapshots or exec on arm64 yet */
+		break;
 	}
 }
 

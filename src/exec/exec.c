@@ -61,6 +61,12 @@ int exec_validate(const struct kvmlite_config *c, char *err, size_t errlen)
 	const struct kvmlite_exec *e = &c->exec;
 	size_t n = 0;
 
+#if !defined(__x86_64__)
+	if (e->argv)
+		return err_fmt(err, errlen, -ENOTSUP,
+			       "exec: x86 only for now (the guest's init "
+			       "reports through I/O ports)");
+#endif
 	if (!e->argv) {
 		if (e->cwd || e->root || e->modules_dir || e->mounts ||
 		    e->stderr_fd >= 0)
