@@ -66,6 +66,15 @@ if stage "build (release)" \
 		run_ctest build -j1 -R '^boot/test_(boot_stock|bad_kernel|config_errors)$' || true
 fi
 
+# arm64: one test-host session with three boots of Debian's arm64 kernel
+# in the cross-built kvmlite (~1 min), when that build exists
+# (tools/setup.sh --arch arm64 && tools/build.sh --arch arm64).
+if [[ -x build-arm64/kvmlite ]]; then
+	stage "arm64 build: boots in the arm64 test host" tests/boot/arm64_boot.sh || true
+else
+	echo "== arm64 boots: not run: no build-arm64/kvmlite (tools/build.sh --arch arm64) =="
+fi
+
 # One summary line: tests run, passed, failed and skipped (every ctest run
 # above), and the boot tests' runs retried in the emulated test host, by
 # kind (tests/boot/lib.sh logs each in <build>/test-retries), with those it
