@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ret = arm64_image_parse(data, size, &img, err, sizeof(err));
 	if (ret) {
 		if ((ret != -ENOEXEC && ret != -EINVAL) || !err[0] ||
-		    !memchr(err, 0, sizeof(err)) || memcmp(&img, &zero, sizeof(img)))
+		    !memchr(err, 0, sizeof(err)) ||
+		    memcmp(&img, &zero, sizeof(img)))
 			abort();
 		return 0;
 	}
@@ -35,7 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (img.footprint > size && img.footprint > GiB(4)) ||
 	    (img.flags & ARM64_IMAGE_FLAG_BE))
 		abort();
-	if (!le_get(data + 16, 8) && img.text_offset != ARM64_IMAGE_OLD_TEXT_OFFSET)
+	if (!le_get(data + 16, 8) &&
+	    img.text_offset != ARM64_IMAGE_OLD_TEXT_OFFSET)
 		abort();
 	return 0;
 }
