@@ -5,7 +5,8 @@
 # compiler, Debian's multiarch -dev:arm64 libraries (dpkg
 # --add-architecture arm64, a second package list to fetch: so only when
 # asked), dtc to check device trees and qemu-user-static to run the
-# arm64 unit tests here. libfdt-dev:arm64 conflicts with the host's
+# arm64 unit tests here, qemu-system-arm for the arm64 test host
+# (tests/testhost/run --arch arm64). libfdt-dev:arm64 conflicts with the host's
 # libfdt-dev, which kvmlite's x86 build does not use; libhttp-parser-dev
 # cannot be installed for both either (apt removes the host's, and the x86
 # build with it), so its arm64 archive is unpacked into the cache instead
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 build_pkgs="gcc libc6-dev make cmake pkg-config linux-libc-dev libjansson-dev libseccomp-dev zlib1g-dev check acpica-tools e2fsprogs python3 libhttp-parser-dev curl python3-dev python3-venv python3-setuptools python3-wheel python3-pip python3-pytest python3-mypy"
 test_pkgs="$(cat tests/testhost/packages) $(cat tests/guest/packages) $(cat tests/distro/packages)"
-arm64_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross libjansson-dev:arm64 libseccomp-dev:arm64 zlib1g-dev:arm64 libfdt-dev:arm64 check:arm64 device-tree-compiler qemu-user-static"
+arm64_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross libjansson-dev:arm64 libseccomp-dev:arm64 zlib1g-dev:arm64 libfdt-dev:arm64 check:arm64 device-tree-compiler qemu-user-static qemu-system-arm"
 lock_wait=${SETUP_APT_LOCK_WAIT:-600}
 want_arm64=
 case ${1:-} in

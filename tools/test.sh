@@ -75,7 +75,17 @@ arm64_units='^unit/test_(arm64_image|arm64_fdt|arm64_psci|bus|cli|config|config_
 if stage "build (arm64, cross)" env KVMLITE_BUILD_DIR=build-arm64 tools/build.sh --arch arm64; then
 	stage "arm64 build: unit tests through qemu-user (${arm64_units})" \
 		run_ctest build-arm64 -j"$jobs" -R "$arm64_units" || true
-	echo "test.sh: NOTE: arm64: the other unit tests, and every smoke, hostile and boot test, do not run on arm64 yet (README, \"arm64\")"
+	echo "test.sh: NOTE: arm64: the other unit tests, and every smoke and hostile test, do not run on arm64 yet (README, \"arm64\")"
+	# Boots of Debian's arm64 kernel in the arm64 test host
+	# (tests/boot/arm64_boot.sh, three in one session): they pass, but
+	# some stall for minutes (the test host alive: not the emulator's
+	# until shown so), so CI does not run them yet; KVMLITE_TEST_ARM64_BOOT=1
+	# does.
+	if [[ ${KVMLITE_TEST_ARM64_BOOT:-0} == 1 ]]; then
+		stage "arm64 build: boots in the arm64 test host" tests/boot/arm64_boot.sh || true
+	else
+		echo "test.sh: NOTE: arm64 boots NOT RUN: some stall for minutes, not yet understood (issue 18); KVMLITE_TEST_ARM64_BOOT=1 runs them"
+	fi
 fi
 
 # One summary line: tests run, passed, failed and skipped (every ctest run

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "fuzz_layout.h"
+#include "loader/arm64.h"
 #include "virtio/blk.h"
 #include "../unit/p9_client.h"
 #include "virtio/virtq.h"
@@ -324,6 +325,24 @@ static void elf_seed(const char *name, bool pvh, uint32_t descsz,
 
 /* ---- command lines ---- */
 
+/* An arm64 Image: the 64-byte header (booting.rst) and a little code. */
+static void arm64_image_seed(const char *name, uint64_t text_offset,
+			     uint64_t image_size, uint64_t flags, size_t len)
+{
+	uint8_t buf[4096] = { 0 };
+
+	if (len > sizeof(buf))
+		len = sizeof(buf);
+	le_put(buf, 4, 0x91005a4d); /* "MZ" + add x13, x18, #0x16 (EFI stub) */
+	le_put(buf + 4, 4, 0x14000000 | (4096 / 4 - 1)); /* b to the code */
+	le_put(buf + 8, 8, text_offset);
+	le_put(buf + 16, 8, image_size);
+	le_put(buf + 24, 8, flags);
+	le_put(buf + 56, 4, ARM64_IMAGE_MAGIC);
+	le_put(buf + 60, 4, 0x40); /* PE header offset */
+	put("fuzz_arm64_image", name, buf, len);
+}
+
 static void cli_seed(const char *name, const char *const *args)
 {
 	char buf[1024];
@@ -484,6 +503,12 @@ int main(int argc, char **argv)
 	elf_seed("elf_pvh8", true, 8, 0, 0);
 	elf_seed("elf_pvh4_bss", true, 4, 0x1400000, 0x10000);
 	elf_seed("elf_linux64", false, 4, 0, 0);
+
+	arm64_image_seed("image_6_1", 0, 0x2000000, 0xa, 4096);
+	arm64_image_seed("image_text_offset", 0x80000, 0x1000000, 0x2, 256);
+	arm64_image_seed("image_old", 0x80000, 0, 0, 64);
+	arm64_image_seed("image_be", 0, 0x1000000, 0x1, 64);
+	put("fuzz_arm64_image", "image_gz", "\x1f\x8b\x08\x00", 4);
 
 	cli_seed("help", (const char *const[]){ "--help", NULL });
 	cli_seed("version", (const char *const[]){ "--version", NULL });

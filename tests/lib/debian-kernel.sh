@@ -20,10 +20,12 @@ kl_need_cmd() {
 		kl_die "kvmlite tests: '$1' is missing: apt-get install $2"
 }
 
-# kl_flavour NAME: "" / amd64 -> amd64, cloud -> cloud-amd64, ...
+# kl_flavour NAME: "" / amd64 -> amd64, cloud -> cloud-amd64, arm64 ->
+# arm64 (Debian's arm64 kernel: apt-get needs dpkg --add-architecture arm64,
+# as tools/setup.sh --arch arm64 does), ...
 kl_flavour() {
 	case "${1:-amd64}" in
-	*-amd64 | amd64) printf '%s\n' "${1:-amd64}" ;;
+	*-amd64 | amd64 | *-arm64 | arm64) printf '%s\n' "${1:-amd64}" ;;
 	*) printf '%s\n' "$1-amd64" ;;
 	esac
 }
@@ -80,6 +82,37 @@ kl_kernel_tree() {
 		fi
 		rm -f "$tmp/${pkg}_"*.deb
 		mv "$tmp/tree" "$tmp/done" # one name for the final rename
+		if ! mv -T "$tmp/done" "$dir" 2>/dev/null; then
+			[[ -d $dir ]] || kl_die "kvmlite tests: cannot create $dir"
+		fi
+		rm -rf "$tmp"
+	fi
+	printf '%s\n' "$dir"
+}
+
+# kl_deb_tree PACKAGE: like kl_kernel_tree for any package (e.g.
+# busybox-static:arm64, unpacked rather than installed beside the host's):
+# print the directory it is unpacked in, downloading it on first use.
+kl_deb_tree() {
+	local pkg=$1 ver cache dir tmp
+	kl_need_cmd apt-cache apt
+	ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n1) || true
+	[[ -n $ver ]] || kl_die "kvmlite tests: cannot resolve $pkg: run 'apt-get update' (arm64: tools/setup.sh --arch arm64)"
+	cache=$(kl_cache_dir)
+	dir="$cache/debian/${pkg//:/-}_${ver//:/%3a}"
+	if [[ ! -d $dir ]]; then
+		kl_need_cmd apt-get apt
+		kl_need_cmd dpkg-deb dpkg
+		mkdir -p "$cache/debian"
+		tmp=$(mktemp -d "$cache/debian/.tmp-${pkg//:/-}.XXXXXX")
+		chmod 755 "$tmp" # apt downloads as _apt
+		echo "kvmlite tests: fetching $pkg $ver (once)" >&2
+		if ! (cd "$tmp" && apt-get download -q "$pkg=$ver" >/dev/null 2>&1) ||
+			! dpkg-deb -x "$tmp/"*.deb "$tmp/tree"; then
+			rm -rf "$tmp"
+			kl_die "kvmlite tests: cannot download/unpack $pkg=$ver (apt-get download failed)"
+		fi
+		mv "$tmp/tree" "$tmp/done"
 		if ! mv -T "$tmp/done" "$dir" 2>/dev/null; then
 			[[ -d $dir ]] || kl_die "kvmlite tests: cannot create $dir"
 		fi
