@@ -21,7 +21,14 @@ Boots each VMM ROUNDS times on the same kernel and initramfs (its scenario
 picks the back-end from kvlbench= on the guest command line), alternating
 the order, and writes every run's numbers as JSON to --out. The receiver's
 clock is the headline: the host's for guest -> host, the guest's for
-host -> guest. See bench/README.md."""
+host -> guest.
+
+--tool iperf3: kvmlite and qemu on the TAP only, booted with each vCPU
+count of --cpus in every round (VMM order alternating by round and vCPU
+count); the guest runs Debian's iperf3 as the client against `iperf3 -s`
+here, both directions for each stream count, and prints each test's -J
+on one line; the headline is end.sum_received.bits_per_second. See
+bench/README.md."""
 import argparse
 import json
 import os
@@ -43,10 +50,11 @@ LINE = re.compile(r"^NETBENCH role=(\w+) dir=(\w+) bytes=(\d+) secs=([\d.]+)"
                   r" mbps=([\d.]+)", re.M)
 VLINE = re.compile(r"^VSOCK(G2H|H2G) VSOCKIO in=(\d+) out=(\d+) "
                    r"in_secs=([\d.]+) out_secs=([\d.]+)", re.M)
+ILINE = re.compile(r"^IPERF3 dir=(g2h|h2g) streams=(\d+) (.*)$", re.M)
 HLINE = re.compile(r"^VSOCKBENCH dir=([\w-]+) bytes=(\d+) secs=([\d.]+)", re.M)
 
 
-def cmd(a, vmm):
+def cmd(a, vmm, cpus=1):
     backend = vmm.split("-")[1] if "-" in vmm else "tap"
     append = f"kvlbench={backend}"
     if vmm == "kvmlite":
@@ -69,7 +77,7 @@ def cmd(a, vmm):
         sys.exit(f"net: unknown VMM {vmm}")
     build = vmm_lib.kvmlite_cmd if vmm.startswith("kvmlite") else \
         vmm_lib.qemu_cmd
-    return build(a.kernel, a.initrd, dev,
+    return build(a.kernel, a.initrd, dev, cpus=cpus,
                  cmdline=f"{vmm_lib.CMDLINE} {append}")
 
 
@@ -171,6 +179,61 @@ def run_vsock(a, vmm, rnd):
             "wall_s": round(wall, 2)}
 
 
+def run_iperf3(a, vmm, cpus, rnd):
+    srv = subprocess.Popen([a.server, "-s", "-p", "5201"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    time.sleep(0.5)
+    out, rc, wall = vmm_lib.run(cmd(a, vmm, cpus), a.timeout)
+    srv.terminate()
+    try:
+        sout = srv.communicate(timeout=10)[0].decode(errors="replace")
+    except subprocess.TimeoutExpired:
+        srv.kill()
+        sout = srv.communicate()[0].decode(errors="replace")
+    out = out.replace("\r", "")
+    with open(os.path.join(a.logdir, f"{vmm}-{cpus}cpu-{rnd}.log"), "w") as f:
+        f.write(out + "\n--- host-side iperf3 -s ---\n" + sout)
+    tests = {}
+    for m in ILINE.finditer(out):
+        name = f"{m.group(1)}-P{m.group(2)}"
+        try:
+            j = json.loads(m.group(3))
+            end = j["end"]
+            rcv, snd = end["sum_received"], end["sum_sent"]
+        except (ValueError, KeyError) as e:
+            fail(vmm, rnd, rc, out, f"{name}: no iperf3 result ({e}): "
+                 f"{m.group(3)[:300]}")
+        if j.get("error"):
+            fail(vmm, rnd, rc, out, f"{name}: iperf3: {j['error']}")
+        tests[name] = {
+            "receiver_mbits": round(rcv["bits_per_second"] / 1e6, 1),
+            "sender_mbits": round(snd["bits_per_second"] / 1e6, 1),
+            "receiver_bytes": rcv["bytes"], "receiver_secs": rcv["seconds"],
+            "retransmits": snd.get("retransmits"),
+            "cpu": end.get("cpu_utilization_percent")}
+    want = {f"{d}-P{p}" for d in ("g2h", "h2g") for p in a.streams}
+    if rc != vmm_lib.expect(vmm) or set(tests) != want:
+        fail(vmm, rnd, rc, out, f"tests {sorted(tests)}, want {sorted(want)}")
+    irqs = [ln[4:] for ln in out.splitlines() if ln.startswith("IRQ ")]
+    line = "  ".join(f"{t} {v['receiver_mbits']:.0f}"
+                     for t, v in sorted(tests.items()))
+    print(f"net: round {rnd} {vmm:8s} {cpus} vCPU  {line} Mbit/s "
+          f"({wall:.1f} s)", file=sys.stderr, flush=True)
+    return {"cpus": cpus, "round": rnd, "tests": tests, "irqs": irqs,
+            "wall_s": round(wall, 2)}
+
+
+def iperf3_series(a):
+    runs = {"kvmlite": [], "qemu": []}
+    for rnd in range(a.rounds):
+        for i, cpus in enumerate(a.cpus):
+            order = ["kvmlite", "qemu"] if (rnd + i) % 2 == 0 else \
+                ["qemu", "kvmlite"]
+            for vmm in order:
+                runs[vmm].append(run_iperf3(a, vmm, cpus, rnd))
+    return runs
+
+
 def run_one(a, vmm, rnd):
     vals = run_vsock(a, vmm, rnd) if vmm.endswith("-vsock") else \
         run_tcp(a, vmm, rnd)
@@ -195,8 +258,15 @@ def main():
     ap.add_argument("--logdir", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--vmms", default="kvmlite,qemu")
+    ap.add_argument("--tool", choices=["netbench", "iperf3"],
+                    default="netbench")
+    ap.add_argument("--cpus", default="1,2")
+    ap.add_argument("--streams", default="1,4")
+    ap.add_argument("--seconds", type=int, default=8)
     a = ap.parse_args()
     vmms = a.vmms.split(",")
+    a.cpus = [int(x) for x in a.cpus.split(",")]
+    a.streams = [int(x) for x in a.streams.split(",")]
 
     sh("ip", "link", "set", "lo", "up")
     sh("ip", "tuntap", "add", "dev", TAP, "mode", "tap")
@@ -214,8 +284,11 @@ def main():
            "dev", "kbd0")
     os.makedirs(a.logdir, exist_ok=True)
     try:
-        runs = vmm_lib.series(vmms, a.rounds,
-                              lambda v, rnd: run_one(a, v, rnd))
+        if a.tool == "iperf3":
+            runs = iperf3_series(a)
+        else:
+            runs = vmm_lib.series(vmms, a.rounds,
+                                  lambda v, rnd: run_one(a, v, rnd))
     finally:
         subprocess.run(["ip", "link", "del", TAP])
         subprocess.run(["ip", "link", "del", "kbd0"],
