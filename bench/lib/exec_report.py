@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bench/exec's summary: min/median/max per VMM and metric, the
 kvmlite/QEMU ratios of the medians, printed and written as JSON with every
-run. Usage: exec_report.py RUNS OUT ROUNDS SIZE CREATES MSIZE CMDLINE LOAD"""
+run. Usage: exec_report.py RUNS OUT ROUNDS SIZE CREATES MSIZE CMDLINE LOAD [NOTE]"""
 import json
 import statistics
 import sys
@@ -13,7 +13,8 @@ METRICS = {"exec": [("wall_ms", "exec /bin/true wall, ms", "lower")],
 
 
 def main():
-    runs_path, out, rounds, size, creates, msize, cmdline, load = sys.argv[1:]
+    runs_path, out, rounds, size, creates, msize, cmdline, load = sys.argv[1:9]
+    extra = sys.argv[9] if len(sys.argv) > 9 else ""
     runs = json.load(open(runs_path))
     summary, ratios = {}, {}
     for s, metrics in METRICS.items():
@@ -35,7 +36,8 @@ def main():
             "creates": int(creates), "msize_p9_series": int(msize),
             "exec_cmdline": cmdline, "load_after": load,
             "note": "emulated test host (QEMU TCG, nested SVM) on a shared "
-                    "2-core machine: other helpers' jobs ran at the same time"}
+                    "2-core machine: other helpers' jobs ran at the same time"
+                    + (f"; {extra}" if extra else "")}
     with open(out, "w") as f:
         json.dump({"meta": meta, "summary": summary, "ratios": ratios,
                    "runs": runs}, f, indent=1)
