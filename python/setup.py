@@ -6,8 +6,10 @@ libseccomp-dev. Nothing is looked up at import time: the extension holds
 the whole library and links only the system's jansson and libseccomp.
 """
 import atexit
+import platform
 import re
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -29,15 +31,36 @@ def version() -> str:
     return ".".join(parts)
 
 
+# One architecture's files, as CMakeLists.txt picks them (src/arch.h).
+if platform.machine() in ("aarch64", "arm64"):
+    OTHER_ARCH = re.compile(r"^(x86_.*|.*_x86|i8042|rtc)\.c$")
+else:
+    OTHER_ARCH = re.compile(r"^(arm64.*|.*_arm64)\.c$")
+
+
 def library_sources() -> list:
     """The library's C files, as CMakeLists.txt globs them, relative to
     this directory (setuptools refuses absolute paths)."""
-    dirs = ["src", "src/vcpu", "src/loader", "src/devices", "src/virtio"]
+    dirs = ["src", "src/vcpu", "src/loader", "src/devices", "src/virtio", "src/exec"]
     files = []
     for d in dirs:
-        files += sorted(f"../{d}/{p.name}" for p in (ROOT / d).glob("*.c"))
+        files += sorted(f"../{d}/{p.name}" for p in (ROOT / d).glob("*.c")
+                        if not OTHER_ARCH.match(p.name))
     # The command's own files (main, the API socket) are not the library.
     return [f for f in files if f != "../src/main.c" and not Path(f).name.startswith("api")]
+
+
+# directories out of the tree, one per build, so that two builds at once
+# (a test and a user) do not share them.
+scratch = tempfile.mkdtemp(prefix="kvmlite-python-build.")
+atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+
+# kvmlite exec's guest init, built as CMakeLists.txt builds it and
+# embedded by src/exec/init_image.c (EXEC_INIT_PATH).
+exec_init = str(Path(scratch) / "exec_init.elf")
+subprocess.run(["gcc", "-D_GNU_SOURCE", "-static", "-Os", "-s", "-Wall", "-Wextra", "-Werror",
+                "-I", str(ROOT / "src"), "-o", exec_init, str(ROOT / "src/guest/exec_init.c")],
+               check=True)
 
 
 ext = Extension(
@@ -45,7 +68,8 @@ ext = Extension(
     sources=["kvmlite/_native.c"] + library_sources(),
     # src/ for quoted includes only: its limits.h is not <limits.h>.
     include_dirs=[str(ROOT / "include")],
-    define_macros=[("_GNU_SOURCE", None), ("KVMLITE_BUILDING", None)],
+    define_macros=[("_GNU_SOURCE", None), ("KVMLITE_BUILDING", None),
+                   ("EXEC_INIT_PATH", f'"{exec_init}"')],
     extra_compile_args=[
         "-iquote", str(ROOT / "src"), "-std=gnu11", "-fvisibility=hidden", "-Wall", "-Wextra", "-Werror",
         "-Wno-unused-parameter", "-Wno-missing-field-initializers",
@@ -56,11 +80,8 @@ ext = Extension(
     libraries=["jansson", "seccomp", "pthread"],
 )
 
-# pip builds in this directory: keep setuptools' build and egg-info
-# directories out of the tree, one per build, so that two builds at once
-# (a test and a user) do not share them.
-scratch = tempfile.mkdtemp(prefix="kvmlite-python-build.")
-atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+# pip builds in this directory: setuptools' build and egg-info go to
+# scratch (above).
 
 setup(
     version=version(),
