@@ -35,8 +35,9 @@ struct vcpu_snapshot;
 
 /* ---- KVM (kvm_<arch>.c) ---- */
 
-/* /dev/kvm has every capability this architecture's machine needs:
- * 0, or -ENODEV with the missing one named. */
+/* /dev/kvm has every capability this architecture's machine needs (its
+ * table, through kvm_check_caps()): 0, or -ENODEV with the missing one
+ * named. */
 int arch_kvm_check_caps(int kvm_fd, char *err, size_t errlen);
 /* KVM_CREATE_VM's type argument (arm64: the IPA size). */
 unsigned long arch_kvm_vm_type(int kvm_fd);

@@ -4,7 +4,8 @@
  * architecture (board_x86.c: the PC ports, the UART, i8042, RTC, the ACPI,
  * reset and test ports, the power button's GED line, virtio-mmio windows;
  * board_arm64.c: the UART and the test devices by MMIO, the vGIC's SPIs,
- * virtio-mmio windows, PSCI for power).
+ * virtio-mmio windows, PSCI for power); board_console.c has what the
+ * console's UART does alike on both.
  */
 #ifndef KVMLITE_BOARD_H
 #define KVMLITE_BOARD_H
@@ -66,6 +67,10 @@ void board_virtio_window(unsigned int slot, struct boot_mmio_dev *w);
 /* Press the power button: 0 or -errno. */
 int board_power_button(struct kvmlite_vm *vm);
 
+/* The console's UART, alike on every board (board_console.c): the UART's
+ * sent-bytes callback (@opaque the VM), and the console's tx_ready. */
+void board_console_sent(void *opaque, const uint8_t *buf, size_t len);
+void board_console_tx_ready(void *opaque);
 /* Host input for the console's UART; returns the bytes it took. */
 size_t board_console_input(struct kvmlite_vm *vm, const uint8_t *buf,
 			   size_t len);

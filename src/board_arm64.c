@@ -90,23 +90,6 @@ static bool console_gate_fn(void *opaque, uint8_t byte)
 	return console_gate(&vm->console, byte);
 }
 
-static void console_sent(void *opaque, const uint8_t *buf, size_t len)
-{
-	struct kvmlite_vm *vm = opaque;
-
-	if (vm->cfg.console_cb)
-		vm->cfg.console_cb(vm->cfg.console_opaque, (const char *)buf,
-				   len);
-	console_log_append(&vm->con, (const char *)buf, len);
-}
-
-static void console_tx_ready(void *opaque)
-{
-	struct kvmlite_vm *vm = opaque;
-
-	serial8250_tx_ready(&vm->board.serial);
-}
-
 int board_create(struct kvmlite_vm *vm, char *err, size_t errlen)
 {
 	struct board *b = &vm->board;
@@ -114,7 +97,7 @@ int board_create(struct kvmlite_vm *vm, char *err, size_t errlen)
 	int ret;
 
 	b->plat = (struct platform_ops){ platform_event, vm };
-	ret = serial8250_init(&b->serial, &serial_irq, console_sent, vm);
+	ret = serial8250_init(&b->serial, &serial_irq, board_console_sent, vm);
 	if (ret)
 		return err_fmt(err, errlen, ret, "device setup: %s",
 			       strerror(-ret));
@@ -122,7 +105,7 @@ int board_create(struct kvmlite_vm *vm, char *err, size_t errlen)
 	boot_timer_port_init(&b->boot_timer, &b->plat);
 	b->ready = true;
 	serial8250_set_tx_gate(&b->serial, console_gate_fn, vm);
-	vm->console.tx_ready = console_tx_ready;
+	vm->console.tx_ready = board_console_tx_ready;
 
 	ret = bus_register(&vm->mmio, ARM64_UART, ARM64_UART_SIZE,
 			   serial8250_io, &b->serial, "uart");
@@ -166,18 +149,6 @@ void board_virtio_window(unsigned int slot, struct boot_mmio_dev *w)
 int board_power_button(struct kvmlite_vm *vm)
 {
 	return -ENOTSUP;
-}
-
-size_t board_console_input(struct kvmlite_vm *vm, const uint8_t *buf,
-			   size_t len)
-{
-	return vm->board.ready ? serial8250_receive(&vm->board.serial, buf, len)
-			       : 0;
-}
-
-uint64_t board_console_overruns(struct kvmlite_vm *vm)
-{
-	return vm->board.ready ? serial8250_tx_overruns(&vm->board.serial) : 0;
 }
 
 void board_save(struct kvmlite_vm *vm, struct snap_writer *w)

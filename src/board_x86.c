@@ -120,23 +120,6 @@ static bool console_gate_fn(void *opaque, uint8_t byte)
 	return true;
 }
 
-static void console_sent(void *opaque, const uint8_t *buf, size_t len)
-{
-	struct kvmlite_vm *vm = opaque;
-
-	if (vm->cfg.console_cb)
-		vm->cfg.console_cb(vm->cfg.console_opaque, (const char *)buf,
-				   len);
-	console_log_append(&vm->con, (const char *)buf, len);
-}
-
-static void console_tx_ready(void *opaque)
-{
-	struct kvmlite_vm *vm = opaque;
-
-	serial8250_tx_ready(&vm->board.serial);
-}
-
 /* ---- arch.h: x86's machine ---- */
 
 int arch_vm_setup(struct kvmlite_vm *vm, char *err, size_t errlen)
@@ -175,7 +158,7 @@ int board_create(struct kvmlite_vm *vm, char *err, size_t errlen)
 	int ret;
 
 	b->plat = (struct platform_ops){ platform_event, vm };
-	ret = serial8250_init(&b->serial, &serial_irq, console_sent, vm);
+	ret = serial8250_init(&b->serial, &serial_irq, board_console_sent, vm);
 	if (ret)
 		goto fail;
 	ret = i8042_init(&b->i8042, &b->plat);
@@ -193,8 +176,8 @@ int board_create(struct kvmlite_vm *vm, char *err, size_t errlen)
 	reset_ctl_port_init(&b->reset_ctl, &b->plat);
 	b->ready = true;
 	serial8250_set_tx_gate(&b->serial, console_gate_fn, vm);
-	vm->console.tx_ready = console_tx_ready;
-	vm->console_err.tx_ready = console_tx_ready;
+	vm->console.tx_ready = board_console_tx_ready;
+	vm->console_err.tx_ready = board_console_tx_ready;
 
 	for (size_t i = 0; i < ARRAY_LEN(port_map); i++) {
 		ret = bus_register(&vm->pio, port_map[i].port, port_map[i].len,
@@ -241,18 +224,6 @@ int board_power_button(struct kvmlite_vm *vm)
 	int ret = kvm_irq_line(vm->vm_fd, IRQ_GED, 1);
 
 	return ret ? ret : kvm_irq_line(vm->vm_fd, IRQ_GED, 0);
-}
-
-size_t board_console_input(struct kvmlite_vm *vm, const uint8_t *buf,
-			   size_t len)
-{
-	return vm->board.ready ? serial8250_receive(&vm->board.serial, buf, len)
-			       : 0;
-}
-
-uint64_t board_console_overruns(struct kvmlite_vm *vm)
-{
-	return vm->board.ready ? serial8250_tx_overruns(&vm->board.serial) : 0;
 }
 
 void board_save(struct kvmlite_vm *vm, struct snap_writer *w)

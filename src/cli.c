@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "device_opts.h"
 #include "kvmlite.h"
 #include "limits.h"
+#include "util.h"
 
 const char cli_usage[] =
 	"Usage: kvmlite run --kernel PATH [options]\n"
@@ -366,143 +368,6 @@ static int parse_memory(const char *v, struct cli_opts *o, char *err,
 	return 0;
 }
 
-static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
-		     char *err, size_t errlen)
-{
-	static const char *const names[] = {
-		"--kernel",	  "--initrd", "--cmdline", "--cpus",
-		"--memory",	  "--serial", "--disk",	   "--net",
-		"--config",	  "--name",   "--vsock",   "--api-socket",
-		"--snapshot-dir", "--fs"
-	};
-
-	for (; i < argc; i++) {
-		const char *a = argv[i], *v = NULL;
-		size_t k;
-		bool m = false;
-
-		if (!strcmp(a, "--no-seccomp")) {
-			o->set |= CLI_SET_NO_SECCOMP;
-			continue;
-		}
-		if (!strcmp(a, "--rng")) {
-			o->set |= CLI_SET_RNG;
-			continue;
-		}
-		if (!strcmp(a, "--boot-timing")) {
-			o->timing = CLI_TIMING_TEXT;
-			o->set |= CLI_SET_TIMING;
-			continue;
-		}
-		if (!strncmp(a, "--boot-timing=", 14)) {
-			o->set |= CLI_SET_TIMING;
-			if (!strcmp(a + 14, "json"))
-				o->timing = CLI_TIMING_JSON;
-			else if (!strcmp(a + 14, "text"))
-				o->timing = CLI_TIMING_TEXT;
-			else
-				FAIL("--boot-timing: unknown format '%s' "
-				     "(text or json)",
-				     a + 14);
-			continue;
-		}
-		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-			v = opt_value(argc, argv, &i, names[k], &m);
-			if (m)
-				break;
-		}
-		if (!m) {
-			if (a[0] == '-')
-				FAIL("unknown option '%s' (see kvmlite --help)",
-				     a);
-			FAIL("unexpected argument '%s' (see kvmlite --help)",
-			     a);
-		}
-		if (!v)
-			FAIL("%s needs a value", names[k]);
-		switch (k) {
-		case 0:
-			if (!*v)
-				FAIL("--kernel: empty path");
-			o->kernel = v;
-			break;
-		case 1:
-			if (!*v)
-				FAIL("--initrd: empty path");
-			o->initrd = v;
-			break;
-		case 2:
-			o->cmdline = v;
-			break;
-		case 3:
-			if (parse_uint(v, 1, KVMLITE_MAX_CPUS, &o->cpus))
-				FAIL("--cpus '%s': need " LIMITS_CPUS_TEXT, v);
-			o->set |= CLI_SET_CPUS;
-			break;
-		case 4:
-			if (parse_memory(v, o, err, errlen))
-				return -EINVAL;
-			break;
-		case 5:
-			if (parse_serial(v, o, err, errlen))
-				return -EINVAL;
-			break;
-		case 6:
-			if (add_spec(o, &device_opts_disk, v, o->disks,
-				     &o->nr_disks, "disks", err, errlen))
-				return -EINVAL;
-			break;
-		case 7:
-			if (add_spec(o, &device_opts_net, v, o->nets,
-				     &o->nr_nets, "networks", err, errlen))
-				return -EINVAL;
-			break;
-		case 8:
-			if (!*v)
-				FAIL("--config: empty path");
-			o->config = v;
-			break;
-		case 9:
-			if (!*v)
-				FAIL("--name: empty name");
-			o->name = v;
-			break;
-		case 10: {
-			char *spec;
-
-			if (o->set & CLI_SET_VSOCK)
-				FAIL("--vsock: given twice (one vsock device "
-				     "per VM)");
-			spec = cli_spec(o, v);
-			if (!spec)
-				FAIL("out of memory");
-			if (cli_parse_vsock(spec, &o->vsock, err, errlen))
-				return -EINVAL;
-			o->set |= CLI_SET_VSOCK;
-			break;
-		}
-		case 11:
-			if (!*v)
-				FAIL("--api-socket: empty path");
-			o->api_socket = v;
-			break;
-		case 12:
-			if (!*v)
-				FAIL("--snapshot-dir: empty path");
-			o->snapshot_dir = v;
-			break;
-		case 13:
-			if (add_spec(o, &device_opts_fs, v, o->fs, &o->nr_fs,
-				     "shares", err, errlen))
-				return -EINVAL;
-			break;
-		}
-	}
-	if (!o->kernel && !o->config)
-		FAIL("run: --kernel PATH (or --config FILE) is required");
-	return 0;
-}
-
 int cli_parse_share(char *spec, struct kvmlite_fs *fs, const char **mount,
 		    char *err, size_t errlen)
 {
@@ -530,96 +395,279 @@ int cli_parse_share(char *spec, struct kvmlite_fs *fs, const char **mount,
 	return 0;
 }
 
+/* ---- the options of run, exec and restore: one table, one loop ---- */
+
+/* Which commands take an option. */
+#define IN_RUN (1u << 0)
+#define IN_EXEC (1u << 1)
+#define IN_RESTORE (1u << 2)
+
+struct cli_option;
+/* @v: the option's value (NULL for a flag, or an optional value not
+ * given). 0 or -EINVAL with a message. */
+typedef int (*cli_option_fn)(const struct cli_option *opt, const char *v,
+			     struct cli_opts *o, char *err, size_t errlen);
+
+enum cli_arg {
+	ARG_NONE,     /* a flag: "--opt" only */
+	ARG_REQUIRED, /* "--opt=VALUE" or "--opt VALUE" */
+	ARG_OPTIONAL, /* "--opt" or "--opt=VALUE" */
+};
+
+struct cli_option {
+	const char *name;
+	enum cli_arg arg;
+	unsigned int in; /* IN_*: the commands that take it */
+	cli_option_fn fn;
+	/* set_string: the field, and the noun an empty value lacks (NULL:
+	 * empty allowed). */
+	size_t field;
+	const char *empty;
+};
+
+static int set_string(const struct cli_option *opt, const char *v,
+		      struct cli_opts *o, char *err, size_t errlen)
+{
+	if (opt->empty && !*v)
+		FAIL("%s: empty %s", opt->name, opt->empty);
+	*(const char **)((char *)o + opt->field) = v;
+	return 0;
+}
+
+static int set_cpus(const struct cli_option *opt, const char *v,
+		    struct cli_opts *o, char *err, size_t errlen)
+{
+	if (parse_uint(v, 1, KVMLITE_MAX_CPUS, &o->cpus))
+		FAIL("--cpus '%s': need " LIMITS_CPUS_TEXT, v);
+	o->set |= CLI_SET_CPUS;
+	return 0;
+}
+
+static int set_memory(const struct cli_option *opt, const char *v,
+		      struct cli_opts *o, char *err, size_t errlen)
+{
+	return parse_memory(v, o, err, errlen);
+}
+
+static int set_serial(const struct cli_option *opt, const char *v,
+		      struct cli_opts *o, char *err, size_t errlen)
+{
+	return parse_serial(v, o, err, errlen);
+}
+
+static int set_timing(const struct cli_option *opt, const char *v,
+		      struct cli_opts *o, char *err, size_t errlen)
+{
+	o->set |= CLI_SET_TIMING;
+	if (!v || !strcmp(v, "text"))
+		o->timing = CLI_TIMING_TEXT;
+	else if (!strcmp(v, "json"))
+		o->timing = CLI_TIMING_JSON;
+	else
+		FAIL("--boot-timing: unknown format '%s' (text or json)", v);
+	return 0;
+}
+
+static int set_no_seccomp(const struct cli_option *opt, const char *v,
+			  struct cli_opts *o, char *err, size_t errlen)
+{
+	o->set |= CLI_SET_NO_SECCOMP;
+	return 0;
+}
+
+static int set_rng(const struct cli_option *opt, const char *v,
+		   struct cli_opts *o, char *err, size_t errlen)
+{
+	o->set |= CLI_SET_RNG;
+	return 0;
+}
+
+static int add_disk(const struct cli_option *opt, const char *v,
+		    struct cli_opts *o, char *err, size_t errlen)
+{
+	return add_spec(o, &device_opts_disk, v, o->disks, &o->nr_disks,
+			"disks", err, errlen);
+}
+
+static int add_net(const struct cli_option *opt, const char *v,
+		   struct cli_opts *o, char *err, size_t errlen)
+{
+	return add_spec(o, &device_opts_net, v, o->nets, &o->nr_nets,
+			"networks", err, errlen);
+}
+
+static int add_fs(const struct cli_option *opt, const char *v,
+		  struct cli_opts *o, char *err, size_t errlen)
+{
+	return add_spec(o, &device_opts_fs, v, o->fs, &o->nr_fs, "shares", err,
+			errlen);
+}
+
+static int set_vsock(const struct cli_option *opt, const char *v,
+		     struct cli_opts *o, char *err, size_t errlen)
+{
+	char *spec;
+
+	if (o->set & CLI_SET_VSOCK)
+		FAIL("--vsock: given twice (one vsock device per VM)");
+	spec = cli_spec(o, v);
+	if (!spec)
+		FAIL("out of memory");
+	if (cli_parse_vsock(spec, &o->vsock, err, errlen))
+		return -EINVAL;
+	o->set |= CLI_SET_VSOCK;
+	return 0;
+}
+
+/* exec --share HOST:GUEST[:ro]: tagged share0, share1, ... */
+static int add_share(const struct cli_option *opt, const char *v,
+		     struct cli_opts *o, char *err, size_t errlen)
+{
+	unsigned int s = o->nr_shares;
+	char *spec;
+
+	if (s >= KVMLITE_MAX_FS - 1)
+		FAIL("--share: at most %d shares", KVMLITE_MAX_FS - 1);
+	spec = cli_spec(o, v);
+	if (!spec)
+		FAIL("out of memory");
+	if (cli_parse_share(spec, &o->shares[s], &o->share_mounts[s], err,
+			    errlen))
+		return -EINVAL;
+	snprintf(o->share_tags[s], sizeof(o->share_tags[s]), "share%u", s);
+	o->shares[s].tag = o->share_tags[s];
+	o->nr_shares++;
+	return 0;
+}
+
+#define FIELD(member) offsetof(struct cli_opts, member)
+
+static const struct cli_option cli_options[] = {
+	{ "--kernel", ARG_REQUIRED, IN_RUN | IN_EXEC, set_string, FIELD(kernel),
+	  "path" },
+	{ "--initrd", ARG_REQUIRED, IN_RUN, set_string, FIELD(initrd), "path" },
+	{ "--cmdline", ARG_REQUIRED, IN_RUN | IN_EXEC, set_string,
+	  FIELD(cmdline), NULL },
+	{ "--cpus", ARG_REQUIRED, IN_RUN | IN_EXEC, set_cpus, 0, NULL },
+	{ "--memory", ARG_REQUIRED, IN_RUN | IN_EXEC, set_memory, 0, NULL },
+	{ "--serial", ARG_REQUIRED, IN_RUN | IN_RESTORE, set_serial, 0, NULL },
+	{ "--disk", ARG_REQUIRED, IN_RUN, add_disk, 0, NULL },
+	{ "--net", ARG_REQUIRED, IN_RUN, add_net, 0, NULL },
+	{ "--config", ARG_REQUIRED, IN_RUN, set_string, FIELD(config), "path" },
+	{ "--name", ARG_REQUIRED, IN_RUN | IN_EXEC, set_string, FIELD(name),
+	  "name" },
+	{ "--vsock", ARG_REQUIRED, IN_RUN, set_vsock, 0, NULL },
+	{ "--api-socket", ARG_REQUIRED, IN_RUN, set_string, FIELD(api_socket),
+	  "path" },
+	{ "--snapshot-dir", ARG_REQUIRED, IN_RUN, set_string,
+	  FIELD(snapshot_dir), "path" },
+	{ "--fs", ARG_REQUIRED, IN_RUN, add_fs, 0, NULL },
+	{ "--modules", ARG_REQUIRED, IN_EXEC, set_string, FIELD(modules),
+	  "path" },
+	{ "--root", ARG_REQUIRED, IN_EXEC, set_string, FIELD(root), "path" },
+	{ "--share", ARG_REQUIRED, IN_EXEC, add_share, 0, NULL },
+	{ "--rng", ARG_NONE, IN_RUN, set_rng, 0, NULL },
+	{ "--boot-timing", ARG_OPTIONAL, IN_RUN | IN_RESTORE, set_timing, 0,
+	  NULL },
+	{ "--no-seccomp", ARG_NONE, IN_RUN | IN_EXEC | IN_RESTORE,
+	  set_no_seccomp, 0, NULL },
+};
+
+/* What a command does with an argument the table does not take: 0 (taken),
+ * 1 (the options end here: *i is past them) or -EINVAL with a message. */
+typedef int (*cli_other_fn)(int argc, char *const argv[], int *i,
+			    struct cli_opts *o, char *err, size_t errlen);
+
+/* Parse argv[@i...] as the options of the command @in, handing anything
+ * else to @other. Returns the index after the last option, or -EINVAL. */
+static int parse_options(int argc, char *const argv[], int i, unsigned int in,
+			 cli_other_fn other, struct cli_opts *o, char *err,
+			 size_t errlen)
+{
+	for (; i < argc; i++) {
+		const struct cli_option *opt = NULL;
+		const char *a = argv[i], *v = NULL;
+		int ret;
+
+		for (size_t k = 0; k < ARRAY_LEN(cli_options) && !opt; k++) {
+			const struct cli_option *c = &cli_options[k];
+			size_t n = strlen(c->name);
+			bool m;
+
+			if (!(c->in & in))
+				continue;
+			if (c->arg == ARG_NONE) {
+				if (!strcmp(a, c->name))
+					opt = c;
+				continue;
+			}
+			if (c->arg == ARG_OPTIONAL) {
+				if (!strncmp(a, c->name, n) &&
+				    (a[n] == '\0' || a[n] == '=')) {
+					opt = c;
+					v = a[n] ? a + n + 1 : NULL;
+				}
+				continue;
+			}
+			v = opt_value(argc, argv, &i, c->name, &m);
+			if (m) {
+				opt = c;
+				if (!v)
+					FAIL("%s needs a value", c->name);
+			}
+		}
+		ret = opt ? opt->fn(opt, v, o, err, errlen)
+			  : other(argc, argv, &i, o, err, errlen);
+		if (ret < 0)
+			return ret;
+		if (ret > 0)
+			return i;
+	}
+	return i;
+}
+
+static int run_other(int argc, char *const argv[], int *i, struct cli_opts *o,
+		     char *err, size_t errlen)
+{
+	const char *a = argv[*i];
+
+	if (a[0] == '-')
+		FAIL("unknown option '%s' (see kvmlite --help)", a);
+	FAIL("unexpected argument '%s' (see kvmlite --help)", a);
+}
+
+static int parse_run(int argc, char *const argv[], int i, struct cli_opts *o,
+		     char *err, size_t errlen)
+{
+	if (parse_options(argc, argv, i, IN_RUN, run_other, o, err, errlen) < 0)
+		return -EINVAL;
+	if (!o->kernel && !o->config)
+		FAIL("run: --kernel PATH (or --config FILE) is required");
+	return 0;
+}
+
+/* "--" ends exec's options; the command follows it. */
+static int exec_other(int argc, char *const argv[], int *i, struct cli_opts *o,
+		      char *err, size_t errlen)
+{
+	const char *a = argv[*i];
+
+	if (!strcmp(a, "--")) {
+		++*i;
+		return 1;
+	}
+	if (a[0] == '-')
+		FAIL("exec: unknown option '%s' (see kvmlite exec --help)", a);
+	FAIL("exec: '%s': the command goes after \"--\"", a);
+}
+
 /* exec [options] -- CMD [ARG]... */
 static int parse_exec(int argc, char *const argv[], int i, struct cli_opts *o,
 		      char *err, size_t errlen)
 {
-	static const char *const names[] = { "--kernel",  "--modules",
-					     "--root",	  "--share",
-					     "--cpus",	  "--memory",
-					     "--cmdline", "--name" };
-
-	for (; i < argc; i++) {
-		const char *a = argv[i], *v = NULL;
-		size_t k;
-		bool m = false;
-
-		if (!strcmp(a, "--")) {
-			i++;
-			break;
-		}
-		if (!strcmp(a, "--no-seccomp")) {
-			o->set |= CLI_SET_NO_SECCOMP;
-			continue;
-		}
-		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-			v = opt_value(argc, argv, &i, names[k], &m);
-			if (m)
-				break;
-		}
-		if (!m) {
-			if (a[0] == '-')
-				FAIL("exec: unknown option '%s' (see kvmlite "
-				     "exec --help)",
-				     a);
-			FAIL("exec: '%s': the command goes after \"--\"", a);
-		}
-		if (!v)
-			FAIL("%s needs a value", names[k]);
-		switch (k) {
-		case 0:
-			if (!*v)
-				FAIL("--kernel: empty path");
-			o->kernel = v;
-			break;
-		case 1:
-			if (!*v)
-				FAIL("--modules: empty path");
-			o->modules = v;
-			break;
-		case 2:
-			if (!*v)
-				FAIL("--root: empty path");
-			o->root = v;
-			break;
-		case 3: {
-			unsigned int s = o->nr_shares;
-			char *spec;
-
-			if (s >= KVMLITE_MAX_FS - 1)
-				FAIL("--share: at most %d shares",
-				     KVMLITE_MAX_FS - 1);
-			spec = cli_spec(o, v);
-			if (!spec)
-				FAIL("out of memory");
-			if (cli_parse_share(spec, &o->shares[s],
-					    &o->share_mounts[s], err, errlen))
-				return -EINVAL;
-			snprintf(o->share_tags[s], sizeof(o->share_tags[s]),
-				 "share%u", s);
-			o->shares[s].tag = o->share_tags[s];
-			o->nr_shares++;
-			break;
-		}
-		case 4:
-			if (parse_uint(v, 1, KVMLITE_MAX_CPUS, &o->cpus))
-				FAIL("--cpus '%s': need " LIMITS_CPUS_TEXT, v);
-			o->set |= CLI_SET_CPUS;
-			break;
-		case 5:
-			if (parse_memory(v, o, err, errlen))
-				return -EINVAL;
-			break;
-		case 6:
-			o->cmdline = v;
-			break;
-		case 7:
-			if (!*v)
-				FAIL("--name: empty name");
-			o->name = v;
-			break;
-		}
-	}
+	i = parse_options(argc, argv, i, IN_EXEC, exec_other, o, err, errlen);
+	if (i < 0)
+		return -EINVAL;
 	if (!o->kernel)
 		FAIL("exec: --kernel PATH is required");
 	if (i >= argc || !argv[i][0])
@@ -629,48 +677,31 @@ static int parse_exec(int argc, char *const argv[], int i, struct cli_opts *o,
 	return 0;
 }
 
+/* restore's one argument, its directory. */
+static int restore_other(int argc, char *const argv[], int *i,
+			 struct cli_opts *o, char *err, size_t errlen)
+{
+	const char *a = argv[*i];
+
+	if (a[0] == '-')
+		FAIL("restore: unknown option '%s' (restore takes "
+		     "--serial, --boot-timing, --no-seccomp)",
+		     a);
+	if (o->restore_dir)
+		FAIL("restore: unexpected argument '%s' (one directory)", a);
+	if (!*a)
+		FAIL("restore: empty directory");
+	o->restore_dir = a;
+	return 0;
+}
+
 /* restore DIR [--serial MODE] [--boot-timing[=json]] [--no-seccomp] */
 static int parse_restore(int argc, char *const argv[], int i,
 			 struct cli_opts *o, char *err, size_t errlen)
 {
-	for (; i < argc; i++) {
-		const char *a = argv[i], *v;
-		bool m;
-
-		if (!strcmp(a, "--no-seccomp")) {
-			o->set |= CLI_SET_NO_SECCOMP;
-		} else if (!strcmp(a, "--boot-timing")) {
-			o->timing = CLI_TIMING_TEXT;
-			o->set |= CLI_SET_TIMING;
-		} else if (!strncmp(a, "--boot-timing=", 14)) {
-			o->set |= CLI_SET_TIMING;
-			if (!strcmp(a + 14, "json"))
-				o->timing = CLI_TIMING_JSON;
-			else if (!strcmp(a + 14, "text"))
-				o->timing = CLI_TIMING_TEXT;
-			else
-				FAIL("--boot-timing: unknown format '%s' "
-				     "(text or json)",
-				     a + 14);
-		} else if ((v = opt_value(argc, argv, &i, "--serial", &m)), m) {
-			if (!v)
-				FAIL("--serial needs a value");
-			if (parse_serial(v, o, err, errlen))
-				return -EINVAL;
-		} else if (a[0] == '-') {
-			FAIL("restore: unknown option '%s' (restore takes "
-			     "--serial, --boot-timing, --no-seccomp)",
-			     a);
-		} else if (o->restore_dir) {
-			FAIL("restore: unexpected argument '%s' (one "
-			     "directory)",
-			     a);
-		} else if (!*a) {
-			FAIL("restore: empty directory");
-		} else {
-			o->restore_dir = a;
-		}
-	}
+	if (parse_options(argc, argv, i, IN_RESTORE, restore_other, o, err,
+			  errlen) < 0)
+		return -EINVAL;
 	if (!o->restore_dir)
 		FAIL("restore: the snapshot's directory is required");
 	return 0;

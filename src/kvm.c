@@ -14,6 +14,30 @@
 #include "util.h"
 #include "arch.h"
 
+int kvm_check_caps(int kvm_fd, const struct kvm_cap *caps, size_t n,
+		   uint64_t *have, char *err, size_t errlen)
+{
+	if (have)
+		*have = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, caps[i].cap) > 0) {
+			if (have && i < 64)
+				*have |= 1ULL << i;
+		} else if (caps[i].required) {
+			snprintf(err, errlen,
+				 "/dev/kvm lacks required capability %s",
+				 caps[i].name);
+			return -ENODEV;
+		}
+	}
+	return 0;
+}
+
+/* Every architecture's; arch_kvm_check_caps() has the rest. */
+static const struct kvm_cap common_caps[] = {
+	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", true },
+};
+
 int kvm_open(int *kvm_fd, char *err, size_t errlen)
 {
 	int fd, ver, ret;
@@ -36,14 +60,10 @@ int kvm_open(int *kvm_fd, char *err, size_t errlen)
 		close(fd);
 		return -ENODEV;
 	}
-	if (ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0) {
-		snprintf(err, errlen,
-			 "/dev/kvm lacks required capability "
-			 "KVM_CAP_USER_MEMORY");
-		close(fd);
-		return -ENODEV;
-	}
-	ret = arch_kvm_check_caps(fd, err, errlen);
+	ret = kvm_check_caps(fd, common_caps, ARRAY_LEN(common_caps), NULL, err,
+			     errlen);
+	if (!ret)
+		ret = arch_kvm_check_caps(fd, err, errlen);
 	if (ret) {
 		close(fd);
 		return ret;

@@ -22,6 +22,21 @@
  * (missing, no permission, too old) with the reason, or another errno. */
 int kvm_open(int *kvm_fd, char *err, size_t errlen);
 
+/* A capability to ask /dev/kvm about (KVM_CHECK_EXTENSION). */
+struct kvm_cap {
+	int cap;	  /* KVM_CAP_* */
+	const char *name; /* "KVM_CAP_*", for the message */
+	bool required;	  /* lacking it, kvm_check_caps() fails */
+};
+
+/*
+ * Ask @kvm_fd about each of @caps[@n]: -ENODEV naming the first required
+ * one it lacks, else 0. @have (may be NULL; then n <= 64) gets bit i set
+ * for each caps[i] it has, required or optional.
+ */
+int kvm_check_caps(int kvm_fd, const struct kvm_cap *caps, size_t n,
+		   uint64_t *have, char *err, size_t errlen);
+
 /*
  * A VM for @cpus vCPUs with guest RAM @m mapped and the machine's
  * in-kernel devices (arch_kvm_pre_memory(), arch_kvm_irqchip()): the VM fd

@@ -14,30 +14,19 @@
 #include "kvm_arm64.h"
 #include "util.h"
 
-static const struct {
-	int cap;
-	const char *name;
-} required_caps[] = {
-	{ KVM_CAP_ARM_PSCI_0_2, "KVM_CAP_ARM_PSCI_0_2" },
-	{ KVM_CAP_ONE_REG, "KVM_CAP_ONE_REG" },
-	{ KVM_CAP_DEVICE_CTRL, "KVM_CAP_DEVICE_CTRL" },
-	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
-	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
-	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
+static const struct kvm_cap required_caps[] = {
+	{ KVM_CAP_ARM_PSCI_0_2, "KVM_CAP_ARM_PSCI_0_2", true },
+	{ KVM_CAP_ONE_REG, "KVM_CAP_ONE_REG", true },
+	{ KVM_CAP_DEVICE_CTRL, "KVM_CAP_DEVICE_CTRL", true },
+	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", true },
+	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", true },
+	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD", true },
 };
 
 int arch_kvm_check_caps(int kvm_fd, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < ARRAY_LEN(required_caps); i++) {
-		if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <=
-		    0) {
-			snprintf(err, errlen,
-				 "/dev/kvm lacks required capability %s",
-				 required_caps[i].name);
-			return -ENODEV;
-		}
-	}
-	return 0;
+	return kvm_check_caps(kvm_fd, required_caps, ARRAY_LEN(required_caps),
+			      NULL, err, errlen);
 }
 
 /* The default IPA size (40 bits, 1 TiB) holds RAM from 2 GiB. */

@@ -14,32 +14,21 @@
 #include "x86_layout.h"
 
 /* Beside the common ones kvm.c checks. */
-static const struct {
-	int cap;
-	const char *name;
-} required_caps[] = {
-	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
-	{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
-	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
-	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
-	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
-	{ KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING" },
-	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
-	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
+static const struct kvm_cap required_caps[] = {
+	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP", true },
+	{ KVM_CAP_PIT2, "KVM_CAP_PIT2", true },
+	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR", true },
+	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID", true },
+	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", true },
+	{ KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING", true },
+	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", true },
+	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD", true },
 };
 
 int arch_kvm_check_caps(int kvm_fd, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < ARRAY_LEN(required_caps); i++) {
-		if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <=
-		    0) {
-			snprintf(err, errlen,
-				 "/dev/kvm lacks required capability %s",
-				 required_caps[i].name);
-			return -ENODEV;
-		}
-	}
-	return 0;
+	return kvm_check_caps(kvm_fd, required_caps, ARRAY_LEN(required_caps),
+			      NULL, err, errlen);
 }
 
 unsigned long arch_kvm_vm_type(int kvm_fd)

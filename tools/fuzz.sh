@@ -18,7 +18,7 @@ targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
 	targets=(fuzz_virtq_blk fuzz_virtq_net fuzz_elf fuzz_bzimage fuzz_cli
 		fuzz_config fuzz_snapshot fuzz_virtq_vsock fuzz_virtq_rng fuzz_api
-		fuzz_9p fuzz_exec_demux fuzz_arm64_image)
+		fuzz_9p fuzz_exec_demux fuzz_arm64_image fuzz_modules_dep)
 fi
 build=${FUZZ_BUILD_DIR:-$src/build-fuzz}
 work=${FUZZ_WORK_DIR:-$build/fuzz-work}
@@ -38,7 +38,7 @@ declare -A max_len=([fuzz_virtq_blk]=16384 [fuzz_virtq_net]=16384
 		    [fuzz_elf]=65536 [fuzz_bzimage]=65536 [fuzz_cli]=1024
 		    [fuzz_config]=4096 [fuzz_snapshot]=65536 [fuzz_virtq_vsock]=16384
 		    [fuzz_virtq_rng]=16384 [fuzz_api]=16384 [fuzz_9p]=16384 [fuzz_exec_demux]=16384
-		    [fuzz_arm64_image]=4096)
+		    [fuzz_arm64_image]=4096 [fuzz_modules_dep]=8192)
 summary=()
 for t in "${targets[@]}"; do
 	bin=$build/tests/fuzz/$t

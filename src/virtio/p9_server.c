@@ -249,6 +249,55 @@ static int dir_fid(struct p9_server *s, uint32_t fid, struct p9_fid **out)
 	return 0;
 }
 
+/* A directory fid and a name in it, for a call that takes both. */
+static int dir_and_name(struct p9_server *s, uint32_t dfid,
+			const struct p9_str *str, struct p9_fid **d,
+			char name[NAME_MAX + 1])
+{
+	int ret = dir_fid(s, dfid, d);
+
+	return ret ? ret : name_of(str, name);
+}
+
+/* An opened fid, for a call on its open file. */
+static int open_fid(struct p9_server *s, uint32_t fid, struct p9_fid **out)
+{
+	struct p9_fid *f = fid_get(s, fid);
+
+	if (!f || f->open_fd < 0)
+		return -EBADF;
+	*out = f;
+	return 0;
+}
+
+/* The reply's qid: of @name in @dirfd, just made there. */
+static int put_qid_at(struct p9_out *o, int dirfd, const char *name)
+{
+	struct p9_qid q;
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	qid_of(&st, &q);
+	p9_put_qid(o, &q);
+	return 0;
+}
+
+/* Tread and Treaddir: @offset a file offset, and the bytes of data the
+ * reply has room for (count[4] first) in *@count, at most what was asked. */
+static int read_room(const struct p9_out *o, uint64_t offset, size_t *count)
+{
+	size_t room = o->cap - o->off;
+
+	if (offset > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	if (room < 4)
+		return -ENOBUFS;
+	if (*count > room - 4)
+		*count = room - 4;
+	return 0;
+}
+
 /* Protocol open flags to host ones: access, append, truncate, sync;
  * never O_DIRECT (alignment), O_NOATIME (EPERM unless owner), O_ASYNC. */
 static int host_flags(uint32_t fl)
@@ -595,9 +644,7 @@ static int op_lcreate(struct p9_server *s, const struct p9_tmsg *t,
 	struct stat st;
 	int fd, flags, ret;
 
-	ret = dir_fid(s, t->u.lcreate.fid, &d);
-	if (!ret)
-		ret = name_of(&t->u.lcreate.name, name);
+	ret = dir_and_name(s, t->u.lcreate.fid, &t->u.lcreate.name, &d, name);
 	if (ret)
 		return ret;
 	if (d->open_fd >= 0)
@@ -652,21 +699,16 @@ static int op_lcreate(struct p9_server *s, const struct p9_tmsg *t,
 static int op_read(struct p9_server *s, const struct p9_tmsg *t,
 		   struct p9_out *o)
 {
-	struct p9_fid *f = fid_get(s, t->u.read.fid);
-	size_t room = o->cap - o->off, count = t->u.read.count;
+	struct p9_fid *f;
+	size_t count = t->u.read.count;
 	uint8_t *data;
 	ssize_t n;
+	int ret = open_fid(s, t->u.read.fid, &f);
 
-	if (!f)
-		return -EBADF;
-	if (f->open_fd < 0)
-		return -EBADF;
-	if (t->u.read.offset > (uint64_t)INT64_MAX)
-		return -EINVAL;
-	if (room < 4)
-		return -ENOBUFS;
-	if (count > room - 4)
-		count = room - 4;
+	if (!ret)
+		ret = read_room(o, t->u.read.offset, &count);
+	if (ret)
+		return ret;
 	p9_put_u32(o, 0);
 	data = o->p + o->off;
 	n = pread(f->open_fd, data, count, (off_t)t->u.read.offset);
@@ -713,22 +755,19 @@ struct linux_dirent64 {
 static int op_readdir(struct p9_server *s, const struct p9_tmsg *t,
 		      struct p9_out *o)
 {
-	struct p9_fid *f = fid_get(s, t->u.read.fid);
-	size_t room = o->cap - o->off, count = t->u.read.count, used = 0;
+	struct p9_fid *f;
+	size_t count = t->u.read.count, used = 0;
 	uint8_t *countp;
 	char buf[8192] __attribute__((aligned(8)));
 	bool full = false;
+	int ret = open_fid(s, t->u.read.fid, &f);
 
-	if (!f)
-		return -EBADF;
-	if (f->open_fd < 0 || !S_ISDIR(f->type))
-		return -EBADF;
-	if (t->u.read.offset > (uint64_t)INT64_MAX)
-		return -EINVAL;
-	if (room < 4)
-		return -ENOBUFS;
-	if (count > room - 4)
-		count = room - 4;
+	if (!ret && !S_ISDIR(f->type))
+		ret = -EBADF;
+	if (!ret)
+		ret = read_room(o, t->u.read.offset, &count);
+	if (ret)
+		return ret;
 	if (lseek(f->open_fd, (off_t)t->u.read.offset, SEEK_SET) < 0)
 		return -errno;
 	countp = p9_put_reserve(o, 4);
@@ -774,24 +813,16 @@ static int op_mkdir(struct p9_server *s, const struct p9_tmsg *t,
 {
 	char name[NAME_MAX + 1];
 	struct p9_fid *d;
-	struct p9_qid q;
-	struct stat st;
 	int ret;
 
-	ret = dir_fid(s, t->u.mkdir.dfid, &d);
-	if (!ret)
-		ret = name_of(&t->u.mkdir.name, name);
+	ret = dir_and_name(s, t->u.mkdir.dfid, &t->u.mkdir.name, &d, name);
 	if (ret)
 		return ret;
 	if (s->read_only)
 		return -EROFS;
 	if (mkdirat(d->fd, name, t->u.mkdir.mode & 07777))
 		return -errno;
-	if (fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW))
-		return -errno;
-	qid_of(&st, &q);
-	p9_put_qid(o, &q);
-	return 0;
+	return put_qid_at(o, d->fd, name);
 }
 
 static int op_symlink(struct p9_server *s, const struct p9_tmsg *t,
@@ -799,13 +830,9 @@ static int op_symlink(struct p9_server *s, const struct p9_tmsg *t,
 {
 	char name[NAME_MAX + 1], *target;
 	struct p9_fid *d;
-	struct p9_qid q;
-	struct stat st;
 	int ret;
 
-	ret = dir_fid(s, t->u.symlink.dfid, &d);
-	if (!ret)
-		ret = name_of(&t->u.symlink.name, name);
+	ret = dir_and_name(s, t->u.symlink.dfid, &t->u.symlink.name, &d, name);
 	if (ret)
 		return ret;
 	if (s->read_only)
@@ -820,13 +847,7 @@ static int op_symlink(struct p9_server *s, const struct p9_tmsg *t,
 		return -ENOMEM;
 	ret = symlinkat(target, d->fd, name) ? -errno : 0;
 	free(target);
-	if (ret)
-		return ret;
-	if (fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW))
-		return -errno;
-	qid_of(&st, &q);
-	p9_put_qid(o, &q);
-	return 0;
+	return ret ? ret : put_qid_at(o, d->fd, name);
 }
 
 static int op_readlink(struct p9_server *s, const struct p9_tmsg *t,
@@ -855,9 +876,7 @@ static int op_link(struct p9_server *s, const struct p9_tmsg *t,
 	int ret;
 
 	(void)o;
-	ret = dir_fid(s, t->u.link.dfid, &d);
-	if (!ret)
-		ret = name_of(&t->u.link.name, name);
+	ret = dir_and_name(s, t->u.link.dfid, &t->u.link.name, &d, name);
 	if (ret)
 		return ret;
 	f = fid_get(s, t->u.link.fid);
@@ -888,9 +907,8 @@ static int op_unlinkat(struct p9_server *s, const struct p9_tmsg *t,
 	int ret;
 
 	(void)o;
-	ret = dir_fid(s, t->u.unlinkat.dfid, &d);
-	if (!ret)
-		ret = name_of(&t->u.unlinkat.name, name);
+	ret = dir_and_name(s, t->u.unlinkat.dfid, &t->u.unlinkat.name, &d,
+			   name);
 	if (ret)
 		return ret;
 	if (s->read_only)
@@ -952,13 +970,12 @@ static int op_statfs(struct p9_server *s, const struct p9_tmsg *t,
 static int op_fsync(struct p9_server *s, const struct p9_tmsg *t,
 		    struct p9_out *o)
 {
-	struct p9_fid *f = fid_get(s, t->u.fid.fid);
+	struct p9_fid *f;
+	int ret = open_fid(s, t->u.fid.fid, &f);
 
 	(void)o;
-	if (!f)
-		return -EBADF;
-	if (f->open_fd < 0)
-		return -EBADF;
+	if (ret)
+		return ret;
 	if (t->u.fid.datasync ? fdatasync(f->open_fd) : fsync(f->open_fd))
 		return -errno;
 	return 0;
@@ -1023,9 +1040,7 @@ static int op_rename(struct p9_server *s, const struct p9_tmsg *t,
 	(void)o;
 	if (!f)
 		return -EBADF;
-	ret = dir_fid(s, t->u.rename.dfid, &d);
-	if (!ret)
-		ret = name_of(&t->u.rename.name, name);
+	ret = dir_and_name(s, t->u.rename.dfid, &t->u.rename.name, &d, name);
 	if (ret)
 		return ret;
 	if (s->read_only)

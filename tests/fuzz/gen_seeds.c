@@ -488,6 +488,48 @@ static void p9_seeds(void)
 	p9_put("lying_sizes");
 }
 
+/* ---- modules.dep seeds: modules.dep, then NUL and modules.builtin ---- */
+
+static void modules_seed(const char *name, const char *dep, const char *builtin)
+{
+	char buf[2048];
+	size_t n = strlen(dep);
+
+	memcpy(buf, dep, n);
+	if (builtin) {
+		buf[n++] = '\0';
+		memcpy(buf + n, builtin, strlen(builtin));
+		n += strlen(builtin);
+	}
+	put("fuzz_modules_dep", name, buf, n);
+}
+
+static void modules_seeds(void)
+{
+	static const char debian[] =
+		"kernel/drivers/virtio/virtio_mmio.ko:\n"
+		"kernel/net/9p/9pnet_virtio.ko.xz: kernel/net/9p/9pnet.ko.xz\n"
+		"kernel/fs/9p/9p.ko.xz: kernel/fs/netfs/netfs.ko.xz "
+		"kernel/net/9p/9pnet.ko.xz kernel/fs/fscache/fscache.ko.xz\n"
+		"kernel/fs/fscache/fscache.ko.xz: kernel/fs/netfs/netfs.ko.xz\n"
+		"kernel/fs/netfs/netfs.ko.xz:\n"
+		"kernel/net/9p/9pnet.ko.xz:\n"
+		"kernel/fs/overlayfs/overlay.ko.xz:\n";
+
+	modules_seed("debian", debian, NULL);
+	modules_seed("debian_builtin", debian,
+		     "kernel/drivers/virtio/virtio_mmio.ko\n"
+		     "kernel/fs/overlayfs/overlay.ko\n");
+	modules_seed("all_builtin", "",
+		     "kernel/drivers/virtio/virtio_mmio.ko\n"
+		     "kernel/net/9p/9pnet_virtio.ko\nkernel/fs/9p/9p.ko\n"
+		     "kernel/fs/overlayfs/overlay.ko\n");
+	modules_seed("loop", "virtio_mmio.ko: 9p.ko\n9p.ko: virtio-mmio.ko\n",
+		     NULL);
+	modules_seed("missing_dep", "kernel/virtio_mmio.ko: kernel/nosuch.ko\n",
+		     NULL);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -497,6 +539,7 @@ int main(int argc, char **argv)
 	outdir = argv[1];
 	virtq_seeds();
 	p9_seeds();
+	modules_seeds();
 
 	bzimage_seed("bzimage_2_15", 4, 0x020f, 8192);
 	bzimage_seed("bzimage_2_12", 1, 0x020c, 4096);

@@ -11,56 +11,47 @@
 #include "util.h"
 #include "virtio/p9_proto.h"
 
+/* A T-message under construction, written by the server's own encoder
+ * (p9_proto.c's p9_put_*: the same wire format both ways). */
 struct p9c {
 	uint8_t buf[1 << 16];
-	size_t off;
+	struct p9_out o;
 };
 
 static inline void p9c_u8(struct p9c *c, uint8_t v)
 {
-	c->buf[c->off++] = v;
+	p9_put_u8(&c->o, v);
 }
 
 static inline void p9c_u16(struct p9c *c, uint16_t v)
 {
-	le_put(c->buf + c->off, 2, v);
-	c->off += 2;
+	p9_put_u16(&c->o, v);
 }
 
 static inline void p9c_u32(struct p9c *c, uint32_t v)
 {
-	le_put(c->buf + c->off, 4, v);
-	c->off += 4;
+	p9_put_u32(&c->o, v);
 }
 
 static inline void p9c_u64(struct p9c *c, uint64_t v)
 {
-	le_put(c->buf + c->off, 8, v);
-	c->off += 8;
+	p9_put_u64(&c->o, v);
 }
 
 static inline void p9c_str(struct p9c *c, const char *s)
 {
-	size_t n = strlen(s);
-
-	p9c_u16(c, (uint16_t)n);
-	memcpy(c->buf + c->off, s, n);
-	c->off += n;
+	p9_put_str(&c->o, s, strlen(s));
 }
 
 static inline void p9c_begin(struct p9c *c, uint8_t type, uint16_t tag)
 {
-	c->off = 0;
-	p9c_u32(c, 0);
-	p9c_u8(c, type);
-	p9c_u16(c, tag);
+	p9_out_begin(&c->o, c->buf, sizeof(c->buf), type, tag);
 }
 
-/* Write the size field; the message's length. */
+/* Write the size field; the message's length (0: it overflowed buf). */
 static inline size_t p9c_end(struct p9c *c)
 {
-	le_put(c->buf, 4, c->off);
-	return c->off;
+	return p9_out_finish(&c->o);
 }
 
 /* ---- whole messages ---- */
@@ -143,8 +134,7 @@ static inline size_t p9c_write(struct p9c *c, uint32_t fid, uint64_t off,
 	p9c_u32(c, fid);
 	p9c_u64(c, off);
 	p9c_u32(c, count);
-	memcpy(c->buf + c->off, data, count);
-	c->off += count;
+	p9_put_bytes(&c->o, data, count);
 	return p9c_end(c);
 }
 

@@ -1,7 +1,8 @@
 /*
  * kvm.c on plain fds: errors come back as negative errnos (a file that is
- * not KVM, a closed fd), and, where /dev/kvm is usable, a VM is made, its
- * interrupt lines driven and its IOAPIC read.
+ * not KVM, a closed fd), a capability table is checked as it says, and, where
+ * /dev/kvm is usable, a VM is made, its interrupt lines driven and its IOAPIC
+ * read.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,42 @@ START_TEST(not_kvm)
 	ck_assert_int_lt(kvm_vcpu_mmap_size(fd), 0);
 	close(fd);
 	ck_assert_int_eq(kvm_irq_line(-1, 4, 1), -EBADF);
+}
+END_TEST
+
+/* A capability table: the first required one lacking fails, named;
+ * optional ones only show in the mask. /dev/null has none of them. */
+START_TEST(check_caps_table)
+{
+	static const struct kvm_cap optional[] = {
+		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD", false },
+		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", false },
+	};
+	static const struct kvm_cap mixed[] = {
+		{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD", false },
+		{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", true },
+		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP", true },
+	};
+	uint64_t have = ~0ULL;
+	char err[256] = "";
+	int fd = open("/dev/null", O_RDWR), kvm;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(
+		kvm_check_caps(fd, optional, 2, &have, err, sizeof(err)), 0);
+	ck_assert_uint_eq(have, 0);
+	ck_assert_str_eq(err, "");
+	ck_assert_int_eq(kvm_check_caps(fd, mixed, 3, NULL, err, sizeof(err)),
+			 -ENODEV);
+	ck_assert_str_eq(
+		err, "/dev/kvm lacks required capability KVM_CAP_IOEVENTFD");
+	close(fd);
+	if (kvm_open(&kvm, err, sizeof(err)))
+		return; /* no usable /dev/kvm: the rest needs one */
+	ck_assert_int_eq(
+		kvm_check_caps(kvm, optional, 2, &have, err, sizeof(err)), 0);
+	ck_assert_uint_eq(have, 3); /* kvm_open() checked both */
+	close(kvm);
 }
 END_TEST
 
@@ -95,6 +132,7 @@ int main(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, not_kvm);
+	tcase_add_test(tc, check_caps_table);
 	tcase_add_test(tc, hw_virt_matches_cpuinfo);
 	tcase_add_test(tc, a_vm);
 	suite_add_tcase(s, tc);

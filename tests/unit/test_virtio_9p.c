@@ -277,7 +277,7 @@ START_TEST(version_and_msize)
 	/* A message larger than msize. */
 	p9c_begin(&c, P9_TCLUNK, 1);
 	p9c_u32(&c, 0);
-	c.off = 9000;
+	c.o.off = 9000;
 	expect_err(p9c_end(&c), EMSGSIZE);
 	/* A read never overflows the room given, nor msize. */
 	ck_assert_uint_eq(walk(1, "hello.txt"), 1);
