@@ -144,18 +144,14 @@ def run_vsock(a, vmm, rnd):
     first = sink.stdout.readline().decode()
     if not first.startswith("VSOCKBENCH-LISTENING"):
         sys.exit(f"net: the vsock sink did not start: {first}")
-    vm = subprocess.Popen(cmd(a, vmm), stdin=subprocess.DEVNULL,
+    vm_cmd = cmd(a, vmm)
+    vm = subprocess.Popen(vm_cmd, stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     t0 = time.monotonic()
     src = subprocess.run(py + ["source", addr, "5000", str(a.size)],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          timeout=a.timeout)
-    try:
-        out = vm.communicate(timeout=a.timeout)[0].decode(errors="replace")
-        rc = vm.returncode
-    except subprocess.TimeoutExpired:
-        vm.kill()
-        out, rc = vm.communicate()[0].decode(errors="replace"), "timeout"
+    out, rc = vmm_lib.finish(vm, vm_cmd, a.timeout)
     wall = time.monotonic() - t0
     if sink.poll() is None:
         sink.kill()

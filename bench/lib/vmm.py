@@ -2,6 +2,8 @@
 two VMMs' command lines (same kernel, initramfs, memory, vCPUs (one unless
 asked), the same guest command line), their exit statuses for the scenario's test_exit 3, one
 timed run, and the interleaved series."""
+import os
+import signal
 import subprocess
 import time
 
@@ -37,16 +39,32 @@ def qemu_cmd(kernel, initrd, devices, cpus=1, memory=MEMORY,
             *devices, "-device", "isa-debug-exit,iobase=0xf4,iosize=1"]
 
 
+def finish(p, cmd, timeout):
+    """Wait for the VMM @p (started as @cmd, output piped): (output, status
+    or "timeout"). A kvmlite still running at @timeout is asked for its
+    state dump (SIGUSR1: "kvmlite: dump: " lines, kept in the output)
+    before it is killed, so that a stalled run says where each vCPU and
+    queue was."""
+    try:
+        out, rc = p.communicate(timeout=timeout)[0], p.returncode
+    except subprocess.TimeoutExpired:
+        if os.path.basename(cmd[0]) == "kvmlite":
+            p.send_signal(signal.SIGUSR1)
+            try:
+                p.communicate(timeout=3)
+            except subprocess.TimeoutExpired:
+                pass
+        p.kill()
+        out, rc = p.communicate()[0], "timeout"
+    return out.decode(errors="replace"), rc
+
+
 def run(cmd, timeout):
     """Run a VMM to its end: (console output, status or "timeout", wall s)."""
     t0 = time.monotonic()
-    try:
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=timeout)
-        out, rc = p.stdout.decode(errors="replace"), p.returncode
-    except subprocess.TimeoutExpired as e:
-        out, rc = (e.stdout or b"").decode(errors="replace"), "timeout"
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out, rc = finish(p, cmd, timeout)
     return out, rc, time.monotonic() - t0
 
 
