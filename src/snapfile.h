@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #define SNAP_MAGIC "KVMLSNAP"
-#define SNAP_FORMAT 2
+#define SNAP_FORMAT 3 /* 3: the UART's held transmit FIFO */
 #define SNAP_HEADER_BYTES 64
 #define SNAP_VERSION_BYTES 16
 #define SNAP_ID_BYTES 16

@@ -113,11 +113,17 @@ static uint8_t rx_pop(struct serial8250 *s)
 	return c;
 }
 
+/* How many bytes the transmit side holds: the FIFO, or THR alone. */
+static unsigned int tx_room(const struct serial8250 *s)
+{
+	return (s->fcr & U8250_FCR_ENABLE_FIFO) ? SERIAL8250_TX_FIFO_SIZE : 1;
+}
+
 static uint8_t lsr_locked(const struct serial8250 *s)
 {
 	uint8_t lsr = s->lsr_err;
 
-	if (!s->thr_full)
+	if (!s->tx_count)
 		lsr |= U8250_LSR_THRE | U8250_LSR_TEMT;
 	if (s->rx_count)
 		lsr |= U8250_LSR_DR;
@@ -174,7 +180,7 @@ static bool reg_write_locked(struct serial8250 *s, uint64_t offset, uint8_t v)
 			s->dll = v;
 			return false;
 		}
-		if (s->thr_full) {
+		if (s->tx_count >= tx_room(s)) {
 			s->tx_overruns++; /* the guest did not wait for THRE */
 			return false;
 		}
@@ -184,9 +190,12 @@ static bool reg_write_locked(struct serial8250 *s, uint64_t offset, uint8_t v)
 				s->lsr_err |= U8250_LSR_OE;
 			return false;
 		}
-		if (s->gate && !s->gate(s->gate_opaque, v)) {
-			s->thr_full = true;
-			s->thr = v;
+		/* Behind held bytes, or refused: it waits in the FIFO. */
+		if (s->tx_count || (s->gate && !s->gate(s->gate_opaque, v))) {
+			s->tx_buf[(s->tx_head + s->tx_count) %
+				  SERIAL8250_TX_FIFO_SIZE] = v;
+			s->tx_count++;
+			s->thr_ipending = false; /* until the FIFO empties */
 			return false;
 		}
 		/* Transmitted at once: THR empty again, THRI pending. */
@@ -205,7 +214,7 @@ static bool reg_write_locked(struct serial8250 *s, uint64_t offset, uint8_t v)
 		 */
 		if (changed & U8250_IER_THRI)
 			s->thr_ipending =
-				(s->ier & U8250_IER_THRI) && !s->thr_full;
+				(s->ier & U8250_IER_THRI) && !s->tx_count;
 		return false;
 	case U8250_FCR:
 		/* Toggling the FIFO enable resets both FIFOs. */
@@ -213,10 +222,11 @@ static bool reg_write_locked(struct serial8250 *s, uint64_t offset, uint8_t v)
 			v |= U8250_FCR_CLEAR_RCVR | U8250_FCR_CLEAR_XMIT;
 		if (v & U8250_FCR_CLEAR_RCVR)
 			rx_clear(s);
-		/* CLEAR_XMIT: only a held byte is buffered on that side. */
-		if ((v & U8250_FCR_CLEAR_XMIT) && s->thr_full) {
-			s->thr_full = false;
-			s->tx_overruns++;
+		/* CLEAR_XMIT: only held bytes are buffered on that side. */
+		if ((v & U8250_FCR_CLEAR_XMIT) && s->tx_count) {
+			s->tx_overruns += s->tx_count;
+			s->tx_count = 0;
+			s->tx_epoch++;
 			s->thr_ipending = true;
 		}
 		s->fcr = v & (U8250_FCR_ENABLE_FIFO | U8250_FCR_DMA_SELECT |
@@ -343,22 +353,28 @@ void serial8250_set_tx_gate(struct serial8250 *s, serial_tx_gate_fn gate,
 
 void serial8250_tx_ready(struct serial8250 *s)
 {
+	uint32_t epoch;
 	uint8_t c;
 
 	pthread_mutex_lock(&s->lock);
-	if (!s->thr_full || (s->gate && !s->gate(s->gate_opaque, s->thr))) {
+	while (s->tx_count &&
+	       (!s->gate || s->gate(s->gate_opaque, s->tx_buf[s->tx_head]))) {
+		c = s->tx_buf[s->tx_head];
+		epoch = s->tx_epoch;
 		pthread_mutex_unlock(&s->lock);
-		return;
+		/* Still in the FIFO: a vCPU's new bytes queue behind it. */
+		if (s->out)
+			s->out(s->out_opaque, &c, 1);
+		pthread_mutex_lock(&s->lock);
+		if (epoch != s->tx_epoch)
+			break; /* the guest cleared the FIFO meanwhile */
+		s->tx_head = (s->tx_head + 1) % SERIAL8250_TX_FIFO_SIZE;
+		s->tx_count--;
+		if (!s->tx_count) {
+			s->thr_ipending = true;
+			update_irq_locked(s);
+		}
 	}
-	c = s->thr;
-	pthread_mutex_unlock(&s->lock);
-	/* THRE still reads clear: no vCPU emits meanwhile, order holds. */
-	if (s->out)
-		s->out(s->out_opaque, &c, 1);
-	pthread_mutex_lock(&s->lock);
-	s->thr_full = false;
-	s->thr_ipending = true;
-	update_irq_locked(s);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -381,9 +397,9 @@ void serial8250_dump(struct serial8250 *s, struct dumpbuf *b)
 	dumpbuf_printf(b,
 		       " ier=0x%02x iir=0x%02x lsr=0x%02x lcr=0x%02x "
 		       "mcr=0x%02x msr=0x%02x rx_queued=%zu irq=%d "
-		       "thr_full=%d tx_overruns=%llu",
+		       "tx_held=%u tx_overruns=%llu",
 		       s->ier, iir_locked(s), lsr_locked(s), s->lcr, s->mcr,
-		       s->msr, s->rx_count, s->irq_level, s->thr_full,
+		       s->msr, s->rx_count, s->irq_level, s->tx_count,
 		       (unsigned long long)s->tx_overruns);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -401,8 +417,10 @@ void serial8250_save(struct serial8250 *s, struct snap_writer *w)
 	snap_put_u8(w, s->dll);
 	snap_put_u8(w, s->dlm);
 	snap_put_u8(w, s->thr_ipending);
-	snap_put_u8(w, s->thr_full);
-	snap_put_u8(w, s->thr);
+	snap_put_u8(w, s->tx_count);
+	for (unsigned int i = 0; i < s->tx_count; i++)
+		snap_put_u8(
+			w, s->tx_buf[(s->tx_head + i) % SERIAL8250_TX_FIFO_SIZE]);
 	snap_put_u32(w, (uint32_t)s->rx_count);
 	for (size_t i = 0; i < s->rx_count; i++)
 		snap_put_u8(
@@ -433,14 +451,16 @@ int serial8250_restore(struct serial8250 *s, struct snap_reader *r)
 	n.dll = snap_get_u8(r);
 	n.dlm = snap_get_u8(r);
 	n.thr_ipending = snap_get_u8(r);
-	n.thr_full = snap_get_u8(r);
-	n.thr = snap_get_u8(r);
+	n.tx_count = snap_get_u8(r);
+	if (n.tx_count > SERIAL8250_TX_FIFO_SIZE)
+		return -EINVAL;
+	snap_get_bytes(r, n.tx_buf, n.tx_count);
 	rx = snap_get_u32(r);
 	if (r->err || n.ier & ~0x0f || n.mcr & ~0x1f ||
 	    n.fcr & ~(U8250_FCR_ENABLE_FIFO | U8250_FCR_DMA_SELECT |
 		      U8250_FCR_TRIGGER_MASK) ||
 	    n.lsr_err & ~U8250_LSR_ERRORS || !is_bool(n.thr_ipending) ||
-	    !is_bool(n.thr_full) || rx > SERIAL8250_RX_FIFO_SIZE)
+	    n.tx_count > tx_room(&n) || rx > SERIAL8250_RX_FIFO_SIZE)
 		return -EINVAL;
 	snap_get_bytes(r, n.rx_buf, rx);
 	if (snap_reader_done(r))
@@ -457,8 +477,10 @@ int serial8250_restore(struct serial8250 *s, struct snap_reader *r)
 	s->dll = n.dll;
 	s->dlm = n.dlm;
 	s->thr_ipending = n.thr_ipending;
-	s->thr_full = n.thr_full;
-	s->thr = n.thr;
+	memcpy(s->tx_buf, n.tx_buf, n.tx_count);
+	s->tx_head = 0;
+	s->tx_count = n.tx_count;
+	s->tx_epoch++;
 	s->rx_head = 0;
 	s->rx_count = rx;
 	memcpy(s->rx_buf, n.rx_buf, rx);

@@ -2,19 +2,24 @@
  * 16550A UART emulation (the guest's ttyS0 console).
  *
  * Eight byte-wide registers. Transmission is instantaneous unless a
- * transmit gate (serial8250_set_tx_gate) refuses the byte: then it stays in
- * the holding register, THRE and TEMT read clear, and the guest waits (for
- * THRI, or polling LSR) until serial8250_tx_ready() lets it go, as on a
- * line with flow control. A byte written while THR is full is lost and
- * counted (tx_overruns). Host input goes through a receive FIFO much deeper
- * than the hardware's 16 bytes so that pasted text is not lost.
+ * transmit gate (serial8250_set_tx_gate) refuses the byte: then it waits
+ * in the transmit FIFO (16 bytes with FCR's FIFO enable, else the one
+ * holding register), with every byte after it, THRE and TEMT read clear,
+ * and the guest waits (for THRI, or polling LSR) until
+ * serial8250_tx_ready() lets them go, as on a line with flow control.
+ * Linux's interrupt-driven transmit writes 16 bytes per THRI without
+ * looking at LSR, so the FIFO is what keeps a slow console reader from
+ * losing them. A byte written while the FIFO is full is lost and counted
+ * (tx_overruns). Host input goes through a receive FIFO much deeper than
+ * the hardware's 16 bytes so that pasted text is not lost.
  *
  * Locking: every entry point takes s->lock. The gate is called with the
  * lock held and must not block or call back. The output callback is called
  * WITHOUT the lock held (so a slow console never blocks host input), for
  * each byte the gate let through, from the vCPU thread doing the THR write
- * or from the thread calling serial8250_tx_ready() (while THRE still reads
- * clear, so never alongside a vCPU's); it must not call back into the
+ * or from the thread calling serial8250_tx_ready() (while the byte is
+ * still in the FIFO, so THRE reads clear and a vCPU's bytes queue behind
+ * it: never alongside a vCPU's); it must not call back into the
  * device. Byte order is preserved for any guest that serialises its own
  * UART accesses (Linux does, under the port lock). The interrupt line is
  * driven with the lock held, only on level changes.
@@ -94,6 +99,8 @@
 
 /* Host input FIFO depth (bytes). */
 #define SERIAL8250_RX_FIFO_SIZE 4096
+/* The 16550A's transmit FIFO (bytes). */
+#define SERIAL8250_TX_FIFO_SIZE 16
 
 typedef void (*serial_out_fn)(void *opaque, const uint8_t *buf, size_t len);
 /* True: the byte may go now; false: hold it (see above). */
@@ -111,9 +118,11 @@ struct serial8250 {
 	uint8_t dlm;
 	bool thr_ipending; /* THRI condition, consumed by reading IIR */
 	int irq_level;	   /* last level driven on irq */
-	bool thr_full;	   /* the gate holds thr */
-	uint8_t thr;
-	uint64_t tx_overruns; /* bytes written while THR was full */
+	/* Bytes the gate held, oldest at tx_head; THRE is tx_count == 0. */
+	uint8_t tx_buf[SERIAL8250_TX_FIFO_SIZE];
+	uint8_t tx_head, tx_count;
+	uint32_t tx_epoch;    /* bumped when the FIFO is cleared */
+	uint64_t tx_overruns; /* bytes written while the FIFO was full */
 
 	pthread_mutex_t lock;
 	struct irq_line irq;

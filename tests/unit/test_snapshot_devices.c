@@ -150,12 +150,69 @@ START_TEST(uart_roundtrip)
 	/* A FIFO longer than the UART's. */
 	r = reader(&s);
 	memcpy(buf, r.p, r.len);
-	le_put(buf + 12, 4, SERIAL8250_RX_FIFO_SIZE + 1);
+	le_put(buf + 11, 4, SERIAL8250_RX_FIFO_SIZE + 1);
 	r.p = buf;
 	ck_assert_int_eq(serial8250_restore(b, &r), -EINVAL);
 	/* A short section. */
 	r = reader(&s);
 	r.len -= 1;
+	ck_assert_int_eq(serial8250_restore(b, &r), -EINVAL);
+	snapfile_free(&s.f);
+	serial8250_destroy(a);
+	serial8250_destroy(b);
+	free(a);
+	free(b);
+}
+END_TEST
+
+static bool refuse_all(void *opaque, uint8_t byte)
+{
+	(void)opaque;
+	(void)byte;
+	return false;
+}
+
+static void collect(void *opaque, const uint8_t *buf, size_t len)
+{
+	char *out = opaque;
+
+	strncat(out, (const char *)buf, len);
+}
+
+/* Bytes a full console held in the transmit FIFO are in the snapshot and
+ * go, in order, once the restored UART may send. */
+START_TEST(uart_held_tx_roundtrip)
+{
+	struct irq_line irq = { record_irq, NULL, 4 };
+	struct serial8250 *a = calloc(1, sizeof(*a)),
+			  *b = calloc(1, sizeof(*b));
+	char out[32] = "";
+	struct saved s;
+	struct snap_reader r;
+	uint8_t buf[8192];
+
+	ck_assert_int_eq(serial8250_init(a, &irq, NULL, NULL), 0);
+	serial8250_set_tx_gate(a, refuse_all, NULL);
+	uart_wr(a, U8250_FCR, U8250_FCR_ENABLE_FIFO);
+	for (int i = 0; i < 5; i++)
+		uart_wr(a, U8250_TX, (uint8_t)"held!"[i]);
+	ck_assert_uint_eq(uart_rd(a, U8250_LSR) & U8250_LSR_THRE, 0);
+	save_section(&s, save_uart, a);
+
+	ck_assert_int_eq(serial8250_init(b, &irq, collect, out), 0);
+	r = reader(&s);
+	ck_assert_int_eq(serial8250_restore(b, &r), 0);
+	ck_assert_uint_eq(uart_rd(b, U8250_LSR) & U8250_LSR_THRE, 0);
+	serial8250_tx_ready(b);
+	ck_assert_str_eq(out, "held!");
+	ck_assert_uint_eq(uart_rd(b, U8250_LSR) & U8250_LSR_THRE,
+			  U8250_LSR_THRE);
+
+	/* More held bytes than the FIFO holds: refused. */
+	r = reader(&s);
+	memcpy(buf, r.p, r.len);
+	buf[10] = SERIAL8250_TX_FIFO_SIZE + 1;
+	r.p = buf;
 	ck_assert_int_eq(serial8250_restore(b, &r), -EINVAL);
 	snapfile_free(&s.f);
 	serial8250_destroy(a);
@@ -613,6 +670,7 @@ int main(void)
 	TCase *tq = tcase_create("virtio");
 
 	tcase_add_test(tc, uart_roundtrip);
+	tcase_add_test(tc, uart_held_tx_roundtrip);
 	tcase_add_test(tc, rtc_roundtrip);
 	tcase_add_test(tc, i8042_roundtrip);
 	tcase_add_test(tc, platform_ports);
