@@ -35,9 +35,17 @@
 #define NET_RX_BUF_BYTES (VIRTIO_NET_HDR_BYTES + VIRTIO_NET_MAX_FRAME)
 /* readv() takes at most UIO_MAXIOV (1024) iovecs. */
 #define NET_RX_IOV_MAX 1024
-/* A stream's frames: each behind its 32-bit big-endian length. */
+/* A stream's frames: each behind its 32-bit big-endian length. One read()
+ * takes up to NET_STREAM_BUF bytes, many frames at once (passt writes
+ * bursts of them); NET_STREAM_HEADROOM bytes before the buffer let the
+ * vnet header of the first frame take the place of its length and of the
+ * 8 bytes before it (of a frame already delivered, or the headroom), so
+ * frames go from the buffer to the guest's chains in one copy. */
 #define NET_STREAM_LEN_BYTES 4
-#define NET_STREAM_BUF (2 * (NET_STREAM_LEN_BYTES + VIRTIO_NET_MAX_FRAME))
+#define NET_STREAM_BUF (1u << 20)
+#define NET_STREAM_HEADROOM (VIRTIO_NET_HDR_BYTES - NET_STREAM_LEN_BYTES)
+_Static_assert(NET_STREAM_BUF >= NET_STREAM_LEN_BYTES + VIRTIO_NET_MAX_FRAME,
+	       "a stream buffer holds the largest frame");
 
 struct rx_used {
 	uint16_t head;
@@ -62,16 +70,18 @@ struct virtio_net {
 	bool rx_wait;	  /* out of rx buffers: wait for an rx kick */
 	bool tx_wait;	  /* tx_chain waits for the TAP to take it */
 	bool tap_dead;	  /* the TAP read EOF or a fatal error */
-	uint32_t rx_len;  /* bytes of the frame in rx_buf, header included */
+	uint32_t rx_len;  /* bytes of the frame at rx_frame, header included */
 	uint16_t rx_seen; /* avail index up to which the ring ran dry */
 	uint8_t *rx_buf;  /* NET_RX_BUF_BYTES */
+	uint8_t *rx_frame; /* the waiting frame: rx_buf, or in sbuf */
 	struct virtq_chain rx_chain;
 	struct virtq_chain tx_chain;
 	struct rx_used rx_used[VIRTQ_MAX_SIZE];
 	struct iovec rx_iov[NET_RX_IOV_MAX]; /* rx_direct()'s gathered chains */
 	/* Stream only: bytes received (s_len from s_off) and the unsent
-	 * tail of the last frame sent, both under the lock. */
-	uint8_t *sbuf;
+	 * tail of the last frame sent, both under the lock. sbuf is
+	 * NET_STREAM_HEADROOM bytes into sbuf_mem. */
+	uint8_t *sbuf_mem, *sbuf;
 	uint32_t s_len, s_off;
 	uint8_t *tx_rest;
 	uint32_t tx_rest_len, tx_rest_off;
@@ -291,7 +301,7 @@ static bool rx_chain_ok(const struct virtq_chain *c, uint32_t min_len)
 }
 
 /*
- * Deliver the frame in n->rx_buf. 1: delivered or dropped (n->rx_len is
+ * Deliver the frame at n->rx_frame. 1: delivered or dropped (n->rx_len is
  * then 0), 0: not enough buffers yet, -errno: malformed ring or chain.
  */
 static int rx_deliver(struct virtio_net *n, struct virtq *q,
@@ -320,8 +330,8 @@ static int rx_deliver(struct virtio_net *n, struct virtq *q,
 			n->rx_len = 0;
 			return 1;
 		}
-		fix_hdr(n, n->rx_buf, 1, n->rx_buf + 10, n->rx_buf + 11);
-		iov_from_buf(c->iov, c->nr_in, 0, n->rx_buf, len);
+		fix_hdr(n, n->rx_frame, 1, n->rx_frame + 10, n->rx_frame + 11);
+		iov_from_buf(c->iov, c->nr_in, 0, n->rx_frame, len);
 		virtq_push(q, c->head, len);
 		goto delivered;
 	}
@@ -353,7 +363,7 @@ static int rx_deliver(struct virtio_net *n, struct virtq *q,
 			goto bad_chain;
 		}
 		take = len - off < c->in_len ? len - off : c->in_len;
-		iov_from_buf(c->iov, c->nr_in, 0, n->rx_buf + off, take);
+		iov_from_buf(c->iov, c->nr_in, 0, n->rx_frame + off, take);
 		if (!count) {
 			flags = iov_byte(c->iov, c->nr_in, 0);
 			nb_lo = iov_byte(c->iov, c->nr_in, 10);
@@ -454,8 +464,9 @@ static int rx_direct(struct virtio_net *n, struct virtq *q,
 }
 
 /*
- * The next whole frame of the stream into n->rx_buf, behind a zeroed
- * header but for DATA_VALID in flags when the driver negotiated
+ * The next whole frame of the stream, where it lies in n->sbuf, behind a
+ * zeroed header written over its length and the bytes before it (see
+ * NET_STREAM_BUF) but for DATA_VALID in flags when the driver negotiated
  * GUEST_CSUM (passt computed the frame's checksums; without GUEST_CSUM
  * flags MUST be 0, and fix_hdr() would clear it anyway). 1: there
  * (n->rx_len set), 0: the socket has no more now, -1: the stream ended
@@ -478,12 +489,13 @@ static int stream_frame(struct virtio_net *n)
 				return -1;
 			}
 			if (n->s_len >= NET_STREAM_LEN_BYTES + len) {
-				memset(n->rx_buf, 0, VIRTIO_NET_HDR_BYTES);
+				uint8_t *h = n->sbuf + n->s_off -
+					     NET_STREAM_HEADROOM;
+
+				memset(h, 0, VIRTIO_NET_HDR_BYTES);
 				if (n->guest_csum)
-					n->rx_buf[0] =
-						VIRTIO_NET_HDR_F_DATA_VALID;
-				memcpy(n->rx_buf + VIRTIO_NET_HDR_BYTES,
-				       p + NET_STREAM_LEN_BYTES, len);
+					h[0] = VIRTIO_NET_HDR_F_DATA_VALID;
+				n->rx_frame = h;
 				n->rx_len = VIRTIO_NET_HDR_BYTES + len;
 				n->s_off += NET_STREAM_LEN_BYTES + len;
 				n->s_len -= NET_STREAM_LEN_BYTES + len;
@@ -508,6 +520,7 @@ static int stream_frame(struct virtio_net *n)
 			n->tap_dead = true;
 			return -1;
 		}
+		STAT_ADD(n, rx_stream_reads, 1);
 		n->s_len += (uint32_t)r;
 	}
 }
@@ -563,6 +576,7 @@ static int rx_process(struct virtio_net *n, struct virtq *q,
 				done++;
 				continue;
 			}
+			n->rx_frame = n->rx_buf;
 			n->rx_len = (uint32_t)r;
 		}
 		ret = rx_deliver(n, q, m);
@@ -764,7 +778,7 @@ static int net_save(void *dev, struct snap_writer *w,
 	snap_put_u16(w, __atomic_load_n(&n->link_status, __ATOMIC_RELAXED));
 	snap_put_u16(w, n->rx_seen);
 	snap_put_u32(w, n->rx_len);
-	snap_put_bytes(w, n->rx_buf, n->rx_len);
+	snap_put_bytes(w, n->rx_frame, n->rx_len);
 	return 0;
 }
 
@@ -798,6 +812,7 @@ static int net_restore(void *dev, struct snap_reader *r, bool active,
 	n->rx_wait = false;
 	n->tx_wait = false;
 	n->rx_len = rx_len;
+	n->rx_frame = n->rx_buf;
 	n->rx_seen = rx_seen;
 	__atomic_store_n(&n->link_status, link, __ATOMIC_SEQ_CST);
 	ret = 0;
@@ -938,8 +953,11 @@ int virtio_net_create(struct virtio_net **out,
 	if (ret)
 		goto err_free;
 	n->rx_buf = malloc(NET_RX_BUF_BYTES);
+	n->rx_frame = n->rx_buf;
 	if (n->stream) {
-		n->sbuf = malloc(NET_STREAM_BUF);
+		n->sbuf_mem = malloc(NET_STREAM_HEADROOM + NET_STREAM_BUF);
+		n->sbuf = n->sbuf_mem ? n->sbuf_mem + NET_STREAM_HEADROOM
+				      : NULL;
 		n->tx_rest =
 			malloc(NET_STREAM_LEN_BYTES + VIRTIO_NET_MAX_FRAME);
 	}
@@ -998,7 +1016,7 @@ err_mutex:
 	pthread_mutex_destroy(&n->lock);
 err_free:
 	free(n->rx_buf);
-	free(n->sbuf);
+	free(n->sbuf_mem);
 	free(n->tx_rest);
 	free(n);
 	return ret;
@@ -1018,7 +1036,7 @@ void virtio_net_destroy(struct virtio_net *n)
 	pthread_mutex_destroy(&n->lock);
 	close(n->tap_fd);
 	free(n->rx_buf);
-	free(n->sbuf);
+	free(n->sbuf_mem);
 	free(n->tx_rest);
 	free(n);
 }

@@ -188,6 +188,7 @@ struct virtio_net_stats {
 					length 0 or over VIRTIO_NET_MAX_FRAME
 					(the stream is then given up) */
 	uint64_t interrupts;	     /* used-buffer interrupts raised */
+	uint64_t rx_stream_reads;    /* a stream's read() calls that got bytes */
 };
 
 struct virtio_net;

@@ -192,6 +192,30 @@ kl_modules_order() {
 	done
 }
 
+# kl_ko_unsigned KO OUT: copy the module KO to OUT without its appended
+# signature. The test host's kernel does not enforce signatures, but checks
+# any it finds: hashing and an RSA verify per module, which under TCG cost
+# about a second of every test host's start. (An unsigned module only
+# taints the kernel, "E".)
+kl_ko_unsigned() {
+	python3 - "$1" "$2" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+magic = b"~Module signature appended~\n"
+if data.endswith(magic):
+    # struct module_signature: algo, hash, id_type, signer_len, key_id_len,
+    # pad[3], __be32 sig_len; just before the magic.
+    info = data[-len(magic) - 12:-len(magic)]
+    signer_len, key_id_len = info[3], info[4]
+    (sig_len,) = struct.unpack(">I", info[8:12])
+    cut = len(magic) + 12 + sig_len + signer_len + key_id_len
+    if cut > len(data):
+        sys.exit(sys.argv[1] + ": bad module signature trailer")
+    data = data[:-cut]
+open(sys.argv[2], "wb").write(data)
+PY
+}
+
 # kl_cpio_dir DIR OUT: write DIR's contents as a newc cpio (owned by root).
 kl_cpio_dir() {
 	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort |

@@ -392,6 +392,80 @@ START_TEST(rx_bad_length)
 }
 END_TEST
 
+/* A burst of frames bigger than one frame's worth of buffer: one read()
+ * takes them all (the buffer holds NET_STREAM_BUF bytes), and each
+ * reaches the guest whole, its header in place of its length, also the
+ * frame left waiting for room each time the ring runs out. Sizes vary
+ * so frames span one to three 2 KiB buffers. */
+#define BURST 120
+static uint32_t burst_len(int i)
+{
+	return 60 + (uint32_t)(i * 397) % 4000;
+}
+
+START_TEST(rx_burst_one_read)
+{
+	static uint8_t in[BURST * (4 + 4060)];
+	size_t total = 0, off = 0;
+	int sz = 1 << 20, f = 0, posted = 0; /* buffers not yet used */
+
+	bring_up(1ULL << VIRTIO_NET_F_MRG_RXBUF |
+		 1ULL << VIRTIO_NET_F_GUEST_CSUM);
+	(void)setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	for (int i = 0; i < BURST; i++) {
+		be32(in + total, burst_len(i));
+		memset(in + total + 4, 'A' + i % 50, burst_len(i));
+		total += 4 + burst_len(i);
+	}
+	ck_assert_uint_gt(total, 2 * (4 + VIRTIO_NET_MAX_FRAME));
+	while (off < total) {
+		ssize_t w = write(sv[1], in + off, total - off);
+
+		ck_assert_int_gt(w, 0);
+		off += (size_t)w;
+	}
+	while (f < BURST) {
+		int got;
+
+		post_rx(QSIZE - posted);
+		posted = QSIZE;
+		got = virtio_net_process(net);
+		ck_assert_int_gt(got, 0);
+		for (int k = 0; k < got; k++, f++) {
+			uint8_t hdr[HDR], data[4060];
+			uint32_t len = burst_len(f), have = 0;
+			uint16_t nb = 0;
+
+			for (uint16_t b = 0; !b || b < nb; b++) {
+				struct virtq_used_elem e = virtio_drv_take_used(
+					&mem, &dq[VIRTIO_NET_RXQ]);
+				uint64_t gpa = RXBUF_GPA + 2048ULL * e.id;
+				uint32_t skip = b ? 0 : HDR;
+
+				posted--;
+
+				if (!b) {
+					gmem_read(&mem, gpa, hdr, HDR);
+					nb = (uint16_t)(hdr[10] | hdr[11] << 8);
+					ck_assert_uint_ge(nb, 1);
+				}
+				ck_assert_uint_le(have + e.len - skip, len);
+				gmem_read(&mem, gpa + skip, data + have,
+					  e.len - skip);
+				have += e.len - skip;
+			}
+			check_hdr(hdr, VIRTIO_NET_HDR_F_DATA_VALID, nb);
+			ck_assert_uint_eq(have, len);
+			for (uint32_t i = 0; i < len; i++)
+				ck_assert_uint_eq(data[i], 'A' + f % 50);
+		}
+	}
+	ck_assert_uint_eq(stats().rx_packets, BURST);
+	ck_assert_uint_eq(stats().rx_stream_reads, 1);
+	ck_assert_int_eq(virtio_net_process(net), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("virtio_net_stream");
@@ -406,6 +480,7 @@ int main(void)
 	tcase_add_test(tc, rx_data_valid_with_guest_csum);
 	tcase_add_test(tc, rx_no_data_valid_without_guest_csum);
 	tcase_add_test(tc, rx_waiting_frame_dropped_by_reset);
+	tcase_add_test(tc, rx_burst_one_read);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
