@@ -83,6 +83,7 @@ if stage "build (arm64, cross)" env KVMLITE_BUILD_DIR=build-arm64 tools/build.sh
 	# does.
 	if [[ ${KVMLITE_TEST_ARM64_BOOT:-0} == 1 ]]; then
 		stage "arm64 build: boots in the arm64 test host" tests/boot/arm64_boot.sh || true
+		stage "arm64 build: virtio-blk in the arm64 test host" tests/boot/arm64_blk.sh || true
 	else
 		echo "test.sh: NOTE: arm64 boots NOT RUN: some stall for minutes, not yet understood (issue 18); KVMLITE_TEST_ARM64_BOOT=1 runs them"
 	fi
