@@ -190,7 +190,10 @@ static int create_kvm_vm(struct kvmlite_vm *vm, char *err, size_t errlen)
 		if (ret)
 			return ret;
 	}
-	return arch_vcpus_created(vm, err, errlen);
+	ret = arch_vcpus_created(vm, err, errlen);
+	if (ret)
+		return ret;
+	return virtio_slots_irqfds(&vm->virtio, vm->vm_fd, err, errlen);
 }
 
 int vm_create_machine(struct kvmlite_vm *vm, const struct config_native *c,

@@ -86,8 +86,17 @@ void arch_vcpu_state_read(struct vcpu *v, struct vcpu_snapshot *s)
 		ret = get_reg(v->fd, CORE_REG(regs.pstate), &s->pstate);
 	if (!ret)
 		ret = get_reg(v->fd, CORE_REG(regs.regs[0]), &s->x0);
-	if (ret)
+	if (ret) {
 		s->err = ret;
+		return;
+	}
+	/* The timer apart: a dump with it missing still shows the rest. */
+	ret = get_reg(v->fd, KVM_REG_ARM_TIMER_CTL, &s->tmr_ctl);
+	if (!ret)
+		ret = get_reg(v->fd, KVM_REG_ARM_TIMER_CVAL, &s->tmr_cval);
+	if (!ret)
+		ret = get_reg(v->fd, KVM_REG_ARM_TIMER_CNT, &s->tmr_cnt);
+	s->tmr_err = ret;
 }
 
 void arch_vcpu_state_dump(unsigned int id, const struct vcpu_snapshot *s,
@@ -100,6 +109,24 @@ void arch_vcpu_state_dump(unsigned int id, const struct vcpu_snapshot *s,
 		       (unsigned long long)s->pc, (unsigned long long)s->sp,
 		       (unsigned long long)s->pstate,
 		       (unsigned long long)s->x0);
+	if (s->tmr_err) {
+		dumpbuf_printf(b, "vcpu%u: vtimer: unreadable: %s\n", id,
+			       strerror(-s->tmr_err));
+		return;
+	}
+	/* CTL: ENABLE bit 0, IMASK bit 1, ISTATUS bit 2. due: CVAL <= CNT,
+	 * so its line is up (when enabled, unmasked): a vCPU in WFI with a
+	 * due timer for long is a wake-up that did not happen. */
+	dumpbuf_printf(b,
+		       "vcpu%u: vtimer: ctl=0x%llx%s%s%s cval=0x%llx cnt=0x%llx "
+		       "due=%s\n",
+		       id, (unsigned long long)s->tmr_ctl,
+		       (s->tmr_ctl & 1) ? " enabled" : " disabled",
+		       (s->tmr_ctl & 2) ? " masked" : "",
+		       (s->tmr_ctl & 4) ? " istatus" : "",
+		       (unsigned long long)s->tmr_cval,
+		       (unsigned long long)s->tmr_cnt,
+		       s->tmr_cval <= s->tmr_cnt ? "yes" : "no");
 }
 
 void arch_regs_dump(struct vcpu *v, char *buf, size_t len)

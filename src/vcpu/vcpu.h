@@ -37,6 +37,10 @@ struct vcpu_snapshot {
 	uint8_t if_flag; /* from kvm_run */
 #else
 	uint64_t pc, sp, pstate, x0; /* sp: SP_EL1 */
+	/* The virtual timer (KVM_REG_ARM_TIMER_*): CNTV_CTL_EL0, CNTV_CVAL_EL0
+	 * and the virtual count; tmr_err: -errno if they were unreadable. */
+	uint64_t tmr_ctl, tmr_cval, tmr_cnt;
+	int tmr_err;
 #endif
 };
 

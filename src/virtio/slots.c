@@ -69,11 +69,23 @@ int virtio_slots_attach(struct virtio_slots *s, struct bus *mmio, int vm_fd,
 					       "%s: KVM_IOEVENTFD: %s", name,
 					       strerror(-ret));
 		}
-		ret = kvm_irqfd(vm_fd, virtio_mmio_call_fd(sl->mmio),
-				sl->win.gsi);
+	}
+	return 0;
+}
+
+/* Apart from virtio_slots_attach(): arm64's KVM refuses KVM_IRQFD
+ * (EAGAIN) until the vGIC is initialized, which needs every vCPU. */
+int virtio_slots_irqfds(struct virtio_slots *s, int vm_fd, char *err,
+			size_t errlen)
+{
+	for (unsigned int i = 0; i < s->nr; i++) {
+		const struct virtio_slot *sl = &s->slot[i];
+		int ret = kvm_irqfd(vm_fd, virtio_mmio_call_fd(sl->mmio),
+				    sl->win.gsi);
+
 		if (ret)
 			return err_fmt(err, errlen, ret, "%s: KVM_IRQFD: %s",
-				       name, strerror(-ret));
+				       sl->kind->name, strerror(-ret));
 	}
 	return 0;
 }

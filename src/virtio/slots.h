@@ -65,6 +65,10 @@ int virtio_slots_create(struct virtio_slots *s, const struct virtio_slot_ctx *c,
  * eventfd (KVM_IOEVENTFD) and the interrupt eventfd to its GSI. */
 int virtio_slots_attach(struct virtio_slots *s, struct bus *mmio, int vm_fd,
 			char *err, size_t errlen);
+/* Each device's interrupt eventfd to its GSI (KVM_IRQFD): once the
+ * interrupt controller is ready (after arch_vcpus_created()). */
+int virtio_slots_irqfds(struct virtio_slots *s, int vm_fd, char *err,
+			size_t errlen);
 int virtio_slots_start(struct virtio_slots *s, char *err, size_t errlen);
 void virtio_slots_dump(struct virtio_slots *s, struct dumpbuf *b);
 

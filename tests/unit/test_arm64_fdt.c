@@ -110,6 +110,42 @@ START_TEST(tree_nodes)
 }
 END_TEST
 
+/* The timer's PPIs are KVM's defaults for the vCPU's timers (INTID 29
+ * secure phys, 30 phys, 27 virt, 26 hyp: PPI numbers 13, 14, 11, 10),
+ * level-high, always-on, and the GICv3's distributor and redistributor
+ * regions those kvm_arm64.c gives KVM, one 128 KiB frame pair a vCPU.
+ * Literal numbers, not arm64_layout.h's: a guest that misses its timer
+ * PPIs waits forever in WFI. */
+START_TEST(timer_and_gic_match_kvm)
+{
+	static uint8_t buf[65536];
+	static const uint32_t want[12] = { 1, 13, 4, 1, 14, 4,
+					   1, 11, 4, 1, 10, 4 };
+	struct arm64_fdt_args a = {
+		.ram_base = ARM64_RAM_BASE,
+		.ram_size = GiB(1),
+		.ncpus = 3,
+		.cmdline = "",
+	};
+	uint32_t c[16];
+	int node;
+
+	ck_assert_int_eq(arm64_fdt_build(buf, sizeof(buf), &a), 0);
+	ck_assert_int_eq(cells(buf, "/timer", "interrupts", c, 16), 12);
+	for (int i = 0; i < 12; i++)
+		ck_assert_msg(c[i] == want[i],
+			      "timer interrupts[%d] = %u, want %u", i, c[i],
+			      want[i]);
+	node = fdt_path_offset(buf, "/timer");
+	ck_assert_ptr_nonnull(fdt_getprop(buf, node, "always-on", NULL));
+	ck_assert_int_eq(cells(buf, "/intc@8000000", "reg", c, 16), 8);
+	ck_assert_uint_eq(c[1], 0x08000000u);
+	ck_assert_uint_eq(c[3], 0x10000u);
+	ck_assert_uint_eq(c[5], 0x080a0000u);
+	ck_assert_uint_eq(c[7], 3 * 0x20000u);
+}
+END_TEST
+
 START_TEST(no_initrd_and_small_buffer)
 {
 	static uint8_t buf[65536];
@@ -229,6 +265,7 @@ int main(void)
 	TCase *tc = tcase_create("fdt");
 
 	tcase_add_test(tc, tree_nodes);
+	tcase_add_test(tc, timer_and_gic_match_kvm);
 	tcase_add_test(tc, no_initrd_and_small_buffer);
 	tcase_add_test(tc, dtc_decompiles);
 	tcase_add_test(tc, boot_layout);
