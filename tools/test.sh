@@ -86,7 +86,7 @@ if stage "build (arm64, cross)" env KVMLITE_BUILD_DIR=build-arm64 tools/build.sh
 		stage "arm64 build: boots in the arm64 test host" tests/boot/arm64_boot.sh || true
 		stage "arm64 build: virtio-blk in the arm64 test host" tests/boot/arm64_blk.sh || true
 	else
-		echo "test.sh: NOTE: arm64 boots NOT RUN: slow and of varying length under the emulator (README, "arm64"; issue 18); KVMLITE_TEST_ARM64_BOOT=1 runs them"
+		echo "test.sh: NOTE: arm64 boots NOT RUN: slow and of varying length under the emulator (README, section arm64; issue 18); KVMLITE_TEST_ARM64_BOOT=1 runs them"
 	fi
 fi
 
