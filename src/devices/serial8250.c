@@ -452,7 +452,8 @@ int serial8250_restore(struct serial8250 *s, struct snap_reader *r)
 	n.dlm = snap_get_u8(r);
 	n.thr_ipending = snap_get_u8(r);
 	n.tx_count = snap_get_u8(r);
-	if (n.tx_count > SERIAL8250_TX_FIFO_SIZE)
+	/* Before the bytes are read: n.fcr, read above, sets the room. */
+	if (n.tx_count > tx_room(&n))
 		return -EINVAL;
 	snap_get_bytes(r, n.tx_buf, n.tx_count);
 	rx = snap_get_u32(r);
@@ -460,7 +461,7 @@ int serial8250_restore(struct serial8250 *s, struct snap_reader *r)
 	    n.fcr & ~(U8250_FCR_ENABLE_FIFO | U8250_FCR_DMA_SELECT |
 		      U8250_FCR_TRIGGER_MASK) ||
 	    n.lsr_err & ~U8250_LSR_ERRORS || !is_bool(n.thr_ipending) ||
-	    n.tx_count > tx_room(&n) || rx > SERIAL8250_RX_FIFO_SIZE)
+	    rx > SERIAL8250_RX_FIFO_SIZE)
 		return -EINVAL;
 	snap_get_bytes(r, n.rx_buf, rx);
 	if (snap_reader_done(r))
