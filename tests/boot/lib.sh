@@ -155,7 +155,7 @@ emulator_faults() {
 
 # run_fault: after a run, what kind of failure it shows, if any, and
 # whether it may be run again (tests/boot/README.md):
-#   fault_kind   vmm-error, host-panic, host-freeze, crash-report,
+#   fault_kind   vmm-error, host-panic, host-freeze, host-abort, crash-report,
 #                guest-panic, hang; empty: no sign of a fault
 #   fault_why    one line: what the run shows
 #   fault_retry  empty: not retried; else why it may be
@@ -164,7 +164,8 @@ emulator_faults() {
 # - a VMM error (status 70, or its message), a seccomp kill (71, or
 #   "kvmlite: seccomp:"), a sanitizer's report: kvmlite's, never retried,
 #   whatever else the run shows;
-# - the emulated test host panicked or froze (its console, its watchdog):
+# - the emulated test host panicked or froze (its console, its watchdog),
+#   or the emulator itself aborted (QEMU's SIGABRT, tests/testhost/run):
 #   the emulator's, retried;
 # - kvmlite's crash report (81, "kvmlite: guest crashed"), a guest kernel's
 #   death (GUEST_DEATH), a hang with the test host alive (the guard's
@@ -192,6 +193,9 @@ run_fault() {
 		fault_kind=host-panic fault_why="the emulated test host panicked: $(grep -m1 "Kernel panic" "$WORK/err")"
 	elif [[ $rc -eq 125 ]] && grep -q "^testhost: the emulated test host froze" "$WORK/err"; then
 		fault_kind=host-freeze fault_why=$(grep -m1 "^testhost: the emulated test host froze" "$WORK/err")
+	elif [[ $rc -eq 125 ]] && grep -q "^testhost: the emulator aborted" "$WORK/err"; then
+		line=$({ grep -Em1 '^qemu-system-[a-z0-9_]+: .*(Assertion|fatal)' "$WORK/err" || true; } | cut -c1-200)
+		fault_kind=host-abort fault_why="$(grep -m1 "^testhost: the emulator aborted" "$WORK/err")${line:+: $line}"
 	elif [[ $rc -eq 124 || $rc -eq 137 ]] && ! grep -q -- "$GUARD_HUNG" "$WORK/err"; then
 		fault_kind=hang fault_why="the outer timeout fired: the guard never reported"
 	elif [[ $rc -eq 81 ]] || grep -Eqh -- "$CRASH_REPORT" "${files[@]}"; then
@@ -209,7 +213,7 @@ run_fault() {
 	if [[ $TESTHOST_MODE != emulated ]]; then
 		fault_not="hardware virtualization: no emulator to blame"
 	elif [[ $fault_kind == host-* ]]; then
-		fault_retry="the emulated test host's own fault"
+		fault_retry="the emulator's own fault"
 	elif ! grep -qh -- "$DUMP_LINE" "${files[@]}"; then
 		fault_not="no state dump (no '${DUMP_LINE#^}' line) was captured"
 	elif ! emulator_faults | grep -qx -- "$fault_kind"; then

@@ -49,6 +49,10 @@ case_ "VMM error line with a guest panic and a dump" 0 vmm-error no "Kernel pani
 case_ "sanitizer report" 1 vmm-error no "" "==123==ERROR: AddressSanitizer: heap-use-after-free\n"
 case_ "test host froze" 125 host-freeze yes "" "testhost: the emulated test host froze (no heartbeat from CPU 1 for 61 s); stopping it\n"
 case_ "test host panicked" 125 host-panic yes "" "Kernel panic - not syncing: corrupted stack end\n"
+qabort="qemu-system-x86_64: ../../hw/pci/msix.c:218: msix_table_mmio_write: Assertion \`addr + size <= dev->msix_entries_nr * PCI_MSIX_ENTRY_SIZE' failed.\n"
+case_ "the emulator aborted" 125 host-abort yes "" "${qabort}testhost: the emulator aborted (QEMU exit 134, SIGABRT: its own assertion or fatal error, above) before the test host's init started\n"
+case_ "QEMU's assertion line alone (no word from testhost/run)" 125 "" no "" "$qabort"
+case_ "the emulator aborted, with a VMM error" 125 vmm-error no "" "kvmlite: vCPU 0: KVM_RUN: Bad address\n${qabort}testhost: the emulator aborted (QEMU exit 134) after the test host's init started\n"
 case_ "outer timeout, no word from the guard" 124 hang no
 case_ "hang with a dump, hang listed" "$GUARD_STATUS" hang yes "" "$hung$dump"
 case_ "hang without a dump" "$GUARD_STATUS" hang no "" "$hung"
@@ -65,6 +69,7 @@ rm -f "$tmp/faults"
 case_ "hang with a dump, no list" "$GUARD_STATUS" hang no "" "$hung$dump"
 TESTHOST_MODE=direct
 case_ "test host froze, direct mode" 125 host-freeze no "" "testhost: the emulated test host froze (x)\n"
+case_ "the emulator aborted, direct mode" 125 host-abort no "" "testhost: the emulator aborted (x)\n"
 TESTHOST_MODE=emulated
 
 # The guard: a fake kvmlite that answers SIGUSR1 with dump lines on its
