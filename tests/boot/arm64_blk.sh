@@ -11,36 +11,12 @@ set -euo pipefail
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 # shellcheck source-path=SCRIPTDIR source=../lib/debian-kernel.sh
 . "$src/tests/lib/debian-kernel.sh"
-build=${KVMLITE_BUILD_DIR:-$src/build-arm64}
-[[ $build == /* ]] || build=$PWD/$build
-[[ -x $build/kvmlite ]] || kl_die "arm64_blk: no $build/kvmlite (tools/build.sh --arch arm64)"
-work=$build/testwork/arm64_blk
-rm -rf "$work"
-mkdir -p "$work/root/bin" "$work/root/proc" "$work/root/sys" "$work/root/dev" "$work/root/lib"
+# shellcheck source-path=SCRIPTDIR source=../lib/arm64-guest.sh
+. "$src/tests/lib/arm64-guest.sh"
+arm64_guest_setup arm64_blk drivers/virtio/virtio_mmio.ko drivers/block/virtio_blk.ko
+fail() { arm64_fail "$@"; }
 
-fail() {
-	echo "arm64_blk: FAIL: $*" >&2
-	for f in "$work"/out "$work"/err; do
-		[[ -f $f ]] || continue
-		echo "--- ${f##*/} (last lines)" >&2
-		tail -n 20 "$f" >&2
-	done
-	exit 1
-}
-
-tree=$(kl_kernel_tree arm64)
-kernel=$(kl_vmlinuz "$tree")
-mods=$(echo "$tree"/lib/modules/*/kernel)
-cp "$mods/drivers/virtio/virtio_mmio.ko" "$mods/drivers/block/virtio_blk.ko" "$work/root/lib/"
-cp "$(kl_deb_tree busybox-static:arm64)/bin/busybox" "$work/root/bin/busybox"
-ln -s busybox "$work/root/bin/sh"
-cat >"$work/root/init" <<'EOF'
-#!/bin/sh
-/bin/busybox --install -s /bin
-export PATH=/bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
+arm64_guest_initrd <<'EOF'
 insmod /lib/virtio_mmio.ko
 insmod /lib/virtio_blk.ko
 i=0
@@ -51,8 +27,6 @@ echo "KVMLITE-ARM64-GUEST-WROTE-THIS-BLOCK" | dd of=/dev/vda bs=4096 seek=2 conv
 stty -echo </dev/console # TCSADRAIN: the UART has sent it all
 poweroff -f
 EOF
-chmod 755 "$work/root/init"
-(cd "$work/root" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) | gzip -1 >"$work/initrd.gz"
 
 # The disk: 1 MiB of zeros, the host's pseudo-random block at offset 0.
 truncate -s 1M "$work/disk.img"
@@ -66,9 +40,7 @@ timeout 240 kvmlite run --kernel '$kernel' --initrd '$work/initrd.gz' \\
 	--cmdline "console=ttyS0 panic=-1 quiet" >'$work'/out 2>'$work'/err
 echo \$? >'$work'/rc
 EOF
-st=0
-KVMLITE_BUILD_DIR=$build "$src/tests/testhost/run" --arch arm64 --share "$work" -- sh "$work/boot.sh" || st=$?
-((st == 0)) || { echo "arm64_blk: the test host failed (status $st)" >&2; exit 125; }
+arm64_testhost "$work/boot.sh"
 
 rc=$(cat "$work/rc" 2>/dev/null) || fail "no exit status"
 [[ $rc == 0 ]] || fail "exit status $rc, want 0"

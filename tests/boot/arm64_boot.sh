@@ -11,36 +11,14 @@ set -euo pipefail
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 # shellcheck source-path=SCRIPTDIR source=../lib/debian-kernel.sh
 . "$src/tests/lib/debian-kernel.sh"
-build=${KVMLITE_BUILD_DIR:-$src/build-arm64}
-[[ $build == /* ]] || build=$PWD/$build
-[[ -x $build/kvmlite ]] || kl_die "arm64_boot: no $build/kvmlite (tools/build.sh --arch arm64)"
-work=$build/testwork/arm64_boot
-rm -rf "$work"
-mkdir -p "$work/root/bin" "$work/root/proc" "$work/root/sys" "$work/root/dev"
+# shellcheck source-path=SCRIPTDIR source=../lib/arm64-guest.sh
+. "$src/tests/lib/arm64-guest.sh"
+arm64_guest_setup arm64_boot
+fail() { arm64_fail "$@"; }
 
-fail() {
-	echo "arm64_boot: FAIL: $*" >&2
-	for f in "$work"/out.*; do
-		[[ -f $f ]] || continue
-		echo "--- ${f##*/} (last lines)" >&2
-		tail -n 15 "$f" >&2
-	done
-	exit 1
-}
-
-tree=$(kl_kernel_tree arm64)
-kernel=$(kl_vmlinuz "$tree")
-cp "$(kl_deb_tree busybox-static:arm64)/bin/busybox" "$work/root/bin/busybox"
-ln -s busybox "$work/root/bin/sh"
 # The guest's init: says it is up and how many CPUs it has, then ends as
 # kl.end= says (exit:N through the test-exit byte, poweroff, reboot).
-cat >"$work/root/init" <<'EOF'
-#!/bin/sh
-/bin/busybox --install -s /bin
-export PATH=/bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
+arm64_guest_initrd <<'EOF'
 echo KVMLITE-ARM64-GUEST-UP
 echo "cpus: $(grep -c ^processor /proc/cpuinfo)"
 end=none
@@ -57,8 +35,6 @@ esac
 echo "KVMLITE-ARM64-STILL-HERE"
 poweroff -f
 EOF
-chmod 755 "$work/root/init"
-(cd "$work/root" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) | gzip -1 >"$work/initrd.gz"
 
 # Inside the test host (busybox sh): three boots, each with a time limit.
 cat >"$work/boots.sh" <<EOF
@@ -70,9 +46,7 @@ for end in exit:42 poweroff reboot; do
 	echo \$? >'$work'/rc.\$end
 done
 EOF
-st=0
-KVMLITE_BUILD_DIR=$build "$src/tests/testhost/run" --arch arm64 --share "$work" -- sh "$work/boots.sh" || st=$?
-((st == 0)) || { echo "arm64_boot: the test host failed (status $st)" >&2; exit 125; }
+arm64_testhost "$work/boots.sh"
 
 expect_rc() { # end, status
 	local rc

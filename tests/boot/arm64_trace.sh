@@ -13,28 +13,15 @@ set -euo pipefail
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 # shellcheck source-path=SCRIPTDIR source=../lib/debian-kernel.sh
 . "$src/tests/lib/debian-kernel.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/arm64-guest.sh
+. "$src/tests/lib/arm64-guest.sh"
 boots=${1:-4}
-build=${KVMLITE_BUILD_DIR:-$src/build-arm64}
-[[ $build == /* ]] || build=$PWD/$build
-[[ -x $build/kvmlite ]] || kl_die "arm64_trace: no $build/kvmlite (tools/build.sh --arch arm64)"
-work=$build/testwork/arm64_trace
-rm -rf "$work"
-mkdir -p "$work/root/bin" "$work/root/proc" "$work/root/sys" "$work/root/dev"
-tree=$(kl_kernel_tree arm64)
-kernel=$(kl_vmlinuz "$tree")
-cp "$(kl_deb_tree busybox-static:arm64)/bin/busybox" "$work/root/bin/busybox"
-ln -s busybox "$work/root/bin/sh"
-cat >"$work/root/init" <<'EOF'
-#!/bin/sh
-/bin/busybox --install -s /bin
-export PATH=/bin
-mount -t proc proc /proc
+arm64_guest_setup arm64_trace
+arm64_guest_initrd <<'EOF'
 echo "cpus: $(grep -c ^processor /proc/cpuinfo)"
 stty -echo </dev/console
 poweroff -f
 EOF
-chmod 755 "$work/root/init"
-(cd "$work/root" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) | gzip -1 >"$work/initrd.gz"
 
 # Inside the test host (busybox sh).
 cat >"$work/boots.sh" <<EOF
@@ -61,9 +48,7 @@ while [ \$i -lt $boots ]; do
 	echo 0 >\$T/tracing_on; cat \$T/trace >\$w/trace.\$i
 done
 EOF
-st=0
-KVMLITE_BUILD_DIR=$build "$src/tests/testhost/run" --arch arm64 --share "$work" -- sh "$work/boots.sh" || st=$?
-((st == 0)) || { echo "arm64_trace: the test host failed (status $st)" >&2; exit 125; }
+arm64_testhost "$work/boots.sh"
 mhz=$(cat "$work/mhz" 2>/dev/null || true)
 for ((i = 1; i <= boots; i++)); do
 	end=$(grep -o '^\[ *[0-9.]*\] reboot' "$work/out.$i" | tr -d '[]a-z ' || true)
