@@ -47,13 +47,43 @@ arm64_guest_initrd() {
 }
 
 # arm64_testhost SCRIPT: run the busybox sh SCRIPT in one arm64 test-host
-# session (tests/testhost/run --arch arm64, $work shared); a test host
-# that failed ends the caller with status 125.
+# session (tests/testhost/run --arch arm64, $work shared). A session the
+# emulator ended (the test host froze, QEMU aborted, the test host's
+# kernel panicked: status 125 with run's or that kernel's word for it on
+# stderr) is run again, up to three in all, as tests/boot/lib.sh does,
+# and logged in <build>/test-retries for tools/test.sh's summary; any
+# other failure of the test host ends the caller with status 125.
 arm64_testhost() {
-	local src st=0
+	local src st try why kind run
 	src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
-	KVMLITE_BUILD_DIR=$build "$src/tests/testhost/run" --arch arm64 --share "$work" -- sh "$1" || st=$?
-	((st == 0)) || { echo "$arm64_name: the test host failed (status $st)" >&2; exit 125; }
+	run=${ARM64_TESTHOST_RUN:-$src/tests/testhost/run} # a fake one: tests/smoke/retry_policy.sh
+	for ((try = 1; try <= 3; try++)); do
+		st=0
+		KVMLITE_BUILD_DIR=$build "$run" --arch arm64 --share "$work" -- sh "$1" \
+			2>"$work/testhost.err" || st=$?
+		cat "$work/testhost.err" >&2
+		((st == 0)) && return 0
+		why='' kind=''
+		# With hardware virtualization there is no emulator to blame.
+		if ((st == 125)) && [[ $("$run" --arch arm64 --mode) == emulated ]]; then
+			why=$(grep -Em1 '^testhost: the emulated test host froze|^testhost: the emulator aborted|Kernel panic' \
+				"$work/testhost.err" | cut -c1-200) || true
+		fi
+		case $why in
+		'') break ;;
+		*froze*) kind=host-freeze ;;
+		*aborted*) kind=host-abort ;;
+		*) kind=host-panic ;;
+		esac
+		cp "$work/testhost.err" "$work/testhost.err.try$try"
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date +%s)" "$arm64_name" "$try" "$kind" \
+			"$( ((try < 3)) && echo retried || echo not-retried)" "$why: the emulator's own fault" \
+			"$work/testhost.err.try$try" >>"$build/test-retries"
+		((try < 3)) || break
+		echo "RETRY: $arm64_name: run $try of 3: $why (the emulator's own fault)" >&2
+	done
+	echo "$arm64_name: the test host failed (status $st)" >&2
+	exit 125
 }
 
 # arm64_fail WHY: "NAME: FAIL: WHY" and the last lines of the guests'

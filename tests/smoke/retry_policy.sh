@@ -134,5 +134,57 @@ else
 	bad=$((bad + 1))
 fi
 
+# The arm64 scripts' session (tests/lib/arm64-guest.sh, arm64_testhost)
+# with a fake tests/testhost/run: its statuses in turn from $tmp/a64.st
+# (one a line), each with the stderr line in $tmp/a64.why. A freeze is
+# run again and logged; a test host that failed otherwise is not.
+cat >"$tmp/fake-run" <<'EOF'
+#!/bin/bash
+[[ $* == *--mode* ]] && { echo "${FAKE_MODE:-emulated}"; exit 0; }
+echo run >>"$FAKE_DIR/a64.calls"
+i=$(wc -l <"$FAKE_DIR/a64.calls")
+st=$(sed -n "${i}p" "$FAKE_DIR/a64.st")
+[[ $st == 0 ]] || sed -n "${i}p" "$FAKE_DIR/a64.why" >&2
+exit "${st:-0}"
+EOF
+chmod +x "$tmp/fake-run"
+# a64case NAME WANT_STATUS WANT_CALLS WANT_LOGGED "ST WHY"...
+a64case() {
+	local name=$1 want_st=$2 want_calls=$3 want_logged=$4 st=0 calls logged p
+	shift 4
+	rm -f "$tmp/a64".* "$tmp/a64b/test-retries"
+	mkdir -p "$tmp/a64b/testwork/x"
+	for p; do
+		echo "${p%% *}" >>"$tmp/a64.st"
+		echo "${p#* }" >>"$tmp/a64.why"
+	done
+	(
+		kl_die() { echo "$*" >&2; exit 2; }
+		# shellcheck source=../lib/arm64-guest.sh
+		source "$src/tests/lib/arm64-guest.sh"
+		arm64_name=x build=$tmp/a64b work=$tmp/a64b/testwork/x
+		ARM64_TESTHOST_RUN=$tmp/fake-run FAKE_DIR=$tmp arm64_testhost /dev/null
+	) 2>"$tmp/a64.err" || st=$?
+	calls=$(wc -l <"$tmp/a64.calls")
+	logged=$({ cat "$tmp/a64b/test-retries" 2>/dev/null || true; } | awk -F'\t' '{ print $4 "/" $5 }' | paste -sd, -)
+	n=$((n + 1))
+	if [[ $st != "$want_st" || $calls != "$want_calls" || $logged != "$want_logged" ]]; then
+		echo "FAIL: arm64_testhost: $name: status $st, $calls runs, logged '$logged' (want $want_st, $want_calls, '$want_logged'): $(tr '\n' ' ' <"$tmp/a64.err")" >&2
+		bad=$((bad + 1))
+	else
+		echo "ok: arm64_testhost: $name: status $st after $calls run(s)${logged:+, logged $logged}"
+	fi
+}
+froze="125 testhost: the emulated test host froze (no heartbeat from CPU 0 for 61 s); stopping it"
+a64case "clean" 0 1 "" "0 -"
+a64case "froze, then passed" 0 2 "host-freeze/retried" "$froze" "0 -"
+a64case "QEMU aborted, then passed" 0 2 "host-abort/retried" \
+	"125 testhost: the emulator aborted (QEMU exit 134, SIGABRT: its own assertion or fatal error, above) after the test host's init started" "0 -"
+a64case "froze three times" 125 3 "host-freeze/retried,host-freeze/retried,host-freeze/not-retried" "$froze" "$froze" "$froze"
+a64case "no status from the test host, no sign of the emulator" 125 1 "" \
+	"125 testhost: no exit status from the test host (QEMU exit 0; kernel panic or init failure? its messages are above)"
+a64case "the command failed" 125 1 "" "1 arm64_boot: FAIL: x"
+FAKE_MODE=direct a64case "froze, direct mode" 125 1 "" "$froze"
+
 echo "$((n - bad)) passed, $bad failed"
 ((bad == 0))
