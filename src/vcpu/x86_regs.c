@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "vcpu/x86_state.h"
 #include "x86_layout.h"
 #include "vm.h"
 
@@ -121,18 +122,11 @@ int x86_regs_setup_boot(struct kvmlite_vm *vm, struct vcpu *v)
 	return 0;
 }
 
-void x86_regs_dump(struct vcpu *v, char *buf, size_t len)
+void x86_regs_format(const struct kvm_regs *r, const struct kvm_sregs *s,
+		     char *buf, size_t len)
 {
-	struct kvm_regs r;
-	struct kvm_sregs s;
 	int n;
 
-	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 ||
-	    ioctl(v->fd, KVM_GET_SREGS, &s) < 0) {
-		snprintf(buf, len, "  (registers unavailable: %s)",
-			 strerror(errno));
-		return;
-	}
 	n = snprintf(buf, len,
 		     "  rip=%016llx rsp=%016llx rflags=%08llx\n"
 		     "  rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx\n"
@@ -141,9 +135,32 @@ void x86_regs_dump(struct vcpu *v, char *buf, size_t len)
 		     "  r12=%016llx r13=%016llx r14=%016llx r15=%016llx\n"
 		     "  cs=%04x ss=%04x cr0=%016llx cr2=%016llx cr3=%016llx\n"
 		     "  cr4=%016llx efer=%016llx",
-		     r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi,
-		     r.rdi, r.rbp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13,
-		     r.r14, r.r15, s.cs.selector, s.ss.selector, s.cr0, s.cr2,
-		     s.cr3, s.cr4, s.efer);
-	(void)n;
+		     r->rip, r->rsp, r->rflags, r->rax, r->rbx, r->rcx, r->rdx,
+		     r->rsi, r->rdi, r->rbp, r->r8, r->r9, r->r10, r->r11,
+		     r->r12, r->r13, r->r14, r->r15, s->cs.selector,
+		     s->ss.selector, s->cr0, s->cr2, s->cr3, s->cr4, s->efer);
+	/* KVM on AMD reinitializes a vCPU at its shutdown intercept (the
+	 * VMCB is undefined after one): what a triple fault leaves to read
+	 * is then the power-on state, not where the guest faulted. */
+	if (n > 0 && (size_t)n < len && r->rip == 0xfff0 &&
+	    s->cs.selector == 0xf000 && s->cs.base == 0xffff0000 &&
+	    !(s->cr0 & X86_CR0_PE) && !s->efer)
+		snprintf(buf + n, len - (size_t)n,
+			 "\n  (the power-on state: KVM on AMD (SVM) "
+			 "reinitializes a vCPU that shut down, so where it "
+			 "faulted is not known)");
+}
+
+void x86_regs_dump(struct vcpu *v, char *buf, size_t len)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 ||
+	    ioctl(v->fd, KVM_GET_SREGS, &s) < 0) {
+		snprintf(buf, len, "  (registers unavailable: %s)",
+			 strerror(errno));
+		return;
+	}
+	x86_regs_format(&r, &s, buf, len);
 }

@@ -70,6 +70,10 @@ int x86_vcpu_cpuid_matches(const struct x86_vcpu_state *s,
  * emulated SVM needs for a user-mode in/out's I/O bitmap check.
  */
 void x86_sregs_for_set(struct kvm_sregs *sregs, const struct kvm_cpuid2 *cpuid);
+/* A crash report's registers (x86_regs_dump), with a note when they are
+ * the power-on state that KVM on AMD leaves after a shutdown. */
+void x86_regs_format(const struct kvm_regs *r, const struct kvm_sregs *s,
+		     char *buf, size_t len);
 
 /*
  * Set @s in vCPU @v (its CPUID is not touched: x86_vcpu_cpuid_matches()

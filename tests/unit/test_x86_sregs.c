@@ -88,6 +88,60 @@ START_TEST(available_stays)
 }
 END_TEST
 
+/* What KVM on AMD leaves in a vCPU after KVM_EXIT_SHUTDOWN. */
+static void power_on(struct kvm_regs *r, struct kvm_sregs *s)
+{
+	memset(r, 0, sizeof(*r));
+	memset(s, 0, sizeof(*s));
+	r->rip = 0xfff0;
+	r->rflags = 0x2;
+	s->cs.selector = 0xf000;
+	s->cs.base = 0xffff0000;
+	s->cr0 = 0x60000010;
+}
+
+START_TEST(crash_regs_power_on_noted)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	char buf[1200];
+
+	power_on(&r, &s);
+	x86_regs_format(&r, &s, buf, sizeof(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "rip=000000000000fff0"));
+	ck_assert_ptr_nonnull(strstr(buf, "(the power-on state: KVM on AMD"));
+}
+END_TEST
+
+START_TEST(crash_regs_guest_state_not_noted)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	char buf[1200];
+
+	/* A kernel's long-mode state. */
+	power_on(&r, &s);
+	r.rip = 0xffffffff81a5a4d8;
+	s.cs.selector = 0x10;
+	s.cs.base = 0;
+	s.cr0 = 0x80050033;
+	s.efer = 0xd01;
+	x86_regs_format(&r, &s, buf, sizeof(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "rip=ffffffff81a5a4d8"));
+	ck_assert_ptr_null(strstr(buf, "power-on"));
+	/* Real mode at the reset vector's offset, another CS: a guest's. */
+	power_on(&r, &s);
+	s.cs.selector = 0x1000;
+	s.cs.base = 0x10000;
+	x86_regs_format(&r, &s, buf, sizeof(buf));
+	ck_assert_ptr_null(strstr(buf, "power-on"));
+	/* Too small a buffer: truncated, no note, no overrun. */
+	power_on(&r, &s);
+	x86_regs_format(&r, &s, buf, 40);
+	ck_assert_uint_eq(strlen(buf), 39);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("x86_sregs");
@@ -98,6 +152,8 @@ int main(void)
 	tcase_add_test(tc, intel_busy);
 	tcase_add_test(tc, no_leaf0_busy);
 	tcase_add_test(tc, available_stays);
+	tcase_add_test(tc, crash_regs_power_on_noted);
+	tcase_add_test(tc, crash_regs_guest_state_not_noted);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
