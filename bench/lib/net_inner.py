@@ -225,7 +225,7 @@ def iperf3_series(a):
         for i, cpus in enumerate(a.cpus):
             order = ["kvmlite", "qemu"] if (rnd + i) % 2 == 0 else \
                 ["qemu", "kvmlite"]
-            for vmm in order:
+            for vmm in [v for v in order if v in a.vmms.split(",")]:
                 runs[vmm].append(run_iperf3(a, vmm, cpus, rnd))
     return runs
 
