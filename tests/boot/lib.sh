@@ -7,6 +7,8 @@ set -euo pipefail
 SRC_DIR=${KVMLITE_SRC_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD_DIR=${KVMLITE_BUILD_DIR:-$SRC_DIR/build}
 export KVMLITE_BUILD_DIR=$BUILD_DIR
+# shellcheck source-path=SCRIPTDIR source=../lib/testhost-faults.sh
+. "$SRC_DIR/tests/lib/testhost-faults.sh"
 TEST_NAME=$(basename "$0" .sh)
 # Per-test scratch space, shared into the test host at the same path.
 WORK=$BUILD_DIR/testwork/$TEST_NAME
@@ -142,9 +144,7 @@ in_testhost() {
 # retry_log RUN ACTION WHY FILES: one line in $RETRY_LOG (tab-separated:
 # time, test, run, kind, action, reason, files kept).
 retry_log() {
-	mkdir -p "$(dirname "$RETRY_LOG")"
-	printf '%s\t%s\t%s\t%s\t%s\t%s: %s\t%s\n' "$(date +%s)" "$TEST_NAME" "$1" \
-		"$fault_kind" "$2" "$fault_why" "$3" "$4" >>"$RETRY_LOG"
+	testhost_retry_log "$RETRY_LOG" "$TEST_NAME" "$@"
 }
 
 # emulator_faults: the kinds bench/soak allows to be blamed on the emulator.
@@ -189,13 +189,8 @@ run_fault() {
 		fault_not="kvmlite's own failure"
 		return 0
 	fi
-	if [[ $rc -eq 125 ]] && grep -q "Kernel panic" "$WORK/err"; then
-		fault_kind=host-panic fault_why="the emulated test host panicked: $(grep -m1 "Kernel panic" "$WORK/err")"
-	elif [[ $rc -eq 125 ]] && grep -q "^testhost: the emulated test host froze" "$WORK/err"; then
-		fault_kind=host-freeze fault_why=$(grep -m1 "^testhost: the emulated test host froze" "$WORK/err")
-	elif [[ $rc -eq 125 ]] && grep -q "^testhost: the emulator aborted" "$WORK/err"; then
-		line=$({ grep -Em1 '^qemu-system-[a-z0-9_]+: .*(Assertion|fatal)' "$WORK/err" || true; } | cut -c1-200)
-		fault_kind=host-abort fault_why="$(grep -m1 "^testhost: the emulator aborted" "$WORK/err")${line:+: $line}"
+	if [[ $rc -eq 125 ]] && testhost_fault "$WORK/err"; then
+		: # host-panic, host-freeze, host-abort
 	elif [[ $rc -eq 124 || $rc -eq 137 ]] && ! grep -q -- "$GUARD_HUNG" "$WORK/err"; then
 		fault_kind=hang fault_why="the outer timeout fired: the guard never reported"
 	elif [[ $rc -eq 81 ]] || grep -Eqh -- "$CRASH_REPORT" "${files[@]}"; then

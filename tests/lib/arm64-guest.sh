@@ -4,6 +4,10 @@
 # busybox root with the guest's init, and one arm64 test-host session.
 # Sourced after tests/lib/debian-kernel.sh.
 
+arm64_src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+# shellcheck source-path=SCRIPTDIR source=testhost-faults.sh
+. "$arm64_src/tests/lib/testhost-faults.sh"
+
 # arm64_guest_setup NAME [MODULE]...: sets arm64_name=NAME, build (the
 # arm64 build directory: $KVMLITE_BUILD_DIR, default build-arm64), work
 # (<build>/testwork/NAME, emptied), kernel (Debian's arm64 Image) and a
@@ -13,9 +17,8 @@
 arm64_guest_setup() {
 	arm64_name=$1
 	shift
-	local src tree mods m
-	src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
-	build=${KVMLITE_BUILD_DIR:-$src/build-arm64}
+	local tree mods m
+	build=${KVMLITE_BUILD_DIR:-$arm64_src/build-arm64}
 	[[ $build == /* ]] || build=$PWD/$build
 	[[ -x $build/kvmlite ]] || kl_die "$arm64_name: no $build/kvmlite (tools/build.sh --arch arm64)"
 	work=$build/testwork/$arm64_name
@@ -54,33 +57,28 @@ arm64_guest_initrd() {
 # and logged in <build>/test-retries for tools/test.sh's summary; any
 # other failure of the test host ends the caller with status 125.
 arm64_testhost() {
-	local src st try why kind run
-	src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
-	run=${ARM64_TESTHOST_RUN:-$src/tests/testhost/run} # a fake one: tests/smoke/retry_policy.sh
+	local st try run=${ARM64_TESTHOST_RUN:-$arm64_src/tests/testhost/run} # a fake one: tests/smoke/retry_policy.sh
+	local fault_kind fault_why
 	for ((try = 1; try <= 3; try++)); do
 		st=0
 		KVMLITE_BUILD_DIR=$build "$run" --arch arm64 --share "$work" -- sh "$1" \
 			2>"$work/testhost.err" || st=$?
 		cat "$work/testhost.err" >&2
 		((st == 0)) && return 0
-		why='' kind=''
 		# With hardware virtualization there is no emulator to blame.
-		if ((st == 125)) && [[ $("$run" --arch arm64 --mode) == emulated ]]; then
-			why=$(grep -Em1 '^testhost: the emulated test host froze|^testhost: the emulator aborted|Kernel panic' \
-				"$work/testhost.err" | cut -c1-200) || true
+		if ! { ((st == 125)) && [[ $("$run" --arch arm64 --mode) == emulated ]] &&
+			testhost_fault "$work/testhost.err"; }; then
+			break
 		fi
-		case $why in
-		'') break ;;
-		*froze*) kind=host-freeze ;;
-		*aborted*) kind=host-abort ;;
-		*) kind=host-panic ;;
-		esac
 		cp "$work/testhost.err" "$work/testhost.err.try$try"
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date +%s)" "$arm64_name" "$try" "$kind" \
-			"$( ((try < 3)) && echo retried || echo not-retried)" "$why: the emulator's own fault" \
-			"$work/testhost.err.try$try" >>"$build/test-retries"
-		((try < 3)) || break
-		echo "RETRY: $arm64_name: run $try of 3: $why (the emulator's own fault)" >&2
+		if ((try == 3)); then
+			testhost_retry_log "$build/test-retries" "$arm64_name" "$try" not-retried \
+				"no runs left" "$work/testhost.err.try$try"
+			break
+		fi
+		testhost_retry_log "$build/test-retries" "$arm64_name" "$try" retried \
+			"the emulator's own fault" "$work/testhost.err.try$try"
+		echo "RETRY: $arm64_name: run $try of 3: $fault_kind: $fault_why (the emulator's own fault)" >&2
 	done
 	echo "$arm64_name: the test host failed (status $st)" >&2
 	exit 125
