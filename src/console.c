@@ -457,5 +457,7 @@ void console_get_stats(struct console *c, struct console_stats *s)
 	s->stalls = c->stalls;
 	s->queued = c->len;
 	s->out_error = c->out_error;
+	s->blocked = c->blocked;
+	s->dropping = c->dropping;
 	pthread_mutex_unlock(&c->lock);
 }

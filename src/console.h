@@ -98,6 +98,8 @@ struct console_stats {
 	uint64_t stalls;  /* times the reader was taken for gone */
 	size_t queued;	  /* bytes in the ring now */
 	int out_error;	  /* errno that ended output, or 0 */
+	bool blocked;	  /* a byte waits for room (UART held back) */
+	bool dropping;	  /* the reader was taken for gone: dropping */
 };
 
 /*

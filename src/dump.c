@@ -168,10 +168,24 @@ static void dump_vcpus(struct kvmlite_vm *vm, unsigned int seq, const int *was,
 	}
 }
 
+static void dump_console(const char *name, struct console *c,
+			 struct dumpbuf *b)
+{
+	struct console_stats cs;
+
+	console_get_stats(c, &cs);
+	dumpbuf_printf(b,
+		       "%s: written=%llu dropped=%llu queued=%zu stalls=%llu "
+		       "blocked=%d dropping=%d out_error=%s\n",
+		       name, (unsigned long long)cs.written,
+		       (unsigned long long)cs.dropped, cs.queued,
+		       (unsigned long long)cs.stalls, cs.blocked, cs.dropping,
+		       cs.out_error ? strerror(cs.out_error) : "-");
+}
+
 int kvmlite_vm_dump(struct kvmlite_vm *vm, char *buf, size_t len)
 {
 	struct dumpbuf b = { .buf = buf, .size = len };
-	struct console_stats cs;
 	int was[KVMLITE_MAX_CPUS];
 	unsigned int seq;
 	uint64_t now = now_ns();
@@ -198,15 +212,15 @@ int kvmlite_vm_dump(struct kvmlite_vm *vm, char *buf, size_t len)
 	pthread_mutex_unlock(&vm->lock);
 
 	board_dump(vm, &b);
-	if (vm->console_ready) {
-		console_get_stats(&vm->console, &cs);
-		dumpbuf_printf(&b,
-			       "console: written=%llu dropped=%llu queued=%zu "
-			       "out_error=%s\n",
-			       (unsigned long long)cs.written,
-			       (unsigned long long)cs.dropped, cs.queued,
-			       cs.out_error ? strerror(cs.out_error) : "-");
-	}
+	if (vm->console_ready)
+		dump_console("console", &vm->console, &b);
+	if (vm->console_err_ready)
+		dump_console("console_err", &vm->console_err, &b);
+	if (vm->exec)
+		dumpbuf_printf(&b, "exec: demux_state=%d frame_type=0x%02x "
+				   "frame_left=%u\n",
+			       vm->demux.state, vm->demux.type,
+			       (unsigned int)vm->demux.left);
 	virtio_slots_dump(&vm->virtio, &b);
 	return b.need > (size_t)2147483647 ? -E2BIG : (int)b.need;
 }

@@ -48,16 +48,30 @@ fail() {
 	if [[ -f $WORK/out ]]; then
 		# With several guests in one output, the one that died may not
 		# be in the tail: show every guest's fatal lines first.
-		if grep -Eq "$GUEST_FATAL" "$WORK/out"; then
+		if LC_ALL=C grep -aEq "$GUEST_FATAL" "$WORK/out"; then
 			echo "---- fatal lines in the guest output ----" >&2
-			grep -E -A12 "$GUEST_FATAL" "$WORK/out" | head -n 80 >&2
+			LC_ALL=C grep -aE -A12 "$GUEST_FATAL" "$WORK/out" | head -n 80 | show_text >&2
+		fi
+		# A state dump before anything long: CI keeps a log's head.
+		if [[ -f $WORK/err ]] && grep -aq "$DUMP_LINE" "$WORK/err"; then
+			echo "---- state dump (stderr) ----" >&2
+			grep -a "$DUMP_LINE" "$WORK/err" | head -n 120 | show_text >&2
 		fi
 		echo "---- guest output (last 40 lines) ----" >&2
-		tail -n 40 "$WORK/out" >&2
-		echo "---- stderr ----" >&2
-		tail -n 20 "$WORK/err" >&2 || true
+		if [[ -n $(LC_ALL=C tr -dc '\000' <"$WORK/out" | head -c 1 | tr '\000' x) ]]; then
+			echo "($(wc -c <"$WORK/out") bytes with NULs, binary: not shown)" >&2
+		else
+			tail -n 40 "$WORK/out" | cut -c 1-400 | show_text >&2
+		fi
+		echo "---- stderr (last 20 lines) ----" >&2
+		tail -n 20 "$WORK/err" 2>/dev/null | show_text >&2 || true
 	fi
 	exit 1
+}
+
+# show_text: stdin with what is not printable (escapes, binary) as '?'.
+show_text() {
+	LC_ALL=C sed 's/[^[:print:][:space:]]/?/g'
 }
 
 pass() {

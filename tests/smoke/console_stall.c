@@ -157,6 +157,22 @@ static void unread_pipe(const char *spew, bool via_stop)
 	CHECK(st.written >= (uint64_t)cap - 4096, "written %llu, pipe %d",
 	      (unsigned long long)st.written, cap);
 	CHECK(kvmlite_vm_wait(vm, 0) == -ETIMEDOUT, "stopped by itself");
+	/* The state dump says why: a byte waits for the reader (the UART
+	 * holds it; the spew past it overruns), or after 5 s of that the
+	 * reader was taken for gone. */
+	{
+		static char text[16384];
+		const char *l, *eol;
+
+		CHECK(kvmlite_vm_dump(vm, text, sizeof(text)) > 0, "dump");
+		l = strstr(text, "\nconsole: ");
+		eol = l ? strchr(l + 1, '\n') : NULL;
+		CHECK(eol && (memmem(l, (size_t)(eol - l), " blocked=1 ", 11) ||
+			      memmem(l, (size_t)(eol - l), " dropping=1 ", 12)),
+		      "the dump's console line says neither blocked=1 nor "
+		      "dropping=1:\n%s",
+		      text);
+	}
 	t = now_ms();
 	if (via_stop) {
 		set_phase("stop with a full console");
