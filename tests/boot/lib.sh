@@ -52,10 +52,11 @@ fail() {
 			echo "---- fatal lines in the guest output ----" >&2
 			LC_ALL=C grep -aE -A12 "$GUEST_FATAL" "$WORK/out" | head -n 80 | show_text >&2
 		fi
-		# A state dump before anything long: CI keeps a log's head.
-		if [[ -f $WORK/err ]] && grep -aq "$DUMP_LINE" "$WORK/err"; then
-			echo "---- state dump (stderr) ----" >&2
-			grep -a "$DUMP_LINE" "$WORK/err" | head -n 120 | show_text >&2
+		# A state dump and the guard's verdict before anything long: CI
+		# keeps a log's head.
+		if [[ -f $WORK/err ]] && grep -aEq "$DUMP_LINE|^guard: " "$WORK/err"; then
+			echo "---- state dump and guard (stderr) ----" >&2
+			grep -aE "$DUMP_LINE|^guard: " "$WORK/err" | head -n 160 | show_text >&2
 		fi
 		echo "---- guest output (last 40 lines) ----" >&2
 		if [[ -n $(LC_ALL=C tr -dc '\000' <"$WORK/out" | head -c 1 | tr '\000' x) ]]; then

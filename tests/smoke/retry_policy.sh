@@ -73,14 +73,23 @@ case_ "the emulator aborted, direct mode" 125 host-abort no "" "testhost: the em
 TESTHOST_MODE=emulated
 
 # The guard: a fake kvmlite that answers SIGUSR1 with dump lines on its
-# stderr (a file), hung: the guard sends SIGUSR1, copies the dump into its
-# own stderr, says HUNG and exits 121; a fake that does not handle SIGUSR1
+# stderr (a file), hung: the guard sends SIGUSR1 twice, copies both dumps
+# into its own stderr, says whether the vCPUs' exit counts grew between
+# them (the fake's do, unless "stuck") and how long the machine stood
+# still, says HUNG and exits 121; a fake that does not handle SIGUSR1
 # still gets it (it dies of it, and the command may go on for the
 # dump's 2 s before it is killed).
 mkdir -p "$tmp/bin"
 cat >"$tmp/bin/kvmlite" <<'EOF'
 #!/bin/bash
-[[ ${1:-} == deaf ]] || trap 'echo "kvmlite: dump: vcpu 0 rip=0x1234 mp_state=HALTED" >&2' USR1
+exits=100 step=7
+case ${1:-} in
+deaf) ;;
+*)
+	[[ ${1:-} == stuck ]] && step=0
+	trap 'echo "kvmlite: dump: vcpu0: thread=in-guest exits=$exits last_exit=io-out:0x3f8" >&2; exits=$((exits + step))' USR1
+	;;
+esac
 echo "FAKE-CONSOLE"
 # No fork (a forked child would be another "kvmlite" for a moment).
 mkfifo "$0.$$.fifo"
@@ -89,7 +98,7 @@ rm "$0.$$.fifo"
 while :; do read -r -t 0.2 -u 9 || :; done
 EOF
 chmod +x "$tmp/bin/kvmlite"
-guard_case() { # NAME WANT_DUMP_LINES ARG
+guard_case() { # NAME WANT_DUMP_LINES ARG WANT_PROGRESS_LINE
 	local st=0
 	PATH=$tmp/bin:$PATH "$src/tests/boot/guard" --deadline 1 --dump-wait 1 -- \
 		sh -c "kvmlite $3 2>$tmp/kvmlite.err; echo AFTER" >"$tmp/g.out" 2>"$tmp/g.err" || st=$?
@@ -97,6 +106,8 @@ guard_case() { # NAME WANT_DUMP_LINES ARG
 	if [[ $st -ne 121 ]] || ! grep -q '^guard: HUNG: sh did not end within 1 s' "$tmp/g.err" ||
 		! grep -q "^guard: SIGUSR1 sent to kvmlite pid [0-9]* (stderr: $tmp/kvmlite.err)" "$tmp/g.err" ||
 		[[ $(grep -c '^kvmlite: dump: ' "$tmp/g.err") -ne $2 ]] ||
+		! grep -q '^guard: the machine the guard runs on stood still for [0-9.]* s at most' "$tmp/g.err" ||
+		{ [[ -n ${4:-} ]] && ! grep -q "^guard: pid [0-9]*: between the two dumps $4" "$tmp/g.err"; } ||
 		{ [[ $2 -ne 0 ]] && grep -q AFTER "$tmp/g.out"; } ||
 		pgrep -f "$tmp/bin/kvmlite" >/dev/null; then
 		echo "FAIL: guard: $1: status $st" >&2
@@ -106,7 +117,8 @@ guard_case() { # NAME WANT_DUMP_LINES ARG
 		echo "ok: guard: $1: status 121, $2 dump line(s) kept, everything stopped"
 	fi
 }
-guard_case "hung fake kvmlite" 1 ""
+guard_case "hung fake kvmlite, at work" 2 "" "its vCPUs exited to it: vcpu0 100->107 (the guest was at work)$"
+guard_case "hung fake kvmlite, stuck" 2 stuck "no vCPU exited to it (the guest was idle or stuck)$"
 guard_case "hung fake kvmlite that ignores SIGUSR1" 0 deaf
 # --dump-on: the first matching line asks for a dump at once; nothing is
 # killed, the output passes through.
@@ -185,6 +197,26 @@ a64case "no status from the test host, no sign of the emulator" 125 1 "" \
 	"125 testhost: no exit status from the test host (QEMU exit 0; kernel panic or init failure? its messages are above)"
 a64case "the command failed" 125 1 "" "1 arm64_boot: FAIL: x"
 FAKE_MODE=direct a64case "froze, direct mode" 125 1 "" "$froze"
+
+# fail(): a binary output (test_exec's stdout) is not printed; the dump
+# and the guard's lines come before anything long.
+head -c 4096 /dev/zero | tr '\0' '\377' >"$WORK/out"
+printf 'x\0y\n' >>"$WORK/out"
+printf "$hung${dump}guard: pid 9: between the two dumps no vCPU exited to it\n" >"$WORK/err"
+st=0
+(fail "a: status=121") 2>"$tmp/fail.err" || st=$?
+n=$((n + 1))
+if [[ $st -ne 1 ]] || ! grep -q '^---- state dump and guard (stderr) ----$' "$tmp/fail.err" ||
+	! grep -q "^kvmlite: dump: vcpu 0 rip=" "$tmp/fail.err" ||
+	! grep -q '^guard: pid 9: between the two dumps' "$tmp/fail.err" ||
+	! grep -q '^(4100 bytes with NULs, binary: not shown)$' "$tmp/fail.err" ||
+	LC_ALL=C grep -q $'\377' "$tmp/fail.err"; then
+	echo "FAIL: fail(): status $st, report:" >&2
+	show_text <"$tmp/fail.err" >&2
+	bad=$((bad + 1))
+else
+	echo "ok: fail(): the dump and the guard's lines shown, the binary output not"
+fi
 
 echo "$((n - bad)) passed, $bad failed"
 ((bad == 0))
