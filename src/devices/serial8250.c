@@ -357,24 +357,39 @@ void serial8250_tx_ready(struct serial8250 *s)
 	uint8_t c;
 
 	pthread_mutex_lock(&s->lock);
-	while (s->tx_count &&
-	       (!s->gate || s->gate(s->gate_opaque, s->tx_buf[s->tx_head]))) {
-		c = s->tx_buf[s->tx_head];
-		epoch = s->tx_epoch;
+	/* Two consoles (exec's stdout and stderr) each call this when their
+	 * reader makes room: a second drainer would send the head byte again
+	 * and take one more than the FIFO held. */
+	if (s->tx_draining) {
+		s->tx_again = true;
 		pthread_mutex_unlock(&s->lock);
-		/* Still in the FIFO: a vCPU's new bytes queue behind it. */
-		if (s->out)
-			s->out(s->out_opaque, &c, 1);
-		pthread_mutex_lock(&s->lock);
-		if (epoch != s->tx_epoch)
-			break; /* the guest cleared the FIFO meanwhile */
-		s->tx_head = (s->tx_head + 1) % SERIAL8250_TX_FIFO_SIZE;
-		s->tx_count--;
-		if (!s->tx_count) {
-			s->thr_ipending = true;
-			update_irq_locked(s);
-		}
+		return;
 	}
+	s->tx_draining = true;
+	do {
+		s->tx_again = false;
+		while (s->tx_count &&
+		       (!s->gate ||
+			s->gate(s->gate_opaque, s->tx_buf[s->tx_head]))) {
+			c = s->tx_buf[s->tx_head];
+			epoch = s->tx_epoch;
+			pthread_mutex_unlock(&s->lock);
+			/* Still in the FIFO: a vCPU's new bytes queue behind
+			 * it. */
+			if (s->out)
+				s->out(s->out_opaque, &c, 1);
+			pthread_mutex_lock(&s->lock);
+			if (epoch != s->tx_epoch)
+				break; /* the guest cleared the FIFO meanwhile */
+			s->tx_head = (s->tx_head + 1) % SERIAL8250_TX_FIFO_SIZE;
+			s->tx_count--;
+			if (!s->tx_count) {
+				s->thr_ipending = true;
+				update_irq_locked(s);
+			}
+		}
+	} while (s->tx_again);
+	s->tx_draining = false;
 	pthread_mutex_unlock(&s->lock);
 }
 

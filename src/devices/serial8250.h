@@ -122,6 +122,9 @@ struct serial8250 {
 	uint8_t tx_buf[SERIAL8250_TX_FIFO_SIZE];
 	uint8_t tx_head, tx_count;
 	uint32_t tx_epoch;    /* bumped when the FIFO is cleared */
+	/* One serial8250_tx_ready drains at a time; another caller meanwhile
+	 * sets tx_again, and the drainer looks once more before it leaves. */
+	bool tx_draining, tx_again;
 	uint64_t tx_overruns; /* bytes written while the FIFO was full */
 
 	pthread_mutex_t lock;

@@ -42,7 +42,7 @@ grep -q "^FAIL: $TEST_NAME: hung: env did not end within 8 s; state dump request
 for t in 1 2; do
 	grep -q '^guard: SIGUSR1 sent to kvmlite pid [0-9]*' "$WORK/err.try$t" ||
 		fail "run $t: no SIGUSR1 sent"
-	[[ $(grep -c '^kvmlite: dump: ' "$WORK/err.try$t") -eq 2 ]] || fail "run $t: the dump was not kept"
+	[[ $(grep -c '^kvmlite: dump: ' "$WORK/err.try$t") -eq 4 ]] || fail "run $t: the two dumps were not kept"
 	grep -q '^FAKE-GUEST-UP' "$WORK/out.try$t" || fail "run $t: the output was not kept"
 done
 [[ $(grep -c $'\thang\tretried\t' "$WORK/retries") -eq 2 ]] || fail "retries not logged: $(cat "$WORK/retries")"

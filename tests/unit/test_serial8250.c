@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "devices/serial8250.h"
 #include "unit.h"
@@ -757,6 +758,59 @@ START_TEST(test_tx_fifo_burst)
 }
 END_TEST
 
+/* An output that takes its time, as a preempted console thread does. */
+static pthread_mutex_t slow_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void slow_out_fn(void *opaque, const uint8_t *buf, size_t len)
+{
+	pthread_mutex_lock(&slow_lock);
+	fake_out_fn(opaque, buf, len);
+	pthread_mutex_unlock(&slow_lock);
+	usleep(50000);
+}
+
+static void *tx_ready_thread(void *arg)
+{
+	(void)arg;
+	serial8250_tx_ready(&uart);
+	return NULL;
+}
+
+/*
+ * exec's two consoles (stdout, stderr) each call tx_ready when their
+ * reader makes room. Two at once must send each held byte once, in order,
+ * and leave the FIFO empty: a second drainer sent the head byte twice and
+ * took the count below zero (255 stale bytes "held").
+ */
+START_TEST(test_tx_ready_two_callers)
+{
+	pthread_t t1, t2;
+
+	uart.out = slow_out_fn;
+	gate_open = false;
+	serial8250_set_tx_gate(&uart, fake_gate, NULL);
+	wr(U8250_FCR, U8250_FCR_ENABLE_FIFO);
+	wr(U8250_TX, 'A');
+	wr(U8250_TX, 'B');
+	ck_assert_uint_eq(fout.len, 0);
+	gate_open = true;
+	ck_assert_int_eq(pthread_create(&t1, NULL, tx_ready_thread, NULL), 0);
+	usleep(10000); /* t1 is in its slow output of 'A' */
+	ck_assert_int_eq(pthread_create(&t2, NULL, tx_ready_thread, NULL), 0);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	ck_assert_uint_eq(fout.total, 2);
+	ck_assert_mem_eq(fout.buf, "AB", 2);
+	ck_assert_uint_eq(rd(U8250_LSR) & 0x60, 0x60);
+	pthread_mutex_lock(&uart.lock);
+	ck_assert_uint_eq(uart.tx_count, 0);
+	pthread_mutex_unlock(&uart.lock);
+	/* And the UART still works. */
+	wr(U8250_TX, 'C');
+	ck_assert_uint_eq(fout.total, 3);
+}
+END_TEST
+
 static Suite *serial_suite(void)
 {
 	Suite *s = suite_create("serial8250");
@@ -785,6 +839,7 @@ static Suite *serial_suite(void)
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_tx_gate);
 	tcase_add_test(tc, test_tx_fifo_burst);
+	tcase_add_test(tc, test_tx_ready_two_callers);
 	suite_add_tcase(s, tc);
 	return s;
 }
