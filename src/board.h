@@ -59,6 +59,9 @@ struct board {
  * the VM has a snapshot directory. 0 or -errno with a message.
  */
 int board_create(struct kvmlite_vm *vm, char *err, size_t errlen);
+/* Zones whose guest writes KVM may coalesce (coalesced.h), once the
+ * vCPUs exist; best effort: without them every write exits. */
+void board_coalesce_writes(struct kvmlite_vm *vm);
 void board_destroy(struct kvmlite_vm *vm);
 
 /* Virtio slot @slot's MMIO window and GSI (slots < KVMLITE_MAX_DEVICES). */

@@ -123,6 +123,12 @@ int board_create(struct kvmlite_vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+void board_coalesce_writes(struct kvmlite_vm *vm)
+{
+	/* THR only, as on x86 (board_x86.c). */
+	(void)kvm_coalesce_writes(vm->vm_fd, ARM64_UART + U8250_TX, 1, false);
+}
+
 void board_destroy(struct kvmlite_vm *vm)
 {
 	struct board *b = &vm->board;

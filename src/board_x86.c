@@ -197,6 +197,14 @@ fail:
 	return err_fmt(err, errlen, ret, "device setup: %s", strerror(-ret));
 }
 
+void board_coalesce_writes(struct kvmlite_vm *vm)
+{
+	/* THR only: a byte written there needs no answer, and the guest
+	 * reads IIR or LSR (an exit, which plays it first) before it relies
+	 * on its effect. */
+	(void)kvm_coalesce_writes(vm->vm_fd, PORT_SERIAL0 + U8250_TX, 1, true);
+}
+
 void board_destroy(struct kvmlite_vm *vm)
 {
 	struct board *b = &vm->board;

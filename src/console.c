@@ -392,6 +392,8 @@ void console_run(struct console *c, int stop_fd)
 		bool readable = false, out_full;
 		int timeout = -1, n, stall_ms;
 
+		if (c->tick)
+			c->tick(c->deliver_opaque);
 		in_deliver(c);
 		out_full = flush_out(c);
 		out_arm(c, out_full);
@@ -405,6 +407,8 @@ void console_run(struct console *c, int stop_fd)
 			timeout = 0;
 		if (stall_ms >= 0 && (timeout < 0 || stall_ms < timeout))
 			timeout = stall_ms;
+		if (c->tick && (timeout < 0 || c->tick_ms < timeout))
+			timeout = c->tick_ms;
 		n = epoll_wait(c->epoll_fd, evs, 8, timeout);
 		if (n < 0 && errno != EINTR)
 			return;

@@ -87,6 +87,10 @@ struct console {
 	void (*out_failed)(void *opaque, int err);
 	/* Called on the console thread when a refused byte may go now. */
 	void (*tx_ready)(void *opaque);
+	/* Called on the console thread at least every tick_ms while it runs
+	 * (the UART's coalesced writes of a guest that went idle). */
+	void (*tick)(void *opaque);
+	int tick_ms;
 
 	int epoll_fd;
 	bool out_armed; /* epoll waits for EPOLLOUT */

@@ -182,6 +182,18 @@ int kvm_create_vcpu(int vm_fd, unsigned int id)
 	return fd < 0 ? -errno : fd;
 }
 
+int kvm_coalesce_writes(int vm_fd, uint64_t addr, uint32_t size, bool pio)
+{
+	/* One ioctl for both: the zone's pio field says which space. */
+	struct kvm_coalesced_mmio_zone z = { .addr = addr, .size = size,
+					     .pio = pio ? 1 : 0 };
+	int cap = pio ? KVM_CAP_COALESCED_PIO : KVM_CAP_COALESCED_MMIO;
+
+	if (ioctl(vm_fd, KVM_CHECK_EXTENSION, cap) <= 0)
+		return -ENOTSUP;
+	return ioctl(vm_fd, KVM_REGISTER_COALESCED_MMIO, &z) < 0 ? -errno : 0;
+}
+
 int kvm_irq_line(int vm_fd, unsigned int gsi, int level)
 {
 	struct kvm_irq_level l = { .irq = gsi, .level = (uint32_t)level };

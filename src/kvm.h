@@ -69,6 +69,10 @@ int kvm_ioeventfd(int vm_fd, uint64_t addr, uint32_t len, uint64_t datamatch,
 		  int fd);
 /* A write to @fd raises @gsi (an edge). */
 int kvm_irqfd(int vm_fd, int fd, unsigned int gsi);
+/* Guest writes to [addr, addr + size) (I/O ports if @pio) go to the
+ * coalesced ring instead of exiting (coalesced.h). -ENOTSUP when KVM
+ * cannot. */
+int kvm_coalesce_writes(int vm_fd, uint64_t addr, uint32_t size, bool pio);
 
 #ifdef KVMLITE_ARCH_X86
 /* KVM_GET_SUPPORTED_CPUID, as large as it needs (free() it). */

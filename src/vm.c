@@ -75,6 +75,18 @@ static size_t console_in(void *opaque, const uint8_t *buf, size_t len)
 	return board_console_input(opaque, buf, len);
 }
 
+/* A guest that wrote to the UART and then went idle made no exit to play
+ * its coalesced writes: the console thread plays them this often. */
+#define CONSOLE_TICK_MS 50
+
+static void console_tick(void *opaque)
+{
+	struct kvmlite_vm *vm = opaque;
+
+	if (vm->coal_ready)
+		coalesced_play(&vm->coal);
+}
+
 static void console_escape(void *opaque, char key)
 {
 	if (key == 'x')
@@ -193,6 +205,14 @@ static int create_kvm_vm(struct kvmlite_vm *vm, char *err, size_t errlen)
 	ret = arch_vcpus_created(vm, err, errlen);
 	if (ret)
 		return ret;
+	ret = coalesced_init(&vm->coal, vm->vcpus[0].run, vm->vcpus[0].run_size,
+			     &vm->pio, &vm->mmio);
+	if (ret)
+		return err_fmt(err, errlen, ret, "coalesced writes: %s",
+			       strerror(-ret));
+	vm->coal_ready = true;
+	if (vm->coal.ring)
+		board_coalesce_writes(vm);
 	return virtio_slots_irqfds(&vm->virtio, vm->vm_fd, err, errlen);
 }
 
@@ -217,6 +237,8 @@ int vm_create_machine(struct kvmlite_vm *vm, const struct config_native *c,
 	vm->console.out_failed = console_failed;
 	vm->console.escape = console_escape;
 	vm->console.escapes = c->cfg.console_escapes != 0;
+	vm->console.tick = console_tick;
+	vm->console.tick_ms = CONSOLE_TICK_MS;
 	vm->console_ready = true;
 	if (vm->exec && c->cfg.exec.stderr_fd >= 0) {
 		ret = console_init(&vm->console_err, c->cfg.exec.stderr_fd, -1,
@@ -388,6 +410,8 @@ static void *io_thread(void *arg)
 	       pthread_cond_timedwait(&vm->cond, &vm->lock, &ts) != ETIMEDOUT)
 		;
 	pthread_mutex_unlock(&vm->lock);
+	if (vm->coal_ready)
+		coalesced_play(&vm->coal);
 	console_drain(&vm->console, now_ns() + STOP_CONSOLE_DRAIN_NS,
 		      STOP_CONSOLE_IDLE_NS);
 	if (vm->io_err.started) {
@@ -612,6 +636,8 @@ void kvmlite_vm_destroy(struct kvmlite_vm *vm)
 	worker_release(&vm->io_err);
 	/* Its thread uses the vCPUs and devices. */
 	snapshot_release(vm);
+	if (vm->coal_ready)
+		coalesced_free(&vm->coal); /* its ring is vCPU 0's page */
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	/* After the vCPUs: no guest access can reach a device any more. */

@@ -13,6 +13,7 @@
 #include "board.h"
 #include "bus.h"
 #include "config.h"
+#include "coalesced.h"
 #include "console.h"
 #include "console_log.h"
 #include "exec/exec.h"
@@ -50,6 +51,9 @@ struct kvmlite_vm {
 	 * marks the VM finished. */
 	struct worker io;
 	struct console console;
+	/* Writes KVM coalesced (the UART's THR), played back in order. */
+	struct coalesced coal;
+	bool coal_ready;
 	bool console_ready;
 	int exit_fd; /* eventfd: readable once the VM finished */
 

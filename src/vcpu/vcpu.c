@@ -198,6 +198,8 @@ static void *vcpu_thread(void *arg)
 		set_state(v, VCPU_IN_GUEST);
 		ret = ioctl(v->fd, KVM_RUN, 0);
 		set_state(v, VCPU_IN_EXIT);
+		/* The guest's coalesced writes came before this exit. */
+		coalesced_play(&vm->coal);
 		if (ret < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu_kicked(v);

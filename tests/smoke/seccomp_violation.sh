@@ -3,7 +3,9 @@
 # 71 and one clear line; signals may only name kvmlite's own process (a
 # bystander process survives); with filters on, the stub guest still runs.
 set -euo pipefail
-prog=$1 kvmlite=$2 exit_stub=$3 hang_stub=$4
+# The echo stub greets, then polls LSR: that exit plays its coalesced
+# greeting (src/coalesced.h), and the callback runs, on the vCPU thread.
+prog=$1 kvmlite=$2 exit_stub=$3 greeter=$4
 if [[ ! -r /dev/kvm || ! -w /dev/kvm ]]; then
 	echo "SKIP: seccomp_violation: /dev/kvm is not usable here" >&2
 	exit 77
@@ -30,7 +32,7 @@ alive() { # pid: running or sleeping, not gone and not a zombie
 expect_trap() {
 	local nr=${*: -1} rc=0
 	set -- "${@:1:$#-1}"
-	"$prog" "$hang_stub" "$@" 2>"$err" || rc=$?
+	"$prog" "$greeter" "$@" 2>"$err" || rc=$?
 	if [[ $rc -ne 71 ]] ||
 		! grep -qx "kvmlite: seccomp: forbidden system call $nr on a vCPU thread; stopping" "$err" ||
 		[[ $(wc -l <"$err") -ne 1 ]]; then
@@ -52,7 +54,7 @@ expect_trap madvise 28
 echo "PASS: the bystander process is still alive"
 
 rc=0
-"$prog" "$hang_stub" tgkill-self 2>"$err" || rc=$?
+"$prog" "$greeter" tgkill-self 2>"$err" || rc=$?
 [[ $rc -eq 0 ]] || { echo "FAIL: tgkill-self: status $rc, stderr: $(cat "$err")" >&2; exit 1; }
 echo "PASS: tgkill(own pid, own tid, 0) on a vCPU thread is allowed"
 
