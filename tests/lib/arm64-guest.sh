@@ -1,28 +1,37 @@
 # shellcheck shell=bash
 # The arm64 boot scripts' common ground (tests/boot/arm64_*.sh): the
-# cross-built kvmlite, a scratch directory, Debian's arm64 kernel, a
-# busybox root with the guest's init, and one arm64 test-host session.
+# cross-built kvmlite, a scratch directory, Debian's arm64 kernel and a
+# busybox root with the guest's init (for those that boot Linux), and one
+# arm64 test-host session.
 # Sourced after tests/lib/debian-kernel.sh.
 
 arm64_src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 # shellcheck source-path=SCRIPTDIR source=testhost-faults.sh
 . "$arm64_src/tests/lib/testhost-faults.sh"
 
-# arm64_guest_setup NAME [MODULE]...: sets arm64_name=NAME, build (the
-# arm64 build directory: $KVMLITE_BUILD_DIR, default build-arm64), work
-# (<build>/testwork/NAME, emptied), kernel (Debian's arm64 Image) and a
-# busybox root in $work/root, with each MODULE (a path under the kernel
-# tree's lib/modules/*/kernel/, e.g. drivers/block/virtio_blk.ko) in its
-# /lib, unsigned (kl_ko_unsigned: no signature check per insmod).
-arm64_guest_setup() {
+# arm64_setup NAME: sets arm64_name=NAME, build (the arm64 build
+# directory: $KVMLITE_BUILD_DIR, default build-arm64) and work
+# (<build>/testwork/NAME, emptied). All a script with no Linux guest
+# (arm64_stubs.sh) needs.
+arm64_setup() {
 	arm64_name=$1
-	shift
-	local tree mods m
 	build=${KVMLITE_BUILD_DIR:-$arm64_src/build-arm64}
 	[[ $build == /* ]] || build=$PWD/$build
 	[[ -x $build/kvmlite ]] || kl_die "$arm64_name: no $build/kvmlite (tools/build.sh --arch arm64)"
 	work=$build/testwork/$arm64_name
 	rm -rf "$work"
+	mkdir -p "$work"
+}
+
+# arm64_guest_setup NAME [MODULE]...: arm64_setup NAME, then kernel
+# (Debian's arm64 Image) and a busybox root in $work/root, with each
+# MODULE (a path under the kernel tree's lib/modules/*/kernel/, e.g.
+# drivers/block/virtio_blk.ko) in its /lib, unsigned (kl_ko_unsigned: no
+# signature check per insmod).
+arm64_guest_setup() {
+	arm64_setup "$1"
+	shift
+	local tree mods m
 	mkdir -p "$work/root/bin" "$work/root/proc" "$work/root/sys" "$work/root/dev" "$work/root/lib"
 	tree=$(kl_kernel_tree arm64)
 	# shellcheck disable=SC2034 # for the caller
