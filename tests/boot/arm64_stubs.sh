@@ -5,8 +5,8 @@
 # in the arm64 test host, one after another in one session: hello prints
 # "hello from arm64 stub" and ends with test-exit 42, PSCI SYSTEM_OFF ->
 # 0, SYSTEM_RESET -> 80, and the hostile stub (unmapped MMIO, junk in the
-# UART and in every virtio-mmio window, unknown hvc calls; with a disk, so
-# that virtio-blk has a window) -> its verdict 7. These stubs all end
+# UART and in every virtio-mmio window, unknown hvc calls; with a disk and
+# virtio-rng, so that two devices have windows) -> its verdict 7. These stubs all end
 # cleanly, so kvmlite has nothing to say: any "kvmlite: " line or a
 # sanitizer's report on a run's stderr fails it. No Linux guest. Exit 0
 # pass, 1 fail, 125 test host failed.
@@ -31,7 +31,7 @@ truncate -s 1M "$work/disk.img"
 cat >"$work/stubs.sh" <<EOF
 for stub in $stubs; do
 	set --
-	[ \$stub = hostile ] && set -- --disk 'path=$work/disk.img'
+	[ \$stub = hostile ] && set -- --disk 'path=$work/disk.img' --rng
 	timeout 120 kvmlite run --kernel '$build'/arm64_\${stub}_stub.img \\
 		--memory 64M "\$@" >'$work'/raw.\$stub 2>'$work'/err.\$stub
 	echo \$? >'$work'/rc.\$stub
@@ -65,7 +65,7 @@ expect_run poweroff 0 "PSCI SYSTEM_OFF: 3 if the call returned"
 grep -qx 'psci stub: SYSTEM_OFF' "$work/out.poweroff" || fail "poweroff: the stub's line is not on the console"
 expect_run reboot 80 "PSCI SYSTEM_RESET: 3 if the call returned"
 grep -qx 'psci stub: SYSTEM_RESET' "$work/out.reboot" || fail "reboot: the stub's line is not on the console"
-expect_run hostile 7 "its verdict; 8: an unknown hvc not refused, 99: the stub took an exception; last phase: $(grep -o 'hostile: [A-Za-z -]*$' "$work/out.hostile" 2>/dev/null | tail -n 1)"
+expect_run hostile 7 "its verdict; 8: an unknown hvc not refused, 9: a virtio device not itself after a reset, 10: no virtio device found, 99: the stub took an exception; last phase: $(grep -o 'hostile: [A-Za-z -]*$' "$work/out.hostile" 2>/dev/null | tail -n 1)"
 # Each phase's line; the ones after the UART's junk show it works again.
 for phase in "unmapped MMIO" UART virtio-mmio PSCI survived; do
 	grep -q "hostile: $phase\$" "$work/out.hostile" || fail "hostile: no 'hostile: $phase' on the console"

@@ -1,9 +1,9 @@
 /*
  * The arm64 hostile stub: a guest that does what no driver would and
  * wants kvmlite to live through it and end the VM with test-exit 7, its
- * verdict (tests/boot/arm64_stubs.sh runs it with --memory 64M and a
- * --disk, so that virtio-blk has slot 0's window). Each phase says its
- * name on the UART first:
+ * verdict (tests/boot/arm64_stubs.sh runs it with --memory 64M, a --disk
+ * and --rng: virtio-blk and virtio-rng in the first two windows). Each
+ * phase says its name on the UART first:
  *
  *   unmapped MMIO: writes and reads of each width (1, 2, 4, 8 bytes) at
  *     addresses no device claims, just past the UART, the test-exit byte
@@ -308,7 +308,7 @@ msg_psci:	.asciz	"hostile: PSCI\n"
 msg_survived:	.asciz	"hostile: survived\n"
 msg_bad_hvc:	.asciz	"hostile: an unknown hvc did not return NOT_SUPPORTED (-1)\n"
 msg_bad_device:	.asciz	"hostile: after the junk and a reset, a virtio device does not read virt, version 2, status 0\n"
-msg_no_device:	.asciz	"hostile: no virtio-mmio window has a device (was there no --disk?)\n"
+msg_no_device:	.asciz	"hostile: no virtio-mmio window has a device (no --disk, no --rng?)\n"
 uart_junk:	.byte	0xff, 0x00, 0x80, 0x1f, 0x10, 0x5a, 0xa5, 0xc7
 uart_junk_end:
 
