@@ -7,6 +7,11 @@ mount tag /dev/root, a small busybox initramfs whose /init loads the
 modules, mounts the root under an overlay with a tmpfs upper layer, runs
 /bin/true in it and ends the VM); wall time from spawn to exit.
 
+out: the same two, but the command writes --out-kib KiB of text to its
+stdout (`yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c N`): the
+guest's UART (ttyS0) carries it to the VMM's stdout, which is read and
+counted; wall time, and the bytes that arrived.
+
 p9: the busybox test guest (kvmlite run --fs / QEMU -fsdev local) runs
 p9bench on two shares (a read-only one with a 64 MiB file and a source
 tree, an empty read-write one): sequential read, tree walk, small-file
@@ -27,13 +32,19 @@ P9LINE = re.compile(r"^P9BENCH (.*)$", re.M)
 SRC, RW = "/tmp/p9bench-src", "/tmp/p9bench-rw"
 
 
-def exec_cmd(a, v):
+OUT_TEXT = b"0123456789abcdefghijklmnopqrstuvwxyz\n"
+
+
+def exec_cmd(a, v, out=False):
+    cmd = ["sh", "-c", f"yes {OUT_TEXT.decode().strip()} | head -c "
+           f"{a.out_kib * 1024}"] if out else ["/bin/true"]
     if v == "kvmlite":
         return ["kvmlite", "exec", "--kernel", a.kernel, "--modules",
                 a.modules, "--cpus", str(a.cpus), "--memory", a.memory,
-                "--", "/bin/true"]
+                "--"] + cmd
     # virtme-ng's 9p root, on microvm's virtio-mmio.
-    return vmm_lib.qemu_cmd(a.kernel, a.qemu_initrd, [
+    return vmm_lib.qemu_cmd(a.kernel, a.qemu_out_initrd if out else
+                            a.qemu_initrd, [
         "-fsdev", "local,id=root,path=/,security_model=none,readonly=on,"
                   "multidevs=remap",
         "-device", "virtio-9p-device,fsdev=root,mount_tag=/dev/root"],
@@ -69,6 +80,20 @@ def exec_one(a, v, rnd):
     return {"wall_ms": round(secs * 1e3, 1)}
 
 
+def out_one(a, v, rnd):
+    out, rc, secs = vmm_lib.run(exec_cmd(a, v, out=True), a.timeout)
+    log(a, f"out-{v}-{rnd}", out)
+    # The text's lines, whole (QEMU's guest tty adds a CR to each).
+    got = out.replace("\r\n", "\n").count(OUT_TEXT.decode()) * len(OUT_TEXT)
+    want = a.out_kib * 1024 // len(OUT_TEXT) * len(OUT_TEXT)
+    if rc != EXEC_EXPECT[v] or got < want:
+        sys.exit(f"out: {v} round {rnd}: status {rc}, {got} of {want} "
+                 f"bytes\n{out[-1000:]}")
+    print(f"out: round {rnd} {v:7s} {secs * 1e3:9.1f} ms", file=sys.stderr,
+          flush=True)
+    return {"out_wall_ms": round(secs * 1e3, 1), "bytes": got}
+
+
 def p9_one(a, v, rnd):
     shutil.rmtree(RW, ignore_errors=True)
     os.makedirs(RW)
@@ -94,13 +119,15 @@ def p9_one(a, v, rnd):
 
 def main():
     ap = argparse.ArgumentParser()
-    for k in ("kernel", "modules", "qemu-initrd", "p9-initrd", "tree",
+    for k in ("kernel", "modules", "qemu-initrd", "qemu-out-initrd",
+              "p9-initrd", "tree",
               "exec-cmdline", "logdir", "out"):
         ap.add_argument("--" + k, required=True)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--cpus", type=int, default=1)
     ap.add_argument("--memory", default="512M")
     ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--out-kib", type=int, default=256)
     ap.add_argument("--timeout", type=int, default=300)
     ap.add_argument("--series", default="exec,p9")
     a = ap.parse_args()
@@ -110,7 +137,7 @@ def main():
     local = "/tmp/execbench"
     shutil.rmtree(local, ignore_errors=True)
     os.makedirs(local)
-    for k in ("kernel", "qemu_initrd", "p9_initrd"):
+    for k in ("kernel", "qemu_initrd", "qemu_out_initrd", "p9_initrd"):
         setattr(a, k, shutil.copy(getattr(a, k), local))
     a.modules = shutil.copytree(a.modules, os.path.join(local, "modules"))
     series = a.series.split(",")
@@ -123,7 +150,7 @@ def main():
             for _ in range(a.size):
                 w.write(r.read(1 << 20))
         shutil.copytree(a.tree, f"{SRC}/tree", symlinks=True)
-    for s, one in (("exec", exec_one), ("p9", p9_one)):
+    for s, one in (("exec", exec_one), ("out", out_one), ("p9", p9_one)):
         if s not in series:
             continue
         for v in vmms:  # one unrecorded run each: page cache, first use

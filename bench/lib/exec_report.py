@@ -7,6 +7,7 @@ import statistics
 import sys
 
 METRICS = {"exec": [("wall_ms", "exec /bin/true wall, ms", "lower")],
+           "out": [("out_wall_ms", "exec with stdout, wall, ms", "lower")],
            "p9": [("read_mbps", "seq read, MB/s", "higher"),
                   ("walk_entries_per_s", "tree walk, entries/s", "higher"),
                   ("creates_per_s", "4 KiB creates/s", "higher")]}
