@@ -1,7 +1,7 @@
 /*
  * The vCPU seccomp filter, seen from a console callback (it runs on the
- * vCPU thread, under the vCPU list): when the echo stub's greeting
- * arrives (played on the vCPU thread at its next exit, an LSR read), the callback makes one call, picked by MODE:
+ * vCPU thread, under the vCPU list): when the wide-write hang stub's
+ * greeting arrives (16-bit writes: not coalesced, each an exit), the callback makes one call, picked by MODE:
  *
  *   socket       socket(): not on the list at all
  *   kill PID     kill(PID, SIGTERM): only the process itself may be named
@@ -14,7 +14,7 @@
  * message naming the thread kind and call (the script checks both, and
  * that PID survived). For tgkill-self this program stops the VM itself
  * and exits 0 when the call returned 0.
- * Usage: seccomp_violation ECHO_STUB [MODE [PID]] (MODE: socket)
+ * Usage: seccomp_violation WIDEHANG_STUB [MODE [PID]] (MODE: socket)
  */
 #include <signal.h>
 #include <stdio.h>

@@ -3,8 +3,9 @@
 # 71 and one clear line; signals may only name kvmlite's own process (a
 # bystander process survives); with filters on, the stub guest still runs.
 set -euo pipefail
-# The echo stub greets, then polls LSR: that exit plays its coalesced
-# greeting (src/coalesced.h), and the callback runs, on the vCPU thread.
+# The greeter writes its greeting 16 bits at a time, which KVM does not
+# coalesce (src/coalesced.h): each byte is an exit, and the callback runs
+# on the vCPU thread.
 prog=$1 kvmlite=$2 exit_stub=$3 greeter=$4
 if [[ ! -r /dev/kvm || ! -w /dev/kvm ]]; then
 	echo "SKIP: seccomp_violation: /dev/kvm is not usable here" >&2

@@ -11,6 +11,8 @@
  * and "x" followed by a byte V ends it with test-exit V (for tests that
  * type at a guest); with
  * STUB_TRIPLE it loads an empty IDT and traps: a triple fault; with
+ * STUB_WIDE_WRITES (with STUB_HANG) the greeting is written 16 bits at a
+ * time, which KVM does not coalesce: every byte an exit; with
  * STUB_LINUX_NOTE it also carries an ELF note owned by "Linux", as every
  * vmlinux does (kvmlite then takes it for a Linux kernel).
  *
@@ -263,7 +265,14 @@ pputc:	movw $0x3f8, %dx	/* %al, then a newline */
 2:	lodsb
 	testb %al, %al
 	jz 1f
+#ifdef STUB_WIDE_WRITES
+	/* 16 bits wide: KVM's coalesced zone is THR's one byte, so each
+	 * write exits, and its byte reaches the UART on the vCPU thread. */
+	movzbw %al, %ax
+	outw %ax, %dx
+#else
 	outb %al, %dx
+#endif
 	jmp 2b
 #endif
 1:	hlt
