@@ -7,6 +7,28 @@
 #include "console_log.h"
 #include "unit.h"
 
+/* Appends never allocate (they run on the console thread, whose seccomp
+ * filter a thread-exit arena trim would break: README, "Security"): the
+ * buffer is whole from the start and stays where it is. */
+START_TEST(appends_do_not_allocate)
+{
+	struct console_log c;
+	char chunk[4096];
+	char *buf;
+
+	console_log_init(&c);
+	ck_assert_ptr_nonnull(c.buf);
+	ck_assert_uint_eq(c.cap, CONSOLE_LOG_MAX);
+	buf = c.buf;
+	memset(chunk, 'x', sizeof(chunk));
+	for (unsigned int i = 0; i < 3 * CONSOLE_LOG_MAX / sizeof(chunk); i++)
+		console_log_append(&c, chunk, sizeof(chunk));
+	ck_assert_ptr_eq(c.buf, buf);
+	ck_assert_uint_eq(c.cap, CONSOLE_LOG_MAX);
+	console_log_free(&c);
+}
+END_TEST
+
 START_TEST(match_and_cursor)
 {
 	struct console_log c;
@@ -286,6 +308,7 @@ int main(void)
 	Suite *s = suite_create("console_log");
 	TCase *tc = tcase_create("core");
 
+	tcase_add_test(tc, appends_do_not_allocate);
 	tcase_add_test(tc, match_and_cursor);
 	tcase_add_test(tc, empty_needle);
 	tcase_add_test(tc, drops_oldest_beyond_limit);
