@@ -31,9 +31,16 @@ printf '# test list\nhang 1 0\ncrash-report 1 0\nguest-panic 1 0\n' >"$WORK/faul
 EMULATOR_FAULTS=$WORK/faults RETRY_LOG=$WORK/retries
 
 # 1. A hang, three runs: dumped and retried twice, then reported as a hang.
-st=0
-(BOOT_TIMEOUT=8 in_testhost env PATH="$WORK/bin:$PATH" kvmlite run) 2>"$WORK/verdict" || st=$?
-cat "$WORK/verdict" >&2
+# A test-host freeze in one of them (the emulator's: the policy retries it
+# as such, so the three are not all hangs) runs the three again, once.
+for attempt in 1 2; do
+	st=0
+	rm -f "$WORK/retries" "$WORK"/*.try*
+	(BOOT_TIMEOUT=8 in_testhost env PATH="$WORK/bin:$PATH" kvmlite run) 2>"$WORK/verdict" || st=$?
+	cat "$WORK/verdict" >&2
+	grep -q '^\(RETRY\|NOTE\): .*: host-freeze: ' "$WORK/verdict" || break
+	((attempt == 2)) || echo "RETRY: $TEST_NAME: the three hung runs again: the test host froze in one of them (the emulator's)" >&2
+done
 [[ $st -ne 0 ]] || fail "a hung run passed"
 [[ $(grep -c "^RETRY: $TEST_NAME: run [12] of 3: hang: guard: HUNG: env did not end within 8 s" "$WORK/verdict") -eq 2 ]] ||
 	fail "not retried twice as a hang"
