@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "dumpbuf.h"
 
 int coalesced_init(struct coalesced *c, void *run, size_t map_size,
 		   struct bus *pio, struct bus *mmio)
@@ -64,4 +65,18 @@ void coalesced_play(struct coalesced *c)
 		__atomic_store_n(&r->first, first, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&c->lock);
+}
+
+void coalesced_dump(struct coalesced *c, struct dumpbuf *b)
+{
+	struct kvm_coalesced_mmio_ring *r = c->ring;
+
+	if (!r)
+		return;
+	dumpbuf_printf(b, "coalesced: played=%llu queued=%u\n",
+		       (unsigned long long)__atomic_load_n(&c->played,
+							   __ATOMIC_RELAXED),
+		       (__atomic_load_n(&r->last, __ATOMIC_RELAXED) + c->max -
+			__atomic_load_n(&r->first, __ATOMIC_RELAXED)) %
+			       c->max);
 }

@@ -216,16 +216,7 @@ int kvmlite_vm_dump(struct kvmlite_vm *vm, char *buf, size_t len)
 		dump_console("console", &vm->console, &b);
 	if (vm->console_err_ready)
 		dump_console("console_err", &vm->console_err, &b);
-	if (vm->coal_ready && vm->coal.ring)
-		dumpbuf_printf(&b, "coalesced: played=%llu queued=%u\n",
-			       (unsigned long long)__atomic_load_n(
-				       &vm->coal.played, __ATOMIC_RELAXED),
-			       (__atomic_load_n(&vm->coal.ring->last,
-						__ATOMIC_RELAXED) +
-				vm->coal.max -
-				__atomic_load_n(&vm->coal.ring->first,
-						__ATOMIC_RELAXED)) %
-				       vm->coal.max);
+	coalesced_dump(&vm->coal, &b);
 	if (vm->exec)
 		dumpbuf_printf(&b, "exec: demux_state=%d frame_type=0x%02x "
 				   "frame_left=%u\n",

@@ -83,8 +83,7 @@ static void console_tick(void *opaque)
 {
 	struct kvmlite_vm *vm = opaque;
 
-	if (vm->coal_ready)
-		coalesced_play(&vm->coal);
+	coalesced_play(&vm->coal);
 }
 
 static void console_escape(void *opaque, char key)
@@ -410,8 +409,7 @@ static void *io_thread(void *arg)
 	       pthread_cond_timedwait(&vm->cond, &vm->lock, &ts) != ETIMEDOUT)
 		;
 	pthread_mutex_unlock(&vm->lock);
-	if (vm->coal_ready)
-		coalesced_play(&vm->coal);
+	coalesced_play(&vm->coal);
 	console_drain(&vm->console, now_ns() + STOP_CONSOLE_DRAIN_NS,
 		      STOP_CONSOLE_IDLE_NS);
 	if (vm->io_err.started) {

@@ -53,7 +53,7 @@ struct kvmlite_vm {
 	struct console console;
 	/* Writes KVM coalesced (the UART's THR), played back in order. */
 	struct coalesced coal;
-	bool coal_ready;
+	bool coal_ready; /* its lock exists: coalesced_free() owed */
 	bool console_ready;
 	int exit_fd; /* eventfd: readable once the VM finished */
 
