@@ -168,8 +168,7 @@ static void dump_vcpus(struct kvmlite_vm *vm, unsigned int seq, const int *was,
 	}
 }
 
-static void dump_console(const char *name, struct console *c,
-			 struct dumpbuf *b)
+static void dump_console(const char *name, struct console *c, struct dumpbuf *b)
 {
 	struct console_stats cs;
 
@@ -218,8 +217,9 @@ int kvmlite_vm_dump(struct kvmlite_vm *vm, char *buf, size_t len)
 		dump_console("console_err", &vm->console_err, &b);
 	coalesced_dump(&vm->coal, &b);
 	if (vm->exec)
-		dumpbuf_printf(&b, "exec: demux_state=%d frame_type=0x%02x "
-				   "frame_left=%u\n",
+		dumpbuf_printf(&b,
+			       "exec: demux_state=%d frame_type=0x%02x "
+			       "frame_left=%u\n",
 			       vm->demux.state, vm->demux.type,
 			       (unsigned int)vm->demux.left);
 	virtio_slots_dump(&vm->virtio, &b);

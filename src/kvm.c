@@ -185,7 +185,8 @@ int kvm_create_vcpu(int vm_fd, unsigned int id)
 int kvm_coalesce_writes(int vm_fd, uint64_t addr, uint32_t size, bool pio)
 {
 	/* One ioctl for both: the zone's pio field says which space. */
-	struct kvm_coalesced_mmio_zone z = { .addr = addr, .size = size,
+	struct kvm_coalesced_mmio_zone z = { .addr = addr,
+					     .size = size,
 					     .pio = pio ? 1 : 0 };
 	int cap = pio ? KVM_CAP_COALESCED_PIO : KVM_CAP_COALESCED_MMIO;
 

@@ -379,8 +379,9 @@ void serial8250_tx_ready(struct serial8250 *s)
 			if (s->out)
 				s->out(s->out_opaque, &c, 1);
 			pthread_mutex_lock(&s->lock);
+			/* The guest cleared the FIFO meanwhile? */
 			if (epoch != s->tx_epoch)
-				break; /* the guest cleared the FIFO meanwhile */
+				break;
 			s->tx_head = (s->tx_head + 1) % SERIAL8250_TX_FIFO_SIZE;
 			s->tx_count--;
 			if (!s->tx_count) {

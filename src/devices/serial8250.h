@@ -121,7 +121,7 @@ struct serial8250 {
 	/* Bytes the gate held, oldest at tx_head; THRE is tx_count == 0. */
 	uint8_t tx_buf[SERIAL8250_TX_FIFO_SIZE];
 	uint8_t tx_head, tx_count;
-	uint32_t tx_epoch;    /* bumped when the FIFO is cleared */
+	uint32_t tx_epoch; /* bumped when the FIFO is cleared */
 	/* One serial8250_tx_ready drains at a time; another caller meanwhile
 	 * sets tx_again, and the drainer looks once more before it leaves. */
 	bool tx_draining, tx_again;

@@ -1,7 +1,8 @@
 /*
  * The vCPU seccomp filter, seen from a console callback (it runs on the
  * vCPU thread, under the vCPU list): when the wide-write hang stub's
- * greeting arrives (16-bit writes: not coalesced, each an exit), the callback makes one call, picked by MODE:
+ * greeting arrives (16-bit writes: not coalesced, each an exit), the callback
+ * makes one call, picked by MODE:
  *
  *   socket       socket(): not on the list at all
  *   kill PID     kill(PID, SIGTERM): only the process itself may be named

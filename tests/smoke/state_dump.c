@@ -135,8 +135,9 @@ int main(int argc, char **argv)
 		    "^vcpu1: read .* mp_state=uninitialized rip=0xfff0 ");
 	expect_line("running", "^ioapic: irr=0x[0-9a-f]+");
 	expect_line("running", "^uart: ier=0x00 iir=0x01 lsr=0x60 ");
-	expect_line("running", "^console: written=0 dropped=0 queued=0 stalls=0 "
-			       "blocked=0 dropping=0 out_error=-$");
+	expect_line("running",
+		    "^console: written=0 dropped=0 queued=0 stalls=0 "
+		    "blocked=0 dropping=0 out_error=-$");
 	expect_line("running", "^virtio0: device=2 status=0x00 ");
 	expect_line("running", "^virtio0: q0 size=0 ready=0 ");
 	expect_line("running", "^virtio0: blk capacity=2048 read_only=0 ");

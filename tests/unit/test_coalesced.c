@@ -38,11 +38,11 @@ static void setup(void)
 	ck_assert_int_eq(bus_register(&pio, 0x3f8, 1, record, NULL, "thr"), 0);
 	ck_assert_int_eq(bus_register(&mmio, 0x9000000, 1, record, NULL, "thr"),
 			 0);
-	ck_assert_int_eq(coalesced_init(&coal, map,
-					(KVM_COALESCED_MMIO_PAGE_OFFSET + 1) *
-						page,
-					&pio, &mmio),
-			 0);
+	ck_assert_int_eq(
+		coalesced_init(&coal, map,
+			       (KVM_COALESCED_MMIO_PAGE_OFFSET + 1) * page,
+			       &pio, &mmio),
+		0);
 	ngot = 0;
 	calls = 0;
 }

@@ -15,7 +15,7 @@
 #define UART 0x09000000	     /* 16550, byte registers */
 #define UART_THR 0	     /* write: transmit */
 #define UART_LSR 5	     /* read: line status */
-#define UART_LSR_THRE_BIT 5 /* set: the transmitter takes a byte */
+#define UART_LSR_THRE_BIT 5  /* set: the transmitter takes a byte */
 #define TEST_EXIT 0x09010000 /* strb V: the VM ends with status V */
 #define VIRTIO_MMIO 0x0a000000
 #define VIRTIO_WINDOW 0x200
@@ -30,7 +30,7 @@
  * that kvmlite's loader checks: code0 branches to \entry; text_offset 0
  * (RAM's 2 MiB aligned start); image_size up to \end (nonzero, else the
  * loader takes an old kernel's text_offset); flags 0 (little-endian). */
-	.macro IMAGE_HEADER entry, end
+.macro IMAGE_HEADER entry, end
 	.globl	image_head		/* the entry stub.ld names */
 image_head:
 	b	\entry			/* code0 */
